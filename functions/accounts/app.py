@@ -1,0 +1,140 @@
+"""Accounts and sessions: /auth/* and /account (API.md, "Accounts and sessions")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from clientarea import accounts, clock, locales, web
+
+logger = Logger()
+metrics = Metrics()
+app = web.create_app()
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Password = Annotated[SecretStr, Field(min_length=1, max_length=1024)]
+Token = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class RegisterRequest(Strict):
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+    password: Password
+    full_name: Name
+    locale: Annotated[str | None, Field(max_length=35)] = None
+    login: Annotated[str | None, Field(max_length=64)] = None
+
+
+class VerifyEmailRequest(Strict):
+    token: Token
+
+
+class VerifiedAccount(BaseModel):
+    client_number: int
+    login: str
+
+
+class LoginRequest(Strict):
+    login: Annotated[str, Field(min_length=1, max_length=254)]
+    password: Password
+
+
+class SessionResponse(BaseModel):
+    session_token: str
+    expires_at: str
+
+
+class Account(BaseModel):
+    client_number: int
+    login: str
+    email: str
+    full_name: str
+    phone: str | None
+    address: str | None
+    locale: str
+    authorised_emails: list[str]
+
+
+class AccountPatch(Strict):
+    full_name: Name | None = None
+    phone: Annotated[str | None, Field(max_length=40)] = None
+    address: Annotated[str | None, Field(max_length=500)] = None
+    locale: Annotated[str | None, Field(max_length=35)] = None
+
+
+class PasswordChange(Strict):
+    current_password: Password
+    new_password: Password
+
+
+@app.post("/auth/register")
+def register(request: RegisterRequest) -> Response[dict]:
+    locale = locales.negotiate(request.locale, app.current_event.headers.get("accept-language"))
+    accounts.register(
+        email=request.email,
+        password=request.password.get_secret_value(),
+        full_name=request.full_name,
+        locale=locale,
+        login=request.login,
+    )
+    return Response(202, "application/json", {})
+
+
+@app.post("/auth/verify-email")
+def verify_email(request: VerifyEmailRequest) -> VerifiedAccount:
+    account = accounts.verify_email(request.token, client_ip=web.client_ip(app))
+    return VerifiedAccount(client_number=account.client_number, login=account.login)
+
+
+@app.post("/auth/login")
+def login(request: LoginRequest) -> SessionResponse:
+    session = accounts.login(
+        request.login, request.password.get_secret_value(), client_ip=web.client_ip(app)
+    )
+    return SessionResponse(session_token=session.token, expires_at=clock.iso(session.expires_at))
+
+
+@app.post("/auth/logout")
+def logout() -> Response[None]:
+    accounts.logout(web.principal(app))
+    return Response(204)
+
+
+@app.get("/account")
+def get_account() -> Account:
+    return Account(**accounts.profile(web.principal(app).client_number).as_dict())
+
+
+@app.patch("/account")
+def patch_account(request: AccountPatch) -> Account:
+    changes = request.model_dump(exclude_unset=True)
+    if "locale" in changes:
+        changes["locale"] = locales.negotiate(changes["locale"], None)
+    if changes.get("full_name", "") is None:
+        del changes["full_name"]  # a name can be changed, not removed
+    view = accounts.update_profile(web.principal(app).client_number, changes)
+    return Account(**view.as_dict())
+
+
+@app.put("/account/password")
+def change_password(request: PasswordChange) -> Response[None]:
+    accounts.change_password(
+        web.principal(app),
+        request.current_password.get_secret_value(),
+        request.new_password.get_secret_value(),
+    )
+    return Response(204)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

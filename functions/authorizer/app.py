@@ -1,0 +1,71 @@
+"""Lambda REQUEST authorizer for every authenticated route.
+
+Clients are allowed everything but /staff/*; staff only /staff/* (and logout). The policy covers
+whole path families rather than the one method called, so a cached answer stays
+right for the caller's other requests (the cache TTL is a template parameter).
+Every failure is the same "Unauthorized" (401): nothing tells a guesser why.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from clientarea import sessions
+from clientarea.accounts import STAFF_ROLES
+from clientarea.errors import Unauthorized
+
+logger = Logger()
+
+
+def _bearer(headers: dict[str, str] | None) -> str | None:
+    for name, value in (headers or {}).items():
+        if name.lower() == "authorization" and value.startswith("Bearer "):
+            return value[len("Bearer ") :].strip()
+    return None
+
+
+def _api_arn(method_arn: str) -> str:
+    """`arn:aws:execute-api:region:account:api-id/stage` from a method ARN."""
+    api, _, rest = method_arn.partition("/")
+    stage = rest.split("/", 1)[0]
+    return f"{api}/{stage}"
+
+
+def policy(principal: sessions.Principal, method_arn: str) -> dict:
+    base = _api_arn(method_arn)
+    staff_routes = f"{base}/*/staff/*"
+    statements = (
+        [
+            {
+                "Effect": "Allow",
+                "Action": "execute-api:Invoke",
+                "Resource": [staff_routes, f"{base}/POST/auth/logout"],
+            }
+        ]
+        if principal.role in STAFF_ROLES
+        else [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": [f"{base}/*/*"]},
+            {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": [staff_routes]},
+        ]
+    )
+    return {
+        "principalId": str(principal.client_number),
+        "policyDocument": {"Version": "2012-10-17", "Statement": statements},
+        "context": {
+            "client_number": str(principal.client_number),
+            "role": principal.role,
+            "locale": principal.locale,
+            "session": principal.session_digest,
+        },
+    }
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    try:
+        principal = sessions.authenticate(_bearer(event.get("headers")))
+    except Unauthorized:
+        # API Gateway turns exactly this message into a 401.
+        raise Exception("Unauthorized") from None  # noqa: TRY002
+    return policy(principal, event["methodArn"])

@@ -1,0 +1,41 @@
+"""Mailer: renders queued mails and sends them through SES.
+
+Partial batch failures: only the messages SES refused go back to the queue (and to
+the dead-letter queue after the redrive limit), so a throttled send loses nothing and
+a delivered mail is never sent twice because a neighbour failed.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from clientarea.mail.delivery import deliver
+from clientarea.mail.outbox import OutgoingMail
+
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def send_one(record: SQSRecord) -> None:
+    mail = OutgoingMail.model_validate_json(record.body)
+    message_id = deliver(mail)
+    # Never the body or the recipient: bodies carry link secrets.
+    logger.info("mail sent", extra={"kind": mail.kind, "ses_message_id": message_id})
+    metrics.add_metric(name="MailSent", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(
+        event=event, record_handler=send_one, processor=processor, context=context
+    )

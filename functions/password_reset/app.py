@@ -1,0 +1,68 @@
+"""Password reset: /password/* (API.md, "Password reset")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from clientarea import clock, password_reset, web
+
+logger = Logger()
+metrics = Metrics()
+app = web.create_app()
+
+Token = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ForgotRequest(Strict):
+    login: Annotated[str, Field(min_length=1, max_length=254)]
+
+
+class TokenRequest(Strict):
+    token: Token
+
+
+class TokenExpiry(BaseModel):
+    expires_at: str
+
+
+class ResetRequest(Strict):
+    token: Token
+    new_password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
+
+
+@app.post("/password/forgot")
+def forgot(request: ForgotRequest) -> Response[dict]:
+    password_reset.request_reset(
+        request.login, locale=web.request_locale(app), client_ip=web.client_ip(app)
+    )
+    return Response(202, "application/json", {})
+
+
+@app.post("/password/reset/verify")
+def verify(request: TokenRequest) -> TokenExpiry:
+    expires_at = password_reset.verify(request.token, client_ip=web.client_ip(app))
+    return TokenExpiry(expires_at=clock.iso(expires_at))
+
+
+@app.post("/password/reset")
+def reset(request: ResetRequest) -> Response[None]:
+    password_reset.reset(
+        request.token, request.new_password.get_secret_value(), client_ip=web.client_ip(app)
+    )
+    return Response(204)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

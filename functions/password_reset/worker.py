@@ -1,0 +1,37 @@
+"""Reset-request worker: looks the login up and mails a link, behind the queue so the
+forgot route answers identically for known and unknown accounts."""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from clientarea import password_reset
+
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def handle_request(record: SQSRecord) -> None:
+    request = json.loads(record.body)
+    sent = password_reset.send_reset_link(str(request["login"]))
+    metrics.add_metric(name="ResetLinksSent" if sent else "ResetRequestsIgnored",
+                       unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(
+        event=event, record_handler=handle_request, processor=processor, context=context
+    )

@@ -1,0 +1,71 @@
+"""One local deployment of template.yaml on moto: resources, environment, API, queues.
+
+Call `LocalDeployment.start()` while moto is active (in-process `mock_aws` or a moto
+server named by AWS_ENDPOINT_URL): it creates the resources, exports the functions'
+environment into this process, and wires the API and the queue consumers. The
+functions are imported only after that, exactly as Lambda starts them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from infra.local import stack as stack_module
+from infra.local.gateway import LocalApi
+from infra.local.queues import QueueConsumers
+from infra.local.resources import Physical, create_all, environment
+from infra.local.stack import REGION
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+DEV_PARAMETERS = {
+    "Stage": "api",
+    "FrontendUrl": "http://localhost:5173",
+    "FrontendOrigin": "*",
+    "SenderAddress": "no-reply@clientarea.test",
+    # The contract: at least 300 requests per hour per route from one address locally.
+    "IpRequestsPerHour": "1000",
+}
+
+
+def aws_environment() -> None:
+    """Dummy credentials and the region, so no real AWS account can ever be reached."""
+    os.environ.update(FAKE_CREDENTIALS)
+
+
+class LocalDeployment:
+    def __init__(self, parameters: dict[str, str] | None = None) -> None:
+        self.stack = stack_module.load()
+        self.parameters = {
+            **self.stack.parameter_defaults(),
+            **DEV_PARAMETERS,
+            **(parameters or {}),
+        }
+        self.physical: Physical | None = None
+        self.env: dict[str, str] = {}
+        self.api: LocalApi | None = None
+        self.queues: QueueConsumers | None = None
+
+    def start(self) -> LocalDeployment:
+        aws_environment()
+        self.physical = create_all(self.stack, self.parameters)
+        self.env = environment(self.stack, self.physical)
+        os.environ.update(self.env)
+        self.api = LocalApi(self.stack, stage=self.parameters["Stage"])
+        self.queues = QueueConsumers(self.stack, self.physical)
+        return self
+
+    def table(self, logical_id: str) -> str:
+        assert self.physical is not None
+        return self.physical.refs[logical_id]
+
+    def describe(self) -> dict[str, Any]:
+        assert self.physical is not None
+        return {"parameters": self.parameters, "resources": dict(self.physical.refs)}

@@ -1,0 +1,140 @@
+"""Create the template's tables, queues and SES identity on moto, and resolve the
+functions' environment variables against what was created."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from infra.local.stack import ACCOUNT_ID, REGION, Stack, physical_name
+
+
+@dataclass
+class Physical:
+    """What each logical resource became: its Ref value and GetAtt attributes."""
+
+    refs: dict[str, str] = field(default_factory=dict)
+    attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+def create_all(stack: Stack, parameters: dict[str, str]) -> Physical:
+    physical = Physical()
+    physical.refs.update(parameters)
+    _create_tables(stack, physical)
+    _create_queues(stack, physical)
+    _verify_sender(parameters["SenderAddress"])
+    return physical
+
+
+def _create_tables(stack: Stack, physical: Physical) -> None:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for logical_id, resource in stack.of_type("AWS::DynamoDB::Table").items():
+        props = resource["Properties"]
+        name = physical_name(logical_id)
+        kwargs: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if "GlobalSecondaryIndexes" in props:
+            kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        arn = dynamodb.create_table(**kwargs)["TableDescription"]["TableArn"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            # Enabled for fidelity; moto never deletes expired items (neither does AWS
+            # promptly), which is why the code checks expiry itself.
+            dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        physical.refs[logical_id] = name
+        physical.attributes[(logical_id, "Arn")] = arn
+
+
+def _create_queues(stack: Stack, physical: Physical) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    queues = stack.of_type("AWS::SQS::Queue")
+    # Dead-letter queues first: the others name them in their redrive policy.
+    ordered = sorted(queues, key=lambda q: "RedrivePolicy" in queues[q]["Properties"])
+    for logical_id in ordered:
+        props = queues[logical_id]["Properties"]
+        name = physical_name(logical_id)
+        attributes = {
+            key: str(props[key])
+            for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
+            if key in props
+        }
+        if "RedrivePolicy" in props:
+            redrive = props["RedrivePolicy"]
+            attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": resolve(redrive["deadLetterTargetArn"], physical),
+                    "maxReceiveCount": int(redrive["maxReceiveCount"]),
+                }
+            )
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        physical.refs[logical_id] = url
+        physical.attributes[(logical_id, "QueueUrl")] = url
+        physical.attributes[(logical_id, "QueueName")] = name
+        physical.attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+
+
+def _verify_sender(sender: str) -> None:
+    boto3.client("ses", region_name=REGION).verify_domain_identity(
+        Domain=sender.rpartition("@")[2]
+    )
+
+
+_SUB = re.compile(r"\$\{([A-Za-z0-9:._]+)\}")
+
+
+def resolve(value: Any, physical: Physical) -> Any:
+    """Evaluate the intrinsic functions the template uses in environments and queues."""
+    if not isinstance(value, dict):
+        return value
+    if "Ref" in value:
+        return physical.refs[value["Ref"]]
+    if "Fn::GetAtt" in value:
+        logical_id, attribute = value["Fn::GetAtt"]
+        return physical.attributes[(logical_id, attribute)]
+    if "Fn::Sub" in value:
+        return _sub(value["Fn::Sub"], physical)
+    if "Fn::Select" in value:
+        index, items = value["Fn::Select"]
+        return resolve(items, physical)[int(index)]
+    if "Fn::Split" in value:
+        separator, text = value["Fn::Split"]
+        return resolve(text, physical).split(separator)
+    raise ValueError(f"unsupported intrinsic in template: {value}")
+
+
+def _sub(spec: Any, physical: Physical) -> str:
+    text, variables = (spec, {}) if isinstance(spec, str) else spec
+    pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::Partition": "aws"}
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in variables:
+            return str(resolve(variables[name], physical))
+        if name in pseudo:
+            return pseudo[name]
+        if "." in name:
+            logical_id, attribute = name.split(".", 1)
+            return physical.attributes[(logical_id, attribute)]
+        return physical.refs[name]
+
+    return _SUB.sub(replace, text)
+
+
+def environment(stack: Stack, physical: Physical) -> dict[str, str]:
+    """The union of every function's environment (they share one process locally)."""
+    merged: dict[str, str] = {}
+    for function in stack.functions().values():
+        for name, raw in function.environment.items():
+            value = str(resolve(raw, physical))
+            if merged.get(name, value) != value:
+                raise ValueError(f"{name} differs between functions; the local stack needs one value")
+            merged[name] = value
+    return merged

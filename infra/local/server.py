@@ -1,0 +1,120 @@
+"""The local HTTP API (`make dev`): the template's API on 127.0.0.1, plus /_dev/*."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from clientarea import clock
+from infra.local import mailbox
+from infra.local.gateway import HttpResponse
+from infra.local.stack import ROOT
+
+if TYPE_CHECKING:
+    from infra.local.gateway import LocalApi
+
+logger = logging.getLogger("clientarea.local")
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+OPENAPI = ROOT / "docs" / "openapi.json"
+
+SWAGGER_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>clientarea API</title>
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/_dev/openapi.json", dom_id: "#ui"});</script>
+</body></html>"""
+
+
+def _json(status: int, body: Any) -> HttpResponse:
+    return HttpResponse(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+
+def dev_route(method: str, path: str, body: bytes | None) -> HttpResponse | None:
+    """The /_dev/* routes, which exist only here and are never deployed."""
+    route = (method, path.split("?", 1)[0].rstrip("/"))
+    if route == ("GET", "/_dev/mail"):
+        return _json(200, mailbox.messages())
+    if route == ("POST", "/_dev/clock"):
+        return _advance_clock(body)
+    if route == ("GET", "/_dev/docs"):
+        return HttpResponse(200, {"Content-Type": "text/html; charset=utf-8"}, SWAGGER_PAGE.encode())
+    if route == ("GET", "/_dev/openapi.json"):
+        document = OPENAPI.read_bytes() if OPENAPI.exists() else b"{}"
+        return HttpResponse(200, {"Content-Type": "application/json"}, document)
+    if path.startswith("/_dev/"):
+        return _json(404, {"code": "not_found", "message": "No such dev route."})
+    return None
+
+
+def _advance_clock(body: bytes | None) -> HttpResponse:
+    try:
+        seconds = float(json.loads(body or b"{}")["advance_seconds"])
+    except (ValueError, KeyError, TypeError):
+        return _json(
+            422,
+            {
+                "code": "validation_error",
+                "message": "advance_seconds (a number) is required",
+                "errors": [{"loc": ["body", "advance_seconds"], "msg": "required", "type": "missing"}],
+            },
+        )
+    if seconds < 0:
+        return _json(422, {"code": "validation_error", "message": "the clock only moves forward", "errors": []})
+    offset = float(os.environ.get(clock.OFFSET_ENV, "0")) + seconds
+    os.environ[clock.OFFSET_ENV] = str(offset)
+    return _json(200, {"now": clock.iso(clock.now()), "offset_seconds": offset})
+
+
+def make_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "clientarea-dev"
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self._send(_json(413, {"code": "payload_too_large", "message": "Body too large."}))
+                self.close_connection = True
+                return
+            body = self.rfile.read(length) if length else None
+            try:
+                response = dev_route(self.command, self.path, body) or api.handle(
+                    self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
+                )
+            except Exception:
+                logger.exception("request failed")
+                response = _json(500, {"code": "internal_error", "message": "Something went wrong."})
+            self._send(response)
+
+        def _send(self, response: HttpResponse) -> None:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                if name.lower() not in {"content-length", "connection"}:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+
+        def __getattr__(self, name: str) -> Any:
+            # Every method, including TRACE or made-up ones, reaches the gateway, which
+            # answers 405 with Allow rather than the stdlib's 501.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            logger.info("%s %s", self.address_string(), format % args)
+
+    return Handler
+
+
+def make_server(api: LocalApi, host: str, port: int) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer((host, port), make_handler(api))
+    server.daemon_threads = True
+    return server
+

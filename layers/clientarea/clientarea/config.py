@@ -1,0 +1,62 @@
+"""Settings every function reads from its environment (set by template.yaml).
+
+Read at call time rather than import time so that tests and the dev server can set the
+environment before the first request without import-order tricks.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"environment variable {name} is not set")
+    return value
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def accounts_table() -> str:
+    return os.environ.get("ACCOUNTS_TABLE", "clientarea-accounts")
+
+
+def sessions_table() -> str:
+    return os.environ.get("SESSIONS_TABLE", "clientarea-sessions")
+
+
+def tokens_table() -> str:
+    return os.environ.get("TOKENS_TABLE", "clientarea-tokens")
+
+
+def rate_limits_table() -> str:
+    return os.environ.get("RATE_LIMITS_TABLE", "clientarea-rate-limits")
+
+
+def mail_queue_url() -> str:
+    return _required("MAIL_QUEUE_URL")
+
+
+def reset_requests_queue_url() -> str:
+    return _required("RESET_REQUESTS_QUEUE_URL")
+
+
+def frontend_url() -> str:
+    """Where emailed links point; never derived from a request's Host header."""
+    return _required("FRONTEND_URL").rstrip("/")
+
+
+def sender_address() -> str:
+    return _required("SENDER_ADDRESS")
+
+
+def session_ttl_seconds() -> int:
+    return _int("SESSION_TTL_SECONDS", 12 * 3600)
+
+
+def ip_requests_per_hour() -> int:
+    """Per-address allowance on the throttled routes (the dev server raises it)."""
+    return _int("IP_REQUESTS_PER_HOUR", 100)

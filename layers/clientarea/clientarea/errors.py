@@ -1,0 +1,88 @@
+"""Domain errors: one class per stable error `code` of the HTTP contract.
+
+`clientarea.web` maps them to responses in one table; nothing matches message text.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class: a failure the caller can understand and act on."""
+
+    code = "error"
+    status = 400
+
+    def __init__(self, detail: str | None = None, **params: object) -> None:
+        super().__init__(detail or self.code)
+        self.params = params
+
+
+class TokenInvalid(DomainError):
+    """The link's token is unknown, used, superseded, expired or malformed (all alike)."""
+
+    code = "token_invalid"
+    status = 410
+
+
+class InvalidCredentials(DomainError):
+    """Unknown login or wrong password: deliberately indistinguishable."""
+
+    code = "invalid_credentials"
+    status = 401
+
+
+class WeakPassword(DomainError):
+    """The new password breaks the NIST SP 800-63B-4 rules; `reason` says which."""
+
+    code = "weak_password"
+    status = 422
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, reason=reason)
+        self.reason = reason
+
+
+class InvalidLogin(DomainError):
+    """A requested login name does not follow the login rules."""
+
+    code = "invalid_login"
+    status = 422
+
+
+class InvalidEmail(DomainError):
+    """An email address that cannot receive mail as written."""
+
+    code = "invalid_email"
+    status = 422
+
+
+class NotFound(DomainError):
+    """The resource does not exist or is not the caller's."""
+
+    code = "not_found"
+    status = 404
+
+
+class Unauthorized(DomainError):
+    """No valid session."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class RateLimited(DomainError):
+    """Too many attempts; try again after `retry_after` seconds."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after}s")
+        self.retry_after = max(1, retry_after)
+
+
+class Conflict(DomainError):
+    """A concurrent change won; the request can be retried."""
+
+    code = "conflict"
+    status = 409

@@ -1,0 +1,51 @@
+"""Queue a mail for the mailer function: one SQS SendMessage, nothing rendered here."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from pydantic import BaseModel, Field
+
+from clientarea import config
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+
+class OutgoingMail(BaseModel):
+    """The mail queue's message shape, shared by producer and mailer."""
+
+    kind: str
+    to: str
+    locale: str = "en"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+@cache
+def _sqs() -> SQSClient:
+    return boto3.client("sqs")
+
+
+def link(path: str, token: str) -> str:
+    """A frontend link carrying a secret in the fragment: browsers never send a
+    fragment to any server, so it stays out of access logs and Referer headers."""
+    return f"{config.frontend_url()}{path}#token={token}"
+
+
+def page(path: str) -> str:
+    return f"{config.frontend_url()}{path}"
+
+
+def send(kind: str, to: str, locale: str, **params: Any) -> None:
+    """Queue one mail. The message holds the link secret for the minutes it takes to
+    deliver it: the queue is encrypted and the mailer never logs bodies."""
+    message = OutgoingMail(kind=kind, to=to, locale=locale, params=params)
+    _sqs().send_message(QueueUrl=config.mail_queue_url(), MessageBody=message.model_dump_json())
+
+
+def enqueue_json(queue_url: str, body: dict[str, Any]) -> None:
+    """Put a work item on another queue (e.g. a password-reset request)."""
+    _sqs().send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))

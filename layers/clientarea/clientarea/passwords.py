@@ -1,0 +1,82 @@
+"""Password hashing (argon2id) and the NIST SP 800-63B-4 acceptance rules.
+
+Password is the only factor, so the rules are: 15 to 128 characters, no composition
+rules, and refuse values that are common or that contain the account's own login or
+email. Passwords are NFKC-normalised before checking and hashing (63B-4 §3.1.1.2), so
+the same passphrase typed on two keyboards is the same password.
+"""
+
+from __future__ import annotations
+
+import gzip
+import unicodedata
+from functools import cache
+from importlib import resources
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from clientarea.errors import WeakPassword
+
+MIN_LENGTH = 15
+MAX_LENGTH = 128
+
+# OWASP's argon2id minimum: m=19 MiB, t=2, p=1 (~18 ms here).
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+# Hashing a password nobody has, so that an unknown login costs the same time as a
+# wrong password (login answers must not reveal which accounts exist).
+_DUMMY_HASH = _HASHER.hash("clientarea: equalise the time of unknown logins")
+
+
+def normalise(password: str) -> str:
+    return unicodedata.normalize("NFKC", password)
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """Django's list of 20,000 common passwords (from Royce Williams' corpus), lowercased."""
+    data = resources.files("clientarea").joinpath("common-passwords.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(data).decode().split())
+
+
+def _is_repetition(password: str) -> bool:
+    """One short chunk typed again and again ("abcabcabc…", "aaaa…") is as weak as a common word."""
+    text = password.lower()
+    for size in range(1, len(text) // 2 + 1):
+        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
+            return True
+    return False
+
+
+def check_policy(password: str, *, login: str | None, email: str | None) -> None:
+    """Raise WeakPassword naming the first rule the password breaks."""
+    password = normalise(password)
+    if len(password) < MIN_LENGTH:
+        raise WeakPassword("too_short")
+    if len(password) > MAX_LENGTH:
+        raise WeakPassword("too_long")
+    lowered = password.casefold()
+    if lowered in _common_passwords() or _is_repetition(password):
+        raise WeakPassword("common")
+    if login and login.casefold() in lowered:
+        raise WeakPassword("contains_login")
+    if email:
+        email_lower = email.casefold()
+        local_part = email_lower.split("@", 1)[0]
+        if email_lower in lowered or (len(local_part) >= 4 and local_part in lowered):
+            raise WeakPassword("contains_email")
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(normalise(password))
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant-work check: an absent hash still costs one argon2 verification."""
+    try:
+        return _HASHER.verify(password_hash or _DUMMY_HASH, normalise(password)) and (
+            password_hash is not None
+        )
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,116 @@
+"""The HTTP adapter shared by the API functions (the only module that knows API Gateway).
+
+`create_app()` gives a Powertools REST resolver that answers every failure in the
+contract's shape: domain errors mapped once, by class, to `{code, message}` in the
+caller's language; validation errors as 422 with `errors`; oversized or non-JSON bodies
+as 413/415; and anything unexpected as a bare 500 that leaks nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from clientarea import locales
+from clientarea.errors import DomainError, RateLimited, WeakPassword
+from clientarea.sessions import Principal
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+
+MAX_BODY_BYTES = 64 * 1024
+logger = Logger()
+
+
+def error(status: int, code: str, message: str, **extra: Any) -> Response:
+    headers = extra.pop("headers", None)
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"code": code, "message": message, **extra},
+        headers=headers,
+    )
+
+
+def principal(app: APIGatewayRestResolver) -> Principal:
+    """The caller the authorizer let through (its context values arrive as strings)."""
+    context = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
+    return Principal(
+        client_number=int(context["client_number"]),
+        role=str(context["role"]),
+        locale=str(context.get("locale") or locales.DEFAULT),
+        session_digest=str(context["session"]),
+    )
+
+
+def client_ip(app: APIGatewayRestResolver) -> str:
+    identity = app.current_event.raw_event.get("requestContext", {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
+def request_locale(app: APIGatewayRestResolver) -> str:
+    """The account's language when a session says it, else Accept-Language, else en."""
+    context = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
+    return locales.negotiate(context.get("locale"), app.current_event.headers.get("accept-language"))
+
+
+def _check_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    body = app.current_event.body
+    if body:
+        if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+            locale = request_locale(app)
+            return error(413, "payload_too_large", locales.message("payload_too_large", locale))
+        content_type = (app.current_event.headers.get("content-type") or "").lower()
+        if content_type and not content_type.startswith("application/json"):
+            locale = request_locale(app)
+            return error(
+                415, "unsupported_media_type", locales.message("unsupported_media_type", locale)
+            )
+    return next_middleware(app)
+
+
+def create_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    app.use(middlewares=[_check_body])
+
+    @app.exception_handler(DomainError)
+    def _domain_error(exc: DomainError) -> Response:
+        locale = request_locale(app)
+        extra: dict[str, Any] = {}
+        if isinstance(exc, WeakPassword):
+            extra["reason"] = exc.reason
+            message = locales.weak_password_reason(exc.reason, locale)
+        else:
+            message = locales.message(exc.code, locale, **exc.params)
+        if isinstance(exc, RateLimited):
+            extra["headers"] = {"Retry-After": str(exc.retry_after)}
+            message = locales.message("rate_limited", locale, retry_after=exc.retry_after)
+        return error(exc.status, exc.code, message, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(exc: RequestValidationError) -> Response:
+        errors = [
+            {
+                "loc": list(item.get("loc", ())),
+                "msg": str(item.get("msg") or item.get("type", "invalid")),
+                "type": str(item.get("type", "value_error")),
+            }
+            for item in exc.errors()
+        ]
+        locale = request_locale(app)
+        return error(422, "validation_error", locales.message("validation_error", locale), errors=errors)
+
+    @app.not_found
+    def _not_found(_exc: NotFoundError) -> Response:
+        return error(404, "not_found", locales.message("not_found", request_locale(app)))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error", extra={"error_type": type(exc).__name__})
+        return error(500, "internal_error", locales.message("internal_error", request_locale(app)))
+
+    return app

@@ -1,0 +1,241 @@
+"""clientarea.mail.rendering: every (locale, kind) template, escaping, subjects, filters."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from clientarea.locales import SUPPORTED
+from clientarea.mail import rendering
+from clientarea.mail.rendering import KINDS, RenderedMail, render
+
+TEMPLATES = Path(rendering.__file__).resolve().parent / "templates"
+
+PARAMS: dict[str, dict[str, object]] = {
+    "email_verification": {
+        "full_name": "Olena Kovalenko",
+        "login": "olena.k",
+        "client_number": 100042,
+        "link": "https://my.example.net/verify-email#token=VERIFYTOKEN",
+        "expires_at": "2026-11-22T12:00:00Z",
+        "valid_for_seconds": 86400,
+    },
+    "registration_attempt": {
+        "full_name": "Olena Kovalenko",
+        "login_link": "https://my.example.net/login",
+        "reset_link": "https://my.example.net/password/forgot",
+    },
+    "password_reset": {
+        "full_name": "Olena Kovalenko",
+        "link": "https://my.example.net/password/reset#token=RESETTOKEN",
+        "expires_at": "2026-11-22T12:00:00Z",
+        "valid_for_seconds": 7200,
+    },
+    "password_changed": {
+        "full_name": "Olena Kovalenko",
+        "changed_at": "2026-11-22T10:00:00Z",
+        "reset_link": "https://my.example.net/password/forgot",
+    },
+}
+
+TWO_HOURS = {"en": "2 hours", "uk": "2 години", "ru": "2 часа", "pl": "2 godziny", "pt": "2 horas"}
+ONE_DAY = {
+    "en": "24 hours",
+    "uk": "24 години",
+    "ru": "24 часа",
+    "pl": "24 godziny",
+    "pt": "24 horas",
+}
+# How babel spells 2026-11-22T12:00:00Z in the "long" format, per locale.
+NOON_22_NOV = {
+    "en": "November 22, 2026",
+    "uk": "22 листопада 2026",
+    "ru": "22 ноября 2026",
+    "pl": "22 listopada 2026",
+    "pt": "22 de novembro de 2026",
+}
+SIGNATURE = {
+    "en": "— The clientarea team",
+    "uk": "— Команда clientarea",
+    "ru": "— Команда clientarea",
+    "pl": "— Zespół clientarea",
+    "pt": "— A equipa clientarea",
+}
+LINK_KEYS = {"link", "login_link", "reset_link"}
+
+
+def test_kinds_match_the_template_files() -> None:
+    assert {
+        "email_verification",
+        "registration_attempt",
+        "password_reset",
+        "password_changed",
+    } == KINDS
+    for locale in SUPPORTED:
+        on_disk = {p.stem for p in (TEMPLATES / locale).glob("*.j2")}
+        assert on_disk == KINDS, locale
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_renders_in_every_locale(kind: str, locale: str) -> None:
+    params = PARAMS[kind]
+    mail = render(kind, locale, params)
+
+    assert isinstance(mail, RenderedMail)
+    assert mail.subject.strip() and len(mail.subject) <= 200
+    assert "\n" not in mail.subject and "\r" not in mail.subject
+    assert "Olena Kovalenko" in mail.text and "Olena Kovalenko" in mail.html
+    assert mail.text.rstrip().endswith(SIGNATURE[locale])
+    assert SIGNATURE[locale] in mail.html
+    # No template markup or placeholders leak out.
+    for part in (mail.subject, mail.text, mail.html):
+        assert "{{" not in part and "{%" not in part and "}}" not in part
+    assert mail.html.lstrip().startswith("<!DOCTYPE html>")
+    assert f'<html lang="{locale}">' in mail.html
+    # No external assets in the HTML: no images, stylesheets or scripts.
+    assert "<img" not in mail.html and "<link" not in mail.html and "<script" not in mail.html
+    for key in LINK_KEYS & params.keys():
+        url = str(params[key])
+        assert url in mail.text.splitlines(), f"{key} is not on a line of its own"
+        assert f'href="{url}"' in mail.html  # the button
+        assert f">{url}</a>" in mail.html  # and the raw URL as text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_verification_mail_states_login_number_and_24h_validity(locale: str) -> None:
+    mail = render("email_verification", locale, PARAMS["email_verification"])
+    for part in (mail.text, mail.html):
+        assert "olena.k" in part
+        assert "100042" in part
+        assert ONE_DAY[locale] in part
+        assert NOON_22_NOV[locale] in part
+        assert "UTC" in part
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_reset_mail_states_two_hour_validity_and_utc_expiry(locale: str) -> None:
+    mail = render("password_reset", locale, PARAMS["password_reset"])
+    for part in (mail.text, mail.html):
+        assert TWO_HOURS[locale] in part
+        assert NOON_22_NOV[locale] in part
+        assert re.search(r"12:00(:00)?( PM)? UTC", part), part
+
+
+def test_reset_mail_english_wording() -> None:
+    text = render("password_reset", "en", PARAMS["password_reset"]).text
+    assert "valid for only 2 hours, until November 22, 2026, 12:00:00 PM UTC" in text
+    assert "works only once" in text
+    assert "ignore" in text
+
+
+def test_reset_mail_ukrainian_uses_seed_wording() -> None:
+    text = render("password_reset", "uk", PARAMS["password_reset"]).text
+    assert "дійсне тільки 2 години" in text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_password_changed_shows_when_in_utc(locale: str) -> None:
+    mail = render("password_changed", locale, PARAMS["password_changed"])
+    assert NOON_22_NOV[locale] in mail.text
+    assert re.search(r"10:00(:00)?( AM)? UTC", mail.text)
+
+
+def test_datetime_filter_converts_offsets_to_utc() -> None:
+    params = {**PARAMS["password_changed"], "changed_at": "2026-11-22T14:30:00+02:00"}
+    assert "12:30:00 PM UTC" in render("password_changed", "en", params).text
+
+
+def test_duration_is_exact_not_rounded() -> None:
+    params = {**PARAMS["password_reset"], "valid_for_seconds": 5400}
+    assert "90 minutes" in render("password_reset", "en", params).text
+    params = {**PARAMS["password_reset"], "valid_for_seconds": 3600}
+    assert "60 хвилин" in render("password_reset", "uk", params).text
+
+
+def test_html_escapes_user_values_and_text_keeps_them_verbatim() -> None:
+    evil = '<script>alert("x")</script> & Co'
+    params = {**PARAMS["email_verification"], "full_name": evil, "login": "<b>me</b>"}
+    mail = render("email_verification", "en", params)
+    assert "<script>" not in mail.html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in mail.html
+    assert "&lt;b&gt;me&lt;/b&gt;" in mail.html
+    assert evil in mail.text
+    assert "<b>me</b>" in mail.text
+    assert "&lt;" not in mail.text and "&amp;" not in mail.text
+
+
+def test_link_with_ampersand_is_escaped_in_html_attribute_only() -> None:
+    link = "https://my.example.net/password/reset?a=1&token=T"
+    mail = render("password_reset", "en", {**PARAMS["password_reset"], "link": link})
+    assert link in mail.text.splitlines()
+    assert 'href="https://my.example.net/password/reset?a=1&amp;token=T"' in mail.html
+
+
+def test_subject_is_not_html_escaped() -> None:
+    mail = render("password_reset", "en", {**PARAMS["password_reset"], "brand": "A&B <Hosting>"})
+    assert mail.subject == "A&B <Hosting>: reset your password"
+    assert "<title>A&amp;B &lt;Hosting&gt;: reset your password</title>" in mail.html
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_subject_never_contains_crlf(locale: str) -> None:
+    brand = "Evil\r\nBcc: victim@example.com\nX-Injected: 1\u2028\x0b\x00"
+    for kind in KINDS:
+        mail = render(kind, locale, {**PARAMS[kind], "brand": brand})
+        assert "\r" not in mail.subject and "\n" not in mail.subject
+        assert "\u2028" not in mail.subject and "\x0b" not in mail.subject
+        assert "\x00" not in mail.subject
+        assert "  " not in mail.subject
+        assert mail.subject.startswith("Evil Bcc: victim@example.com X-Injected: 1")
+
+
+def test_subject_is_capped_at_200_characters() -> None:
+    mail = render("password_reset", "en", {**PARAMS["password_reset"], "brand": "x" * 500})
+    assert len(mail.subject) == 200
+
+
+@pytest.mark.parametrize("locale", ["de", "", "xx-YY", "EN-gb", "../en", None])
+def test_unknown_locale_falls_back_to_english(locale: str) -> None:
+    mail = render("password_reset", locale, PARAMS["password_reset"])
+    assert mail == render("password_reset", "en", PARAMS["password_reset"])
+    assert "2 hours" in mail.text
+
+
+def test_regional_locale_uses_its_language() -> None:
+    mail = render("password_reset", "uk-UA", PARAMS["password_reset"])
+    assert mail == render("password_reset", "uk", PARAMS["password_reset"])
+
+
+@pytest.mark.parametrize("kind", ["", "welcome", "../en/password_reset", "_macros"])
+def test_unknown_kind_is_a_value_error(kind: str) -> None:
+    with pytest.raises(ValueError, match="unknown mail kind"):
+        render(kind, "en", PARAMS["password_reset"])
+
+
+def test_missing_parameter_is_a_value_error() -> None:
+    params = dict(PARAMS["password_reset"])
+    del params["expires_at"]
+    with pytest.raises(ValueError, match="missing parameter"):
+        render("password_reset", "en", params)
+
+
+@pytest.mark.parametrize(
+    "bad", ["javascript:alert(1)", "//evil.example/x", "ftp://x", "https://a b", 42]
+)
+def test_links_must_be_http_urls(bad: object) -> None:
+    with pytest.raises(ValueError, match="link"):
+        render("password_reset", "en", {**PARAMS["password_reset"], "link": bad})
+
+
+def test_malformed_datetime_is_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        render("password_reset", "en", {**PARAMS["password_reset"], "expires_at": "soon"})
+
+
+def test_environment_is_built_once() -> None:
+    assert rendering._environment() is rendering._environment()
+    env = rendering._environment()
+    assert env.autoescape is True
+    assert {"datetime", "duration"} <= env.filters.keys()
