@@ -15,7 +15,7 @@ from infra.local import stack as stack_module
 from infra.local.gateway import LocalApi
 from infra.local.queues import QueueConsumers
 from infra.local.resources import Physical, create_all, environment
-from infra.local.stack import REGION
+from infra.local.stack import REGION, physical_name
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -38,6 +38,17 @@ DEV_PARAMETERS = {
 def aws_environment() -> None:
     """Dummy credentials and the region, so no real AWS account can ever be reached."""
     os.environ.update(FAKE_CREDENTIALS)
+
+
+def preset_table_environment() -> None:
+    """Export credentials and the (deterministic) table names before anything imports
+    `clientarea.tables`, whose models read their table names at import, as on Lambda."""
+    aws_environment()
+    stack = stack_module.load()
+    for function in stack.functions().values():
+        for name, raw in function.environment.items():
+            if isinstance(raw, dict) and raw.get("Ref") in stack.of_type("AWS::DynamoDB::Table"):
+                os.environ[name] = physical_name(raw["Ref"])
 
 
 class LocalDeployment:

@@ -40,7 +40,7 @@ class NewSession:
 def new_session(account: AccountModel) -> NewSession:
     """A session for `account`, not yet saved: login saves it in a transaction."""
     secret = tokens.new_secret()
-    now = clock.now().replace(microsecond=0)
+    now = clock.now()
     expires_at = now + timedelta(seconds=config.session_ttl_seconds())
     item = SessionModel(
         str(account.client_number),
@@ -49,6 +49,7 @@ def new_session(account: AccountModel) -> NewSession:
         role=account.role,
         created_at=now,
         expires_at=expires_at,
+        ttl=expires_at + timedelta(seconds=1),  # TTL = the expiry, rounded up to a whole second
     )
     return NewSession(token=f"{account.client_number}.{secret}", expires_at=expires_at, item=item)
 

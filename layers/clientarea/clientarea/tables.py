@@ -90,7 +90,8 @@ class SessionModel(Model):
     generation = NumberAttribute()
     role = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
-    expires_at = TTLAttribute()
+    expires_at = UTCDateTimeAttribute()  # the exact expiry the code checks
+    ttl = TTLAttribute()  # the same expiry in whole seconds, for DynamoDB's lazy clean-up
 
 
 class TokenModel(Model):
@@ -102,7 +103,8 @@ class TokenModel(Model):
     pk = UnicodeAttribute(hash_key=True)
     digest = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
-    expires_at = TTLAttribute()
+    expires_at = UTCDateTimeAttribute()  # the exact expiry the code checks
+    ttl = TTLAttribute()  # the same expiry in whole seconds, for DynamoDB's lazy clean-up
     payload = MapAttribute(default=dict)  # type: ignore[var-annotated]
 
 
@@ -114,7 +116,7 @@ class RateLimitModel(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     hits = NumberAttribute(default=0)
-    expires_at = TTLAttribute()
+    ttl = TTLAttribute()
 
 
 def connection() -> Connection:

@@ -52,7 +52,7 @@ def hit(limit: Limit, key: str) -> None:
         actions=[
             hits_attr.add(1),
             # Kept a minute past the window, then DynamoDB may drop it.
-            RateLimitModel.expires_at.set(clock.now() + timedelta(seconds=remaining + 60)),
+            RateLimitModel.ttl.set(clock.now() + timedelta(seconds=remaining + 60)),
         ]
     )
     if counter.hits > limit.max_hits:

@@ -88,14 +88,14 @@ def issue(
 ) -> IssuedToken:
     """Store a fresh token for `subject`, superseding any earlier one of this purpose."""
     secret = new_secret()
-    # Whole seconds: the TTL attribute stores whole seconds, and a link never lives longer than `ttl`.
-    now = clock.now().replace(microsecond=0)
+    now = clock.now()
     expires_at = now + ttl
     TokenModel(
         _key(purpose, subject),
         digest=digest(secret),
         created_at=now,
         expires_at=expires_at,
+        ttl=expires_at + timedelta(seconds=1),  # TTL = the expiry, rounded up to a whole second
         payload=payload or {},
     ).save()
     return IssuedToken(token=f"{subject}.{secret}", expires_at=expires_at)

@@ -8,7 +8,8 @@ as 413/415; and anything unexpected as a bare 500 that leaks nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -18,9 +19,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from clientarea import locales
 from clientarea.errors import DomainError, RateLimited, WeakPassword
 from clientarea.sessions import Principal
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 MAX_BODY_BYTES = 64 * 1024
 logger = Logger()
@@ -58,24 +56,42 @@ def request_locale(app: APIGatewayRestResolver) -> str:
     return locales.negotiate(context.get("locale"), app.current_event.headers.get("accept-language"))
 
 
-def _check_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-    body = app.current_event.body
-    if body:
-        if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
-            locale = request_locale(app)
-            return error(413, "payload_too_large", locales.message("payload_too_large", locale))
-        content_type = (app.current_event.headers.get("content-type") or "").lower()
-        if content_type and not content_type.startswith("application/json"):
-            locale = request_locale(app)
-            return error(
-                415, "unsupported_media_type", locales.message("unsupported_media_type", locale)
-            )
-    return next_middleware(app)
+def _refuse_body(event: dict[str, Any]) -> tuple[int, str] | None:
+    """A body too large or not JSON, refused before anything parses it."""
+    body = event.get("body")
+    if not body:
+        return None
+    if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+        return 413, "payload_too_large"
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = (headers.get("content-type") or "").lower()
+    if content_type and not content_type.startswith("application/json"):
+        return 415, "unsupported_media_type"
+    return None
 
 
-def create_app() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
-    app.use(middlewares=[_check_body])
+class ClientareaResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver, with the body guard in front of request validation
+    (Powertools always runs validation first, so a middleware would come too late)."""
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        refused = _refuse_body(event)
+        if refused is None:
+            return super().resolve(event, context)
+        status, code = refused
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        locale = locales.negotiate(None, headers.get("accept-language"))
+        return {
+            "statusCode": status,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "multiValueHeaders": {},
+            "body": json.dumps({"code": code, "message": locales.message(code, locale)}),
+            "isBase64Encoded": False,
+        }
+
+
+def create_app() -> ClientareaResolver:
+    app = ClientareaResolver(enable_validation=True)
 
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response:

@@ -1,0 +1,155 @@
+"""Two ways to reach the API with one interface, so a flow test can run both through
+the handlers in-process (moto in the test process) and over HTTP against the dev server."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+TEST_IP = "203.0.113.7"
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+def _encode(payload: Any, raw: bytes | None) -> bytes | None:
+    if raw is not None:
+        return raw
+    return None if payload is None else json.dumps(payload).encode()
+
+
+def _headers(token: str | None, headers: dict[str, str] | None, has_body: bool) -> dict[str, str]:
+    result = {"Content-Type": "application/json"} if has_body else {}
+    if token:
+        result["Authorization"] = f"Bearer {token}"
+    result.update(headers or {})
+    return result
+
+
+class ApiClient:
+    """What every test client offers."""
+
+    transport = "abstract"
+
+    def request(self, method: str, path: str, *, json: Any = None, raw: bytes | None = None,
+                token: str | None = None, headers: dict[str, str] | None = None,
+                ip: str = TEST_IP) -> Reply:
+        raise NotImplementedError
+
+    def mails(self, to: str, *, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def all_mails(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def advance_clock(self, seconds: float) -> None:
+        raise NotImplementedError
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> Reply:
+        return self.request("POST", path, json=json, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("GET", path, **kwargs)
+
+    def patch(self, path: str, json: Any = None, **kwargs: Any) -> Reply:
+        return self.request("PATCH", path, json=json, **kwargs)
+
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> Reply:
+        return self.request("PUT", path, json=json, **kwargs)
+
+    def mail_link_token(self, to: str, *, subject_contains: str = "", count: int = 1) -> str:
+        """The token of the newest mail to `to` whose subject contains the text."""
+        deadline = time.monotonic() + 10
+        while True:
+            mails = [m for m in self.mails(to, count=count) if subject_contains in m["subject"]]
+            if len(mails) >= count or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert mails, f"no mail to {to} with {subject_contains!r}"
+        links = [link for link in mails[-1]["links"] if "#token=" in link]
+        assert links, f"mail to {to} carries no link: {mails[-1]['text']}"
+        return links[0].split("#token=", 1)[1]
+
+
+class InProcessClient(ApiClient):
+    transport = "handler"
+
+    def __init__(self, deployment: Any) -> None:
+        self.deployment = deployment
+
+    def request(self, method: str, path: str, *, json: Any = None, raw: bytes | None = None,
+                token: str | None = None, headers: dict[str, str] | None = None,
+                ip: str = TEST_IP) -> Reply:
+        body = _encode(json, raw)
+        response = self.deployment.api.handle(
+            method, path, _headers(token, headers, body is not None), body, ip
+        )
+        self.deployment.queues.drain()
+        return Reply(response.status, response.headers, response.body)
+
+    def all_mails(self) -> list[dict[str, Any]]:
+        from infra.local import mailbox  # noqa: PLC0415
+
+        self.deployment.queues.drain()
+        return mailbox.messages()
+
+    def mails(self, to: str, *, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
+        return [m for m in self.all_mails() if m["to"].lower() == to.lower()]
+
+    def advance_clock(self, seconds: float) -> None:
+        from infra.local.server import dev_route  # noqa: PLC0415
+
+        reply = dev_route("POST", "/_dev/clock", json.dumps({"advance_seconds": seconds}).encode())
+        assert reply is not None and reply.status == 200
+
+
+class HttpClient(ApiClient):
+    transport = "http"
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def request(self, method: str, path: str, *, json: Any = None, raw: bytes | None = None,
+                token: str | None = None, headers: dict[str, str] | None = None,
+                ip: str = TEST_IP) -> Reply:
+        body = _encode(json, raw)
+        response = self.session.request(
+            method, self.base_url + path, data=body,
+            headers=_headers(token, headers, body is not None), timeout=30,
+        )
+        return Reply(response.status_code, dict(response.headers), response.content)
+
+    def all_mails(self) -> list[dict[str, Any]]:
+        return self.session.get(self.base_url + "/_dev/mail", timeout=30).json()
+
+    def mails(self, to: str, *, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.all_mails() if m["to"].lower() == to.lower()]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
+
+    def advance_clock(self, seconds: float) -> None:
+        reply = self.session.post(
+            self.base_url + "/_dev/clock", json={"advance_seconds": seconds}, timeout=30
+        )
+        assert reply.status_code == 200, reply.text

@@ -1,0 +1,136 @@
+"""Fixtures: a moto-backed local deployment of template.yaml per test (handler level),
+the dev server in a subprocess per test session (HTTP level), and one `client`
+fixture that runs a test through both."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from infra.local.deployment import preset_table_environment
+
+# Before any test module imports clientarea: its table models read names at import.
+preset_table_environment()
+
+from moto import mock_aws  # noqa: E402
+
+from clientarea import clock  # noqa: E402
+from infra.local.deployment import LocalDeployment  # noqa: E402
+from tests.clients import ApiClient, HttpClient, InProcessClient  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "correct horse battery staple 9"  # noqa: S105
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts at real time; a test's clock moves do not leak into the next."""
+    monkeypatch.setenv(clock.OFFSET_ENV, "0")
+
+
+@pytest.fixture
+def deployment() -> Iterator[LocalDeployment]:
+    """template.yaml deployed on a fresh in-process moto."""
+    with mock_aws():
+        yield LocalDeployment().start()
+
+
+@pytest.fixture
+def handler_client(deployment: LocalDeployment) -> InProcessClient:
+    return InProcessClient(deployment)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`make dev`'s server, started the way the README says, on a free port.
+
+    Its output goes to a file, not a pipe: an unread pipe fills up and blocks the server.
+    """
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("dev-server") / "server.log").open("w")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "MOTO_PORT"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.local", "--port", str(port), "--quiet"],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'clientarea'}"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/_dev/mail", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            if process.poll() is not None:
+                raise RuntimeError(f"dev server exited; see {log.name}") from None
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError("dev server did not start within 60 s")
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture
+def http_client(dev_server: str) -> HttpClient:
+    return HttpClient(dev_server)
+
+
+@pytest.fixture(params=["handler", "http"])
+def client(request: pytest.FixtureRequest) -> ApiClient:
+    """The same test through the handlers (in-process) and over HTTP (dev server)."""
+    name = "handler_client" if request.param == "handler" else "http_client"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def unique_email() -> str:
+    return f"user-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def register_and_verify(client: ApiClient, email: str, *, password: str = PASSWORD,
+                        locale: str = "en", login: str | None = None,
+                        full_name: str = "Test User") -> dict:
+    body = {"email": email, "password": password, "full_name": full_name, "locale": locale}
+    if login:
+        body["login"] = login
+    assert client.post("/auth/register", body).status == 202
+    token = client.mail_link_token(email)
+    reply = client.post("/auth/verify-email", {"token": token})
+    assert reply.status == 200, reply.body
+    return reply.json()
+
+
+def log_in(client: ApiClient, login: str, password: str = PASSWORD) -> str:
+    reply = client.post("/auth/login", {"login": login, "password": password})
+    assert reply.status == 200, reply.body
+    return reply.json()["session_token"]
+
+
+@pytest.fixture
+def account(client: ApiClient, unique_email: str) -> dict:
+    """A verified account: {email, client_number, login, token}."""
+    created = register_and_verify(client, unique_email)
+    return {**created, "email": unique_email, "token": log_in(client, unique_email)}
