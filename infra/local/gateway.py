@@ -17,6 +17,7 @@ import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from chalice.local import (
@@ -45,9 +46,14 @@ class HttpResponse:
 
 
 def load_handler(function: Function) -> Handler:
-    """Import a function's handler by file path under a unique module name, as each
+    """A function's handler, imported by file path under a unique module name, as each
     Lambda has its own `app` module."""
-    module_file, _, attribute = function.handler.rpartition(".")
+    attribute = function.handler.rpartition(".")[2]
+    return getattr(load_module(function), attribute)
+
+
+def load_module(function: Function) -> ModuleType:
+    module_file = function.handler.rpartition(".")[0]
     name = f"clientarea_local.{function.logical_id}.{module_file}"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, function.code_uri / f"{module_file}.py")
@@ -56,7 +62,7 @@ def load_handler(function: Function) -> Handler:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-    return getattr(sys.modules[name], attribute)
+    return sys.modules[name]
 
 
 def invoke(function: Function, event: dict[str, Any]) -> Any:
