@@ -9,18 +9,32 @@ as 413/415; and anything unexpected as a bare 500 that leaks nothing.
 from __future__ import annotations
 
 import json
+import os
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 
 from clientarea import locales
 from clientarea.errors import DomainError, RateLimited, WeakPassword
 from clientarea.sessions import Principal
 
 MAX_BODY_BYTES = 64 * 1024
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Never stored for replay: their responses carry a secret (a session token).
+NOT_REPLAYED = frozenset({("POST", "/auth/login")})
 logger = Logger()
 
 
@@ -70,24 +84,69 @@ def _refuse_body(event: dict[str, Any]) -> tuple[int, str] | None:
     return None
 
 
+def _proxy_error(status: int, code: str, headers: dict[str, str]) -> dict[str, Any]:
+    locale = locales.negotiate(None, headers.get("accept-language"))
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "multiValueHeaders": {},
+        "body": json.dumps({"code": code, "message": locales.message(code, locale)}),
+        "isBase64Encoded": False,
+    }
+
+
+@cache
+def _idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
+    """One persistence layer per config (Powertools keeps the first config it sees)."""
+    config = IdempotencyConfig(
+        event_key_jmespath="[key, method, resource, caller]",
+        payload_validation_jmespath="body",
+        expires_after_seconds=3600,
+    )
+    return DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"]), config
+
+
 class ClientareaResolver(APIGatewayRestResolver):
-    """Powertools' REST resolver, with the body guard in front of request validation
-    (Powertools always runs validation first, so a middleware would come too late)."""
+    """Powertools' REST resolver with two things in front of request validation
+    (Powertools always runs validation first, so a middleware would come too late):
+    the body guard, and replay of write requests that carry an `Idempotency-Key`."""
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        refused = _refuse_body(event)
-        if refused is None:
-            return super().resolve(event, context)
-        status, code = refused
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-        locale = locales.negotiate(None, headers.get("accept-language"))
-        return {
-            "statusCode": status,
-            "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "multiValueHeaders": {},
-            "body": json.dumps({"code": code, "message": locales.message(code, locale)}),
-            "isBase64Encoded": False,
+        refused = _refuse_body(event)
+        if refused is not None:
+            return _proxy_error(*refused, headers)
+        key = headers.get("idempotency-key")
+        route = (event.get("httpMethod", ""), event.get("resource", ""))
+        if not key or route[0] not in WRITE_METHODS or route in NOT_REPLAYED:
+            return super().resolve(event, context)
+        return self._resolve_once(event, context, key)
+
+    def _resolve_once(self, event: dict[str, Any], context: Any, key: str) -> dict[str, Any]:
+        persistence, config = _idempotency()
+        config.register_lambda_context(context)
+        authorizer = event.get("requestContext", {}).get("authorizer") or {}
+        request = {
+            "key": key,
+            "method": event.get("httpMethod"),
+            "resource": event.get("resource"),
+            "caller": authorizer.get("principalId") or "anonymous",
+            "body": event.get("body") or "",
         }
+
+        @idempotent_function(
+            data_keyword_argument="request", persistence_store=persistence, config=config
+        )
+        def respond(request: dict[str, Any]) -> dict[str, Any]:  # noqa: ARG001 - the key
+            return APIGatewayRestResolver.resolve(self, event, context)
+
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        try:
+            return respond(request=request)
+        except IdempotencyValidationError:
+            return _proxy_error(422, "idempotency_key_reused", headers)
+        except IdempotencyAlreadyInProgressError:
+            return _proxy_error(409, "conflict", headers)
 
 
 def create_app() -> ClientareaResolver:
