@@ -49,7 +49,11 @@ def _merge(document: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
 def _mark_authorization(document: dict[str, Any], stack: Any) -> None:
     """Routes behind the session authorizer declare the bearer scheme (from the template)."""
     document.setdefault("components", {})["securitySchemes"] = {
-        "session": {"type": "http", "scheme": "bearer", "description": "POST /auth/login's session_token"}
+        "session": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "POST /auth/login's session_token",
+        }
     }
     for route in stack.routes():
         operation = document["paths"].get(route.path, {}).get(route.method.lower())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -48,9 +49,17 @@ class ApiClient:
 
     transport = "abstract"
 
-    def request(self, method: str, path: str, *, json: Any = None, raw: bytes | None = None,
-                token: str | None = None, headers: dict[str, str] | None = None,
-                ip: str = TEST_IP) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        raw: bytes | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        ip: str = TEST_IP,
+    ) -> Reply:
         raise NotImplementedError
 
     def mails(self, to: str, *, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
@@ -59,8 +68,13 @@ class ApiClient:
     def all_mails(self) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def advance_clock(self, seconds: float) -> None:
+    def advance_clock(self, seconds: float) -> datetime:
+        """Move every function's clock forward; returns the server's new "now"."""
         raise NotImplementedError
+
+    def server_now(self) -> datetime:
+        """The functions' clock (tests on the shared dev server may have moved it)."""
+        return self.advance_clock(0)
 
     def post(self, path: str, json: Any = None, **kwargs: Any) -> Reply:
         return self.request("POST", path, json=json, **kwargs)
@@ -94,9 +108,17 @@ class InProcessClient(ApiClient):
     def __init__(self, deployment: Any) -> None:
         self.deployment = deployment
 
-    def request(self, method: str, path: str, *, json: Any = None, raw: bytes | None = None,
-                token: str | None = None, headers: dict[str, str] | None = None,
-                ip: str = TEST_IP) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        raw: bytes | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        ip: str = TEST_IP,
+    ) -> Reply:
         body = _encode(json, raw)
         response = self.deployment.api.handle(
             method, path, _headers(token, headers, body is not None), body, ip
@@ -105,7 +127,7 @@ class InProcessClient(ApiClient):
         return Reply(response.status, response.headers, response.body)
 
     def all_mails(self) -> list[dict[str, Any]]:
-        from infra.local import mailbox  # noqa: PLC0415
+        from infra.local import mailbox
 
         self.deployment.queues.drain()
         return mailbox.messages()
@@ -113,11 +135,12 @@ class InProcessClient(ApiClient):
     def mails(self, to: str, *, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
         return [m for m in self.all_mails() if m["to"].lower() == to.lower()]
 
-    def advance_clock(self, seconds: float) -> None:
-        from infra.local.server import dev_route  # noqa: PLC0415
+    def advance_clock(self, seconds: float) -> datetime:
+        from infra.local.server import dev_route
 
         reply = dev_route("POST", "/_dev/clock", json.dumps({"advance_seconds": seconds}).encode())
         assert reply is not None and reply.status == 200
+        return _parse_now(reply.json()["now"])
 
 
 class HttpClient(ApiClient):
@@ -127,13 +150,24 @@ class HttpClient(ApiClient):
         self.base_url = base_url
         self.session = requests.Session()
 
-    def request(self, method: str, path: str, *, json: Any = None, raw: bytes | None = None,
-                token: str | None = None, headers: dict[str, str] | None = None,
-                ip: str = TEST_IP) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        raw: bytes | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        ip: str = TEST_IP,
+    ) -> Reply:
         body = _encode(json, raw)
         response = self.session.request(
-            method, self.base_url + path, data=body,
-            headers=_headers(token, headers, body is not None), timeout=30,
+            method,
+            self.base_url + path,
+            data=body,
+            headers=_headers(token, headers, body is not None),
+            timeout=30,
         )
         return Reply(response.status_code, dict(response.headers), response.content)
 
@@ -148,8 +182,13 @@ class HttpClient(ApiClient):
                 return found
             time.sleep(0.1)
 
-    def advance_clock(self, seconds: float) -> None:
+    def advance_clock(self, seconds: float) -> datetime:
         reply = self.session.post(
             self.base_url + "/_dev/clock", json={"advance_seconds": seconds}, timeout=30
         )
         assert reply.status_code == 200, reply.text
+        return _parse_now(reply.json()["now"])
+
+
+def _parse_now(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

@@ -21,14 +21,14 @@ from infra.local.deployment import preset_table_environment
 # Before any test module imports clientarea: its table models read names at import.
 preset_table_environment()
 
+from clientarea import clock  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from clientarea import clock  # noqa: E402
 from infra.local.deployment import LocalDeployment  # noqa: E402
 from tests.clients import ApiClient, HttpClient, InProcessClient  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "correct horse battery staple 9"  # noqa: S105
+PASSWORD = "correct horse battery staple 9"
 
 
 @pytest.fixture(autouse=True)
@@ -110,9 +110,15 @@ def unique_email() -> str:
     return f"user-{uuid.uuid4().hex[:12]}@example.com"
 
 
-def register_and_verify(client: ApiClient, email: str, *, password: str = PASSWORD,
-                        locale: str = "en", login: str | None = None,
-                        full_name: str = "Test User") -> dict:
+def register_and_verify(
+    client: ApiClient,
+    email: str,
+    *,
+    password: str = PASSWORD,
+    locale: str = "en",
+    login: str | None = None,
+    full_name: str = "Test User",
+) -> dict:
     body = {"email": email, "password": password, "full_name": full_name, "locale": locale}
     if login:
         body["login"] = login

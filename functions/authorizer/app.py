@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from clientarea import sessions
-from clientarea.accounts import STAFF_ROLES
 from clientarea.errors import Unauthorized
+from clientarea.roles import STAFF_ROLES
 
 logger = Logger()
 
@@ -67,5 +66,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         principal = sessions.authenticate(_bearer(event.get("headers")))
     except Unauthorized:
         # API Gateway turns exactly this message into a 401.
-        raise Exception("Unauthorized") from None  # noqa: TRY002
+        raise Exception("Unauthorized") from None
     return policy(principal, event["methodArn"])

@@ -8,9 +8,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
 from clientarea import clock, password_reset, web
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 logger = Logger()
 metrics = Metrics()

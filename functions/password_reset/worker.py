@@ -14,7 +14,6 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from clientarea import password_reset
 
 logger = Logger()
@@ -25,8 +24,9 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def handle_request(record: SQSRecord) -> None:
     request = json.loads(record.body)
     sent = password_reset.send_reset_link(str(request["login"]))
-    metrics.add_metric(name="ResetLinksSent" if sent else "ResetRequestsIgnored",
-                       unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name="ResetLinksSent" if sent else "ResetRequestsIgnored", unit=MetricUnit.Count, value=1
+    )
 
 
 @logger.inject_lambda_context

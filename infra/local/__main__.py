@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument(
-        "--cession-timeout", type=int, default=None, help="seconds a cession waits for confirmations"
+        "--cession-timeout",
+        type=int,
+        default=None,
+        help="seconds a cession waits for confirmations",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     args = parser.parse_args(argv)

@@ -113,7 +113,10 @@ class LocalApi:
             allowed = sorted(m for (p, m) in self._routes if p == match.route)
             # Deployed, API Gateway says 404 here; locally a 405 with Allow keeps HTTP
             # tools (and schemathesis) honest about which methods exist.
-            body = {"code": "method_not_allowed", "message": "This route does not take that method."}
+            body = {
+                "code": "method_not_allowed",
+                "message": "This route does not take that method.",
+            }
             headers = {
                 "Content-Type": "application/json",
                 "Allow": ", ".join([*allowed, "OPTIONS"]),
@@ -144,7 +147,10 @@ class LocalApi:
                 "requestId": str(uuid.uuid4()),
                 "accountId": LocalARNBuilder.LOCAL_ACCOUNT_ID,
                 "apiId": LocalARNBuilder.LOCAL_API_ID,
-                "identity": {"sourceIp": source_ip, "userAgent": event["headers"].get("user-agent")},
+                "identity": {
+                    "sourceIp": source_ip,
+                    "userAgent": event["headers"].get("user-agent"),
+                },
             }
         )
         if isinstance(event.get("body"), bytes):

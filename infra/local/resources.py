@@ -82,9 +82,7 @@ def _create_queues(stack: Stack, physical: Physical) -> None:
 
 
 def _verify_sender(sender: str) -> None:
-    boto3.client("ses", region_name=REGION).verify_domain_identity(
-        Domain=sender.rpartition("@")[2]
-    )
+    boto3.client("ses", region_name=REGION).verify_domain_identity(Domain=sender.rpartition("@")[2])
 
 
 _SUB = re.compile(r"\$\{([A-Za-z0-9:._]+)\}")
@@ -135,6 +133,8 @@ def environment(stack: Stack, physical: Physical) -> dict[str, str]:
         for name, raw in function.environment.items():
             value = str(resolve(raw, physical))
             if merged.get(name, value) != value:
-                raise ValueError(f"{name} differs between functions; the local stack needs one value")
+                raise ValueError(
+                    f"{name} differs between functions; the local stack needs one value"
+                )
             merged[name] = value
     return merged

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from clientarea import clock
+
 from infra.local import mailbox
 from infra.local.gateway import HttpResponse
 from infra.local.stack import ROOT
@@ -41,7 +42,9 @@ def dev_route(method: str, path: str, body: bytes | None) -> HttpResponse | None
     if route == ("POST", "/_dev/clock"):
         return _advance_clock(body)
     if route == ("GET", "/_dev/docs"):
-        return HttpResponse(200, {"Content-Type": "text/html; charset=utf-8"}, SWAGGER_PAGE.encode())
+        return HttpResponse(
+            200, {"Content-Type": "text/html; charset=utf-8"}, SWAGGER_PAGE.encode()
+        )
     if route == ("GET", "/_dev/openapi.json"):
         document = OPENAPI.read_bytes() if OPENAPI.exists() else b"{}"
         return HttpResponse(200, {"Content-Type": "application/json"}, document)
@@ -59,62 +62,67 @@ def _advance_clock(body: bytes | None) -> HttpResponse:
             {
                 "code": "validation_error",
                 "message": "advance_seconds (a number) is required",
-                "errors": [{"loc": ["body", "advance_seconds"], "msg": "required", "type": "missing"}],
+                "errors": [
+                    {"loc": ["body", "advance_seconds"], "msg": "required", "type": "missing"}
+                ],
             },
         )
     if seconds < 0:
-        return _json(422, {"code": "validation_error", "message": "the clock only moves forward", "errors": []})
+        return _json(
+            422,
+            {"code": "validation_error", "message": "the clock only moves forward", "errors": []},
+        )
     offset = float(os.environ.get(clock.OFFSET_ENV, "0")) + seconds
     os.environ[clock.OFFSET_ENV] = str(offset)
     return _json(200, {"now": clock.iso(clock.now()), "offset_seconds": offset})
 
 
-def make_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "clientarea-dev"
-        protocol_version = "HTTP/1.1"
+class DevRequestHandler(BaseHTTPRequestHandler):
+    """Every request goes to /_dev/* or through the emulated API Gateway."""
 
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._send(_json(413, {"code": "payload_too_large", "message": "Body too large."}))
-                self.close_connection = True
-                return
-            body = self.rfile.read(length) if length else None
-            try:
-                response = dev_route(self.command, self.path, body) or api.handle(
-                    self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
-                )
-            except Exception:
-                logger.exception("request failed")
-                response = _json(500, {"code": "internal_error", "message": "Something went wrong."})
-            self._send(response)
+    api: LocalApi  # bound by make_server
+    server_version = "clientarea-dev"
+    protocol_version = "HTTP/1.1"
 
-        def _send(self, response: HttpResponse) -> None:
-            self.send_response(response.status)
-            for name, value in response.headers.items():
-                if name.lower() not in {"content-length", "connection"}:
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(response.body)
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._send(_json(413, {"code": "payload_too_large", "message": "Body too large."}))
+            self.close_connection = True
+            return
+        body = self.rfile.read(length) if length else None
+        try:
+            response = dev_route(self.command, self.path, body) or self.api.handle(
+                self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
+            )
+        except Exception:
+            logger.exception("request failed")
+            response = _json(500, {"code": "internal_error", "message": "Something went wrong."})
+        self._send(response)
 
-        def __getattr__(self, name: str) -> Any:
-            # Every method, including TRACE or made-up ones, reaches the gateway, which
-            # answers 405 with Allow rather than the stdlib's 501.
-            if name.startswith("do_"):
-                return self._serve
-            raise AttributeError(name)
+    def _send(self, response: HttpResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            if name.lower() not in {"content-length", "connection"}:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            logger.info("%s %s", self.address_string(), format % args)
+    def __getattr__(self, name: str) -> Any:
+        # Every method, including TRACE or made-up ones, reaches the gateway, which
+        # answers 405 with Allow rather than the stdlib's 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
-    return Handler
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.info("%s %s", self.address_string(), format % args)
 
 
 def make_server(api: LocalApi, host: str, port: int) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, port), make_handler(api))
+    handler = type("BoundDevRequestHandler", (DevRequestHandler,), {"api": api})
+    server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
-

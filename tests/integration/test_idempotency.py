@@ -31,8 +31,15 @@ def test_replayed_reset_answers_204_again_rather_than_410(client, account):
 
 def test_same_key_with_another_body_is_refused(client, account):
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    assert client.patch("/account", {"phone": "+380441234567"}, token=account["token"], headers=key).status == 200
-    reply = client.patch("/account", {"phone": "+351211234567"}, token=account["token"], headers=key)
+    assert (
+        client.patch(
+            "/account", {"phone": "+380441234567"}, token=account["token"], headers=key
+        ).status
+        == 200
+    )
+    reply = client.patch(
+        "/account", {"phone": "+351211234567"}, token=account["token"], headers=key
+    )
     assert (reply.status, reply.json()["code"]) == (422, "idempotency_key_reused")
     assert client.get("/account", token=account["token"]).json()["phone"] == "+380441234567"
 

@@ -5,7 +5,9 @@ from infra.openapi import OUTPUT, generate, render
 
 
 def test_committed_document_matches_a_fresh_generation():
-    assert OUTPUT.read_text() == render(generate()), "run `make openapi` and commit docs/openapi.json"
+    assert OUTPUT.read_text() == render(generate()), (
+        "run `make openapi` and commit docs/openapi.json"
+    )
 
 
 def test_every_template_route_is_documented_with_its_auth():

@@ -30,6 +30,7 @@ from clientarea.errors import (
     TokenInvalid,
 )
 from clientarea.mail import outbox
+from clientarea.roles import Role
 from clientarea.tables import (
     AccountModel,
     ClaimModel,
@@ -55,15 +56,6 @@ _GENERATED_LOGIN = re.compile(r"^client\d+$")
 
 class AccountStatus(StrEnum):
     ACTIVE = "active"
-
-
-class Role(StrEnum):
-    CLIENT = "client"
-    SUPPORT = "support"
-    ADMIN = "admin"
-
-
-STAFF_ROLES = frozenset({Role.SUPPORT, Role.ADMIN})
 
 
 def login_failures_per_ip() -> throttling.Limit:

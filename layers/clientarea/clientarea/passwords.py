@@ -24,9 +24,13 @@ MAX_LENGTH = 128
 # OWASP's argon2id minimum: m=19 MiB, t=2, p=1 (~18 ms here).
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
-# Hashing a password nobody has, so that an unknown login costs the same time as a
-# wrong password (login answers must not reveal which accounts exist).
-_DUMMY_HASH = _HASHER.hash("clientarea: equalise the time of unknown logins")
+
+@cache
+def _dummy_hash() -> str:
+    """A hash of a password nobody has, so that an unknown login costs the same time as
+    a wrong password (login answers must not reveal which accounts exist). Made on first
+    use, not at import: it would cost every cold start ~20 ms."""
+    return _HASHER.hash("clientarea: equalise the time of unknown logins")
 
 
 def normalise(password: str) -> str:
@@ -75,7 +79,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-work check: an absent hash still costs one argon2 verification."""
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, normalise(password)) and (
+        return _HASHER.verify(password_hash or _dummy_hash(), normalise(password)) and (
             password_hash is not None
         )
     except (VerificationError, InvalidHashError):

@@ -121,4 +121,4 @@ class RateLimitModel(Model):
 
 def connection() -> Connection:
     """The low-level connection transactions are committed on."""
-    return AccountModel._get_connection().connection  # noqa: SLF001 - shared client, one pool
+    return AccountModel._get_connection().connection

@@ -67,7 +67,9 @@ def client_ip(app: APIGatewayRestResolver) -> str:
 def request_locale(app: APIGatewayRestResolver) -> str:
     """The account's language when a session says it, else Accept-Language, else en."""
     context = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
-    return locales.negotiate(context.get("locale"), app.current_event.headers.get("accept-language"))
+    return locales.negotiate(
+        context.get("locale"), app.current_event.headers.get("accept-language")
+    )
 
 
 def _refuse_body(event: dict[str, Any]) -> tuple[int, str] | None:
@@ -137,7 +139,7 @@ class ClientareaResolver(APIGatewayRestResolver):
         @idempotent_function(
             data_keyword_argument="request", persistence_store=persistence, config=config
         )
-        def respond(request: dict[str, Any]) -> dict[str, Any]:  # noqa: ARG001 - the key
+        def respond(request: dict[str, Any]) -> dict[str, Any]:
             return APIGatewayRestResolver.resolve(self, event, context)
 
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
@@ -177,7 +179,9 @@ def create_app() -> ClientareaResolver:
             for item in exc.errors()
         ]
         locale = request_locale(app)
-        return error(422, "validation_error", locales.message("validation_error", locale), errors=errors)
+        return error(
+            422, "validation_error", locales.message("validation_error", locale), errors=errors
+        )
 
     @app.not_found
     def _not_found(_exc: NotFoundError) -> Response:

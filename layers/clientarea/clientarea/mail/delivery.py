@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from clientarea import config
+from clientarea import clock, config
 from clientarea.mail.outbox import OutgoingMail
 from clientarea.mail.rendering import render
 
@@ -33,7 +33,7 @@ def build_message(mail: OutgoingMail) -> EmailMessage:
     message["From"] = sender
     message["To"] = mail.to
     message["Subject"] = rendered.subject
-    message["Date"] = formatdate(usegmt=True)
+    message["Date"] = formatdate(clock.now().timestamp(), usegmt=True)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders must not answer
     message["Content-Language"] = mail.locale
@@ -51,4 +51,3 @@ def deliver(mail: OutgoingMail) -> str:
         Content={"Raw": {"Data": message.as_bytes()}},
     )
     return response["MessageId"]
-

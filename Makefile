@@ -1,0 +1,135 @@
+# clientarea: developer and CI entry points. `make help` lists the targets.
+#
+# Everything here installs what it needs itself, from the locks in this repository:
+# the only thing taken from the machine is a CPython 3.13 interpreter (pyenv's, else
+# `python3.13` on PATH), the version of the Lambda runtime we deploy to.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON313 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13.*/bin/python3.13))
+ifeq ($(PYTHON313),)
+PYTHON313 := $(shell command -v python3.13 2>/dev/null)
+endif
+# Directory of the interpreter, put first on PATH for `sam build`: SAM (and the build
+# Makefiles) use the first `python3.13` on PATH, and pyenv's shim may refuse it.
+PYTHON313_BIN := $(patsubst %/,%,$(dir $(PYTHON313)))
+
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+LOCKS := requirements/dev.txt layers/dependencies/requirements.txt
+
+# boto3 as the Lambda runtime provides it (left out of the layer on purpose), for
+# importing the built artifacts with python3.13 outside the venv: see bench/.
+LAMBDA_RUNTIME := .aws-sam/lambda-runtime
+RUNTIME_STAMP := $(LAMBDA_RUNTIME)/.installed
+
+export SAM_CLI_TELEMETRY := 0
+export PYTHON313
+REGION ?= eu-central-1
+
+ARGS ?=
+RUNTIME_PACKAGES := boto3 botocore s3transfer jmespath urllib3 python-dateutil six
+LINT_PATHS := layers functions infra tests bench
+
+.PHONY: help install dev openapi test lint check-template build bench lock clean python313
+
+help:
+	@echo "make install         .venv with python3.13 and requirements/dev.txt (idempotent)"
+	@echo "make dev [ARGS=...]  local API on 127.0.0.1:3000 (ARGS=\"--port 3001\")"
+	@echo "make test            ruff check, then the whole pytest suite"
+	@echo "make openapi         regenerate docs/openapi.json (ARGS=--check to verify)"
+	@echo "make check-template  cfn-lint and sam validate --lint on template.yaml"
+	@echo "make build           sam build (no container) and a check of the artifacts"
+	@echo "make bench [ARGS=..] cold starts, AWS calls and latency per route, sizes"
+	@echo "make lock            recompile both locks (UPGRADE=1 to move to newest)"
+	@echo "make clean           remove build output and caches (not .venv)"
+
+python313:
+	@if [ -z "$(PYTHON313)" ] || ! "$(PYTHON313)" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
+		echo "error: no CPython 3.13 found (looked in ~/.pyenv/versions/3.13.*/bin, then PATH)" >&2; \
+		exit 1; \
+	fi
+
+# --- environment ------------------------------------------------------------------
+
+$(VENV)/bin/python3.13:
+	@$(MAKE) --no-print-directory python313
+	rm -rf $(VENV)
+	"$(PYTHON313)" -m venv $(VENV)
+
+$(UV): | $(VENV)/bin/python3.13
+	$(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(STAMP): $(LOCKS) | $(UV)
+	$(UV) pip install --python $(PY) -r requirements/dev.txt
+	touch $@
+
+install: $(STAMP)
+
+$(RUNTIME_STAMP): requirements/dev.txt | $(STAMP)
+	@$(MAKE) --no-print-directory python313
+	rm -rf $(LAMBDA_RUNTIME)
+	$(UV) pip install --quiet --target $(LAMBDA_RUNTIME) --python-version 3.13 \
+		--python-platform x86_64-manylinux_2_28 --no-deps \
+		$$(for p in $(RUNTIME_PACKAGES); do grep -i "^$$p==" requirements/dev.txt; done)
+	"$(PYTHON313)" -m compileall -q -j 0 --invalidation-mode unchecked-hash $(LAMBDA_RUNTIME)
+	touch $@
+
+# --- everyday targets -------------------------------------------------------------
+
+# The layer folder is what Lambda mounts as /opt/python: put it on the path, as
+# pyproject's pytest settings do for the tests.
+dev: install
+	PYTHONPATH="$(CURDIR)/layers/clientarea$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m infra.local $(ARGS)
+
+# docs/openapi.json from the functions' resolvers (ARGS=--check: fail if it is stale).
+openapi: install
+	PYTHONPATH="$(CURDIR)/layers/clientarea$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m infra.openapi $(ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+
+test: lint
+	$(PY) -m pytest -n 2 -q
+
+check-template: install
+	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/sam validate --lint --template-file template.yaml
+
+build: install $(RUNTIME_STAMP)
+	@$(MAKE) --no-print-directory python313
+	PATH="$(PYTHON313_BIN):$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build --parallel
+	$(PY) bench/check_build.py
+
+bench: install $(RUNTIME_STAMP)
+	$(PY) bench/run.py $(ARGS)
+
+# --- locks ------------------------------------------------------------------------
+# The same commands as in the locks' headers. uv keeps the current pins unless asked
+# to move them (UPGRADE=1). The runtime lock leaves out what the Lambda runtime ships.
+
+UPGRADE ?=
+COMPILE := $(UV) pip compile --quiet $(if $(UPGRADE),--upgrade)
+NO_EMIT := $(foreach p,botocore boto3 s3transfer jmespath urllib3 python-dateutil six,--no-emit-package $(p))
+
+lock: | $(UV)
+	@# The dev lock resolves runtime and tooling together; the runtime lock is then
+	@# constrained by it, so the tests run exactly the versions Lambda gets.
+	$(COMPILE) --python-version 3.13 requirements/dev.in -o requirements/dev.txt
+	$(COMPILE) --python-version 3.13 --python-platform x86_64-manylinux_2_28 \
+		-c requirements/dev.txt \
+		layers/dependencies/requirements.in $(NO_EMIT) -o layers/dependencies/requirements.txt
+	@for p in $$(grep -E '^[A-Za-z0-9_.-]+==' layers/dependencies/requirements.txt); do \
+		grep -qix "$$p" requirements/dev.txt || \
+			{ echo "error: runtime lock has $$p, dev lock has $$(grep -i "^$${p%%==*}==" requirements/dev.txt)"; exit 1; }; \
+	done
+
+clean:
+	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -print0 | xargs -0 rm -rf

@@ -1,0 +1,95 @@
+"""Checks `sam build`'s output (run by `make build`; exits non-zero on any problem).
+
+1. Every `.py` of every function and layer artifact has its
+   `__pycache__/<name>.cpython-313.pyc`, compiled with `--invalidation-mode
+   unchecked-hash`: Lambda's /var/task and /opt are read-only, so a missing or stale
+   `.pyc` means compiling from source on every cold start, and an unchecked hash pyc
+   is used without a stat of its source.
+2. Each function's handler imports from the artifact plus its layers with a plain
+   python3.13 (PYTHONDONTWRITEBYTECODE=1) and every module of ours comes from its
+   `.pyc`, never compiled from source; the handler attribute exists.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from lambda_env import (
+    BUILD,
+    RUNTIME,
+    ensure_runtime,
+    functions,
+    layer_ids,
+    load_template,
+    run_python,
+)
+
+PYC_TAG = "cpython-313"  # the Lambda runtime of template.yaml
+UNCHECKED_HASH = 0b01  # PEP 552 flags: hash-based, check_source off
+CODE_FROM = re.compile(r"^# code object from '?(?P<path>[^']+)'?$", re.MULTILINE)
+
+
+def pyc_problems(artifact: Path) -> list[str]:
+    problems = []
+    if not artifact.is_dir():
+        return [f"{artifact}: missing"]
+    sources = [p for p in artifact.rglob("*.py") if "__pycache__" not in p.parts]
+    if not sources:
+        problems.append(f"{artifact}: no Python sources")
+    for source in sources:
+        pyc = source.parent / "__pycache__" / f"{source.stem}.{PYC_TAG}.pyc"
+        if not pyc.is_file():
+            problems.append(f"{pyc.relative_to(BUILD)}: missing")
+            continue
+        flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+        if flags != UNCHECKED_HASH:
+            problems.append(f"{pyc.relative_to(BUILD)}: not an unchecked-hash pyc (flags {flags})")
+    return problems
+
+
+def import_problems(function) -> tuple[list[str], int]:
+    code = (
+        f"import {function.module} as m; "
+        f"assert callable(getattr(m, {function.attribute!r}, None)), 'no handler'"
+    )
+    done = run_python(code, function, "-v")
+    if done.returncode != 0:
+        tail = "\n    ".join(done.stderr.strip().splitlines()[-8:])
+        return [f"{function.logical_id}: import of {function.module} failed:\n    {tail}"], 0
+    loaded = [m["path"] for m in CODE_FROM.finditer(done.stderr)]
+    ours = [p for p in loaded if p.startswith((str(BUILD), str(RUNTIME)))]
+    from_source = [p for p in ours if not p.endswith(".pyc")]
+    problems = [f"{function.logical_id}: compiled from source: {p}" for p in from_source]
+    return problems, len(ours)
+
+
+def main() -> int:
+    ensure_runtime()
+    template = load_template()
+    fns = functions(template)
+    problems: list[str] = []
+    for artifact in [*(f.artifact for f in fns), *(BUILD / layer for layer in layer_ids(template))]:
+        found = pyc_problems(artifact)
+        problems += found
+        count = sum(1 for p in artifact.rglob(f"*.{PYC_TAG}.pyc"))
+        print(f"  {artifact.name:<30} {count:>5} pyc  {'ok' if not found else 'PROBLEMS'}")
+    for function in fns:
+        found, modules = import_problems(function)
+        problems += found
+        state = "ok" if not found else "FAILED"
+        print(
+            f"  import {function.logical_id}.{function.module}: {modules} modules loaded, {state}"
+        )
+    if problems:
+        print(f"\n{len(problems)} problem(s) in {BUILD}:", file=sys.stderr)
+        for problem in problems[:40]:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print("build artifacts: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

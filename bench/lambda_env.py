@@ -1,0 +1,188 @@
+"""The built artifacts (`sam build` output) and how Lambda would import them.
+
+Lambda puts the function's code on sys.path first (/var/task), then the layers
+(/opt/python), then its runtime (/var/runtime, which brings boto3 and botocore), and
+cannot write `.pyc` files there. This module gives the same picture on this machine: a
+plain CPython 3.13 (not the venv), PYTHONPATH = artifact, layers, the `make`-installed
+copy of the runtime's boto3 (`.aws-sam/lambda-runtime`), PYTHONDONTWRITEBYTECODE=1, and
+the function's environment variables from template.yaml with dummy values.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yaml"
+BUILD = ROOT / ".aws-sam" / "build"
+RUNTIME = ROOT / ".aws-sam" / "lambda-runtime"
+REGION = "eu-central-1"
+ACCOUNT = "123456789012"
+SOURCES = (TEMPLATE, ROOT / "functions", ROOT / "layers")
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    module: str
+    attribute: str
+    environment: dict[str, str]
+    layers: tuple[str, ...]
+    code_uri: Path
+
+    @property
+    def source(self) -> Path:
+        """The handler's source file in the repository."""
+        return self.code_uri / f"{self.module.replace('.', '/')}.py"
+
+    @property
+    def artifact(self) -> Path:
+        return BUILD / self.logical_id
+
+    def layer_dirs(self) -> list[Path]:
+        return [BUILD / layer / "python" for layer in self.layers]
+
+
+def load_template() -> dict[str, Any]:
+    return yaml_parse(TEMPLATE.read_text())
+
+
+def of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+def layer_ids(template: dict[str, Any]) -> list[str]:
+    return list(of_type(template, "AWS::Serverless::LayerVersion"))
+
+
+def _dummy(value: Any, template: dict[str, Any]) -> str:
+    """A stand-in for an environment value: parameters take their default, resources
+    a plausible physical id, literals stay as they are."""
+    if isinstance(value, str | int | float):
+        return str(value)
+    ref = value.get("Ref") if isinstance(value, dict) else None
+    if ref in template.get("Parameters", {}):
+        return str(template["Parameters"][ref].get("Default", "x"))
+    resource_type = template["Resources"].get(ref, {}).get("Type")
+    if resource_type == "AWS::SQS::Queue":
+        return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{ref}"
+    return str(ref or "x")
+
+
+def functions(template: dict[str, Any] | None = None) -> list[Function]:
+    """Every AWS::Serverless::Function of the template, in template order."""
+    template = template or load_template()
+    globals_ = template.get("Globals", {}).get("Function", {})
+    result = []
+    for logical_id, resource in of_type(template, "AWS::Serverless::Function").items():
+        props = resource["Properties"]
+        variables = {
+            **globals_.get("Environment", {}).get("Variables", {}),
+            **props.get("Environment", {}).get("Variables", {}),
+        }
+        # SAM merges list-valued globals: the global layers come first.
+        layers = [*globals_.get("Layers", []), *props.get("Layers", [])]
+        module, _, attribute = props.get("Handler", globals_.get("Handler", "")).rpartition(".")
+        result.append(
+            Function(
+                logical_id=logical_id,
+                module=module,
+                attribute=attribute,
+                environment={k: _dummy(v, template) for k, v in variables.items()},
+                layers=tuple(layer["Ref"] for layer in layers if isinstance(layer, dict)),
+                code_uri=(ROOT / props["CodeUri"]).resolve(),
+            )
+        )
+    return result
+
+
+def authorizer_id(template: dict[str, Any]) -> str | None:
+    """Logical id of the API's default Lambda authorizer function."""
+    for api in of_type(template, "AWS::Serverless::Api").values():
+        auth = api["Properties"].get("Auth", {})
+        spec = auth.get("Authorizers", {}).get(auth.get("DefaultAuthorizer"), {})
+        arn = spec.get("FunctionArn")
+        if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+            return arn["Fn::GetAtt"][0]
+    return None
+
+
+def python313() -> str:
+    """A plain CPython 3.13 (never the venv's, whose site-packages hold everything)."""
+    candidates = [
+        os.environ.get("PYTHON313", ""),
+        *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13.*/bin/python3.13"))),
+        getattr(sys, "_base_executable", "") if sys.version_info[:2] == (3, 13) else "",
+        shutil.which("python3.13") or "",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise SystemExit("no CPython 3.13 found: install it (pyenv) or set PYTHON313")
+
+
+def lambda_environment(function: Function | None) -> dict[str, str]:
+    """The process environment of an import: only what Lambda would set."""
+    path = [str(function.artifact), *map(str, function.layer_dirs())] if function else []
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": os.pathsep.join([*path, str(RUNTIME)]),
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+    }
+    if function is not None:
+        env["AWS_LAMBDA_FUNCTION_NAME"] = function.logical_id
+        env["LAMBDA_TASK_ROOT"] = str(function.artifact)
+        env.update(function.environment)
+    return env
+
+
+def run_python(
+    code: str, function: Function | None, *flags: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh python3.13 as Lambda would import `function`'s handler
+    (`function=None`: the runtime's boto3 only)."""
+    return subprocess.run(
+        [python313(), "-s", *flags, "-c", code],
+        cwd=cwd or (function.artifact if function else RUNTIME),
+        env=lambda_environment(function),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def newest_source_mtime() -> float:
+    newest = 0.0
+    for source in SOURCES:
+        paths = [source] if source.is_file() else source.rglob("*")
+        for path in paths:
+            if "__pycache__" in path.parts or path.suffix == ".pyc" or not path.is_file():
+                continue
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def build_is_stale() -> bool:
+    built = BUILD / "template.yaml"
+    return not built.is_file() or built.stat().st_mtime < newest_source_mtime()
+
+
+def ensure_runtime() -> None:
+    if not (RUNTIME / ".installed").is_file():
+        raise SystemExit(f"{RUNTIME} is missing: run `make build` (or `make bench`)")
