@@ -24,7 +24,7 @@ preset_table_environment()
 from clientarea import clock  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from infra.local.deployment import LocalDeployment  # noqa: E402
+from infra.local.deployment import MOTO_CONFIG, LocalDeployment  # noqa: E402
 from tests.clients import ApiClient, HttpClient, InProcessClient  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +40,7 @@ def _fresh_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def deployment() -> Iterator[LocalDeployment]:
     """template.yaml deployed on a fresh in-process moto."""
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         yield LocalDeployment().start()
 
 

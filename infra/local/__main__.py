@@ -8,9 +8,10 @@ import os
 import socket
 import sys
 
+from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
-from infra.local.deployment import LocalDeployment
+from infra.local.deployment import MOTO_CONFIG, LocalDeployment
 
 DEMO_PASSWORD = "clientarea-dev-password"  # noqa: S105 - documented local-only credential
 
@@ -27,6 +28,8 @@ def start_moto() -> ThreadedMotoServer:
     os.environ["MOTO_PORT"] = str(port)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    # The server shares this process's backends: configure them as the tests do.
+    default_user_config.update(MOTO_CONFIG)
     os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
     return server
 

@@ -25,6 +25,9 @@ FAKE_CREDENTIALS = {
     "AWS_REGION": REGION,
 }
 
+# moto runs state machines for real (service integrations only; it never runs Lambda code).
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
 DEV_PARAMETERS = {
     "Stage": "api",
     "FrontendUrl": "http://localhost:5173",
