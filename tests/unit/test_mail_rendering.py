@@ -39,6 +39,31 @@ PARAMS: dict[str, dict[str, object]] = {
     },
 }
 
+# The cession mails (their own checks are in test_cession_mails.py).
+CESSION_KINDS = {
+    "cession_confirm",
+    "cession_completed",
+    "cession_declined",
+    "cession_cancelled",
+    "cession_expired",
+}
+_CESSION_PARAMS: dict[str, object] = {
+    "full_name": "Olena Kovalenko",
+    "party": "recipient",
+    "order_id": "ces-0123456789abcdef",
+    "product": "Hosting Pro",
+    "domain": "olena-shop.example",
+    "other_client_number": 100041,
+    "order_link": "https://my.example.net/orders/ces-0123456789abcdef",
+}
+PARAMS.update({kind: dict(_CESSION_PARAMS) for kind in CESSION_KINDS})
+PARAMS["cession_confirm"].update(
+    link="https://my.example.net/cession#token=CESSIONTOKEN",
+    expires_at="2026-11-22T12:00:00Z",
+    valid_for_seconds=604800,
+)
+PARAMS["cession_declined"]["declined_by"] = "owner"
+
 TWO_HOURS = {"en": "2 hours", "uk": "2 години", "ru": "2 часа", "pl": "2 godziny", "pt": "2 horas"}
 ONE_DAY = {
     "en": "24 hours",
@@ -71,7 +96,7 @@ def test_kinds_match_the_template_files() -> None:
         "registration_attempt",
         "password_reset",
         "password_changed",
-    } == KINDS
+    } | CESSION_KINDS == KINDS
     for locale in SUPPORTED:
         on_disk = {p.stem for p in (TEMPLATES / locale).glob("*.j2")}
         assert on_disk == KINDS, locale

@@ -27,8 +27,18 @@ from clientarea.locales import negotiate
 
 __all__ = ["KINDS", "RenderedMail", "render"]
 
+# A service's cession to another account (clientarea.cession and its state machine).
+_CESSION_KINDS = {
+    "cession_confirm",
+    "cession_completed",
+    "cession_declined",
+    "cession_cancelled",
+    "cession_expired",
+}
+
 KINDS: frozenset[str] = frozenset(
     {"email_verification", "registration_attempt", "password_reset", "password_changed"}
+    | _CESSION_KINDS
 )
 
 SUBJECT_MAX = 200
