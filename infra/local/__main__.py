@@ -47,11 +47,25 @@ def seed() -> list[str]:
         login="staff",
         role=accounts.Role.SUPPORT,
     )
+    held = seed_services(demo.client_number)
     return [
         f"  client: demo@example.com (login demo, client number {demo.client_number})",
+        f"          holding {held}",
         f"  staff:  staff@example.com (login staff, client number {staff.client_number})",
         f"  password for both: {DEMO_PASSWORD}",
     ]
+
+
+def seed_services(client_number: int) -> str:
+    """The demo client's two active services (API.md: the dev server's seed)."""
+    from clientarea import services  # noqa: PLC0415 - only after the environment exists
+
+    plans = (("Hosting Pro", "demo-shop.example"), ("Hosting Start", "demo.example"))
+    seeded = [
+        services.provision(owner_client_number=client_number, product=product, domain=domain)
+        for product, domain in plans
+    ]
+    return ", ".join(f"{s.product} {s.domain} ({s.service_id})" for s in seeded)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 
-from infra.local.stack import ACCOUNT_ID, REGION, Stack, physical_name
+from infra.local.stack import ACCOUNT_ID, REGION, ROOT, Stack, physical_name
 
 
 @dataclass
@@ -26,8 +26,36 @@ def create_all(stack: Stack, parameters: dict[str, str]) -> Physical:
     physical.refs.update(parameters)
     _create_tables(stack, physical)
     _create_queues(stack, physical)
+    _create_state_machines(stack, physical)
     _verify_sender(parameters["SenderAddress"])
     return physical
+
+
+def _create_state_machines(stack: Stack, physical: Physical) -> None:
+    """Each AWS::Serverless::StateMachine from its definition file, with the template's
+    DefinitionSubstitutions applied as SAM applies them. Created through the Step
+    Functions API: moto runs only state machines made that way (not via CloudFormation)."""
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    for logical_id, resource in stack.of_type("AWS::Serverless::StateMachine").items():
+        props = resource["Properties"]
+        name = physical_name(logical_id)
+        arn = sfn.create_state_machine(
+            name=name,
+            definition=substituted_definition(props, physical),
+            roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
+            type=props.get("Type", "STANDARD"),
+        )["stateMachineArn"]
+        physical.refs[logical_id] = arn  # Ref of a state machine is its ARN
+        physical.attributes[(logical_id, "Arn")] = arn
+        physical.attributes[(logical_id, "Name")] = name
+
+
+def substituted_definition(props: dict[str, Any], physical: Physical) -> str:
+    """The DefinitionUri file with every `${Key}` of DefinitionSubstitutions replaced."""
+    text = (ROOT / props["DefinitionUri"]).read_text()
+    for key, raw in props.get("DefinitionSubstitutions", {}).items():
+        text = text.replace("${" + key + "}", str(resolve(raw, physical)))
+    return text
 
 
 def _create_tables(stack: Stack, physical: Physical) -> None:

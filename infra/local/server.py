@@ -41,6 +41,8 @@ def dev_route(method: str, path: str, body: bytes | None) -> HttpResponse | None
         return _json(200, mailbox.messages())
     if route == ("POST", "/_dev/clock"):
         return _advance_clock(body)
+    if route == ("POST", "/_dev/services"):
+        return _provision_service(body)
     if route == ("GET", "/_dev/docs"):
         return HttpResponse(
             200, {"Content-Type": "text/html; charset=utf-8"}, SWAGGER_PAGE.encode()
@@ -75,6 +77,30 @@ def _advance_clock(body: bytes | None) -> HttpResponse:
     offset = float(os.environ.get(clock.OFFSET_ENV, "0")) + seconds
     os.environ[clock.OFFSET_ENV] = str(offset)
     return _json(200, {"now": clock.iso(clock.now()), "offset_seconds": offset})
+
+
+def _provision_service(body: bytes | None) -> HttpResponse:
+    """Give an account a service (what billing does when a plan is bought), so that
+    cessions and the staff product view can be tried: `{client_number, product, domain}`."""
+    from clientarea import services  # noqa: PLC0415 - after the deployment's environment
+
+    try:
+        data = json.loads(body or b"{}")
+        service = services.provision(
+            owner_client_number=int(data["client_number"]),
+            product=str(data.get("product") or "Hosting Pro"),
+            domain=str(data["domain"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return _json(
+            422,
+            {
+                "code": "validation_error",
+                "message": "client_number (a number) and domain are required",
+                "errors": [],
+            },
+        )
+    return _json(201, {**service.as_dict(), "client_number": service.owner_client_number})
 
 
 class DevRequestHandler(BaseHTTPRequestHandler):

@@ -37,6 +37,9 @@ ERROR_CODES = {
     "internal_error",
     "email_taken",
     "idempotency_key_reused",
+    "recipient_mismatch",
+    "cession_pending",
+    "invalid_order_state",
 }
 REASONS = {"too_short", "too_long", "common", "contains_login", "contains_email"}
 

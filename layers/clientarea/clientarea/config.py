@@ -60,3 +60,20 @@ def session_ttl_seconds() -> int:
 def ip_requests_per_hour() -> int:
     """Per-address allowance on the throttled routes (the dev server raises it)."""
     return _int("IP_REQUESTS_PER_HOUR", 100)
+
+
+def services_table() -> str:
+    return os.environ.get("SERVICES_TABLE", "clientarea-services")
+
+
+def orders_table() -> str:
+    return os.environ.get("ORDERS_TABLE", "clientarea-orders")
+
+
+def cession_state_machine_arn() -> str:
+    return _required("CESSION_STATE_MACHINE_ARN")
+
+
+def cession_timeout_seconds() -> int:
+    """How long both parties have to confirm a cession (the state machine waits as long)."""
+    return _int("CESSION_TIMEOUT_SECONDS", 7 * 24 * 3600)

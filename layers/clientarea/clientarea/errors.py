@@ -63,6 +63,27 @@ class NotFound(DomainError):
     status = 404
 
 
+class RecipientMismatch(DomainError):
+    """A cession's recipient login and client number do not name one other client account."""
+
+    code = "recipient_mismatch"
+    status = 422
+
+
+class CessionPending(DomainError):
+    """The service already has an open cession order."""
+
+    code = "cession_pending"
+    status = 409
+
+
+class InvalidOrderState(DomainError):
+    """The order's current state does not allow this step (e.g. cancelling a finished order)."""
+
+    code = "invalid_order_state"
+    status = 409
+
+
 class Unauthorized(DomainError):
     """No valid session."""
 
@@ -86,3 +107,10 @@ class Conflict(DomainError):
 
     code = "conflict"
     status = 409
+
+
+class Forbidden(DomainError):
+    """The caller is signed in but may not do this."""
+
+    code = "forbidden"
+    status = 403

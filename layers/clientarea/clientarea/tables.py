@@ -17,6 +17,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from clientarea import config
@@ -117,6 +118,119 @@ class RateLimitModel(Model):
     pk = UnicodeAttribute(hash_key=True)
     hits = NumberAttribute(default=0)
     ttl = TTLAttribute()
+
+
+# --- services and orders (clientarea.services, clientarea.cession) ----------------------
+
+
+class ServicesByOwner(GlobalSecondaryIndex["ServiceModel"]):
+    """A client's services (GET /services, the staff product view)."""
+
+    class Meta:
+        index_name = "by-owner"
+        projection = AllProjection()
+
+    owner_client_number = NumberAttribute(hash_key=True)
+
+
+class ServicesByDomain(GlobalSecondaryIndex["ServiceModel"]):
+    """Whose service a domain is (account hints in manual recovery)."""
+
+    class Meta:
+        index_name = "by-domain"
+        projection = AllProjection()
+
+    domain = UnicodeAttribute(hash_key=True)
+
+
+class ServiceModel(Model):
+    """A service a client holds (a hosting plan with its domain), keyed by `service_id`.
+
+    It has exactly one owner, an attribute of this one item, which only the cession
+    workflow's transfer transaction changes (infra/statemachines/cession.asl.json).
+    """
+
+    class Meta(_Meta):
+        table_name = config.services_table()
+
+    service_id = UnicodeAttribute(hash_key=True)
+    owner_client_number = NumberAttribute()
+    product = UnicodeAttribute()
+    domain = UnicodeAttribute()  # lowercased, IDNA-encoded
+    status = UnicodeAttribute()  # ServiceStatus
+    # The open cession order holding this service: set in the transaction that creates
+    # the order, removed in the one that closes it. At most one open cession per service.
+    open_order_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    by_owner = ServicesByOwner()
+    by_domain = ServicesByDomain()
+
+
+# What an order view needs, never the task tokens (template.yaml projects the same).
+_ORDER_VIEW = [
+    "type",
+    "status",
+    "service_id",
+    "product",
+    "domain",
+    "owner_confirmed_at",
+    "recipient_confirmed_at",
+    "activated_at",
+    "expires_at",
+    "closed_at",
+    "declined_by",
+]
+
+
+class OrdersByOwner(GlobalSecondaryIndex["OrderModel"]):
+    class Meta:
+        index_name = "by-owner"
+        projection = IncludeProjection([*_ORDER_VIEW, "recipient_client_number"])
+
+    owner_client_number = NumberAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OrdersByRecipient(GlobalSecondaryIndex["OrderModel"]):
+    class Meta:
+        index_name = "by-recipient"
+        projection = IncludeProjection([*_ORDER_VIEW, "owner_client_number"])
+
+    recipient_client_number = NumberAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OrderModel(Model):
+    """A cession order, keyed by `order_id`; the state machine reads and writes it too.
+
+    The attribute names are shared with the state machine definition: change both.
+    `*_task_token` are the Step Functions task tokens of the waiting branches; they
+    never leave clientarea.cession (no view, no log, no link).
+    """
+
+    class Meta(_Meta):
+        table_name = config.orders_table()
+
+    order_id = UnicodeAttribute(hash_key=True)
+    order_type = UnicodeAttribute(attr_name="type", default="cession")
+    status = UnicodeAttribute()  # OrderStatus
+    service_id = UnicodeAttribute()
+    product = UnicodeAttribute()  # what was ordered, as it was then
+    domain = UnicodeAttribute()
+    owner_client_number = NumberAttribute()
+    recipient_client_number = NumberAttribute()
+    owner_confirmed_at = UTCDateTimeAttribute(null=True)
+    recipient_confirmed_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    activated_at = UTCDateTimeAttribute(null=True)
+    expires_at = UTCDateTimeAttribute(null=True)
+    # ISO 8601 text: the state machine writes it too, in its own format.
+    closed_at = UnicodeAttribute(null=True)
+    declined_by = UnicodeAttribute(null=True)  # Party
+    owner_task_token = UnicodeAttribute(null=True)
+    recipient_task_token = UnicodeAttribute(null=True)
+    by_owner = OrdersByOwner()
+    by_recipient = OrdersByRecipient()
 
 
 def connection() -> Connection:

@@ -1,0 +1,209 @@
+"""Services, orders and cession: /services, /orders, /cession/* (API.md, "Services,
+orders and cession")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from clientarea import cession, services, web
+from pydantic import BaseModel, ConfigDict, Field
+
+logger = Logger()
+metrics = Metrics()
+app = web.create_app()
+
+PathId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Service(BaseModel):
+    service_id: str
+    product: str
+    domain: str
+    status: str
+
+
+class CessionRequest(Strict):
+    recipient_login: Annotated[str, Field(min_length=1, max_length=64)]
+    recipient_client_number: Annotated[int, Field(ge=1, le=10**12)]
+
+
+class OrderParty(BaseModel):
+    client_number: int
+    confirmed_at: str | None
+
+
+class Order(BaseModel):
+    order_id: str
+    type: Literal["cession"]
+    service_id: str
+    product: str
+    domain: str
+    status: str
+    owner: OrderParty
+    recipient: OrderParty
+    created_at: str
+    expires_at: str | None
+
+
+class ResendRequest(Strict):
+    party: Literal["owner", "recipient"]
+
+
+class CessionLinkRequest(Strict):
+    token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class CessionAnswer(BaseModel):
+    order_id: str
+    party: Literal["owner", "recipient"]
+    status: str
+
+
+def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
+    """The success and the contract's error answers, for docs/openapi.json."""
+    content = {"model": model} if model is not None else {"schema": {"type": "object"}}
+    documented: dict[int, Any] = {
+        status: {"description": description, "content": {"application/json": content}}
+    }
+    for key, text in errors.items():
+        documented[int(key.removeprefix("e"))] = {
+            "description": text,
+            "content": {"application/json": {"schema": ERROR_BODY}},
+        }
+    return documented
+
+
+# Inline rather than a named model: names are shared by every function's document.
+ERROR_BODY = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+NOT_YOURS = "not_found: no such order, or not the caller's"
+OWNER_ONLY = "forbidden: only the owner may do this"
+NOT_NOW = "invalid_order_state: the order's state does not allow this"
+LINK_DEAD = "token_invalid: unknown, used, superseded, revoked or expired link, or a closed order"
+
+
+def _order(view: cession.Order) -> Order:
+    return Order.model_validate(view.as_dict())
+
+
+@app.get("/services", responses=_responses(200, list[Service], "The caller's services"))
+def list_services() -> list[Service]:
+    owned = services.list_for_owner(web.principal(app).client_number)
+    return [Service(**service.as_dict()) for service in owned]
+
+
+@app.post(
+    "/services/<service_id>/cession",
+    responses=_responses(
+        201,
+        Order,
+        "The order, awaiting activation; the service is held for it",
+        e404="not_found: no such service, or not the caller's",
+        e409="cession_pending: the service already has an open cession",
+        e422="recipient_mismatch: login and client number do not name one other client "
+        "account; or validation_error",
+    ),
+)
+def order_cession(service_id: PathId, request: CessionRequest) -> Response[Order]:
+    view = cession.order_cession(
+        web.principal(app).client_number,
+        service_id,
+        recipient_login=request.recipient_login,
+        recipient_client_number=request.recipient_client_number,
+    )
+    return Response(201, "application/json", _order(view))
+
+
+@app.get("/orders", responses=_responses(200, list[Order], "Orders the caller owns or receives"))
+def list_orders() -> list[Order]:
+    return [_order(view) for view in cession.list_orders(web.principal(app).client_number)]
+
+
+@app.get("/orders/<order_id>", responses=_responses(200, Order, "The order", e404=NOT_YOURS))
+def get_order(order_id: PathId) -> Order:
+    return _order(cession.get_order(web.principal(app).client_number, order_id))
+
+
+@app.post(
+    "/orders/<order_id>/activate",
+    responses=_responses(
+        202,
+        Order,
+        "Confirmation links sent to both parties; the workflow waits for them",
+        e403=OWNER_ONLY,
+        e404=NOT_YOURS,
+        e409=NOT_NOW,
+    ),
+)
+def activate(order_id: PathId) -> Response[Order]:
+    view = cession.activate(web.principal(app).client_number, order_id)
+    return Response(202, "application/json", _order(view))
+
+
+@app.post(
+    "/orders/<order_id>/resend",
+    responses=_responses(
+        202,
+        None,
+        "A new link for that party; its previous link stops working",
+        e403="forbidden: the recipient may only have its own link re-sent",
+        e404=NOT_YOURS,
+        e409=NOT_NOW + " (or that party has already confirmed)",
+    ),
+)
+def resend(order_id: PathId, request: ResendRequest) -> Response[dict]:
+    cession.resend(web.principal(app).client_number, order_id, cession.Party(request.party))
+    return Response(202, "application/json", {})
+
+
+@app.post(
+    "/orders/<order_id>/cancel",
+    responses=_responses(
+        200, Order, "The cancelled order", e403=OWNER_ONLY, e404=NOT_YOURS, e409=NOT_NOW
+    ),
+)
+def cancel(order_id: PathId) -> Order:
+    return _order(cession.cancel(web.principal(app).client_number, order_id))
+
+
+@app.post(
+    "/cession/confirm",
+    responses=_responses(200, CessionAnswer, "The confirmation is recorded", e410=LINK_DEAD),
+)
+def confirm(request: CessionLinkRequest) -> CessionAnswer:
+    return _answer(request, cession.Decision.CONFIRM)
+
+
+@app.post(
+    "/cession/decline",
+    responses=_responses(200, CessionAnswer, "The order is declined", e410=LINK_DEAD),
+)
+def decline(request: CessionLinkRequest) -> CessionAnswer:
+    return _answer(request, cession.Decision.DECLINE)
+
+
+def _answer(request: CessionLinkRequest, decision: cession.Decision) -> CessionAnswer:
+    result = cession.answer(request.token, decision, client_ip=web.client_ip(app))
+    return CessionAnswer(order_id=result.order_id, party=result.party, status=result.status)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
