@@ -13,13 +13,38 @@ from clientarea.mail.rendering import KINDS, RenderedMail, render
 TEMPLATES = Path(rendering.__file__).resolve().parent / "templates"
 
 PARAMS: dict[str, dict[str, object]] = {
+    # No login and no client number: both are assigned only when the address is confirmed.
     "email_verification": {
         "full_name": "Olena Kovalenko",
-        "login": "olena.k",
-        "client_number": 100042,
         "link": "https://my.example.net/verify-email#token=VERIFYTOKEN",
         "expires_at": "2026-11-22T12:00:00Z",
         "valid_for_seconds": 86400,
+    },
+    "account_created": {
+        "full_name": "Olena Kovalenko",
+        "login": "olena.k",
+        "client_number": 100042,
+        "login_link": "https://my.example.net/login",
+    },
+    "email_change_confirm": {
+        "full_name": "Olena Kovalenko",
+        "new_email": "olena.new@example.org",
+        "link": "https://my.example.net/email-change/confirm#token=CHANGETOKEN",
+        "expires_at": "2026-11-22T12:00:00Z",
+        "valid_for_seconds": 7200,
+    },
+    "email_change_requested": {
+        "full_name": "Olena Kovalenko",
+        "new_email": "olena.new@example.org",
+        "requested_at": "2026-11-22T10:00:00Z",
+        "reset_link": "https://my.example.net/password/forgot",
+    },
+    "email_changed": {
+        "full_name": "Olena Kovalenko",
+        "old_email": "olena.old@example.com",
+        "new_email": "olena.new@example.org",
+        "changed_at": "2026-11-22T10:00:00Z",
+        "reset_link": "https://my.example.net/password/forgot",
     },
     "registration_attempt": {
         "full_name": "Olena Kovalenko",
@@ -93,10 +118,15 @@ LINK_KEYS = {"link", "login_link", "reset_link"}
 def test_kinds_match_the_template_files() -> None:
     assert {
         "email_verification",
+        "account_created",
         "registration_attempt",
         "password_reset",
         "password_changed",
+        "email_change_confirm",
+        "email_change_requested",
+        "email_changed",
     } | CESSION_KINDS == KINDS
+    assert PARAMS.keys() == KINDS
     for locale in SUPPORTED:
         on_disk = {p.stem for p in (TEMPLATES / locale).glob("*.j2")}
         assert on_disk == KINDS, locale
@@ -129,14 +159,116 @@ def test_every_kind_renders_in_every_locale(kind: str, locale: str) -> None:
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)
-def test_verification_mail_states_login_number_and_24h_validity(locale: str) -> None:
+def test_verification_mail_states_24h_validity(locale: str) -> None:
     mail = render("email_verification", locale, PARAMS["email_verification"])
     for part in (mail.text, mail.html):
-        assert "olena.k" in part
-        assert "100042" in part
         assert ONE_DAY[locale] in part
         assert NOON_22_NOV[locale] in part
         assert "UTC" in part
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_verification_mail_needs_and_shows_no_login_or_client_number(locale: str) -> None:
+    # The login and the client number exist only once the address is confirmed: the
+    # template renders with the new parameters alone (StrictUndefined would fail on
+    # any other), and ignores them if a caller still passes them.
+    assert {"login", "client_number"}.isdisjoint(PARAMS["email_verification"])
+    old_style = {**PARAMS["email_verification"], "login": "olena.k", "client_number": 100042}
+    mail = render("email_verification", locale, old_style)
+    assert mail == render("email_verification", locale, PARAMS["email_verification"])
+    for part in (mail.subject, mail.text, mail.html):
+        assert "olena.k" not in part
+        assert "100042" not in part
+
+
+def test_verification_mail_english_wording() -> None:
+    text = render("email_verification", "en", PARAMS["email_verification"]).text
+    assert "your account is created" in text
+    assert "welcome email with your login and client number" in text
+    assert "no account will be created" in text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_account_created_states_login_and_client_number(locale: str) -> None:
+    mail = render("account_created", locale, PARAMS["account_created"])
+    for part in (mail.text, mail.html):
+        assert "olena.k" in part
+        assert "100042" in part
+    assert "<strong>olena.k</strong>" in mail.html
+    assert "<strong>100042</strong>" in mail.html
+
+
+def test_account_created_english_wording() -> None:
+    text = render("account_created", "en", PARAMS["account_created"]).text
+    assert "Your login is olena.k and your client number is 100042." in text
+    assert "contact support" in text
+    assert "cession" in text
+
+
+def test_account_created_polish_mentions_hosting_cession() -> None:
+    text = render("account_created", "pl", PARAMS["account_created"]).text
+    assert "numer klienta to 100042" in text
+    assert "cesji hostingu" in text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_email_change_confirm_names_the_address_and_two_hour_validity(locale: str) -> None:
+    mail = render("email_change_confirm", locale, PARAMS["email_change_confirm"])
+    for part in (mail.text, mail.html):
+        assert "olena.new@example.org" in part
+        assert TWO_HOURS[locale] in part
+        assert NOON_22_NOV[locale] in part
+        assert re.search(r"12:00(:00)?( PM)? UTC", part), part
+
+
+def test_email_change_confirm_english_wording() -> None:
+    text = render("email_change_confirm", "en", PARAMS["email_change_confirm"]).text
+    assert "make olena.new@example.org the contact email address" in text
+    assert "valid for only 2 hours, until November 22, 2026, 12:00:00 PM UTC" in text
+    assert "works only once" in text
+    assert "ignore" in text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_email_change_requested_shows_the_new_address_and_when(locale: str) -> None:
+    mail = render("email_change_requested", locale, PARAMS["email_change_requested"])
+    for part in (mail.text, mail.html):
+        assert "olena.new@example.org" in part
+        assert NOON_22_NOV[locale] in part
+        assert re.search(r"10:00(:00)?( AM)? UTC", part), part
+
+
+def test_email_change_requested_english_wording() -> None:
+    text = render("email_change_requested", "en", PARAMS["email_change_requested"]).text
+    assert "someone signed in to your client area" in text
+    assert "Nothing changes until the request is confirmed" in text
+    assert "contact our support team" in text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_email_changed_shows_both_addresses_and_when(locale: str) -> None:
+    mail = render("email_changed", locale, PARAMS["email_changed"])
+    for part in (mail.text, mail.html):
+        assert "olena.old@example.com" in part
+        assert "olena.new@example.org" in part
+        assert part.index("olena.old@example.com") < part.index("olena.new@example.org")
+        assert NOON_22_NOV[locale] in part
+        assert re.search(r"10:00(:00)?( AM)? UTC", part), part
+
+
+def test_email_changed_english_wording() -> None:
+    text = render("email_changed", "en", PARAMS["email_changed"]).text
+    assert "from olena.old@example.com to olena.new@example.org" in text
+    assert "password reset link requested before the change has been cancelled" in text
+    assert "contact our support team" in text
+
+
+def test_email_change_mails_ukrainian_wording() -> None:
+    confirm = render("email_change_confirm", "uk", PARAMS["email_change_confirm"]).text
+    assert "контактною email-адресою" in confirm
+    assert "дійсне тільки 2 години" in confirm
+    changed = render("email_changed", "uk", PARAMS["email_changed"]).text
+    assert "з olena.old@example.com на olena.new@example.org" in changed
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)
@@ -181,14 +313,25 @@ def test_duration_is_exact_not_rounded() -> None:
 
 def test_html_escapes_user_values_and_text_keeps_them_verbatim() -> None:
     evil = '<script>alert("x")</script> & Co'
-    params = {**PARAMS["email_verification"], "full_name": evil, "login": "<b>me</b>"}
-    mail = render("email_verification", "en", params)
+    params = {**PARAMS["account_created"], "full_name": evil, "login": "<b>me</b>"}
+    mail = render("account_created", "en", params)
     assert "<script>" not in mail.html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in mail.html
     assert "&lt;b&gt;me&lt;/b&gt;" in mail.html
     assert evil in mail.text
     assert "<b>me</b>" in mail.text
     assert "&lt;" not in mail.text and "&amp;" not in mail.text
+
+
+@pytest.mark.parametrize(
+    "kind", ["email_change_confirm", "email_change_requested", "email_changed"]
+)
+def test_html_escapes_email_addresses(kind: str) -> None:
+    odd = '"<i>x</i>"&co@example.org'
+    mail = render(kind, "en", {**PARAMS[kind], "new_email": odd})
+    assert "<i>" not in mail.html
+    assert "&#34;&lt;i&gt;x&lt;/i&gt;&#34;&amp;co@example.org" in mail.html
+    assert odd in mail.text
 
 
 def test_link_with_ampersand_is_escaped_in_html_attribute_only() -> None:

@@ -27,24 +27,14 @@ from clientarea.locales import negotiate
 
 __all__ = ["KINDS", "RenderedMail", "render"]
 
-# A service's cession to another account (clientarea.cession and its state machine).
-_CESSION_KINDS = {
-    "cession_confirm",
-    "cession_completed",
-    "cession_declined",
-    "cession_cancelled",
-    "cession_expired",
-}
-
-KINDS: frozenset[str] = frozenset(
-    {"email_verification", "registration_attempt", "password_reset", "password_changed"}
-    | _CESSION_KINDS
-)
-
 SUBJECT_MAX = 200
 BRAND = "clientarea"
 _LINK_SCHEMES = ("https://", "http://")
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# Every mail kind is a template file; English is the reference every locale must match
+# (tests check that all five locales have the same kinds).
+KINDS: frozenset[str] = frozenset(path.stem for path in (_TEMPLATES / "en").glob("*.j2"))
 
 
 @dataclass(frozen=True)
