@@ -119,6 +119,9 @@ def patch_account(request: AccountPatch) -> Account:
         changes["locale"] = locales.negotiate(changes["locale"], None)
     if changes.get("full_name", "") is None:
         del changes["full_name"]  # a name can be changed, not removed
+    for optional in ("phone", "address"):
+        if optional in changes and not (changes[optional] or "").strip():
+            changes[optional] = None  # an empty field is a cleared field
     view = accounts.update_profile(web.principal(app).client_number, changes)
     return Account(**view.as_dict())
 

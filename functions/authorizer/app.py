@@ -19,8 +19,10 @@ logger = Logger()
 
 def _bearer(headers: dict[str, str] | None) -> str | None:
     for name, value in (headers or {}).items():
-        if name.lower() == "authorization" and value.startswith("Bearer "):
-            return value[len("Bearer ") :].strip()
+        if name.lower() == "authorization":
+            scheme, _, credentials = value.partition(" ")
+            # Auth schemes are case-insensitive (RFC 9110 §11.1).
+            return credentials.strip() if scheme.lower() == "bearer" else None
     return None
 
 

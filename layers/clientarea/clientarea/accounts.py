@@ -10,6 +10,8 @@ pre-hijack it.
 from __future__ import annotations
 
 import re
+import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -22,6 +24,7 @@ from pynamodb.transactions import TransactGet, TransactWrite
 from clientarea import clock, config, passwords, sessions, throttling, tokens
 from clientarea.errors import (
     Conflict,
+    EmailTaken,
     InvalidCredentials,
     InvalidEmail,
     InvalidLogin,
@@ -36,6 +39,7 @@ from clientarea.tables import (
     ClaimModel,
     CounterModel,
     RateLimitModel,
+    SenderModel,
     SessionModel,
     connection,
 )
@@ -43,10 +47,11 @@ from clientarea.tables import (
 VERIFICATION_TTL = timedelta(hours=24)
 FIRST_CLIENT_NUMBER = 100_001
 
-# Login failures: a short pause after a burst, and never more than 100 consecutive
-# failures (NIST SP 800-63B-4 §3.2.2) before the owner must reset the password.
-FAILURES_BEFORE_PAUSE = 10
-PAUSE = timedelta(minutes=15)
+# Login failures: at most 10 per login name (or address) in 15 minutes, counted alike
+# for existing and unknown logins so that the 429 reveals nothing; and never more than
+# 100 consecutive failures on an account (NIST SP 800-63B-4 §3.2.2) before its owner
+# must reset the password.
+LOGIN_FAILURES = throttling.Limit("login_failures", 10, 15 * 60)
 MAX_CONSECUTIVE_FAILURES = 100
 
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
@@ -80,6 +85,7 @@ class AccountView:
 
 
 def _view(account: AccountModel) -> AccountView:
+    senders = account.authorised_emails.as_dict() if account.authorised_emails else {}
     return AccountView(
         client_number=int(account.client_number),
         login=account.login,
@@ -88,7 +94,12 @@ def _view(account: AccountModel) -> AccountView:
         phone=account.phone,
         address=account.address,
         locale=account.locale,
+        authorised_emails=sorted(entry["email"] for entry in senders.values()),
     )
+
+
+def view(account: AccountModel) -> AccountView:
+    return _view(account)
 
 
 def normalise_email(raw: str) -> str:
@@ -183,10 +194,13 @@ def register(
         )
         return
 
-    client_number = _next_client_number()
+    # The client number and login are assigned only at verification: numbers drawn
+    # here would let a requester count registrations, and learn from the gap whether
+    # an address already has an account.
+    registration_id = secrets.token_hex(12)
     issued = tokens.issue(
         tokens.Purpose.EMAIL_VERIFICATION,
-        str(client_number),
+        registration_id,
         VERIFICATION_TTL,
         payload={
             "email": address,
@@ -201,8 +215,6 @@ def register(
         address,
         locale,
         full_name=full_name,
-        login=chosen_login or generated_login(client_number),
-        client_number=client_number,
         link=outbox.link("/verify-email", issued.token),
         expires_at=clock.iso(issued.expires_at),
         valid_for_seconds=int(VERIFICATION_TTL.total_seconds()),
@@ -213,17 +225,27 @@ def verify_email(token: str, *, client_ip: str) -> AccountView:
     """Create the account a verification link stands for, atomically with its claims."""
     valid = tokens.check(tokens.Purpose.EMAIL_VERIFICATION, token, client_ip=client_ip)
     data = valid.payload
-    client_number = int(valid.subject)
+    client_number = _next_client_number()
     login = data.get("login") or generated_login(client_number)
     try:
-        return _create_account(valid, client_number, login, data)
+        account = _create_account(valid, client_number, login, data)
     except TransactWriteError as exc:
         reasons = _cancellation_codes(exc)
         # [token, account, email claim, login claim]: a chosen login taken meanwhile
         # falls back to the generated one; anything else means the link is spent.
-        if len(reasons) == 4 and reasons[3] == "ConditionalCheckFailed" and reasons[2] == "None":
-            return _create_account(valid, client_number, generated_login(client_number), data)
-        raise TokenInvalid from exc
+        if len(reasons) != 4 or reasons[3] != "ConditionalCheckFailed" or reasons[2] != "None":
+            raise TokenInvalid from exc
+        account = _create_account(valid, client_number, generated_login(client_number), data)
+    outbox.send(
+        "account_created",
+        account.email,
+        account.locale,
+        full_name=account.full_name,
+        login=account.login,
+        client_number=account.client_number,
+        login_link=outbox.page("/login"),
+    )
+    return account
 
 
 def _create_account(
@@ -267,19 +289,25 @@ def _cancellation_codes(exc: TransactWriteError) -> list[str]:
 
 def login(login_or_email: str, password: str, *, client_ip: str) -> sessions.NewSession:
     """Check credentials and open a session; unknown login and wrong password look alike."""
-    ip_limit = login_failures_per_ip()
-    ip_counter_key, retry_after = throttling.counter_key(ip_limit, client_ip)
     claim_key = _claim_key_for(login_or_email) or "login#"
+    ip_limit = login_failures_per_ip()
+    ip_counter, ip_retry = throttling.counter_key(ip_limit, client_ip)
+    login_counter, login_retry = throttling.counter_key(LOGIN_FAILURES, claim_key)
+    # One read for the claim and both failure counters.
     with TransactGet(connection=connection()) as read:
         claim_future = read.get(ClaimModel, claim_key)
-        ip_future = read.get(RateLimitModel, ip_counter_key)
+        ip_future = read.get(RateLimitModel, ip_counter)
+        login_future = read.get(RateLimitModel, login_counter)
     if _hits(ip_future) >= ip_limit.max_hits:
-        raise RateLimited(retry_after)
+        raise RateLimited(ip_retry)
+    login_failures = _hits(login_future)
+    if login_failures >= LOGIN_FAILURES.max_hits:
+        raise RateLimited(login_retry)
     account = _account_for_claim(claim_future)
     if account is not None:
-        _refuse_if_paused(account)
+        _refuse_if_locked(account)
     if account is None or not passwords.verify_password(account.password_hash, password):
-        _record_failure(account, client_ip)
+        _record_failure(account, client_ip, claim_key)
         raise InvalidCredentials
     session = sessions.new_session(account)
     # A reset or password change that lands between our check and this write raised
@@ -288,14 +316,12 @@ def login(login_or_email: str, password: str, *, client_ip: str) -> sessions.New
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.save(session.item)
-            if account.failed_logins or account.login_blocked_until:
+            if login_failures:
+                # The count is of consecutive failures: the owner's success clears it.
+                tx.delete(RateLimitModel(login_counter))
+            if account.failed_logins:
                 tx.update(
-                    account,
-                    actions=[
-                        AccountModel.failed_logins.set(0),
-                        AccountModel.login_blocked_until.remove(),
-                    ],
-                    condition=same_generation,
+                    account, actions=[AccountModel.failed_logins.set(0)], condition=same_generation
                 )
             else:
                 # A read-only check: concurrent logins do not conflict with each other.
@@ -303,6 +329,15 @@ def login(login_or_email: str, password: str, *, client_ip: str) -> sessions.New
     except TransactWriteError as exc:
         raise InvalidCredentials from exc
     return session
+
+
+def login_failure_counters(account_login: str, account_email: str) -> list[RateLimitModel]:
+    """The current failure counters of an account's login and email, for a password
+    reset to clear (the owner has just proved the mailbox)."""
+    return [
+        RateLimitModel(throttling.counter_key(LOGIN_FAILURES, key)[0])
+        for key in (login_claim_key(account_login), email_claim_key(account_email))
+    ]
 
 
 def _hits(future: Any) -> int:
@@ -324,31 +359,22 @@ def _account_for_claim(future: Any) -> AccountModel | None:
         return None
 
 
-def _refuse_if_paused(account: AccountModel) -> None:
+def _refuse_if_locked(account: AccountModel) -> None:
     blocked_until = account.login_blocked_until
     if blocked_until is not None and clock.now() < blocked_until:
         raise RateLimited(int((blocked_until - clock.now()).total_seconds()) + 1)
 
 
-def _record_failure(account: AccountModel | None, client_ip: str) -> None:
-    try:
-        throttling.hit(login_failures_per_ip(), client_ip)
-    finally:
-        if account is not None:
-            _count_account_failure(account)
-
-
-def _count_account_failure(account: AccountModel) -> None:
-    account.update(actions=[AccountModel.failed_logins.add(1)])
-    failures = int(account.failed_logins)
-    if failures >= MAX_CONSECUTIVE_FAILURES:
-        # Only a password reset (proof of the mailbox) lifts this.
-        until = clock.now() + timedelta(days=3650)
-    elif failures >= FAILURES_BEFORE_PAUSE:
-        until = clock.now() + PAUSE
-    else:
-        return
-    account.update(actions=[AccountModel.login_blocked_until.set(until)])
+def _record_failure(account: AccountModel | None, client_ip: str, claim_key: str) -> None:
+    throttling.hit(login_failures_per_ip(), client_ip, raise_over_limit=False)
+    throttling.hit(LOGIN_FAILURES, claim_key, raise_over_limit=False)
+    if account is not None:
+        account.update(actions=[AccountModel.failed_logins.add(1)])
+        if int(account.failed_logins) >= MAX_CONSECUTIVE_FAILURES:
+            # Only a password reset (proof of the mailbox) lifts this.
+            account.update(
+                actions=[AccountModel.login_blocked_until.set(clock.now() + timedelta(days=3650))]
+            )
 
 
 def logout(principal: sessions.Principal) -> None:
@@ -474,3 +500,64 @@ def provision(
             condition=ClaimModel.pk.does_not_exist(),
         )
     return _view(account)
+
+
+# --- contact email ----------------------------------------------------------------------
+
+
+def switch_contact_email(
+    account: AccountModel,
+    new_email: str,
+    *,
+    revoke_sessions: bool = False,
+    also: Callable[[TransactWrite], None] | None = None,
+) -> AccountModel:
+    """Make `new_email` the contact (and login) email in one transaction: the account,
+    both uniqueness claims, and the death of any pending reset link. `also` adds the
+    caller's own operations (using up a link, closing a case) to the same transaction.
+
+    Raises EmailTaken if another account holds the address by now, Conflict if the
+    account changed meanwhile.
+    """
+    old_email = account.email
+    actions = [AccountModel.email.set(new_email)]
+    if revoke_sessions:
+        actions.append(AccountModel.session_generation.add(1))
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(account, actions=actions, condition=AccountModel.email == old_email)
+            tx.delete(
+                ClaimModel(email_claim_key(old_email)),
+                condition=ClaimModel.client_number == account.client_number,
+            )
+            tx.save(
+                ClaimModel(email_claim_key(new_email), client_number=account.client_number),
+                condition=ClaimModel.pk.does_not_exist(),
+            )
+            tx.delete(tokens.revoke(tokens.Purpose.PASSWORD_RESET, str(account.client_number)))
+            if also is not None:
+                also(tx)
+    except TransactWriteError as exc:
+        codes = _cancellation_codes(exc)
+        if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+            raise EmailTaken from exc
+        raise Conflict from exc
+    account.email = new_email
+    return account
+
+
+def account_for_sender(address: str) -> AccountModel | None:
+    """The account that mail from `address` belongs to: the one whose contact email it
+    is, else the one that authorised it; None for anyone else."""
+    try:
+        key = normalise_email(address).casefold()
+    except InvalidEmail:
+        return None
+    for claim_key in (f"email#{key}", f"sender#{key}"):
+        model = ClaimModel if claim_key.startswith("email#") else SenderModel
+        try:
+            claim = model.get(claim_key, consistent_read=True)
+        except DoesNotExist:
+            continue
+        return get_account(claim.client_number)
+    return None

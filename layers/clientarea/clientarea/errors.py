@@ -114,3 +114,24 @@ class Forbidden(DomainError):
 
     code = "forbidden"
     status = 403
+
+
+class EmailTaken(DomainError):
+    """The address already belongs to another account (as contact or authorised sender)."""
+
+    code = "email_taken"
+    status = 409
+
+
+class AlreadyAuthorised(DomainError):
+    """The address is the account's own contact email, which is always authorised."""
+
+    code = "already_authorised"
+    status = 409
+
+
+class TooManyAuthorisedEmails(DomainError):
+    """An account may authorise a limited number of sender addresses."""
+
+    code = "too_many_authorised_emails"
+    status = 422

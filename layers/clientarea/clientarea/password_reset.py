@@ -113,6 +113,8 @@ def reset(token: str, new_password: str, *, client_ip: str) -> None:
                 ],
                 condition=AccountModel.pk.exists(),
             )
+            for counter in accounts.login_failure_counters(payload["login"], payload["email"]):
+                tx.delete(counter)
     except TransactWriteError as exc:
         # Someone used the link a moment earlier (or it was superseded meanwhile).
         raise TokenInvalid from exc

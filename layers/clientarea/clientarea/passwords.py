@@ -9,6 +9,7 @@ the same passphrase typed on two keyboards is the same password.
 from __future__ import annotations
 
 import gzip
+import string
 import unicodedata
 from functools import cache
 from importlib import resources
@@ -53,6 +54,13 @@ def _is_repetition(password: str) -> bool:
     return False
 
 
+def _is_padded_common(lowered: str) -> bool:
+    """A common word padded with digits and symbols to reach the length ("qwerty123456789")
+    is an expected value; so is a password of digits and symbols only."""
+    core = lowered.strip(string.digits + string.punctuation + string.whitespace)
+    return not core or (len(core) <= len(lowered) // 2 and core in _common_passwords())
+
+
 def check_policy(password: str, *, login: str | None, email: str | None) -> None:
     """Raise WeakPassword naming the first rule the password breaks."""
     password = normalise(password)
@@ -61,7 +69,7 @@ def check_policy(password: str, *, login: str | None, email: str | None) -> None
     if len(password) > MAX_LENGTH:
         raise WeakPassword("too_long")
     lowered = password.casefold()
-    if lowered in _common_passwords() or _is_repetition(password):
+    if lowered in _common_passwords() or _is_repetition(password) or _is_padded_common(lowered):
         raise WeakPassword("common")
     if login and login.casefold() in lowered:
         raise WeakPassword("contains_login")

@@ -54,6 +54,9 @@ class AccountModel(Model):
     failed_logins = NumberAttribute(default=0)
     login_blocked_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    # Addresses allowed to open tickets by email, besides the contact email:
+    # {casefolded address: {"email": as written, "added_at": ISO time}}.
+    authorised_emails = MapAttribute(default=dict)  # type: ignore[var-annotated]
 
 
 class ClaimModel(Model):
@@ -68,6 +71,19 @@ class ClaimModel(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     client_number = NumberAttribute()
+
+
+class SenderModel(Model):
+    """An authorised sender address, `sender#<casefolded address>`, owned by one account,
+    so that inbound mail from it maps to exactly one client."""
+
+    class Meta(_Meta):
+        table_name = config.accounts_table()
+
+    pk = UnicodeAttribute(hash_key=True)
+    client_number = NumberAttribute()
+    email = UnicodeAttribute()
+    added_at = UTCDateTimeAttribute()
 
 
 class CounterModel(Model):

@@ -43,8 +43,9 @@ def counter_key(limit: Limit, key: str) -> tuple[str, int]:
     return _key(limit, key, index), remaining
 
 
-def hit(limit: Limit, key: str) -> None:
-    """Count one attempt; raise RateLimited once the window's allowance is spent."""
+def hit(limit: Limit, key: str, *, raise_over_limit: bool = True) -> None:
+    """Count one attempt; raise RateLimited once the window's allowance is spent
+    (unless the caller only records, having checked the counter itself)."""
     index, remaining = _window(limit)
     counter = RateLimitModel(_key(limit, key, index))
     hits_attr: NumberAttribute = RateLimitModel.hits  # type: ignore[assignment]
@@ -55,5 +56,5 @@ def hit(limit: Limit, key: str) -> None:
             RateLimitModel.ttl.set(clock.now() + timedelta(seconds=remaining + 60)),
         ]
     )
-    if counter.hits > limit.max_hits:
+    if raise_over_limit and counter.hits > limit.max_hits:
         raise RateLimited(retry_after=remaining)

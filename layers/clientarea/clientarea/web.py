@@ -86,8 +86,10 @@ def _refuse_body(event: dict[str, Any]) -> tuple[int, str] | None:
     return None
 
 
-def _proxy_error(status: int, code: str, headers: dict[str, str]) -> dict[str, Any]:
-    locale = locales.negotiate(None, headers.get("accept-language"))
+def _proxy_error(status: int, code: str, event: dict[str, Any]) -> dict[str, Any]:
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    authorizer = event.get("requestContext", {}).get("authorizer") or {}
+    locale = locales.negotiate(authorizer.get("locale"), headers.get("accept-language"))
     return {
         "statusCode": status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
@@ -117,7 +119,7 @@ class ClientareaResolver(APIGatewayRestResolver):
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         refused = _refuse_body(event)
         if refused is not None:
-            return _proxy_error(*refused, headers)
+            return _proxy_error(*refused, event)
         key = headers.get("idempotency-key")
         route = (event.get("httpMethod", ""), event.get("resource", ""))
         if not key or route[0] not in WRITE_METHODS or route in NOT_REPLAYED:
@@ -142,13 +144,12 @@ class ClientareaResolver(APIGatewayRestResolver):
         def respond(request: dict[str, Any]) -> dict[str, Any]:
             return APIGatewayRestResolver.resolve(self, event, context)
 
-        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         try:
             return respond(request=request)
         except IdempotencyValidationError:
-            return _proxy_error(422, "idempotency_key_reused", headers)
+            return _proxy_error(422, "idempotency_key_reused", event)
         except IdempotencyAlreadyInProgressError:
-            return _proxy_error(409, "conflict", headers)
+            return _proxy_error(409, "conflict", event)
 
 
 def create_app() -> ClientareaResolver:
