@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -68,9 +70,21 @@ class ApiClient:
     def all_mails(self) -> list[dict[str, Any]]:
         raise NotImplementedError
 
+    def set_clock(self, **change: Any) -> datetime:
+        """POST /_dev/clock with `advance_seconds` and/or `freeze`; the server's new "now"."""
+        raise NotImplementedError
+
     def advance_clock(self, seconds: float) -> datetime:
         """Move every function's clock forward; returns the server's new "now"."""
-        raise NotImplementedError
+        return self.set_clock(advance_seconds=seconds)
+
+    @contextmanager
+    def frozen_clock(self) -> Iterator[datetime]:
+        """Stop the functions' clock, so that a boundary holds however slow the path is."""
+        try:
+            yield self.set_clock(freeze=True)
+        finally:
+            self.set_clock(freeze=False)
 
     def server_now(self) -> datetime:
         """The functions' clock (tests on the shared dev server may have moved it)."""
@@ -135,10 +149,10 @@ class InProcessClient(ApiClient):
     def mails(self, to: str, *, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
         return [m for m in self.all_mails() if m["to"].lower() == to.lower()]
 
-    def advance_clock(self, seconds: float) -> datetime:
+    def set_clock(self, **change: Any) -> datetime:
         from infra.local.server import dev_route
 
-        reply = dev_route("POST", "/_dev/clock", json.dumps({"advance_seconds": seconds}).encode())
+        reply = dev_route("POST", "/_dev/clock", json.dumps(change).encode())
         assert reply is not None and reply.status == 200
         return _parse_now(reply.json()["now"])
 
@@ -182,10 +196,8 @@ class HttpClient(ApiClient):
                 return found
             time.sleep(0.1)
 
-    def advance_clock(self, seconds: float) -> datetime:
-        reply = self.session.post(
-            self.base_url + "/_dev/clock", json={"advance_seconds": seconds}, timeout=30
-        )
+    def set_clock(self, **change: Any) -> datetime:
+        reply = self.session.post(self.base_url + "/_dev/clock", json=change, timeout=30)
         assert reply.status_code == 200, reply.text
         return _parse_now(reply.json()["now"])
 

@@ -35,6 +35,7 @@ PASSWORD = "correct horse battery staple 9"
 def _fresh_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts at real time; a test's clock moves do not leak into the next."""
     monkeypatch.setenv(clock.OFFSET_ENV, "0")
+    monkeypatch.delenv(clock.FROZEN_ENV, raising=False)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -56,14 +57,20 @@ def dev_route(method: str, path: str, body: bytes | None) -> HttpResponse | None
 
 
 def _advance_clock(body: bytes | None) -> HttpResponse:
+    """`{advance_seconds?, freeze?}`: move every function's clock forward and/or stop or
+    restart it. Unfreezing resumes from the frozen instant, so time never runs back."""
     try:
-        seconds = float(json.loads(body or b"{}")["advance_seconds"])
-    except (ValueError, KeyError, TypeError):
+        request = json.loads(body or b"{}")
+        seconds = float(request.get("advance_seconds", 0))
+        freeze = request.get("freeze")
+        if not {"advance_seconds", "freeze"} & request.keys() or freeze not in (None, True, False):
+            raise ValueError
+    except (ValueError, AttributeError, TypeError):
         return _json(
             422,
             {
                 "code": "validation_error",
-                "message": "advance_seconds (a number) is required",
+                "message": "advance_seconds (a number) or freeze (true or false) is required",
                 "errors": [
                     {"loc": ["body", "advance_seconds"], "msg": "required", "type": "missing"}
                 ],
@@ -75,8 +82,21 @@ def _advance_clock(body: bytes | None) -> HttpResponse:
             {"code": "validation_error", "message": "the clock only moves forward", "errors": []},
         )
     offset = float(os.environ.get(clock.OFFSET_ENV, "0")) + seconds
+    frozen_at = os.environ.get(clock.FROZEN_ENV)
+    if freeze is True and frozen_at is None:
+        os.environ[clock.FROZEN_ENV] = str(time.time())
+    elif freeze is False and frozen_at is not None:
+        offset += float(frozen_at) - time.time()
+        del os.environ[clock.FROZEN_ENV]
     os.environ[clock.OFFSET_ENV] = str(offset)
-    return _json(200, {"now": clock.iso(clock.now()), "offset_seconds": offset})
+    return _json(
+        200,
+        {
+            "now": clock.iso(clock.now()),
+            "offset_seconds": offset,
+            "frozen": clock.FROZEN_ENV in os.environ,
+        },
+    )
 
 
 def _provision_service(body: bytes | None) -> HttpResponse:

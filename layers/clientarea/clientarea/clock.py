@@ -2,7 +2,9 @@
 
 Expiry is always checked in code (DynamoDB deletes TTL items lazily, moto never), so
 every function asks this module. The dev server's `POST /_dev/clock` moves it forward
-for all functions at once through an environment offset; deployed stacks never set it.
+for all functions at once through an environment offset, and can freeze it so that a
+boundary ("valid at 1:59:59") holds however long the request path takes; deployed
+stacks never set either.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import os
 from datetime import UTC, datetime, timedelta
 
 OFFSET_ENV = "CLIENTAREA_CLOCK_OFFSET_SECONDS"
+FROZEN_ENV = "CLIENTAREA_CLOCK_FROZEN_AT"  # epoch seconds of the real instant it stopped at
 
 
 def now() -> datetime:
     """The current UTC time, shifted by the dev clock offset when one is set."""
     offset = os.environ.get(OFFSET_ENV)
-    current = datetime.now(UTC)
+    frozen_at = os.environ.get(FROZEN_ENV)
+    current = datetime.fromtimestamp(float(frozen_at), UTC) if frozen_at else datetime.now(UTC)
     return current + timedelta(seconds=float(offset)) if offset else current
 
 
