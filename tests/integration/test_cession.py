@@ -502,3 +502,26 @@ def test_task_tokens_never_leave_the_order_item(handler_client):
     )
     assert not any(secret in seen for secret in secrets)
     assert not any(secret in link for secret in secrets for link in (owner_link, recipient_link))
+
+
+def test_a_complete_cession_takes_at_most_12_state_transitions(handler_client):
+    # Standard workflows bill per state transition (issue 6's budget: 12 per cession).
+    import boto3
+
+    client = handler_client
+    owner, recipient = new_party(client), new_party(client)
+    _service, order, owner_link, recipient_link = activated(client, owner, recipient)
+    assert client.post("/cession/confirm", {"token": owner_link}).status == 200
+    assert client.post("/cession/confirm", {"token": recipient_link}).status == 200
+    wait_for_status(client, owner, order["order_id"], "completed")
+    sfn = boto3.client("stepfunctions", region_name="eu-central-1")
+    machine = client.deployment.physical.refs["CessionStateMachine"]
+    (execution,) = sfn.list_executions(stateMachineArn=machine)["executions"]
+    deadline = time.monotonic() + WORKFLOW_SECONDS
+    while sfn.describe_execution(executionArn=execution["executionArn"])["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the execution did not finish"
+        time.sleep(0.1)
+    events = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+    entered = [e["type"] for e in events if e["type"].endswith("StateEntered")]
+    assert sfn.describe_execution(executionArn=execution["executionArn"])["status"] == "SUCCEEDED"
+    assert 10 <= len(entered) <= 12, entered

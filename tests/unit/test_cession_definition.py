@@ -175,9 +175,9 @@ def _sent_mails() -> list[dict[str, Any]]:
 @pytest.mark.parametrize("kind", ["cession_completed", "cession_expired"])
 def test_what_the_workflow_mails_renders_in_every_language(kind: str, locale: str):
     kinds = {
-        state["Result"]["kind"]
+        state["ResultSelector"]["kind"]
         for state in _definition()["States"].values()
-        if state["Type"] == "Pass" and "kind" in state.get("Result", {})
+        if state.get("ResultPath") == "$.outcome"
     }
     assert kinds == {"cession_completed", "cession_expired"}
     for body in _sent_mails():
