@@ -40,6 +40,9 @@ ERROR_CODES = {
     "recipient_mismatch",
     "cession_pending",
     "invalid_order_state",
+    "already_authorised",
+    "too_many_authorised_emails",
+    "email_unchanged",
 }
 REASONS = {"too_short", "too_long", "common", "contains_login", "contains_email"}
 
@@ -152,7 +155,7 @@ def test_is_supported() -> None:
 @pytest.mark.parametrize("locale", SUPPORTED)
 @pytest.mark.parametrize("code", sorted(ERROR_CODES))
 def test_message_for_every_code_and_locale(code: str, locale: str) -> None:
-    text = message(code, locale, retry_after=30, reason="common")
+    text = message(code, locale, retry_after=30, reason="common", limit=20)
     assert text and text != code
     assert "{" not in text and "}" not in text
 
