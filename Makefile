@@ -37,7 +37,7 @@ ARGS ?=
 RUNTIME_PACKAGES := boto3 botocore s3transfer jmespath urllib3 python-dateutil six
 LINT_PATHS := layers functions infra tests bench
 
-.PHONY: help install dev openapi test lint check-template build bench lock clean python313
+.PHONY: help install dev openapi test lint check-template build bench lock clean python313 create-staff
 
 help:
 	@echo "make install         .venv with python3.13 and requirements/dev.txt (idempotent)"
@@ -49,6 +49,7 @@ help:
 	@echo "make bench [ARGS=..] cold starts, AWS calls and latency per route, sizes"
 	@echo "make lock            recompile both locks (UPGRADE=1 to move to newest)"
 	@echo "make clean           remove build output and caches (not .venv)"
+	@echo "make create-staff ARGS=\"--email E --role support|admin --stack-name S\"  staff account in a deployed stack"
 
 python313:
 	@if [ -z "$(PYTHON313)" ] || ! "$(PYTHON313)" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
@@ -91,6 +92,10 @@ dev: install
 # docs/openapi.json from the functions' resolvers (ARGS=--check: fail if it is stale).
 openapi: install
 	PYTHONPATH="$(CURDIR)/layers/clientarea$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m infra.openapi $(ARGS)
+
+# A staff account in a deployed stack (AWS credentials from the environment); see infra/ops.py.
+create-staff: install
+	PYTHONPATH="$(CURDIR)/layers/clientarea$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m infra.ops create-staff $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check $(LINT_PATHS)

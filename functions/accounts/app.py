@@ -136,6 +136,18 @@ def change_password(request: PasswordChange) -> Response[None]:
     return Response(204)
 
 
+class StaffMember(BaseModel):
+    login: str
+    role: str
+
+
+@app.get("/staff/me")
+def staff_me() -> StaffMember:
+    """The signed-in staff member's own login and role (clients never get here: the
+    authorizer denies them every /staff/... route)."""
+    return StaffMember(**accounts.staff_profile(web.principal(app).client_number))
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

@@ -25,6 +25,7 @@ from clientarea import clock, config, passwords, sessions, throttling, tokens
 from clientarea.errors import (
     Conflict,
     EmailTaken,
+    Forbidden,
     InvalidCredentials,
     InvalidEmail,
     InvalidLogin,
@@ -33,7 +34,7 @@ from clientarea.errors import (
     TokenInvalid,
 )
 from clientarea.mail import outbox
-from clientarea.roles import Role
+from clientarea.roles import STAFF_ROLES, Role
 from clientarea.tables import (
     AccountModel,
     ClaimModel,
@@ -510,11 +511,17 @@ def switch_contact_email(
     new_email: str,
     *,
     revoke_sessions: bool = False,
+    expected_generation: int | None = None,
     also: Callable[[TransactWrite], None] | None = None,
 ) -> AccountModel:
     """Make `new_email` the contact (and login) email in one transaction: the account,
     both uniqueness claims, and the death of any pending reset link. `also` adds the
     caller's own operations (using up a link, closing a case) to the same transaction.
+    With `expected_generation`, the switch happens only if no password change or reset
+    has happened since (a link issued before one must not outlive it).
+
+    The contact email is always an authorised sender, so if the account had authorised
+    `new_email` explicitly, that entry and its sender claim go in the same transaction.
 
     Raises EmailTaken if another account holds the address by now, Conflict if the
     account changed meanwhile.
@@ -523,9 +530,21 @@ def switch_contact_email(
     actions = [AccountModel.email.set(new_email)]
     if revoke_sessions:
         actions.append(AccountModel.session_generation.add(1))
+    condition = AccountModel.email == old_email
+    if expected_generation is not None:
+        condition &= AccountModel.session_generation == expected_generation
+    sender_key = new_email.casefold()
+    sender_entry = AccountModel.authorised_emails[sender_key]
+    was_authorised = sender_key in authorised_senders(account)
+    if was_authorised:
+        actions.append(sender_entry.remove())
+        condition &= sender_entry.exists()
+    else:
+        # Fails (Conflict) if the address was authorised after `account` was read.
+        condition &= sender_entry.does_not_exist()
     try:
         with TransactWrite(connection=connection()) as tx:
-            tx.update(account, actions=actions, condition=AccountModel.email == old_email)
+            tx.update(account, actions=actions, condition=condition)
             tx.delete(
                 ClaimModel(email_claim_key(old_email)),
                 condition=ClaimModel.client_number == account.client_number,
@@ -535,15 +554,44 @@ def switch_contact_email(
                 condition=ClaimModel.pk.does_not_exist(),
             )
             tx.delete(tokens.revoke(tokens.Purpose.PASSWORD_RESET, str(account.client_number)))
+            if was_authorised:
+                tx.delete(
+                    SenderModel(sender_claim_key(new_email)),
+                    condition=SenderModel.client_number == account.client_number,
+                )
             if also is not None:
                 also(tx)
     except TransactWriteError as exc:
-        codes = _cancellation_codes(exc)
-        if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+        # Asked rather than read off the cancellation reasons: pynamodb sends a
+        # transaction's items grouped by kind, so their positions depend on `also`.
+        if _claimed_by_another(email_claim_key(new_email), account.client_number):
             raise EmailTaken from exc
         raise Conflict from exc
     account.email = new_email
+    if was_authorised:
+        senders = authorised_senders(account)
+        senders.pop(sender_key, None)
+        account.authorised_emails = senders
     return account
+
+
+def _claimed_by_another(claim_key: str, client_number: int) -> bool:
+    try:
+        claim = ClaimModel.get(claim_key, consistent_read=True)
+    except DoesNotExist:
+        return False
+    return int(claim.client_number) != int(client_number)
+
+
+def sender_claim_key(email: str) -> str:
+    """The claim that makes an authorised sender address belong to one account."""
+    return f"sender#{email.casefold()}"
+
+
+def authorised_senders(account: AccountModel) -> dict[str, dict[str, Any]]:
+    """`{casefolded address: {"email", "added_at"}}`: the addresses the account authorised
+    besides its contact email."""
+    return account.authorised_emails.as_dict() if account.authorised_emails else {}
 
 
 def account_for_sender(address: str) -> AccountModel | None:
@@ -561,3 +609,39 @@ def account_for_sender(address: str) -> AccountModel | None:
             continue
         return get_account(claim.client_number)
     return None
+
+
+# --- re-authentication --------------------------------------------------------------------
+
+
+def check_current_password(account: AccountModel, password: str, *, client_ip: str) -> None:
+    """Re-authentication of a signed-in owner (e.g. before a contact-email change).
+
+    A session must not become a way around the login throttle: a wrong password counts
+    as a login failure of the account's login name and of the caller's address, and the
+    same limits and lock refuse it (429) before the password is even checked.
+    """
+    claim_key = login_claim_key(account.login)
+    ip_limit = login_failures_per_ip()
+    ip_counter, ip_retry = throttling.counter_key(ip_limit, client_ip)
+    login_counter, login_retry = throttling.counter_key(LOGIN_FAILURES, claim_key)
+    with TransactGet(connection=connection()) as read:
+        ip_future = read.get(RateLimitModel, ip_counter)
+        login_future = read.get(RateLimitModel, login_counter)
+    if _hits(ip_future) >= ip_limit.max_hits:
+        raise RateLimited(ip_retry)
+    if _hits(login_future) >= LOGIN_FAILURES.max_hits:
+        raise RateLimited(login_retry)
+    _refuse_if_locked(account)
+    if not passwords.verify_password(account.password_hash, password):
+        _record_failure(account, client_ip, claim_key)
+        raise InvalidCredentials
+
+
+def staff_profile(client_number: int) -> dict[str, str]:
+    """A staff member's own login and role; Forbidden for anyone else (a second check
+    behind the authorizer, which already keeps clients off /staff/... routes)."""
+    account = get_account(client_number)
+    if account.role not in STAFF_ROLES:
+        raise Forbidden
+    return {"login": account.login, "role": account.role}

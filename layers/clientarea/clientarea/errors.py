@@ -135,3 +135,10 @@ class TooManyAuthorisedEmails(DomainError):
 
     code = "too_many_authorised_emails"
     status = 422
+
+
+class EmailUnchanged(DomainError):
+    """The requested new contact email is the current one (in any capitalisation)."""
+
+    code = "email_unchanged"
+    status = 422

@@ -1,0 +1,159 @@
+"""Contact email and authorised senders: /account/email-change*, /account/authorised-emails
+(API.md, "Contact email")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from clientarea import contact_email, web
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+logger = Logger()
+metrics = Metrics()
+app = web.create_app()
+
+Email = Annotated[str, Field(min_length=3, max_length=254)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmailChangeRequest(Strict):
+    new_email: Email
+    current_password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
+
+
+class EmailChangeConfirmation(Strict):
+    token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+# The same shape (and name) as the accounts function's GET /account answer.
+class Account(BaseModel):
+    client_number: int
+    login: str
+    email: str
+    full_name: str
+    phone: str | None
+    address: str | None
+    locale: str
+    authorised_emails: list[str]
+
+
+class AuthorisedEmailRequest(Strict):
+    email: Email
+
+
+class AuthorisedEmail(BaseModel):
+    email: str
+    added_at: str
+
+
+# Inline rather than a named model: names are shared by every function's document.
+ERROR_BODY = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
+    """The success and the contract's error answers, for docs/openapi.json."""
+    content = {"model": model} if model is not None else {"schema": {"type": "object"}}
+    documented: dict[int, Any] = {
+        status: {"description": description, "content": {"application/json": content}}
+    }
+    for key, text in errors.items():
+        documented[int(key.removeprefix("e"))] = {
+            "description": text,
+            "content": {"application/json": {"schema": ERROR_BODY}},
+        }
+    return documented
+
+
+@app.post(
+    "/account/email-change",
+    responses=_responses(
+        202,
+        None,
+        "A 2-hour link went to the new address (unless another account uses it) and a "
+        "notice to the current one; the contact email changes only when confirmed",
+        e401="invalid_credentials: wrong current password",
+        e422="invalid_email, email_unchanged or validation_error",
+        e429="rate_limited: too many wrong passwords, or too many requests for the account",
+    ),
+)
+def request_change(request: EmailChangeRequest) -> Response[dict]:
+    contact_email.request_change(
+        web.principal(app).client_number,
+        request.new_email,
+        request.current_password.get_secret_value(),
+        client_ip=web.client_ip(app),
+    )
+    return Response(202, "application/json", {})
+
+
+@app.post(
+    "/account/email-change/confirm",
+    responses=_responses(
+        200,
+        Account,
+        "The account with its new contact (and login) email",
+        e409="email_taken: another account took the address meanwhile (nothing changed)",
+        e410="token_invalid: unknown, used, superseded or expired link",
+    ),
+)
+def confirm_change(request: EmailChangeConfirmation) -> Account:
+    view = contact_email.confirm_change(request.token, client_ip=web.client_ip(app))
+    return Account(**view.as_dict())
+
+
+@app.get(
+    "/account/authorised-emails",
+    responses=_responses(200, list[AuthorisedEmail], "Explicitly authorised senders, oldest first"),
+)
+def list_authorised() -> list[AuthorisedEmail]:
+    entries = contact_email.list_authorised(web.principal(app).client_number)
+    return [AuthorisedEmail(**entry.as_dict()) for entry in entries]
+
+
+@app.post(
+    "/account/authorised-emails",
+    responses=_responses(
+        201,
+        AuthorisedEmail,
+        "The address may now open tickets by email for this account",
+        e409="already_authorised: the contact email or an address already listed; "
+        "email_taken: another account authorised it",
+        e422="too_many_authorised_emails (at most 20), invalid_email or validation_error",
+    ),
+)
+def authorise(request: AuthorisedEmailRequest) -> Response[AuthorisedEmail]:
+    entry = contact_email.authorise(web.principal(app).client_number, request.email)
+    return Response(201, "application/json", AuthorisedEmail(**entry.as_dict()))
+
+
+@app.delete(
+    "/account/authorised-emails/<email>",
+    responses=_responses(204, None, "Removed", e404="not_found: no such authorised address"),
+)
+def revoke(email: Annotated[str, Path(min_length=1, max_length=762)]) -> Response[None]:
+    # Percent-encoded or not ('@' is allowed in a path segment): decode once.
+    contact_email.revoke(web.principal(app).client_number, unquote(email))
+    return Response(204)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
