@@ -40,6 +40,7 @@ ERROR_CODES = {
     "recipient_mismatch",
     "cession_pending",
     "invalid_order_state",
+    "ticket_closed",
 }
 REASONS = {"too_short", "too_long", "common", "contains_login", "contains_email"}
 

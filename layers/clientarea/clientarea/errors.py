@@ -135,3 +135,10 @@ class TooManyAuthorisedEmails(DomainError):
 
     code = "too_many_authorised_emails"
     status = 422
+
+
+class TicketClosed(DomainError):
+    """The ticket is closed: it takes no more messages (open a new ticket instead)."""
+
+    code = "ticket_closed"
+    status = 409
