@@ -41,7 +41,7 @@ import boto3
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 
 from clientarea import accounts, clock, config, locales, tickets
-from clientarea.errors import NotFound, TicketClosed
+from clientarea.errors import Conflict, NotFound, TicketClosed
 from clientarea.mail import outbox
 from clientarea.tables import InboundMailModel, RateLimitModel
 
@@ -391,7 +391,7 @@ def receive(envelope: Envelope, raw: bytes | None = None) -> Outcome:
         )
         if account is not None:
             return _support(envelope, mail, int(account.client_number))
-    except TransactWriteError:
+    except (TransactWriteError, Conflict):
         if _already_handled(envelope.message_id):
             return Outcome("duplicate")
         raise

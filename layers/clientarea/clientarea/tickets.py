@@ -42,7 +42,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from clientarea import accounts, clock, config, locales, services, throttling
-from clientarea.errors import InvalidEmail, NotFound, RateLimited, TicketClosed
+from clientarea.errors import Conflict, InvalidEmail, NotFound, RateLimited, TicketClosed
 from clientarea.mail import outbox
 from clientarea.tables import (
     AccountModel,
@@ -352,11 +352,16 @@ def open_ticket(
         updated_at=now,
     )
     message = _new_message(number, Author.CLIENT, channel, body, attachments or [])
-    with TransactWrite(connection=connection()) as tx:
-        tx.save(item, condition=TicketModel.pk.does_not_exist())  # a number is used once
-        tx.save(message, condition=TicketMessageModel.pk.does_not_exist())
-        if also is not None:
-            also(tx)
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(item, condition=TicketModel.pk.does_not_exist())  # a number is used once
+            tx.save(message, condition=TicketMessageModel.pk.does_not_exist())
+            if also is not None:
+                also(tx)
+    except TransactWriteError as exc:
+        # The number exists (only if the counter were ever set back) or `also` failed:
+        # never an overwrite.
+        raise Conflict from exc
     return _ticket(item, [_message(message)])
 
 
