@@ -63,7 +63,7 @@ class StaffReply(BaseModel):
     message: Annotated[str, Field(min_length=1, max_length=tickets.MAX_BODY)]
 
 
-class Product(BaseModel):
+class StaffClientProduct(BaseModel):
     service_id: str
     product: str
     domain: str
@@ -125,10 +125,10 @@ def reply(number: TicketNumber, request: StaffReply) -> Response[StaffTicketMess
 
 @app.get(
     "/staff/clients/<client_number>/products",
-    responses=_responses(200, list[Product], "The client's products, and nothing else"),
+    responses=_responses(200, list[StaffClientProduct], "The client's products, and nothing else"),
 )
-def products(client_number: Annotated[int, Path(ge=1, le=10**12)]) -> list[Product]:
-    return [Product(**product) for product in tickets.products_of(client_number)]
+def products(client_number: Annotated[int, Path(ge=1, le=10**12)]) -> list[StaffClientProduct]:
+    return [StaffClientProduct(**product) for product in tickets.products_of(client_number)]
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -67,11 +67,11 @@ class SupportTicket(TicketSummary):
     messages: list[TicketMessage]
 
 
-class MessageRequest(Strict):
+class TicketMessageRequest(Strict):
     message: Body
 
 
-class AccessRequest(Strict):
+class AccessRequestForm(Strict):
     full_name: Annotated[str, Field(min_length=1, max_length=200)]
     address: Line
     phone: Annotated[str, Field(min_length=3, max_length=40)]
@@ -82,7 +82,7 @@ class AccessRequest(Strict):
     email: Annotated[str | None, Field(min_length=3, max_length=254)] = None
 
 
-class SalesQuestion(Strict):
+class SalesQuestionForm(Strict):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     message: Body
     full_name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
@@ -162,7 +162,7 @@ def get_ticket(number: TicketNumber) -> SupportTicket:
     "/tickets/<number>/messages",
     responses=_responses(201, TicketMessage, "The message", e404=NOT_YOURS, e409=CLOSED),
 )
-def add_message(number: TicketNumber, request: MessageRequest) -> Response[TicketMessage]:
+def add_message(number: TicketNumber, request: TicketMessageRequest) -> Response[TicketMessage]:
     message = tickets.add_client_message(web.principal(app).client_number, number, request.message)
     return Response(201, "application/json", TicketMessage(**message.as_dict()))
 
@@ -185,7 +185,7 @@ def close_ticket(number: TicketNumber) -> SupportTicket:
         e429=THROTTLED,
     ),
 )
-def request_access(request: AccessRequest) -> Response[TicketNumberOnly]:
+def request_access(request: AccessRequestForm) -> Response[TicketNumberOnly]:
     throttling.hit(public_form_limit("access_requests_ip"), web.client_ip(app))
     ticket = tickets.request_access(
         full_name=request.full_name,
@@ -209,7 +209,7 @@ def request_access(request: AccessRequest) -> Response[TicketNumberOnly]:
         e429=THROTTLED,
     ),
 )
-def ask_sales(request: SalesQuestion) -> Response[TicketNumberOnly]:
+def ask_sales(request: SalesQuestionForm) -> Response[TicketNumberOnly]:
     throttling.hit(public_form_limit("sales_questions_ip"), web.client_ip(app))
     ticket = tickets.ask_sales(
         email=request.email,
