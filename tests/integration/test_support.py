@@ -58,8 +58,8 @@ def open_ticket(client: ApiClient, owner: dict, **fields) -> str:
     return reply.json()["number"]
 
 
-def mails_to(client: ApiClient, to: str, count: int = 0) -> list[dict]:
-    return client.mails(to, count=count, timeout=5 if count else 0)
+def mails_to(client: ApiClient, to: str, count: int = 0, timeout: float = 5) -> list[dict]:
+    return client.mails(to, count=count, timeout=timeout if count else 0)
 
 
 # --- client-area tickets ------------------------------------------------------------------
@@ -262,6 +262,19 @@ def test_access_request_is_acknowledged_only_at_the_accounts_own_contact_address
     # The owner does not see the request in the client area (it is not theirs yet).
     assert client.get("/tickets", token=owner["token"]).json() == []
 
+    # Staff see who the request names and what the applicant typed, and their reply
+    # (a person's decision, not an automatic mail) goes to the address given.
+    staff = staff_token(client)
+    request = client.get(f"/staff/tickets/{answers[0]['number']}", token=staff).json()
+    assert request["origin"] == "access_request" and request["client_number"] is None
+    assert request["claimed_client_number"] == owner["client_number"]
+    assert request["applicant"]["phone"] == "+380 44 000 00 00"
+    reply = {"message": "Please send us the application form."}
+    assert client.post(f"/staff/tickets/{answers[0]['number']}/messages", reply, token=staff).status == 201
+    (to_outsider,) = mails_to(client, outsider, count=1)
+    assert "Please send us the application form." in to_outsider["text"]
+    assert len(mails_to(client, owner["email"], count=before + 3, timeout=1)) == before + 2
+
 
 def test_access_request_acknowledgements_are_capped_per_account(handler_client):
     owner = new_client(handler_client)
@@ -461,3 +474,14 @@ def test_staff_views_carry_no_personal_data(client):
     assert all(set(p) == {"service_id", "product", "domain", "status"} for p in products)
     unknown = client.get("/staff/clients/999999999/products", token=staff)
     assert unknown.status == 200 and unknown.json() == []
+
+
+def test_an_idempotency_key_opens_one_ticket(client):
+    owner = new_client(client)
+    body = {"department": "technical", "subject": "Once", "message": "Only once, please."}
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    first = client.post("/tickets", body, token=owner["token"], headers=key)
+    again = client.post("/tickets", body, token=owner["token"], headers=key)
+    assert first.status == again.status == 201
+    assert first.json() == again.json()
+    assert len(client.get("/tickets", token=owner["token"]).json()) == 1

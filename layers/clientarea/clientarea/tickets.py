@@ -568,11 +568,15 @@ def request_access(
     whether anything was sent is never told (the answer is the same either way).
     """
     account = accounts.find_by_login_or_email(login_or_email)
+    given = email or (login_or_email if "@" in login_or_email else None)
     ticket = open_ticket(
         department=Department.TECHNICAL,
         subject=f"Access request: {login_or_email}",
         body=message,
         origin=Origin.ACCESS_REQUEST,
+        # Where a staff reply goes: a person decides to write there, nothing automatic.
+        contact_email=_valid_address(given),
+        contact_name=full_name,
         locale=locale,
         applicant={
             "full_name": full_name,
@@ -583,10 +587,16 @@ def request_access(
         },
         claimed_client_number=None if account is None else int(account.client_number),
     )
-    given = email or (login_or_email if "@" in login_or_email else None)
     if account is not None and given and _same_address(given, account.email):
         _acknowledge_access_request(account, ticket.number)
     return ticket
+
+
+def _valid_address(given: str | None) -> str | None:
+    try:
+        return accounts.normalise_email(given) if given else None
+    except InvalidEmail:
+        return None
 
 
 def _same_address(given: str, contact: str) -> bool:
