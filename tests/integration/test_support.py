@@ -169,6 +169,8 @@ def test_messages_then_close_then_a_closed_ticket_takes_no_more(client):
     assert closed.status == 200
     assert closed.json()["status"] == "closed" and len(closed.json()["messages"]) == 2
 
+    empty = client.post(f"/tickets/{number}/messages", {"message": ""}, token=owner["token"])
+    assert empty.status == 422 and empty.json()["code"] == "validation_error"
     late = client.post(f"/tickets/{number}/messages", {"message": "One more"}, token=owner["token"])
     assert late.status == 409 and late.json()["code"] == "ticket_closed"
     again = client.post(f"/tickets/{number}/close", token=owner["token"])
