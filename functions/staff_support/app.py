@@ -28,6 +28,7 @@ class StaffTicketAttachment(BaseModel):
     filename: str
     content_type: str
     size: int
+    download_url: str  # valid for 5 minutes
 
 
 class StaffTicketMessage(BaseModel):
@@ -119,7 +120,7 @@ def read_ticket(number: TicketNumber) -> StaffTicket:
     ),
 )
 def reply(number: TicketNumber, request: StaffReply) -> Response[StaffTicketMessage]:
-    message = tickets.staff_reply(number, request.message)
+    message = tickets.staff_reply(number, request.message)  # staff replies carry no files
     return Response(201, "application/json", StaffTicketMessage(**message.as_dict()))
 
 

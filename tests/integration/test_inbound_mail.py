@@ -389,3 +389,21 @@ def test_dev_route_refuses_empty_bodies_and_unknown_verdicts(client):
     empty = client.request("POST", "/_dev/inbound-mail", raw=b"")
     bad = client.request("POST", "/_dev/inbound-mail?dmarc=MAYBE", raw=simple_mail(unknown_sender()))
     assert (empty.status, bad.status) == (422, 422)
+
+
+def test_staff_open_attachments_through_short_lived_links(client):
+    import requests
+
+    owner = new_client(client)
+    outcome = deliver(client, eml("uk_multipart_attachment.eml", owner["email"]))
+    staff = staff_token(client)
+    ticket = client.get(f"/staff/tickets/{outcome['number']}", token=staff).json()
+    (attachment,) = ticket["messages"][0]["attachments"]
+    assert attachment["filename"] == "рахунок.pdf" and attachment["size"] == 69
+    url = attachment["download_url"]
+    assert "X-Amz-Expires=300" in url and "X-Amz-Signature=" in url
+    downloaded = requests.get(url, timeout=10)
+    assert downloaded.status_code == 200 and downloaded.content.startswith(b"%PDF-1.4")
+    # The client's own view names the file but carries no link.
+    mine = client.get(f"/tickets/{outcome['number']}", token=owner["token"]).json()
+    assert "download_url" not in mine["messages"][0]["attachments"][0]

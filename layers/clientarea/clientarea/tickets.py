@@ -34,10 +34,12 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
+import boto3
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -53,6 +55,7 @@ from clientarea.tables import (
 )
 
 FIRST_NUMBER = 100_001
+DOWNLOAD_URL_TTL = timedelta(minutes=5)
 MAX_SUBJECT = 200
 MAX_BODY = 20_000
 # Acknowledgements of access requests to one account's contact address: enough for a
@@ -159,13 +162,41 @@ class Ticket:
         `applicant` is only on access requests: what the person typed into the public
         form for staff to check against their documents, not data read from an account.
         """
+        messages = [
+            {
+                **message.as_dict(),
+                "attachments": [
+                    {**a.as_dict(), "download_url": _download_url(a)} for a in message.attachments
+                ],
+            }
+            for message in self.messages
+        ]
         return {
-            **self.client_view(),
+            **self.summary(),
+            "messages": messages,
             "origin": self.origin,
             "client_number": self.client_number,
             "claimed_client_number": self.claimed_client_number,
             "applicant": self.applicant,
         }
+
+
+def _download_url(attachment: Attachment) -> str:
+    """A short-lived link to the stored attachment (presigning is local: no AWS call)."""
+    return _s3().generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": config.mail_bucket(),
+            "Key": attachment.key,
+            "ResponseContentDisposition": "attachment",
+        },
+        ExpiresIn=int(DOWNLOAD_URL_TTL.total_seconds()),
+    )
+
+
+@cache
+def _s3() -> Any:
+    return boto3.client("s3")
 
 
 # --- numbers ----------------------------------------------------------------------------
