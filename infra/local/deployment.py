@@ -34,6 +34,8 @@ DEV_PARAMETERS = {
     "FrontendUrl": "http://localhost:5173",
     "FrontendOrigin": "*",
     "SenderAddress": "no-reply@clientarea.test",
+    "SupportAddress": "support@clientarea.test",
+    "SalesAddress": "sales@clientarea.test",
     # The contract: at least 300 requests per hour per route from one address locally.
     "IpRequestsPerHour": "1000",
 }

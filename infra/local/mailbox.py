@@ -15,7 +15,8 @@ _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
 def messages() -> list[dict[str, Any]]:
-    """`[{to, subject, text, html, sent_at, links}]`, oldest first."""
+    """`[{to, subject, text, html, sent_at, links, auto_submitted, reply_to,
+    in_reply_to}]`, oldest first."""
     result = []
     for sent in list(ses_backends[ACCOUNT_ID][REGION].sent_messages):
         if isinstance(sent, RawMessage):
@@ -37,4 +38,8 @@ def _parse(raw: str) -> dict[str, Any]:
         "html": html,
         "sent_at": parsedate_to_datetime(date).strftime("%Y-%m-%dT%H:%M:%SZ") if date else None,
         "links": list(dict.fromkeys(_LINK.findall(text))),
+        # The headers that matter for replies and mail loops (support flows test them).
+        "auto_submitted": mail["Auto-Submitted"],
+        "reply_to": mail["Reply-To"],
+        "in_reply_to": mail["In-Reply-To"],
     }

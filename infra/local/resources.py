@@ -27,8 +27,19 @@ def create_all(stack: Stack, parameters: dict[str, str]) -> Physical:
     _create_tables(stack, physical)
     _create_queues(stack, physical)
     _create_state_machines(stack, physical)
+    _create_buckets(stack, physical)
     _verify_sender(parameters["SenderAddress"])
     return physical
+
+
+def _create_buckets(stack: Stack, physical: Physical) -> None:
+    """Each AWS::S3::Bucket, private as deployed (policies, SES rules: not emulated)."""
+    s3 = boto3.client("s3", region_name=REGION)
+    for logical_id in stack.of_type("AWS::S3::Bucket"):
+        name = physical_name(logical_id).lower()  # bucket names are lowercase
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        physical.refs[logical_id] = name
+        physical.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
 
 
 def _create_state_machines(stack: Stack, physical: Physical) -> None:

@@ -8,6 +8,7 @@ import os
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 from clientarea import clock
 
@@ -44,6 +45,8 @@ def dev_route(method: str, path: str, body: bytes | None) -> HttpResponse | None
         return _advance_clock(body)
     if route == ("POST", "/_dev/services"):
         return _provision_service(body)
+    if route == ("POST", "/_dev/inbound-mail"):
+        return _inbound_mail(path, body)
     if route == ("GET", "/_dev/docs"):
         return HttpResponse(
             200, {"Content-Type": "text/html; charset=utf-8"}, SWAGGER_PAGE.encode()
@@ -121,6 +124,39 @@ def _provision_service(body: bytes | None) -> HttpResponse:
             },
         )
     return _json(201, {**service.as_dict(), "client_number": service.owner_client_number})
+
+
+def _inbound_mail(path: str, body: bytes | None) -> HttpResponse:
+    """Drop a raw .eml into the intake as SES would: `?to=support|sales|<address>`
+    and SES verdicts `?spf=&dkim=&dmarc=&spam=&virus=` (PASS by default),
+    `?mail_from=` for the envelope sender (the From address by default)."""
+    from infra.local import inbound  # noqa: PLC0415 - after the deployment's environment
+
+    query = parse_qs(urlsplit(path).query)
+
+    def one(name: str) -> str | None:
+        return query[name][-1] if name in query else None
+
+    verdicts = {name: (one(name) or "PASS").upper() for name in inbound.VERDICTS}
+    bad = [name for name, value in verdicts.items() if value not in inbound.STATUSES]
+    if not body or bad:
+        return _json(
+            422,
+            {
+                "code": "validation_error",
+                "message": "a raw RFC 5322 message as the body; verdicts PASS, FAIL, GRAY "
+                "or PROCESSING_FAILED",
+                "errors": [
+                    {"loc": ["query", name], "msg": "invalid", "type": "enum"} for name in bad
+                ],
+            },
+        )
+    to = one("to") or "support"
+    address = {"support": os.environ["SUPPORT_ADDRESS"], "sales": os.environ["SALES_ADDRESS"]}
+    outcome = inbound.deliver(
+        body, to=address.get(to, to), verdicts=verdicts, mail_from=one("mail_from")
+    )
+    return _json(200, outcome)
 
 
 class DevRequestHandler(BaseHTTPRequestHandler):

@@ -89,6 +89,27 @@ PARAMS["cession_confirm"].update(
 )
 PARAMS["cession_declined"]["declined_by"] = "owner"
 
+# Support mails (issue 4).
+SUPPORT_KINDS = {"ticket_reply", "access_request_received", "support_auto_reply"}
+PARAMS["ticket_reply"] = {
+    "full_name": "Olena Kovalenko",
+    "number": "TKT-100-042",
+    "ticket_subject": "Сайт не відкривається",
+    "message": "Hello,\nwe restarted the server.\n<b>not markup</b>",
+    "link": "https://my.example.net/tickets/TKT-100-042",
+}
+PARAMS["access_request_received"] = {
+    "full_name": "Olena Kovalenko",
+    "number": "TKT-100-043",
+    "reset_link": "https://my.example.net/forgot-password",
+}
+PARAMS["support_auto_reply"] = {
+    "full_name": "Olena Kovalenko",
+    "client_area_link": "https://my.example.net/login",
+    "access_link": "https://my.example.net/support/access-request",
+    "sales_address": "sales@example.net",
+}
+
 TWO_HOURS = {"en": "2 hours", "uk": "2 години", "ru": "2 часа", "pl": "2 godziny", "pt": "2 horas"}
 ONE_DAY = {
     "en": "24 hours",
@@ -112,7 +133,7 @@ SIGNATURE = {
     "pl": "— Zespół clientarea",
     "pt": "— A equipa clientarea",
 }
-LINK_KEYS = {"link", "login_link", "reset_link"}
+LINK_KEYS = {"link", "login_link", "reset_link", "client_area_link", "access_link"}
 
 
 def test_kinds_match_the_template_files() -> None:
@@ -125,7 +146,7 @@ def test_kinds_match_the_template_files() -> None:
         "email_change_confirm",
         "email_change_requested",
         "email_changed",
-    } | CESSION_KINDS == KINDS
+    } | CESSION_KINDS | SUPPORT_KINDS == KINDS
     assert PARAMS.keys() == KINDS
     for locale in SUPPORTED:
         on_disk = {p.stem for p in (TEMPLATES / locale).glob("*.j2")}
@@ -407,3 +428,41 @@ def test_environment_is_built_once() -> None:
     env = rendering._environment()
     assert env.autoescape is True
     assert {"datetime", "duration"} <= env.filters.keys()
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_ticket_reply_carries_number_subject_and_the_reply_text(locale: str) -> None:
+    mail = render("ticket_reply", locale, PARAMS["ticket_reply"])
+    # The number in the subject is what threads the client's answer back by mail.
+    assert mail.subject == "clientarea: [TKT-100-042] Сайт не відкривається"
+    assert "we restarted the server." in mail.text
+    assert "<b>not markup</b>" in mail.text  # plain text stays as typed
+    assert "&lt;b&gt;not markup&lt;/b&gt;" in mail.html and "<b>not markup" not in mail.html
+    assert mail.text.count("TKT-100-042") >= 2
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_access_request_ack_names_the_number_and_the_two_hour_reset(locale: str) -> None:
+    mail = render("access_request_received", locale, PARAMS["access_request_received"])
+    assert "TKT-100-043" in mail.subject and "TKT-100-043" in mail.text
+    assert "2" in mail.text
+
+
+def test_access_request_ack_ukrainian_uses_the_seed_wording() -> None:
+    text = render("access_request_received", "uk", PARAMS["access_request_received"]).text
+    assert "замовте зміну пароля на сторінці авторизації" in text
+    assert "дійсне тільки 2 години" in text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_auto_reply_points_to_the_client_area_and_sales(locale: str) -> None:
+    mail = render("support_auto_reply", locale, PARAMS["support_auto_reply"])
+    assert "sales@example.net" in mail.text and "sales@example.net" in mail.html
+    assert "https://my.example.net/login" in mail.text.splitlines()
+
+
+def test_auto_reply_portuguese_uses_the_seed_wording() -> None:
+    text = render("support_auto_reply", "pt", PARAMS["support_auto_reply"]).text
+    assert "têm de ser submetidos através da Área de Cliente" in text
+    assert "autorizado na ficha de cliente" in text
+    assert "upgrade de Plano H0 para H1" in text

@@ -77,3 +77,26 @@ def cession_state_machine_arn() -> str:
 def cession_timeout_seconds() -> int:
     """How long both parties have to confirm a cession (the state machine waits as long)."""
     return _int("CESSION_TIMEOUT_SECONDS", 7 * 24 * 3600)
+
+
+# --- support (clientarea.tickets, clientarea.inbound) -----------------------------------
+
+
+def tickets_table() -> str:
+    return os.environ.get("TICKETS_TABLE", "clientarea-tickets")
+
+
+def mail_bucket() -> str:
+    """The private bucket SES stores inbound raw mail in (`inbound/`), and where
+    attachments of ticket messages are kept (`attachments/`)."""
+    return _required("MAIL_BUCKET")
+
+
+def support_address() -> str:
+    """Where clients write to support (the SES receipt rule's first recipient)."""
+    return _required("SUPPORT_ADDRESS")
+
+
+def sales_address() -> str:
+    """Where anyone may write commercial questions."""
+    return _required("SALES_ADDRESS")

@@ -142,3 +142,10 @@ class EmailUnchanged(DomainError):
 
     code = "email_unchanged"
     status = 422
+
+
+class TicketClosed(DomainError):
+    """The ticket is closed: it takes no more messages (open a new ticket instead)."""
+
+    code = "ticket_closed"
+    status = 409

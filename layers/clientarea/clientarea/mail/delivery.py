@@ -26,6 +26,24 @@ def _ses() -> SESV2Client:
     return boto3.client("sesv2")
 
 
+# Headers a producer may set (anything else is dropped): threading, where replies go,
+# and the RFC 3834 kind of automatic mail.
+EXTRA_HEADERS = ("Reply-To", "In-Reply-To", "References", "Auto-Submitted")
+AUTO_SUBMITTED = frozenset({"auto-generated", "auto-replied"})
+
+
+def _extra_headers(mail: OutgoingMail) -> dict[str, str]:
+    given = {name.lower(): value for name, value in mail.headers.items()}
+    extra = {}
+    for name in EXTRA_HEADERS:
+        value = " ".join(str(given.get(name.lower(), "")).split())  # one line, no CR/LF
+        if value:
+            extra[name] = value
+    if extra.get("Auto-Submitted") not in AUTO_SUBMITTED:
+        extra["Auto-Submitted"] = "auto-generated"  # never "no": we are a machine
+    return extra
+
+
 def build_message(mail: OutgoingMail) -> EmailMessage:
     rendered = render(mail.kind, mail.locale, mail.params)
     message = EmailMessage()
@@ -35,7 +53,9 @@ def build_message(mail: OutgoingMail) -> EmailMessage:
     message["Subject"] = rendered.subject
     message["Date"] = formatdate(clock.now().timestamp(), usegmt=True)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders must not answer
+    # RFC 3834: auto-responders must not answer either kind.
+    for name, value in _extra_headers(mail).items():
+        message[name] = value
     message["Content-Language"] = mail.locale
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")

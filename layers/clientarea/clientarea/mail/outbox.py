@@ -22,6 +22,9 @@ class OutgoingMail(BaseModel):
     to: str
     locale: str = "en"
     params: dict[str, Any] = Field(default_factory=dict)
+    # Extra headers, only those in delivery.EXTRA_HEADERS (threading, Reply-To, and
+    # `Auto-Submitted: auto-replied` for answers to inbound mail).
+    headers: dict[str, str] = Field(default_factory=dict)
 
 
 @cache
@@ -39,10 +42,12 @@ def page(path: str) -> str:
     return f"{config.frontend_url()}{path}"
 
 
-def send(kind: str, to: str, locale: str, **params: Any) -> None:
+def send(
+    kind: str, to: str, locale: str, *, headers: dict[str, str] | None = None, **params: Any
+) -> None:
     """Queue one mail. The message holds the link secret for the minutes it takes to
     deliver it: the queue is encrypted and the mailer never logs bodies."""
-    message = OutgoingMail(kind=kind, to=to, locale=locale, params=params)
+    message = OutgoingMail(kind=kind, to=to, locale=locale, params=params, headers=headers or {})
     _sqs().send_message(QueueUrl=config.mail_queue_url(), MessageBody=message.model_dump_json())
 
 

@@ -1,0 +1,138 @@
+"""Support for staff: the ticket queue, replies and a client's product list
+(API.md, "Support"). The authorizer lets only staff roles reach /staff/*.
+
+Nothing here returns a client's profile: a ticket view names the client by number
+only, and the product view is `[{service_id, product, domain, status}]`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from clientarea import tickets, web
+from pydantic import BaseModel, ConfigDict, Field
+
+logger = Logger()
+metrics = Metrics()
+app = web.create_app()
+
+TicketNumber = Annotated[str, Path(min_length=1, max_length=32)]
+
+
+class StaffTicketAttachment(BaseModel):
+    filename: str
+    content_type: str
+    size: int
+    download_url: str  # valid for 5 minutes
+
+
+class StaffTicketMessage(BaseModel):
+    message_id: str
+    author: Literal["client", "staff"]
+    channel: Literal["web", "email"]
+    body: str
+    created_at: str
+    attachments: list[StaffTicketAttachment]
+
+
+class StaffTicketSummary(BaseModel):
+    number: str
+    subject: str
+    department: str
+    status: str
+    service_id: str | None
+    created_at: str
+    updated_at: str
+
+
+class StaffTicket(StaffTicketSummary):
+    origin: Literal["client_area", "email", "access_request", "sales_question"]
+    client_number: int | None
+    # Access requests only: the account the form named, and what the applicant typed.
+    claimed_client_number: int | None
+    applicant: dict[str, str] | None
+    messages: list[StaffTicketMessage]
+
+
+class StaffReply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: Annotated[str, Field(min_length=1, max_length=tickets.MAX_BODY)]
+
+
+class StaffClientProduct(BaseModel):
+    service_id: str
+    product: str
+    domain: str
+    status: str
+
+
+ERROR_BODY = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+}
+
+
+def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
+    documented: dict[int, Any] = {
+        status: {"description": description, "content": {"application/json": {"model": model}}}
+    }
+    for key, text in errors.items():
+        documented[int(key.removeprefix("e"))] = {
+            "description": text,
+            "content": {"application/json": {"schema": ERROR_BODY}},
+        }
+    return documented
+
+
+@app.get(
+    "/staff/tickets",
+    responses=_responses(200, list[StaffTicketSummary], "Tickets in that status, oldest first"),
+)
+def ticket_queue(
+    status: Annotated[Literal["open", "answered", "closed"], Query()] = "open",
+) -> list[StaffTicketSummary]:
+    queued = tickets.queue(tickets.TicketStatus(status))
+    return [StaffTicketSummary(**ticket.summary()) for ticket in queued]
+
+
+@app.get(
+    "/staff/tickets/<number>",
+    responses=_responses(200, StaffTicket, "The ticket and its messages", e404="not_found"),
+)
+def read_ticket(number: TicketNumber) -> StaffTicket:
+    return StaffTicket(**tickets.get_for_staff(number).staff_view())
+
+
+@app.post(
+    "/staff/tickets/<number>/messages",
+    responses=_responses(
+        201,
+        StaffTicketMessage,
+        "The reply, also mailed to the client in the client's language",
+        e404="not_found",
+        e409="ticket_closed: a closed ticket takes no more messages",
+    ),
+)
+def reply(number: TicketNumber, request: StaffReply) -> Response[StaffTicketMessage]:
+    message = tickets.staff_reply(number, request.message)  # staff replies carry no files
+    return Response(201, "application/json", StaffTicketMessage(**message.as_dict()))
+
+
+@app.get(
+    "/staff/clients/<client_number>/products",
+    responses=_responses(200, list[StaffClientProduct], "The client's products, and nothing else"),
+)
+def products(client_number: Annotated[int, Path(ge=1, le=10**12)]) -> list[StaffClientProduct]:
+    return [StaffClientProduct(**product) for product in tickets.products_of(client_number)]
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

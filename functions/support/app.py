@@ -1,0 +1,226 @@
+"""Support for clients and the public: /tickets and /support/* (API.md, "Support")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from clientarea import config, throttling, tickets, web
+from pydantic import BaseModel, ConfigDict, Field
+
+logger = Logger()
+metrics = Metrics()
+app = web.create_app()
+
+TicketNumber = Annotated[str, Path(min_length=1, max_length=32)]
+Body = Annotated[str, Field(min_length=1, max_length=tickets.MAX_BODY)]
+Subject = Annotated[str, Field(min_length=1, max_length=tickets.MAX_SUBJECT)]
+Line = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TicketRequest(Strict):
+    department: Literal["technical", "billing", "sales"]
+    subject: Subject
+    message: Body
+    service_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+
+
+class TicketCreated(BaseModel):
+    number: str
+    status: str
+
+
+class TicketAttachment(BaseModel):
+    filename: str
+    content_type: str
+    size: int
+
+
+class TicketMessage(BaseModel):
+    message_id: str
+    author: Literal["client", "staff"]
+    channel: Literal["web", "email"]
+    body: str
+    created_at: str
+    attachments: list[TicketAttachment]
+
+
+class TicketSummary(BaseModel):
+    number: str
+    subject: str
+    department: str
+    status: str
+    service_id: str | None
+    created_at: str
+    updated_at: str
+
+
+class SupportTicket(TicketSummary):
+    messages: list[TicketMessage]
+
+
+class TicketMessageRequest(Strict):
+    message: Body
+
+
+class AccessRequestForm(Strict):
+    full_name: Annotated[str, Field(min_length=1, max_length=200)]
+    address: Line
+    phone: Annotated[str, Field(min_length=3, max_length=40)]
+    login_or_email: Annotated[str, Field(min_length=1, max_length=254)]
+    message: Body
+    # Where the person can be reached, if not `login_or_email`; acknowledged only when
+    # it is the named account's contact address.
+    email: Annotated[str | None, Field(min_length=3, max_length=254)] = None
+
+
+class SalesQuestionForm(Strict):
+    email: Annotated[str, Field(min_length=3, max_length=254)]
+    message: Body
+    full_name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+
+
+class TicketNumberOnly(BaseModel):
+    number: str
+
+
+ERROR_BODY = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+NOT_YOURS = "not_found: no such ticket, or not the caller's (alike)"
+CLOSED = "ticket_closed: a closed ticket takes no more messages; open a new one"
+THROTTLED = "rate_limited: too many requests from this address; see Retry-After"
+
+
+def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
+    documented: dict[int, Any] = {
+        status: {"description": description, "content": {"application/json": {"model": model}}}
+    }
+    for key, text in errors.items():
+        documented[int(key.removeprefix("e"))] = {
+            "description": text,
+            "content": {"application/json": {"schema": ERROR_BODY}},
+        }
+    return documented
+
+
+def public_form_limit(name: str) -> throttling.Limit:
+    return throttling.Limit(name, config.ip_requests_per_hour(), 3600)
+
+
+@app.post(
+    "/tickets",
+    responses=_responses(
+        201,
+        TicketCreated,
+        "The new ticket's number",
+        e404="not_found: service_id is not one of the caller's services",
+    ),
+)
+def open_ticket(request: TicketRequest) -> Response[TicketCreated]:
+    ticket = tickets.open_for_client(
+        web.principal(app).client_number,
+        department=tickets.Department(request.department),
+        subject=request.subject,
+        body=request.message,
+        service_id=request.service_id,
+    )
+    created = TicketCreated(number=ticket.number, status=ticket.status)
+    return Response(201, "application/json", created)
+
+
+@app.get("/tickets", responses=_responses(200, list[TicketSummary], "The caller's tickets"))
+def list_tickets() -> list[TicketSummary]:
+    owned = tickets.list_for_client(web.principal(app).client_number)
+    return [TicketSummary(**ticket.summary()) for ticket in owned]
+
+
+@app.get(
+    "/tickets/<number>",
+    responses=_responses(200, SupportTicket, "The ticket with its messages", e404=NOT_YOURS),
+)
+def get_ticket(number: TicketNumber) -> SupportTicket:
+    ticket = tickets.get_for_client(web.principal(app).client_number, number)
+    return SupportTicket(**ticket.client_view())
+
+
+@app.post(
+    "/tickets/<number>/messages",
+    responses=_responses(201, TicketMessage, "The message", e404=NOT_YOURS, e409=CLOSED),
+)
+def add_message(number: TicketNumber, request: TicketMessageRequest) -> Response[TicketMessage]:
+    message = tickets.add_client_message(web.principal(app).client_number, number, request.message)
+    return Response(201, "application/json", TicketMessage(**message.as_dict()))
+
+
+@app.post(
+    "/tickets/<number>/close",
+    responses=_responses(200, SupportTicket, "The closed ticket", e404=NOT_YOURS),
+)
+def close_ticket(number: TicketNumber) -> SupportTicket:
+    ticket = tickets.close(web.principal(app).client_number, number)
+    return SupportTicket(**ticket.client_view())
+
+
+@app.post(
+    "/support/access-requests",
+    responses=_responses(
+        201,
+        TicketNumberOnly,
+        "The request's ticket number; the same answer whether or not an account matched",
+        e429=THROTTLED,
+    ),
+)
+def request_access(request: AccessRequestForm) -> Response[TicketNumberOnly]:
+    throttling.hit(public_form_limit("access_requests_ip"), web.client_ip(app))
+    ticket = tickets.request_access(
+        full_name=request.full_name,
+        address=request.address,
+        phone=request.phone,
+        login_or_email=request.login_or_email,
+        message=request.message,
+        email=request.email,
+        locale=web.request_locale(app),
+    )
+    return Response(201, "application/json", TicketNumberOnly(number=ticket.number))
+
+
+@app.post(
+    "/support/sales-questions",
+    responses=_responses(
+        201,
+        TicketNumberOnly,
+        "The question's ticket number; staff answer at the given address",
+        e422="invalid_email, or validation_error",
+        e429=THROTTLED,
+    ),
+)
+def ask_sales(request: SalesQuestionForm) -> Response[TicketNumberOnly]:
+    throttling.hit(public_form_limit("sales_questions_ip"), web.client_ip(app))
+    ticket = tickets.ask_sales(
+        email=request.email,
+        message=request.message,
+        full_name=request.full_name,
+        locale=web.request_locale(app),
+    )
+    return Response(201, "application/json", TicketNumberOnly(number=ticket.number))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,126 @@
+"""clientarea.inbound without AWS: MIME parsing, the language guess, automatic mail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from clientarea import inbound, tickets
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
+
+
+@pytest.fixture(autouse=True)
+def _addresses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENDER_ADDRESS", "no-reply@clientarea.test")
+    monkeypatch.setenv("SUPPORT_ADDRESS", "support@clientarea.test")
+    monkeypatch.setenv("SALES_ADDRESS", "sales@clientarea.test")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Доброго дня! Не відкривається сайт", "uk"),
+        ("Добрий день, ґанок і їжак", "uk"),
+        ("Здравствуйте! Сайт не открывается, счёт не пришёл", "ru"),
+        ("Привет, как дела", "ru"),  # Cyrillic without Ukrainian letters
+        ("Dzień dobry, nie działa poczta", "pl"),
+        ("Bom dia, quanto custa a migração? Obrigado pela atenção", "pt"),
+        ("Hello, my site is down", "en"),
+        ("", "en"),
+    ],
+)
+def test_language_of_text(text: str, expected: str) -> None:
+    assert inbound.language_of_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "sender_name", "language", "attachments"),
+    [
+        (
+            "uk_multipart_attachment.eml",
+            "Олена Коваленко",
+            "uk",
+            [("рахунок.pdf", "application/pdf")],
+        ),
+        ("ru_plain_qp.eml", "Сергей Иванов", "ru", []),
+        (
+            "pl_latin2_attachment.eml",
+            "Łukasz Żółtowski",
+            "pl",
+            [("zrzut-ekranu-błąd.png", "image/png")],
+        ),
+        ("pt_html_latin1.eml", "João Conceição", "pt", []),
+    ],
+)
+def test_fixtures_parse_to_names_languages_and_attachments(
+    name, sender_name, language, attachments
+):
+    mail = inbound.parse((FIXTURES / name).read_bytes())
+    assert mail.sender == "olena@example.com" and mail.sender_name == sender_name
+    assert mail.language == language and not mail.automatic
+    assert [(a.filename, a.content_type) for a in mail.attachments] == attachments
+    assert mail.body and "=?" not in mail.subject
+
+
+def test_content_language_header_wins_over_the_letters() -> None:
+    raw = (
+        (FIXTURES / "ru_plain_qp.eml")
+        .read_bytes()
+        .replace(b"MIME-Version", b"Content-Language: uk-UA\r\nMIME-Version")
+    )
+    assert inbound.parse(raw).language == "uk"
+
+
+@pytest.mark.parametrize(
+    ("name", "automatic"),
+    [
+        ("auto_replied.eml", True),
+        ("bounce_mailer_daemon.eml", True),
+        ("naive_responder.eml", False),
+        ("uk_multipart_attachment.eml", False),
+    ],
+)
+def test_automatic_mail_is_recognised(name: str, automatic: bool) -> None:
+    assert inbound.parse((FIXTURES / name).read_bytes()).automatic is automatic
+
+
+def test_an_empty_envelope_sender_means_a_bounce() -> None:
+    raw = (FIXTURES / "naive_responder.eml").read_bytes()
+    assert inbound.parse(raw, mail_from="").automatic
+    assert not inbound.parse(raw, mail_from="olena@example.com").automatic
+
+
+def test_two_from_addresses_give_no_sender() -> None:
+    raw = b"From: a@example.com, b@example.com\r\nSubject: x\r\n\r\nbody\r\n"
+    mail = inbound.parse(raw)
+    assert mail.sender == "" and mail.automatic  # nobody to answer, nobody to trust
+
+
+def test_verdicts_pass_only_when_all_three_pass() -> None:
+    assert inbound.Verdicts("PASS", "PASS", "PASS").authenticated()
+    assert not inbound.Verdicts("PASS", "PASS", "GRAY").authenticated()
+    assert not inbound.Verdicts("PASS", "PASS", "PASS", virus="FAIL").authenticated()
+    assert inbound.Verdicts("PASS", "FAIL", "FAIL").probably_forged()
+    assert not inbound.Verdicts("GRAY", "GRAY", "GRAY").probably_forged()
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Re: clientarea: [TKT-100-042] Site down", "TKT-100-042"),
+        ("Fwd: tkt-100-042", "TKT-100-042"),
+        ("about TKT-1234-567 please", "TKT-1234-567"),
+        ("TKT-100-04", None),
+        ("XTKT-100-042", None),
+        ("", None),
+    ],
+)
+def test_ticket_numbers_in_subjects(text: str, number: str | None) -> None:
+    assert tickets.parse_number(text) == number
+
+
+def test_number_format_grows_past_a_million() -> None:
+    assert tickets.format_number(100_001) == "TKT-100-001"
+    assert tickets.format_number(1_234_567) == "TKT-1234-567"
+    assert tickets.parse_number(tickets.format_number(1_234_567)) == "TKT-1234-567"
