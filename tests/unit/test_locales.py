@@ -40,6 +40,9 @@ ERROR_CODES = {
     "recipient_mismatch",
     "cession_pending",
     "invalid_order_state",
+    "documents_missing",
+    "invalid_recovery_state",
+    "no_matching_account",
 }
 REASONS = {"too_short", "too_long", "common", "contains_login", "contains_email"}
 
