@@ -8,6 +8,7 @@ policy check is emulated by infra/local/moto_fixes.py (moto itself checks nothin
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from typing import Any
 
@@ -549,3 +550,37 @@ def test_requests_are_throttled_per_address(handler_client, monkeypatch):
         handler_client.post("/recovery/requests", application("x"), ip="198.51.100.10").status
         == 201
     )
+
+
+def test_matched_and_unmatched_hints_make_the_same_aws_calls(handler_client, monkeypatch):
+    """The answer's timing cannot tell a match: the same calls, in the same order."""
+    import botocore.client
+
+    owner = new_owner(handler_client)
+    original = botocore.client.BaseClient._make_api_call
+    calls: list[str] = []
+
+    def counting(self: Any, operation: str, params: dict) -> Any:
+        calls.append(operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    sequences = []
+    for hint in (owner["login"], "nobody-" + uuid.uuid4().hex[:8], str(owner["client_number"])):
+        calls.clear()
+        reply = handler_client.deployment.api.handle(
+            "POST",
+            "/recovery/requests",
+            {"Content-Type": "application/json"},
+            json.dumps(application(hint)).encode(),
+        )
+        assert reply.status == 201
+        sequences.append(list(calls))
+    assert sequences[0] == sequences[1] == sequences[2]
+    assert sequences[0] == [
+        "UpdateItem",
+        "TransactGetItems",
+        "Query",
+        "TransactWriteItems",
+        "SendMessage",
+    ]
