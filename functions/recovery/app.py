@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import application_forms, locales, recovery, web
@@ -24,7 +24,15 @@ app = web.create_app()
 
 ApplicantTypeName = Literal["individual", "sole_proprietor", "legal_entity"]
 Reference = Annotated[str, Path(min_length=1, max_length=32)]
-KEY_HEADER = "X-Recovery-Key"
+# The case's access key. Optional here so that a missing key is the same 404 as a wrong one.
+AccessKey = Annotated[
+    str | None,
+    Header(
+        alias="X-Recovery-Key",
+        max_length=100,
+        description="The access key shown once by POST /recovery/requests",
+    ),
+]
 
 
 class Strict(BaseModel):
@@ -150,12 +158,6 @@ def _responses(status: int, model: Any, description: str, **errors: str) -> dict
     return documented
 
 
-def _access_key() -> str | None:
-    return app.current_event.headers.get(KEY_HEADER.lower()) or app.current_event.headers.get(
-        KEY_HEADER
-    )
-
-
 def _docx(content: bytes, filename: str) -> Response[bytes]:
     return Response(
         200,
@@ -183,7 +185,7 @@ def get_template(
     applicant_type: Annotated[str, Path(min_length=1, max_length=32)],
     locale: Annotated[str | None, Query(max_length=35)] = None,
 ):
-
+    # No return annotation: Powertools would validate (and mangle) the binary body as JSON.
     if not recovery.accepted_channels(applicant_type):
         raise NotFound
     lang = locales.negotiate(locale, app.current_event.headers.get("accept-language"))
@@ -222,8 +224,8 @@ def create_request(request: RecoveryApplication) -> Response[RecoveryCreated]:
         200, RecoveryCase, "The case as the applicant sees it", e404=NOT_FOUND, e429="rate_limited"
     ),
 )
-def get_request(reference: Reference) -> RecoveryCase:
-    view = recovery.view(reference, _access_key(), client_ip=web.client_ip(app))
+def get_request(reference: Reference, x_recovery_key: AccessKey = None) -> RecoveryCase:
+    view = recovery.view(reference, x_recovery_key, client_ip=web.client_ip(app))
     return RecoveryCase.model_validate(view.as_dict())
 
 
@@ -239,8 +241,10 @@ def get_request(reference: Reference) -> RecoveryCase:
         e429="rate_limited",
     ),
 )
-def submit_request(reference: Reference) -> Response[RecoverySubmitted]:
-    status = recovery.submit(reference, _access_key(), client_ip=web.client_ip(app))
+def submit_request(
+    reference: Reference, x_recovery_key: AccessKey = None
+) -> Response[RecoverySubmitted]:
+    status = recovery.submit(reference, x_recovery_key, client_ip=web.client_ip(app))
     return Response(202, "application/json", RecoverySubmitted(status=status))
 
 
@@ -250,8 +254,9 @@ def submit_request(reference: Reference) -> Response[RecoverySubmitted]:
         200, None, "The application pre-filled with the case (DOCX)", e404=NOT_FOUND
     ),
 )
-def get_filled_application(reference: Reference):
-    content = recovery.filled_application(reference, _access_key(), client_ip=web.client_ip(app))
+def get_filled_application(reference: Reference, x_recovery_key: AccessKey = None):
+    # No return annotation, as for get_template: the body is binary.
+    content = recovery.filled_application(reference, x_recovery_key, client_ip=web.client_ip(app))
     return _docx(content, f"recovery-application-{reference}.docx")
 
 
