@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import application_forms, locales, recovery, web
+from clientarea import locales, recovery, web
 from clientarea.errors import NotFound
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -144,7 +144,7 @@ ERROR_BODY = {
     },
 }
 NOT_FOUND = "not_found: unknown reference or wrong access key (alike)"
-DOCX = {application_forms.CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}
+DOCX = {recovery.DOCX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}
 
 
 def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
@@ -161,7 +161,7 @@ def _responses(status: int, model: Any, description: str, **errors: str) -> dict
 def _docx(content: bytes, filename: str) -> Response[bytes]:
     return Response(
         200,
-        application_forms.CONTENT_TYPE,
+        recovery.DOCX_CONTENT_TYPE,
         content,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -19,7 +19,6 @@ from clientarea import recovery_texts
 if TYPE_CHECKING:
     from clientarea.recovery import ApplicantType
 
-CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BLANK = "_" * 40
 
 

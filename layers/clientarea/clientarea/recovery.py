@@ -89,6 +89,7 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MiB per document
 CONTENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 UPLOAD_TTL = timedelta(hours=1)  # GET /recovery/requests/{reference} hands out fresh forms
 DOWNLOAD_TTL = timedelta(minutes=5)  # staff's document links
+DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 OPEN_PREFIX = "requests/"
 CLOSED_PREFIX = "closed/"
 APPLICANT = "applicant"
