@@ -584,3 +584,14 @@ def test_matched_and_unmatched_hints_make_the_same_aws_calls(handler_client, mon
         "TransactWriteItems",
         "SendMessage",
     ]
+
+
+def test_opening_a_case_is_never_replayed_so_no_access_key_is_stored(client):
+    """An Idempotency-Key replay would keep the 201 (with the access key) in the
+    idempotency table: this route is exempt, like login."""
+    body = application("anyone")
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    first = client.post("/recovery/requests", body, headers=key)
+    second = client.post("/recovery/requests", body, headers=key)
+    assert first.status == second.status == 201
+    assert first.json()["reference"] != second.json()["reference"]
