@@ -40,7 +40,6 @@ updates or deletes audit items, and the functions may only PutItem and Query the
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import re
 import secrets
@@ -58,7 +57,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactGet, TransactWrite
 
-from clientarea import accounts, clock, config, recovery_texts, services, throttling
+from clientarea import accounts, clock, config, recovery_texts, services, throttling, tokens
 from clientarea.errors import (
     Conflict,
     DocumentsMissing,
@@ -95,9 +94,7 @@ CLOSED_PREFIX = "closed/"
 APPLICANT = "applicant"
 
 _REFERENCE = re.compile(r"^RC-[A-Z2-7]{10}$")
-_ACCESS_KEY = re.compile(r"^[0-9A-Za-z_-]{43}$")
-# Compared against when the reference is unknown, so that both failures cost the same.
-_NO_DIGEST = hashlib.sha256(b"no such recovery request").hexdigest()
+_ACCESS_KEY = re.compile(r"^[0-9A-Za-z_-]{43}$")  # tokens.new_secret(): 256 bits, URL-safe
 
 
 class RecoveryStatus(StrEnum):
@@ -168,10 +165,6 @@ def _slots(applicant_type: str, channel: str) -> tuple[Slot, ...]:
 
 def requests_per_ip() -> throttling.Limit:
     return throttling.Limit("recovery_requests_ip", config.ip_requests_per_hour(), 3600)
-
-
-def key_guesses_per_ip() -> throttling.Limit:
-    return throttling.Limit("recovery_key_guesses_ip", config.ip_requests_per_hour(), 3600)
 
 
 @cache
@@ -264,11 +257,11 @@ def create(application: Application, *, locale: str, client_ip: str) -> Created:
     new_email = accounts.normalise_email(application.new_email)
     matched_client_number, matched_by = _match(application.account_hint)
     reference = _new_reference()
-    access_key = secrets.token_urlsafe(32)
+    access_key = tokens.new_secret()
     now = clock.now()
     case = RecoveryRequestModel(
         reference,
-        key_digest=_digest(access_key),
+        key_digest=tokens.digest(access_key),
         status=RecoveryStatus.AWAITING_DOCUMENTS,
         applicant_type=application.applicant_type,
         channel=application.channel,
@@ -319,10 +312,6 @@ def _new_reference() -> str:
     return "RC-" + b32encode(secrets.token_bytes(10)).decode()[:10]
 
 
-def _digest(access_key: str) -> str:
-    return hashlib.sha256(access_key.encode()).hexdigest()
-
-
 def _match(hint: str) -> tuple[int | None, str | None]:
     """Which account the hint names, read every way at once (same calls for any hint).
 
@@ -358,10 +347,10 @@ def _case_for_applicant(reference: str, access_key: str | None, client_ip: str) 
             item = RecoveryRequestModel.get(reference, consistent_read=True)
         except DoesNotExist:
             item = None
-    offered = _digest(access_key) if access_key and _ACCESS_KEY.match(access_key) else ""
-    stored = item.key_digest if item is not None else _NO_DIGEST
-    if item is None or not offered or not hmac.compare_digest(stored, offered):
-        throttling.hit(key_guesses_per_ip(), client_ip)
+    offered = tokens.digest(access_key) if access_key and _ACCESS_KEY.match(access_key) else ""
+    if item is None or not offered or not hmac.compare_digest(item.key_digest, offered):
+        # One per-IP budget for guessing any secret: link tokens and access keys alike.
+        throttling.hit(tokens.guesses_per_ip(), client_ip)
         raise NotFound
     return item
 
