@@ -10,6 +10,7 @@ function) and answers with the template's gateway responses.
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import logging
@@ -83,6 +84,9 @@ class LocalApi:
         self._converter = LambdaEventConverter(self._matcher)
         self._authorizer = self._functions[stack.authorizer_function()]
         self._gateway_responses = stack.gateway_responses()
+        self._binary_types = {
+            media.replace("~1", "/").lower() for media in stack.api().get("BinaryMediaTypes", [])
+        }
         self._arn_builder = LocalARNBuilder()
         self._stage = stage
         self._cors_origin = cors_origin
@@ -129,7 +133,7 @@ class LocalApi:
             if denied is not None:
                 return denied
         result = invoke(self._functions[route.function], event)
-        return self._to_http(result)
+        return self._to_http(result, event["headers"])
 
     # --- API Gateway's pieces ---------------------------------------------------------
 
@@ -239,10 +243,19 @@ class LocalApi:
     def _cors_headers(self) -> dict[str, str]:
         return {"Access-Control-Allow-Origin": self._cors_origin}
 
-    def _to_http(self, result: dict[str, Any]) -> HttpResponse:
+    def _to_http(self, result: dict[str, Any], request_headers: dict[str, str]) -> HttpResponse:
         headers = {**self._cors_headers(), **(result.get("headers") or {})}
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values)
         body = result.get("body") or ""
         raw = body.encode() if isinstance(body, str) else body
+        if result.get("isBase64Encoded") and self._accepts_binary(request_headers):
+            raw = base64.b64decode(raw)
         return HttpResponse(int(result.get("statusCode", 200)), headers, raw)
+
+    def _accepts_binary(self, request_headers: dict[str, str]) -> bool:
+        """API Gateway (REST) decodes a base64 body only when the request's Accept names
+        one of the API's BinaryMediaTypes; otherwise the client gets the base64 text."""
+        accept = next((v for k, v in request_headers.items() if k.lower() == "accept"), "")
+        offered = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+        return bool(offered & self._binary_types)

@@ -26,20 +26,10 @@ def create_all(stack: Stack, parameters: dict[str, str]) -> Physical:
     physical.refs.update(parameters)
     _create_tables(stack, physical)
     _create_queues(stack, physical)
-    _create_state_machines(stack, physical)
     _create_buckets(stack, physical)
+    _create_state_machines(stack, physical)
     _verify_sender(parameters["SenderAddress"])
     return physical
-
-
-def _create_buckets(stack: Stack, physical: Physical) -> None:
-    """Each AWS::S3::Bucket, private as deployed (policies, SES rules: not emulated)."""
-    s3 = boto3.client("s3", region_name=REGION)
-    for logical_id in stack.of_type("AWS::S3::Bucket"):
-        name = physical_name(logical_id).lower()  # bucket names are lowercase
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
-        physical.refs[logical_id] = name
-        physical.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
 
 
 def _create_state_machines(stack: Stack, physical: Physical) -> None:
@@ -118,6 +108,96 @@ def _create_queues(stack: Stack, physical: Physical) -> None:
         physical.attributes[(logical_id, "QueueUrl")] = url
         physical.attributes[(logical_id, "QueueName")] = name
         physical.attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
+
+
+def bucket_name(logical_id: str) -> str:
+    """S3 names are lowercase: the deterministic local name, lowercased."""
+    return physical_name(logical_id).lower()
+
+
+def _create_buckets(stack: Stack, physical: Physical) -> None:
+    """Each AWS::S3::Bucket with its encryption, public access block, ownership,
+    lifecycle and CORS, as CloudFormation would set them.
+
+    The bucket policies are left out on purpose: moto evaluates a bucket policy's
+    statements without their conditions, so the TLS-only Deny (whose condition is
+    `aws:SecureTransport: false`) would deny every request, and locally everything is
+    plain HTTP anyway. tests/unit/test_recovery_template.py checks the policy itself.
+    """
+    s3 = boto3.client("s3", region_name=REGION)
+    for logical_id, resource in stack.of_type("AWS::S3::Bucket").items():
+        props = resource.get("Properties", {})
+        name = bucket_name(logical_id)
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        if "BucketEncryption" in props:
+            rules = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            s3.put_bucket_encryption(
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [
+                        {
+                            "ApplyServerSideEncryptionByDefault": rule[
+                                "ServerSideEncryptionByDefault"
+                            ]
+                        }
+                        for rule in rules
+                    ]
+                },
+            )
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(
+                Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+            )
+        if "OwnershipControls" in props:
+            s3.put_bucket_ownership_controls(
+                Bucket=name, OwnershipControls=props["OwnershipControls"]
+            )
+        if "LifecycleConfiguration" in props:
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=name,
+                LifecycleConfiguration={
+                    "Rules": [
+                        _lifecycle_rule(rule, physical)
+                        for rule in props["LifecycleConfiguration"]["Rules"]
+                    ]
+                },
+            )
+        if "CorsConfiguration" in props:
+            rules = [
+                {
+                    key: resolve_all(value, physical)
+                    for key, value in rule.items()
+                    if key in {"AllowedMethods", "AllowedOrigins", "AllowedHeaders", "MaxAge"}
+                }
+                for rule in props["CorsConfiguration"]["CorsRules"]
+            ]
+            for rule in rules:
+                if "MaxAge" in rule:
+                    rule["MaxAgeSeconds"] = int(rule.pop("MaxAge"))
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+        physical.refs[logical_id] = name
+        physical.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+
+
+def _lifecycle_rule(rule: dict[str, Any], physical: Physical) -> dict[str, Any]:
+    """CloudFormation's lifecycle rule shape → the S3 API's."""
+    converted: dict[str, Any] = {
+        "ID": rule["Id"],
+        "Status": rule["Status"],
+        "Filter": {"Prefix": rule.get("Prefix", "")},
+    }
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": int(resolve(rule["ExpirationInDays"], physical))}
+    if "AbortIncompleteMultipartUpload" in rule:
+        converted["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+    return converted
+
+
+def resolve_all(value: Any, physical: Physical) -> Any:
+    """`resolve` through lists as well."""
+    if isinstance(value, list):
+        return [resolve_all(item, physical) for item in value]
+    return resolve(value, physical)
 
 
 def _verify_sender(sender: str) -> None:

@@ -109,6 +109,32 @@ PARAMS["support_auto_reply"] = {
     "access_link": "https://my.example.net/support/access-request",
     "sales_address": "sales@example.net",
 }
+# Manual recovery (their own checks are at the end of this file).
+RECOVERY_KINDS = {"recovery_received", "recovery_approved", "recovery_rejected"}
+PARAMS.update(
+    {
+        "recovery_received": {
+            "full_name": "Olena Kovalenko",
+            "reference": "RC-ABCDEFGHJK",
+            "status_link": "https://my.example.net/recovery/RC-ABCDEFGHJK",
+            "uploads_needed": True,
+        },
+        "recovery_approved": {
+            "full_name": "Olena Kovalenko",
+            "reference": "RC-ABCDEFGHJK",
+            "old_email": "olena.old@example.com",
+            "new_email": "olena.new@example.org",
+            "changed_at": "2026-11-22T12:00:00Z",
+            "reset_link": "https://my.example.net/forgot-password",
+        },
+        "recovery_rejected": {
+            "full_name": "Olena Kovalenko",
+            "reference": "RC-ABCDEFGHJK",
+            "reason": "The passport copy is not signed <b>by hand</b>.",
+            "requirements_link": "https://my.example.net/recovery",
+        },
+    }
+)
 
 TWO_HOURS = {"en": "2 hours", "uk": "2 години", "ru": "2 часа", "pl": "2 godziny", "pt": "2 horas"}
 ONE_DAY = {
@@ -133,7 +159,15 @@ SIGNATURE = {
     "pl": "— Zespół clientarea",
     "pt": "— A equipa clientarea",
 }
-LINK_KEYS = {"link", "login_link", "reset_link", "client_area_link", "access_link"}
+LINK_KEYS = {
+    "link",
+    "login_link",
+    "reset_link",
+    "client_area_link",
+    "access_link",
+    "status_link",
+    "requirements_link",
+}
 
 
 def test_kinds_match_the_template_files() -> None:
@@ -146,7 +180,7 @@ def test_kinds_match_the_template_files() -> None:
         "email_change_confirm",
         "email_change_requested",
         "email_changed",
-    } | CESSION_KINDS | SUPPORT_KINDS == KINDS
+    } | CESSION_KINDS | SUPPORT_KINDS | RECOVERY_KINDS == KINDS
     assert PARAMS.keys() == KINDS
     for locale in SUPPORTED:
         on_disk = {p.stem for p in (TEMPLATES / locale).glob("*.j2")}
@@ -466,3 +500,48 @@ def test_auto_reply_portuguese_uses_the_seed_wording() -> None:
     assert "têm de ser submetidos através da Área de Cliente" in text
     assert "autorizado na ficha de cliente" in text
     assert "upgrade de Plano H0 para H1" in text
+
+
+# --- manual recovery ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_recovery_mails_name_the_reference(locale: str) -> None:
+    for kind in sorted(RECOVERY_KINDS):
+        mail = render(kind, locale, PARAMS[kind])
+        assert "RC-ABCDEFGHJK" in mail.subject, kind
+        assert "RC-ABCDEFGHJK" in mail.text and "RC-ABCDEFGHJK" in mail.html, kind
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_recovery_received_tells_what_comes_next_for_uploads_and_post(locale: str) -> None:
+    uploads = render("recovery_received", locale, PARAMS["recovery_received"]).text
+    post = render(
+        "recovery_received", locale, {**PARAMS["recovery_received"], "uploads_needed": False}
+    ).text
+    assert uploads != post
+    # Paragraphs stay apart whichever branch is taken.
+    assert "\n\n" in uploads.split("RC-ABCDEFGHJK", 1)[1][:400]
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_recovery_approved_shows_both_addresses_and_when(locale: str) -> None:
+    mail = render("recovery_approved", locale, PARAMS["recovery_approved"])
+    for part in (mail.text, mail.html):
+        assert "olena.old@example.com" in part and "olena.new@example.org" in part
+        assert NOON_22_NOV[locale] in part
+
+
+def test_recovery_rejected_carries_the_reason_escaped_in_html() -> None:
+    mail = render("recovery_rejected", "uk", PARAMS["recovery_rejected"])
+    assert "The passport copy is not signed <b>by hand</b>." in mail.text
+    assert "&lt;b&gt;by hand&lt;/b&gt;" in mail.html and "<b>by hand" not in mail.html
+    assert "відхилено" in mail.subject
+
+
+def test_recovery_english_wording() -> None:
+    received = render("recovery_received", "en", PARAMS["recovery_received"]).text
+    assert "We never send the access key by email." in received
+    approved = render("recovery_approved", "en", PARAMS["recovery_approved"]).text
+    assert "every session was ended" in approved
+    assert "from olena.old@example.com to olena.new@example.org" in approved

@@ -100,3 +100,25 @@ def support_address() -> str:
 def sales_address() -> str:
     """Where anyone may write commercial questions."""
     return _required("SALES_ADDRESS")
+
+
+def recovery_requests_table() -> str:
+    return os.environ.get("RECOVERY_REQUESTS_TABLE", "clientarea-recovery-requests")
+
+
+def recovery_audit_table() -> str:
+    return os.environ.get("RECOVERY_AUDIT_TABLE", "clientarea-recovery-audit")
+
+
+def recovery_bucket() -> str:
+    return _required("RECOVERY_BUCKET")
+
+
+def recovery_postal_address() -> str:
+    """Where a legal entity posts its signed letter (shown in the requirements)."""
+    return os.environ.get("RECOVERY_POSTAL_ADDRESS", "")
+
+
+def recovery_retention_days() -> int:
+    """How long documents are kept after a case is decided (the bucket's lifecycle rule)."""
+    return _int("RECOVERY_RETENTION_DAYS", 90)

@@ -148,4 +148,24 @@ class TicketClosed(DomainError):
     """The ticket is closed: it takes no more messages (open a new ticket instead)."""
 
     code = "ticket_closed"
+
+
+class DocumentsMissing(DomainError):
+    """A recovery request is submitted before every required document is uploaded."""
+
+    code = "documents_missing"
+    status = 409
+
+
+class InvalidRecoveryState(DomainError):
+    """The recovery case's status does not allow this step (e.g. deciding it twice)."""
+
+    code = "invalid_recovery_state"
+    status = 409
+
+
+class NoMatchingAccount(DomainError):
+    """The request's hint named no account, so it cannot be approved (only rejected)."""
+
+    code = "no_matching_account"
     status = 409

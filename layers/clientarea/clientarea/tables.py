@@ -250,6 +250,77 @@ class OrderModel(Model):
     by_recipient = OrdersByRecipient()
 
 
+# --- manual recovery (clientarea.recovery) -------------------------------------------
+
+
+class RecoveryByStatus(GlobalSecondaryIndex["RecoveryRequestModel"]):
+    """Staff's work list: cases in one status, oldest first. Never the key digest."""
+
+    class Meta:
+        index_name = "by-status"
+        projection = IncludeProjection(
+            ["applicant_type", "channel", "full_name", "submitted_at", "decided_at"]
+        )
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class RecoveryRequestModel(Model):
+    """A manual-recovery case, keyed by its `reference` (`RC-` + 10 base32 characters).
+
+    `key_digest` is the SHA-256 of the applicant's access key; the key itself is shown
+    once, in the 201 answer, and stored nowhere. `matched_client_number` is the account
+    the hint named, if any: only staff ever see it.
+    """
+
+    class Meta(_Meta):
+        table_name = config.recovery_requests_table()
+
+    reference = UnicodeAttribute(hash_key=True)
+    key_digest = UnicodeAttribute()
+    status = UnicodeAttribute()  # RecoveryStatus
+    applicant_type = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    full_name = UnicodeAttribute()
+    new_email = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    company_name = UnicodeAttribute(null=True)
+    company_code = UnicodeAttribute(null=True)
+    locale = UnicodeAttribute(default="en")
+    account_hint = UnicodeAttribute()
+    matched_client_number = NumberAttribute(null=True)
+    matched_by = UnicodeAttribute(null=True)  # client_number, login, email or domain
+    # Where the documents are: `requests/` while open, `closed/` once decided (the
+    # bucket's lifecycle rule expires `closed/` objects after the retention period).
+    document_prefix = UnicodeAttribute(default="requests/")
+    created_at = UTCDateTimeAttribute()
+    submitted_at = UTCDateTimeAttribute(null=True)
+    decided_at = UTCDateTimeAttribute(null=True)
+    decided_by = NumberAttribute(null=True)
+    decision_reason = UnicodeAttribute(null=True)
+    by_status = RecoveryByStatus()
+
+
+class RecoveryAuditModel(Model):
+    """One step of a recovery case, append-only: keyed by case and `<ISO time>#<random>`.
+
+    No code path updates or deletes these items, and the functions' IAM policies allow
+    only PutItem and Query on the table.
+    """
+
+    class Meta(_Meta):
+        table_name = config.recovery_audit_table()
+
+    reference = UnicodeAttribute(hash_key=True)
+    entry = UnicodeAttribute(range_key=True)
+    at = UTCDateTimeAttribute()
+    action = UnicodeAttribute()
+    actor = UnicodeAttribute()  # "applicant" or "staff:<client_number>"
+    source_ip = UnicodeAttribute()
+    detail = MapAttribute(default=dict)  # type: ignore[var-annotated]
+
+
 def connection() -> Connection:
     """The low-level connection transactions are committed on."""
     return AccountModel._get_connection().connection

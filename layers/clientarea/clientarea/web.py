@@ -33,8 +33,9 @@ from clientarea.sessions import Principal
 
 MAX_BODY_BYTES = 64 * 1024
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Never stored for replay: their responses carry a secret (a session token).
-NOT_REPLAYED = frozenset({("POST", "/auth/login")})
+# Never stored for replay: their responses carry a secret (a session token, a
+# recovery case's access key) that the idempotency table would keep in clear.
+NOT_REPLAYED = frozenset({("POST", "/auth/login"), ("POST", "/recovery/requests")})
 logger = Logger()
 
 

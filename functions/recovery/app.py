@@ -1,0 +1,266 @@
+"""Manual recovery, the applicant's side: /recovery/* (API.md, "Manual recovery").
+
+No session: the applicant has lost both the password and the mailbox. A case is
+followed with its reference and the access key shown once at creation (header
+`X-Recovery-Key`). Staff routes live in `staff.py`, a function with other rights.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from clientarea import locales, recovery, web
+from clientarea.errors import NotFound
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+logger = Logger()
+metrics = Metrics()
+app = web.create_app()
+
+ApplicantTypeName = Literal["individual", "sole_proprietor", "legal_entity"]
+Reference = Annotated[str, Path(min_length=1, max_length=32)]
+# The case's access key. Optional here so that a missing key is the same 404 as a wrong one.
+AccessKey = Annotated[
+    str | None,
+    Header(
+        alias="X-Recovery-Key",
+        max_length=100,
+        description="The access key shown once by POST /recovery/requests",
+    ),
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecoveryDocumentRule(BaseModel):
+    document: str
+    required: bool
+    description: str
+
+
+class RecoveryChannelRule(BaseModel):
+    channel: str
+    description: str
+    uploads_needed: bool
+    documents: list[RecoveryDocumentRule]
+
+
+class RecoveryApplicantRules(BaseModel):
+    name: str
+    channels: list[RecoveryChannelRule]
+    accepted_content_types: list[str]
+    max_upload_bytes: int
+    template_url: str  # relative to the API's base URL
+
+
+class RecoveryApplicantTypes(BaseModel):
+    individual: RecoveryApplicantRules
+    sole_proprietor: RecoveryApplicantRules
+    legal_entity: RecoveryApplicantRules
+
+
+class RecoveryRequirements(BaseModel):
+    applicant_types: RecoveryApplicantTypes
+
+
+class RecoveryApplication(Strict):
+    account_hint: Annotated[str, Field(min_length=1, max_length=254)]
+    applicant_type: ApplicantTypeName
+    full_name: Annotated[str, Field(min_length=1, max_length=200)]
+    new_email: Annotated[str, Field(min_length=3, max_length=254)]
+    phone: Annotated[str, Field(min_length=3, max_length=40)]
+    company_name: Annotated[str | None, Field(max_length=200)] = None
+    company_code: Annotated[str | None, Field(max_length=40)] = None
+    channel: Literal["e_signature", "scanned_documents", "post"]
+
+    @model_validator(mode="after")
+    def _fits_the_applicant_type(self) -> RecoveryApplication:
+        if self.channel not in recovery.accepted_channels(self.applicant_type):
+            raise ValueError(f"channel {self.channel} is not accepted for {self.applicant_type}")
+        if self.applicant_type == "legal_entity" and not (
+            (self.company_name or "").strip() and (self.company_code or "").strip()
+        ):
+            raise ValueError("a legal entity must give company_name and company_code")
+        return self
+
+
+class RecoveryUpload(BaseModel):
+    document: str
+    required: bool
+    method: Literal["POST"]
+    url: str
+    # One signed form per accepted content type: send the one matching the file.
+    fields_by_content_type: dict[str, dict[str, str]]
+    max_bytes: int
+    expires_at: str
+
+
+class RecoveryCreated(BaseModel):
+    reference: str
+    access_key: str
+    status: str
+    uploads: list[RecoveryUpload]
+
+
+class RecoveryDocument(BaseModel):
+    document: str
+    required: bool
+    uploaded: bool
+    size: int | None
+    uploaded_at: str | None
+
+
+class RecoveryCase(BaseModel):
+    reference: str
+    status: str
+    applicant_type: str
+    channel: str
+    documents: list[RecoveryDocument]
+    uploads: list[RecoveryUpload]
+    created_at: str
+    submitted_at: str | None
+    decided_at: str | None
+    decision_reason: str | None
+
+
+class RecoverySubmitted(BaseModel):
+    status: Literal["under_review"]
+
+
+ERROR_BODY = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+NOT_FOUND = "not_found: unknown reference or wrong access key (alike)"
+DOCX = {recovery.DOCX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}
+
+
+def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
+    content = {"application/json": {"model": model}} if model is not None else DOCX
+    documented: dict[int, Any] = {status: {"description": description, "content": content}}
+    for key, text in errors.items():
+        documented[int(key.removeprefix("e"))] = {
+            "description": text,
+            "content": {"application/json": {"schema": ERROR_BODY}},
+        }
+    return documented
+
+
+def _docx(content: bytes, filename: str) -> Response[bytes]:
+    return Response(
+        200,
+        recovery.DOCX_CONTENT_TYPE,
+        content,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@app.get(
+    "/recovery/requirements",
+    responses=_responses(200, RecoveryRequirements, "What each applicant type must send"),
+)
+def get_requirements() -> RecoveryRequirements:
+    return RecoveryRequirements.model_validate(recovery.requirements(web.request_locale(app)))
+
+
+@app.get(
+    "/recovery/templates/<applicant_type>",
+    responses=_responses(
+        200, None, "The blank application (DOCX)", e404="not_found: no such applicant type"
+    ),
+)
+def get_template(
+    applicant_type: Annotated[str, Path(min_length=1, max_length=32)],
+    locale: Annotated[str | None, Query(max_length=35)] = None,
+):
+    # No return annotation: Powertools would validate (and mangle) the binary body as JSON.
+    if not recovery.accepted_channels(applicant_type):
+        raise NotFound
+    lang = locales.negotiate(locale, app.current_event.headers.get("accept-language"))
+    content = recovery.blank_application(applicant_type, lang)
+    return _docx(content, f"recovery-application-{applicant_type}-{lang}.docx")
+
+
+@app.post(
+    "/recovery/requests",
+    responses=_responses(
+        201,
+        RecoveryCreated,
+        "The case is open; the access key is shown only here. The same answer whether or "
+        "not the hint names an account.",
+        e422="validation_error or invalid_email",
+        e429="rate_limited: too many requests from this address",
+    ),
+)
+def create_request(request: RecoveryApplication) -> Response[RecoveryCreated]:
+    application = recovery.Application(**request.model_dump())
+    created = recovery.create(
+        application, locale=web.request_locale(app), client_ip=web.client_ip(app)
+    )
+    body = RecoveryCreated(
+        reference=created.reference,
+        access_key=created.access_key,
+        status=created.status,
+        uploads=[RecoveryUpload(**upload) for upload in created.uploads],
+    )
+    return Response(201, "application/json", body)
+
+
+@app.get(
+    "/recovery/requests/<reference>",
+    responses=_responses(
+        200, RecoveryCase, "The case as the applicant sees it", e404=NOT_FOUND, e429="rate_limited"
+    ),
+)
+def get_request(reference: Reference, x_recovery_key: AccessKey = None) -> RecoveryCase:
+    view = recovery.view(reference, x_recovery_key, client_ip=web.client_ip(app))
+    return RecoveryCase.model_validate(view.as_dict())
+
+
+@app.post(
+    "/recovery/requests/<reference>/submit",
+    responses=_responses(
+        202,
+        RecoverySubmitted,
+        "Handed to staff",
+        e404=NOT_FOUND,
+        e409="documents_missing: a required document is not uploaded; "
+        "invalid_recovery_state: already submitted or decided",
+        e429="rate_limited",
+    ),
+)
+def submit_request(
+    reference: Reference, x_recovery_key: AccessKey = None
+) -> Response[RecoverySubmitted]:
+    status = recovery.submit(reference, x_recovery_key, client_ip=web.client_ip(app))
+    return Response(202, "application/json", RecoverySubmitted(status=status))
+
+
+@app.get(
+    "/recovery/requests/<reference>/application",
+    responses=_responses(
+        200, None, "The application pre-filled with the case (DOCX)", e404=NOT_FOUND
+    ),
+)
+def get_filled_application(reference: Reference, x_recovery_key: AccessKey = None):
+    # No return annotation, as for get_template: the body is binary.
+    content = recovery.filled_application(reference, x_recovery_key, client_ip=web.client_ip(app))
+    return _docx(content, f"recovery-application-{reference}.docx")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

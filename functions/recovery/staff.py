@@ -1,0 +1,169 @@
+"""Manual recovery, the staff's side: /staff/recovery-requests* (API.md, "Manual recovery").
+
+Only staff sessions reach these routes (the authorizer allows staff nothing but
+`/staff/*`, and clients everything but). A function of its own because its rights
+differ: it may change an account's contact email and read the documents, which the
+public applicant routes must never be able to do.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from clientarea import recovery, web
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+logger = Logger()
+metrics = Metrics()
+app = web.create_app()
+
+Reference = Annotated[str, Path(min_length=1, max_length=32)]
+StatusName = Literal["awaiting_documents", "under_review", "approved", "rejected"]
+
+
+class StaffRecoverySummary(BaseModel):
+    reference: str
+    status: str
+    applicant_type: str
+    channel: str
+    full_name: str
+    created_at: str
+    submitted_at: str | None
+    decided_at: str | None
+
+
+class StaffRecoveryAccount(BaseModel):
+    client_number: int
+    matched_by: str | None
+    full_name: str
+
+
+class StaffRecoveryDocument(BaseModel):
+    document: str
+    required: bool
+    uploaded: bool
+    size: int | None
+    uploaded_at: str | None
+    download_url: str | None  # presigned, valid 5 minutes
+
+
+class StaffRecoveryAuditEntry(BaseModel):
+    at: str
+    action: str
+    actor: str
+    source_ip: str
+    detail: dict[str, Any]
+
+
+class StaffRecoveryCase(BaseModel):
+    reference: str
+    status: str
+    applicant_type: str
+    channel: str
+    full_name: str
+    new_email: str
+    phone: str
+    company_name: str | None
+    company_code: str | None
+    locale: str
+    account_hint: str
+    account: StaffRecoveryAccount | None  # the account the hint named, if any
+    documents: list[StaffRecoveryDocument]
+    created_at: str
+    submitted_at: str | None
+    decided_at: str | None
+    decided_by: int | None
+    decision_reason: str | None
+    audit: list[StaffRecoveryAuditEntry]
+
+
+class StaffRecoveryDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+    reason: Annotated[str, Field(max_length=2000)] = ""
+
+    @model_validator(mode="after")
+    def _rejection_says_why(self) -> StaffRecoveryDecision:
+        if self.decision == "reject" and not self.reason.strip():
+            raise ValueError("a rejection must give the applicant a reason")
+        return self
+
+
+ERROR_BODY = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+}
+
+
+def _responses(model: Any, description: str, **errors: str) -> dict[int, Any]:
+    documented: dict[int, Any] = {
+        200: {"description": description, "content": {"application/json": {"model": model}}},
+        403: {
+            "description": "forbidden: not a staff session",
+            "content": {"application/json": {"schema": ERROR_BODY}},
+        },
+    }
+    for key, text in errors.items():
+        documented[int(key.removeprefix("e"))] = {
+            "description": text,
+            "content": {"application/json": {"schema": ERROR_BODY}},
+        }
+    return documented
+
+
+@app.get(
+    "/staff/recovery-requests",
+    responses=_responses(list[StaffRecoverySummary], "Cases in that status, oldest first"),
+)
+def list_requests(
+    status: Annotated[StatusName, Query()] = "under_review",
+) -> list[StaffRecoverySummary]:
+    cases = recovery.staff_list(web.principal(app), status)
+    return [StaffRecoverySummary(**case) for case in cases]
+
+
+@app.get(
+    "/staff/recovery-requests/<reference>",
+    responses=_responses(
+        StaffRecoveryCase,
+        "The case, its documents (short-lived download links) and its audit trail",
+        e404="not_found",
+    ),
+)
+def get_request(reference: Reference) -> StaffRecoveryCase:
+    case = recovery.staff_view(web.principal(app), reference, client_ip=web.client_ip(app))
+    return StaffRecoveryCase.model_validate(case)
+
+
+@app.post(
+    "/staff/recovery-requests/<reference>/decision",
+    responses=_responses(
+        StaffRecoveryCase,
+        "The decided case",
+        e404="not_found",
+        e409="invalid_recovery_state (not under review, e.g. decided already); email_taken "
+        "(approve: the new address belongs to another account); no_matching_account "
+        "(approve: the hint named no account); conflict (a concurrent change)",
+    ),
+)
+def decide(reference: Reference, request: StaffRecoveryDecision) -> StaffRecoveryCase:
+    case = recovery.decide(
+        web.principal(app),
+        reference,
+        request.decision,
+        request.reason.strip(),
+        client_ip=web.client_ip(app),
+    )
+    return StaffRecoveryCase.model_validate(case)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

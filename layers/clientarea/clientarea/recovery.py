@@ -1,0 +1,766 @@
+"""Manual recovery: the owner lost the password AND the contact mailbox, and proves who
+they are with documents; staff decide, and an approval moves the contact email.
+
+```mermaid
+stateDiagram-v2
+    [*] --> awaiting_documents: POST /recovery/requests (reference + access key, upload forms)
+    awaiting_documents --> awaiting_documents: uploads straight to S3 (presigned POST)
+    awaiting_documents --> under_review: POST .../submit (every required document in; none for post)
+    under_review --> approved: staff approve (contact email := new_email, sessions + links revoked)
+    under_review --> rejected: staff decision reject (the applicant is told why)
+    approved --> [*]
+    rejected --> [*]
+```
+
+One function per transition (`_submit`, `_approve`, `_reject`), each first checking
+its own state; the decision dispatch fails closed on anything else. The state change
+and its audit entry are written in one DynamoDB transaction, conditioned on the state
+read, so two racing decisions cannot both win.
+
+What an applicant can learn: nothing about accounts. `create()` answers the same
+whether or not the hint names an account, after the same AWS calls (one
+TransactGetItems for every reading of the hint as client number, login or email, one
+Query for it as a domain); the match is stored for staff only. A case is opened with
+its reference and a 256-bit access key (stored as a SHA-256 digest, compared in
+constant time); an unknown reference and a wrong key are the same 404, and each
+failure counts against the caller's address like a guessed link token.
+
+Documents go from the browser straight to a private, encrypted S3 bucket by presigned
+POST: one key per document slot (a re-upload replaces), one signed form per accepted
+content type with `Content-Type` pinned by `eq` and a `content-length-range`, so S3
+itself refuses a wrong type or a too-large file. When a case is decided its objects are
+copied under `closed/` (a copy is a new object, created now) and the originals deleted:
+the bucket's lifecycle rule expires `closed/` objects `RecoveryRetentionDays` after
+creation, that is after the case closed plus the retention period.
+
+Every step is appended to the audit table (who, when, what, from which IP); nothing
+updates or deletes audit items, and the functions may only PutItem and Query there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import re
+import secrets
+from base64 import b32encode
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from clientarea import accounts, clock, config, recovery_texts, services, throttling, tokens
+from clientarea.errors import (
+    Conflict,
+    DocumentsMissing,
+    Forbidden,
+    InvalidEmail,
+    InvalidRecoveryState,
+    NoMatchingAccount,
+    NotFound,
+)
+from clientarea.mail import outbox
+from clientarea.roles import STAFF_ROLES
+from clientarea.tables import (
+    AccountModel,
+    ClaimModel,
+    RecoveryAuditModel,
+    RecoveryRequestModel,
+    connection,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from clientarea.sessions import Principal
+
+logger = Logger(child=True)
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MiB per document
+CONTENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+UPLOAD_TTL = timedelta(hours=1)  # GET /recovery/requests/{reference} hands out fresh forms
+DOWNLOAD_TTL = timedelta(minutes=5)  # staff's document links
+DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+OPEN_PREFIX = "requests/"
+CLOSED_PREFIX = "closed/"
+APPLICANT = "applicant"
+
+_REFERENCE = re.compile(r"^RC-[A-Z2-7]{10}$")
+_ACCESS_KEY = re.compile(r"^[0-9A-Za-z_-]{43}$")  # tokens.new_secret(): 256 bits, URL-safe
+
+
+class RecoveryStatus(StrEnum):
+    AWAITING_DOCUMENTS = "awaiting_documents"
+    UNDER_REVIEW = "under_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ApplicantType(StrEnum):
+    INDIVIDUAL = "individual"
+    SOLE_PROPRIETOR = "sole_proprietor"
+    LEGAL_ENTITY = "legal_entity"
+
+
+class Channel(StrEnum):
+    E_SIGNATURE = "e_signature"
+    SCANNED_DOCUMENTS = "scanned_documents"
+    POST = "post"
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One document an applicant uploads; optional slots are "if you have it"."""
+
+    name: str
+    required: bool = True
+
+
+_PERSON_DOCUMENTS: dict[Channel, tuple[Slot, ...]] = {
+    # A qualified e-signature on the application proves identity by itself.
+    Channel.E_SIGNATURE: (Slot("application_e_signature"),),
+    # A handwritten application with certified passport copies; the photo pages at
+    # 25 and 45 exist only in passports that old, so they cannot be required.
+    Channel.SCANNED_DOCUMENTS: (
+        Slot("application_handwritten"),
+        Slot("passport_pages_1_2"),
+        Slot("passport_photo_25", required=False),
+        Slot("passport_photo_45", required=False),
+    ),
+}
+DOCUMENTS: dict[ApplicantType, dict[Channel, tuple[Slot, ...]]] = {
+    ApplicantType.INDIVIDUAL: _PERSON_DOCUMENTS,
+    ApplicantType.SOLE_PROPRIETOR: _PERSON_DOCUMENTS,
+    ApplicantType.LEGAL_ENTITY: {
+        Channel.E_SIGNATURE: (Slot("official_letter_e_signature"),),
+        Channel.POST: (),  # the signed and stamped original comes by post or courier
+    },
+}
+
+
+def accepted_channels(applicant_type: str) -> tuple[str, ...]:
+    """The channels an applicant type may use (empty for an unknown type)."""
+    try:
+        return tuple(DOCUMENTS[ApplicantType(applicant_type)])
+    except ValueError:
+        return ()
+
+
+def _slots(applicant_type: str, channel: str) -> tuple[Slot, ...]:
+    return DOCUMENTS[ApplicantType(applicant_type)][Channel(channel)]
+
+
+def requests_per_ip() -> throttling.Limit:
+    return throttling.Limit("recovery_requests_ip", config.ip_requests_per_hour(), 3600)
+
+
+@cache
+def _s3() -> S3Client:
+    return boto3.client("s3")
+
+
+# --- requirements -------------------------------------------------------------------
+
+
+def requirements(locale: str) -> dict[str, Any]:
+    """GET /recovery/requirements: per applicant type, the documents per channel (in the
+    reader's language), and where to download the application template."""
+    texts = recovery_texts.catalogue(locale)
+    lang = texts["locale"]
+    postal = config.recovery_postal_address()
+    result: dict[str, Any] = {}
+    for applicant_type, channels in DOCUMENTS.items():
+        result[applicant_type] = {
+            "name": texts["applicant_types"][applicant_type],
+            "channels": [
+                {
+                    "channel": channel,
+                    "description": texts["channels"][channel].format(postal_address=postal),
+                    "uploads_needed": bool(slots),
+                    "documents": [
+                        {
+                            "document": slot.name,
+                            "required": slot.required,
+                            "description": texts["documents"][slot.name],
+                        }
+                        for slot in slots
+                    ],
+                }
+                for channel, slots in channels.items()
+            ],
+            "accepted_content_types": list(CONTENT_TYPES),
+            "max_upload_bytes": MAX_UPLOAD_BYTES,
+            "template_url": f"/recovery/templates/{applicant_type}?locale={lang}",
+        }
+    return {"applicant_types": result}
+
+
+# --- the applicant's side -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Application:
+    """What an applicant states (already validated for shape by the handler)."""
+
+    account_hint: str
+    applicant_type: str
+    full_name: str
+    new_email: str
+    phone: str
+    channel: str
+    company_name: str | None = None
+    company_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Created:
+    reference: str
+    access_key: str
+    status: str
+    uploads: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ApplicantView:
+    reference: str
+    status: str
+    applicant_type: str
+    channel: str
+    documents: list[dict[str, Any]]
+    uploads: list[dict[str, Any]]
+    created_at: str
+    submitted_at: str | None
+    decided_at: str | None
+    decision_reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def create(application: Application, *, locale: str, client_ip: str) -> Created:
+    """Open a case. The same answer, after the same AWS calls, whether or not the hint
+    names an account: the match is stored for staff and never shown to the applicant."""
+    throttling.hit(requests_per_ip(), client_ip)
+    new_email = accounts.normalise_email(application.new_email)
+    matched_client_number, matched_by = _match(application.account_hint)
+    reference = _new_reference()
+    access_key = tokens.new_secret()
+    now = clock.now()
+    case = RecoveryRequestModel(
+        reference,
+        key_digest=tokens.digest(access_key),
+        status=RecoveryStatus.AWAITING_DOCUMENTS,
+        applicant_type=application.applicant_type,
+        channel=application.channel,
+        full_name=application.full_name,
+        new_email=new_email,
+        phone=application.phone,
+        company_name=application.company_name,
+        company_code=application.company_code,
+        locale=locale,
+        account_hint=application.account_hint,
+        matched_client_number=matched_client_number,
+        matched_by=matched_by,
+        document_prefix=OPEN_PREFIX,
+        created_at=now,
+    )
+    with TransactWrite(connection=connection()) as tx:
+        tx.save(case, condition=RecoveryRequestModel.reference.does_not_exist())
+        tx.save(
+            _audit(
+                reference,
+                "created",
+                APPLICANT,
+                client_ip,
+                applicant_type=application.applicant_type,
+                channel=application.channel,
+            ),
+            condition=RecoveryAuditModel.entry.does_not_exist(),
+        )
+    outbox.send(
+        "recovery_received",
+        new_email,
+        locale,
+        full_name=application.full_name,
+        reference=reference,
+        status_link=outbox.page(f"/recovery/{reference}"),
+        uploads_needed=bool(_slots(application.applicant_type, application.channel)),
+    )
+    return Created(
+        reference=reference,
+        access_key=access_key,
+        status=RecoveryStatus.AWAITING_DOCUMENTS,
+        uploads=_upload_forms(case),
+    )
+
+
+def _new_reference() -> str:
+    # 50 random bits in base32 without padding: readable over the phone, not guessable.
+    return "RC-" + b32encode(secrets.token_bytes(10)).decode()[:10]
+
+
+def _match(hint: str) -> tuple[int | None, str | None]:
+    """Which account the hint names, read every way at once (same calls for any hint).
+
+    Order of precedence: a client number, a login, a contact email, a service domain.
+    """
+    text = hint.strip()
+    number_key = accounts.account_key(text) if text.isdigit() else "account#-"
+    login_key = accounts.login_claim_key(text) if text else "login#-"
+    email_key = "email#-"
+    if "@" in text:
+        with contextlib.suppress(InvalidEmail):  # then no account has it as contact email
+            email_key = accounts.email_claim_key(accounts.normalise_email(text))
+    with TransactGet(connection=connection()) as read:
+        by_number = read.get(AccountModel, number_key)
+        by_login = read.get(ClaimModel, login_key)
+        by_email = read.get(ClaimModel, email_key)
+    by_domain = services.find_by_domain(text) if text else None
+    for how, future in (("client_number", by_number), ("login", by_login), ("email", by_email)):
+        try:
+            return int(future.get().client_number), how
+        except DoesNotExist:
+            continue
+    if by_domain is not None:
+        return by_domain, "domain"
+    return None, None
+
+
+def _case_for_applicant(reference: str, access_key: str | None, client_ip: str) -> Any:
+    """The case if the key opens it; else NotFound, the same for every failure."""
+    item = None
+    if _REFERENCE.match(reference or ""):
+        try:
+            item = RecoveryRequestModel.get(reference, consistent_read=True)
+        except DoesNotExist:
+            item = None
+    offered = tokens.digest(access_key) if access_key and _ACCESS_KEY.match(access_key) else ""
+    if item is None or not offered or not hmac.compare_digest(item.key_digest, offered):
+        # One per-IP budget for guessing any secret: link tokens and access keys alike.
+        throttling.hit(tokens.guesses_per_ip(), client_ip)
+        raise NotFound
+    return item
+
+
+def view(reference: str, access_key: str | None, *, client_ip: str) -> ApplicantView:
+    """GET /recovery/requests/{reference}: status, documents received, and while
+    documents are awaited, fresh upload forms."""
+    case = _case_for_applicant(reference, access_key, client_ip)
+    return _applicant_view(case, _documents(case))
+
+
+def _applicant_view(case: Any, documents: list[dict[str, Any]]) -> ApplicantView:
+    awaiting = case.status == RecoveryStatus.AWAITING_DOCUMENTS
+    return ApplicantView(
+        reference=case.reference,
+        status=case.status,
+        applicant_type=case.applicant_type,
+        channel=case.channel,
+        documents=documents,
+        uploads=_upload_forms(case) if awaiting else [],
+        created_at=clock.iso(case.created_at),
+        submitted_at=_iso(case.submitted_at),
+        decided_at=_iso(case.decided_at),
+        decision_reason=case.decision_reason if case.status == RecoveryStatus.REJECTED else None,
+    )
+
+
+def submit(reference: str, access_key: str | None, *, client_ip: str) -> str:
+    """POST /recovery/requests/{reference}/submit: hand the case to staff."""
+    case = _case_for_applicant(reference, access_key, client_ip)
+    documents = _documents(case)
+    _submit(case, documents, client_ip)
+    return RecoveryStatus.UNDER_REVIEW
+
+
+def _submit(case: Any, documents: list[dict[str, Any]], client_ip: str) -> None:
+    if case.status != RecoveryStatus.AWAITING_DOCUMENTS:
+        raise InvalidRecoveryState
+    missing = [doc["document"] for doc in documents if doc["required"] and not doc["uploaded"]]
+    if missing:
+        raise DocumentsMissing(missing=", ".join(missing))
+    received = {
+        doc["document"]: {"bytes": doc["size"], "uploaded_at": doc["uploaded_at"]}
+        for doc in documents
+        if doc["uploaded"]
+    }
+    _transition(
+        case,
+        RecoveryStatus.AWAITING_DOCUMENTS,
+        [
+            RecoveryRequestModel.status.set(RecoveryStatus.UNDER_REVIEW),
+            RecoveryRequestModel.submitted_at.set(clock.now()),
+        ],
+        _audit(case.reference, "submitted", APPLICANT, client_ip, documents=received),
+    )
+
+
+def _transition(case: Any, expected: RecoveryStatus, actions: list[Any], entry: Any) -> None:
+    """Apply a state change and its audit entry together, only from `expected`."""
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(case, actions=actions, condition=RecoveryRequestModel.status == expected)
+            tx.save(entry, condition=RecoveryAuditModel.entry.does_not_exist())
+    except TransactWriteError as exc:
+        raise InvalidRecoveryState from exc
+
+
+# --- documents in S3 ------------------------------------------------------------------
+
+
+def _object_key(case: Any, slot: str) -> str:
+    return f"{case.document_prefix}{case.reference}/{slot}"
+
+
+def _documents(case: Any) -> list[dict[str, Any]]:
+    """Every document slot of the case and what S3 holds for it (one ListObjectsV2)."""
+    prefix = f"{case.document_prefix}{case.reference}/"
+    listing = _s3().list_objects_v2(Bucket=config.recovery_bucket(), Prefix=prefix)
+    held = {item["Key"].removeprefix(prefix): item for item in listing.get("Contents", [])}
+    documents = []
+    for slot in _slots(case.applicant_type, case.channel):
+        item = held.get(slot.name)
+        documents.append(
+            {
+                "document": slot.name,
+                "required": slot.required,
+                "uploaded": item is not None,
+                "size": int(item["Size"]) if item else None,
+                "uploaded_at": clock.iso(item["LastModified"]) if item else None,
+            }
+        )
+    return documents
+
+
+def _upload_forms(case: Any) -> list[dict[str, Any]]:
+    """One presigned POST per document slot, with one signed form per content type:
+    S3 checks the `eq` on Content-Type and the size range itself."""
+    bucket = config.recovery_bucket()
+    expires_at = clock.now() + UPLOAD_TTL
+    uploads = []
+    for slot in _slots(case.applicant_type, case.channel):
+        key = _object_key(case, slot.name)
+        forms: dict[str, dict[str, str]] = {}
+        url = ""
+        for content_type in CONTENT_TYPES:
+            post = _s3().generate_presigned_post(
+                bucket,
+                key,
+                Fields={"Content-Type": content_type},
+                Conditions=[
+                    {"Content-Type": content_type},
+                    ["content-length-range", 1, MAX_UPLOAD_BYTES],
+                ],
+                ExpiresIn=int(UPLOAD_TTL.total_seconds()),
+            )
+            url = post["url"]
+            forms[content_type] = post["fields"]
+        uploads.append(
+            {
+                "document": slot.name,
+                "required": slot.required,
+                "method": "POST",
+                "url": url,
+                "fields_by_content_type": forms,
+                "max_bytes": MAX_UPLOAD_BYTES,
+                "expires_at": clock.iso(expires_at),
+            }
+        )
+    return uploads
+
+
+def _download_links(case: Any, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    links = []
+    for doc in documents:
+        url = None
+        if doc["uploaded"]:
+            url = _s3().generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": config.recovery_bucket(),
+                    "Key": _object_key(case, doc["document"]),
+                    # Never rendered inline by the staff's browser.
+                    "ResponseContentDisposition": f'attachment; filename="{doc["document"]}"',
+                },
+                ExpiresIn=int(DOWNLOAD_TTL.total_seconds()),
+            )
+        links.append({**doc, "download_url": url})
+    return links
+
+
+def _close_documents(case: Any) -> None:
+    """Move the case's objects under `closed/`: the copy is created now, so the
+    lifecycle rule's "days after creation" counts from the closing of the case."""
+    bucket = config.recovery_bucket()
+    source_prefix = f"{OPEN_PREFIX}{case.reference}/"
+    try:
+        listing = _s3().list_objects_v2(Bucket=bucket, Prefix=source_prefix)
+        for item in listing.get("Contents", []):
+            name = item["Key"].removeprefix(source_prefix)
+            _s3().copy_object(
+                Bucket=bucket,
+                Key=f"{CLOSED_PREFIX}{case.reference}/{name}",
+                CopySource={"Bucket": bucket, "Key": item["Key"]},
+            )
+            _s3().delete_object(Bucket=bucket, Key=item["Key"])
+    except ClientError:
+        # The case is decided either way; the `requests/` backstop rule still expires
+        # whatever could not be moved.
+        logger.exception("could not move a closed case's documents", extra={"case": case.reference})
+
+
+# --- staff ----------------------------------------------------------------------------
+
+
+def _staff_actor(principal: Principal) -> str:
+    if principal.role not in STAFF_ROLES:  # the authorizer already refuses; fail closed
+        raise Forbidden
+    return f"staff:{principal.client_number}"
+
+
+def _get(reference: str) -> Any:
+    if not _REFERENCE.match(reference or ""):
+        raise NotFound
+    try:
+        return RecoveryRequestModel.get(reference, consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound from exc
+
+
+def staff_list(principal: Principal, status: str) -> list[dict[str, Any]]:
+    """GET /staff/recovery-requests?status=: cases in one status, oldest first."""
+    _staff_actor(principal)
+    return [
+        {
+            "reference": item.reference,
+            "status": item.status,
+            "applicant_type": item.applicant_type,
+            "channel": item.channel,
+            "full_name": item.full_name,
+            "created_at": clock.iso(item.created_at),
+            "submitted_at": _iso(item.submitted_at),
+            "decided_at": _iso(item.decided_at),
+        }
+        for item in RecoveryRequestModel.by_status.query(RecoveryStatus(status))
+    ]
+
+
+def staff_view(principal: Principal, reference: str, *, client_ip: str) -> dict[str, Any]:
+    """GET /staff/recovery-requests/{reference}: everything staff need to decide,
+    with short-lived download links; the viewing itself goes to the audit trail."""
+    actor = _staff_actor(principal)
+    case = _get(reference)
+    _audit(reference, "viewed", actor, client_ip).save(
+        condition=RecoveryAuditModel.entry.does_not_exist()
+    )
+    return _staff_case(case)
+
+
+def _staff_case(case: Any) -> dict[str, Any]:
+    account = None
+    if case.matched_client_number is not None:
+        # Staff compare the documents with the account's holder: the name is needed;
+        # the account's contact email, address and phone are not shown.
+        try:
+            holder = accounts.get_account(int(case.matched_client_number))
+            account = {
+                "client_number": int(case.matched_client_number),
+                "matched_by": case.matched_by,
+                "full_name": holder.full_name,
+            }
+        except NotFound:
+            account = None
+    return {
+        "reference": case.reference,
+        "status": case.status,
+        "applicant_type": case.applicant_type,
+        "channel": case.channel,
+        "full_name": case.full_name,
+        "new_email": case.new_email,
+        "phone": case.phone,
+        "company_name": case.company_name,
+        "company_code": case.company_code,
+        "locale": case.locale,
+        "account_hint": case.account_hint,
+        "account": account,
+        "documents": _download_links(case, _documents(case)),
+        "created_at": clock.iso(case.created_at),
+        "submitted_at": _iso(case.submitted_at),
+        "decided_at": _iso(case.decided_at),
+        "decided_by": int(case.decided_by) if case.decided_by is not None else None,
+        "decision_reason": case.decision_reason,
+        "audit": audit_trail(case.reference),
+    }
+
+
+def audit_trail(reference: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": clock.iso(item.at),
+            "action": item.action,
+            "actor": item.actor,
+            "source_ip": item.source_ip,
+            "detail": item.detail.as_dict() if item.detail else {},
+        }
+        for item in RecoveryAuditModel.query(reference)
+    ]
+
+
+def decide(
+    principal: Principal, reference: str, decision: str, reason: str, *, client_ip: str
+) -> dict[str, Any]:
+    """POST /staff/recovery-requests/{reference}/decision."""
+    actor = _staff_actor(principal)
+    case = _get(reference)
+    transitions: dict[str, Callable[[Any, int, str, str, str], None]] = {
+        Decision.APPROVE: _approve,
+        Decision.REJECT: _reject,
+    }
+    transition = transitions.get(decision)
+    if transition is None:  # fail closed on anything the dispatch does not know
+        raise InvalidRecoveryState
+    transition(case, principal.client_number, actor, reason, client_ip)
+    _close_documents(case)
+    return _staff_case(_get(reference))
+
+
+def _decision_actions(status: RecoveryStatus, staff: int, reason: str) -> list[Any]:
+    return [
+        RecoveryRequestModel.status.set(status),
+        RecoveryRequestModel.decided_at.set(clock.now()),
+        RecoveryRequestModel.decided_by.set(staff),
+        RecoveryRequestModel.decision_reason.set(reason),
+        RecoveryRequestModel.document_prefix.set(CLOSED_PREFIX),
+    ]
+
+
+def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> None:
+    if case.status != RecoveryStatus.UNDER_REVIEW:
+        raise InvalidRecoveryState
+    if case.matched_client_number is None:
+        raise NoMatchingAccount
+    try:
+        account = accounts.get_account(int(case.matched_client_number))
+    except NotFound as exc:
+        raise NoMatchingAccount from exc
+    old_email = account.email
+    entry = _audit(
+        case.reference,
+        "approved",
+        actor,
+        client_ip,
+        client_number=int(account.client_number),
+        reason=reason,
+    )
+
+    def close_case(tx: TransactWrite) -> None:
+        tx.update(
+            case,
+            actions=_decision_actions(RecoveryStatus.APPROVED, staff, reason),
+            condition=RecoveryRequestModel.status == RecoveryStatus.UNDER_REVIEW,
+        )
+        tx.save(entry, condition=RecoveryAuditModel.entry.does_not_exist())
+
+    # Contact (and login) email, both claims, the pending reset link, every session
+    # (the generation is raised) and this case: one transaction. EmailTaken if the new
+    # address belongs to another account by now; Conflict if anything moved meanwhile.
+    try:
+        accounts.switch_contact_email(
+            account, case.new_email, revoke_sessions=True, also=close_case
+        )
+    except Conflict as exc:
+        if _get(case.reference).status != RecoveryStatus.UNDER_REVIEW:
+            raise InvalidRecoveryState from exc
+        raise
+    changed_at = clock.iso(clock.now())
+    common = {
+        "full_name": account.full_name,
+        "old_email": old_email,
+        "new_email": case.new_email,
+        "changed_at": changed_at,
+        "reference": case.reference,
+        "reset_link": outbox.page("/forgot-password"),
+    }
+    outbox.send("recovery_approved", old_email, account.locale, **common)
+    outbox.send("recovery_approved", case.new_email, case.locale, **common)
+
+
+def _reject(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> None:
+    if case.status != RecoveryStatus.UNDER_REVIEW:
+        raise InvalidRecoveryState
+    _transition(
+        case,
+        RecoveryStatus.UNDER_REVIEW,
+        _decision_actions(RecoveryStatus.REJECTED, staff, reason),
+        _audit(case.reference, "rejected", actor, client_ip, reason=reason),
+    )
+    outbox.send(
+        "recovery_rejected",
+        case.new_email,
+        case.locale,
+        full_name=case.full_name,
+        reference=case.reference,
+        reason=reason,
+        requirements_link=outbox.page("/recovery"),
+    )
+
+
+# --- the application document -------------------------------------------------------
+
+
+def blank_application(applicant_type: str, locale: str) -> bytes:
+    """The application template for an applicant type, to fill in by hand (DOCX)."""
+    from clientarea import application_forms  # noqa: PLC0415 - python-docx only when asked
+
+    return application_forms.render(ApplicantType(applicant_type), locale, fields={})
+
+
+def filled_application(reference: str, access_key: str | None, *, client_ip: str) -> bytes:
+    """The case's application, pre-filled with what the applicant stated, in their language."""
+    from clientarea import application_forms  # noqa: PLC0415 - python-docx only when asked
+
+    case = _case_for_applicant(reference, access_key, client_ip)
+    fields = {
+        "reference": case.reference,
+        "account_hint": case.account_hint,
+        "full_name": case.full_name,
+        "company_name": case.company_name or "",
+        "company_code": case.company_code or "",
+        "new_email": case.new_email,
+        "phone": case.phone,
+        "date": clock.now().date().isoformat(),
+    }
+    return application_forms.render(ApplicantType(case.applicant_type), case.locale, fields=fields)
+
+
+# --- audit ----------------------------------------------------------------------------
+
+
+def _audit(reference: str, action: str, actor: str, client_ip: str, **detail: Any) -> Any:
+    now = clock.now()
+    return RecoveryAuditModel(
+        reference,
+        f"{now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{secrets.token_hex(4)}",
+        at=now,
+        action=action,
+        actor=actor,
+        source_ip=client_ip,
+        detail={key: value for key, value in detail.items() if value is not None},
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return clock.iso(moment) if moment is not None else None
