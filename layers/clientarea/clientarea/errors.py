@@ -148,6 +148,7 @@ class TicketClosed(DomainError):
     """The ticket is closed: it takes no more messages (open a new ticket instead)."""
 
     code = "ticket_closed"
+    status = 409
 
 
 class DocumentsMissing(DomainError):
