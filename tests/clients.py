@@ -147,7 +147,10 @@ class InProcessClient(ApiClient):
         return mailbox.messages()
 
     def mails(self, to: str, *, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
-        return [m for m in self.all_mails() if m["to"].lower() == to.lower()]
+        from infra.local import mailbox
+
+        self.deployment.queues.drain()
+        return mailbox.messages(to)
 
     def set_clock(self, **change: Any) -> datetime:
         from infra.local.server import dev_route
@@ -191,7 +194,9 @@ class HttpClient(ApiClient):
     def mails(self, to: str, *, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while True:
-            found = [m for m in self.all_mails() if m["to"].lower() == to.lower()]
+            found = self.session.get(
+                self.base_url + "/_dev/mail", params={"to": to}, timeout=30
+            ).json()
             if len(found) >= count or time.monotonic() > deadline:
                 return found
             time.sleep(0.1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from email import message_from_string, policy
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -14,14 +15,37 @@ from infra.local.stack import ACCOUNT_ID, REGION
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
-def messages() -> list[dict[str, Any]]:
+class _ParsedMails:
+    """Parsed mails, in the order SES accepted them. moto's list only grows, so each raw
+    mail is parsed once: re-parsing thousands of mails on every poll made a long test
+    session slower and slower. A new list (a fresh moto backend) starts over."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._source: list[Any] | None = None
+        self._parsed: list[dict[str, Any] | None] = []
+
+    def all(self) -> list[dict[str, Any]]:
+        sent = ses_backends[ACCOUNT_ID][REGION].sent_messages
+        with self._lock:
+            if sent is not self._source or len(sent) < len(self._parsed):
+                self._source, self._parsed = sent, []
+            for item in list(sent[len(self._parsed) :]):
+                raw = item.raw_data if isinstance(item, RawMessage) else None
+                self._parsed.append(_parse(raw) if raw is not None else None)
+            return [mail for mail in self._parsed if mail is not None]
+
+
+_mails = _ParsedMails()
+
+
+def messages(to: str | None = None) -> list[dict[str, Any]]:
     """`[{to, subject, text, html, sent_at, links, auto_submitted, reply_to,
-    in_reply_to}]`, oldest first."""
-    result = []
-    for sent in list(ses_backends[ACCOUNT_ID][REGION].sent_messages):
-        if isinstance(sent, RawMessage):
-            result.append(_parse(sent.raw_data))
-    return result
+    in_reply_to}]`, oldest first; only those to `to` (any case) when it is given."""
+    parsed = _mails.all()
+    if to is None:
+        return parsed
+    return [mail for mail in parsed if mail["to"].lower() == to.lower()]
 
 
 def _parse(raw: str) -> dict[str, Any]:

@@ -40,7 +40,8 @@ def dev_route(method: str, path: str, body: bytes | None) -> HttpResponse | None
     """The /_dev/* routes, which exist only here and are never deployed."""
     route = (method, path.split("?", 1)[0].rstrip("/"))
     if route == ("GET", "/_dev/mail"):
-        return _json(200, mailbox.messages())
+        to = parse_qs(urlsplit(path).query).get("to", [None])[-1]
+        return _json(200, mailbox.messages(to))
     if route == ("POST", "/_dev/clock"):
         return _advance_clock(body)
     if route == ("POST", "/_dev/services"):
