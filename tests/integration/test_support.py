@@ -58,7 +58,7 @@ def open_ticket(client: ApiClient, owner: dict, **fields) -> str:
     return reply.json()["number"]
 
 
-def mails_to(client: ApiClient, to: str, count: int = 0, timeout: float = 5) -> list[dict]:
+def mails_to(client: ApiClient, to: str, count: int = 0, timeout: float = 10) -> list[dict]:
     return client.mails(to, count=count, timeout=timeout if count else 0)
 
 
