@@ -84,18 +84,47 @@ def _refuse_body(event: dict[str, Any]) -> tuple[int, str] | None:
     content_type = (headers.get("content-type") or "").lower()
     if content_type and not content_type.startswith("application/json"):
         return 415, "unsupported_media_type"
+    if _nested_too_deeply(body):
+        return 422, "validation_error"
     return None
+
+
+def _nested_too_deeply(body: str | bytes) -> bool:
+    """True when the JSON nests deeper than the parser's recursion allows: Powertools
+    would meet the RecursionError inside validation and answer 500. No request of ours
+    nests beyond a few levels, and the body is at most MAX_BODY_BYTES, so parsing it
+    once more here is cheap."""
+    try:
+        json.loads(body)
+    except RecursionError:
+        return True
+    except ValueError:
+        return False  # malformed JSON: request validation answers it, with details
+    return False
+
+
+# The one body refusal that is a validation error keeps that error's shape (`errors`).
+_REFUSAL_DETAILS = {
+    "validation_error": {
+        "errors": [{"loc": ["body"], "msg": "JSON nested too deeply", "type": "json_too_deep"}]
+    }
+}
 
 
 def _proxy_error(status: int, code: str, event: dict[str, Any]) -> dict[str, Any]:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     authorizer = event.get("requestContext", {}).get("authorizer") or {}
     locale = locales.negotiate(authorizer.get("locale"), headers.get("accept-language"))
+    body = {
+        "code": code,
+        "message": locales.message(code, locale),
+        **_REFUSAL_DETAILS.get(code, {}),
+    }
     return {
         "statusCode": status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
         "multiValueHeaders": {},
-        "body": json.dumps({"code": code, "message": locales.message(code, locale)}),
+        "body": json.dumps(body),
         "isBase64Encoded": False,
     }
 
