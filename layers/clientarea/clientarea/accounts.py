@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -104,11 +105,43 @@ def view(account: AccountModel) -> AccountView:
 
 
 def normalise_email(raw: str) -> str:
-    """The address as it will be written to (domain lowercased, Unicode normalised)."""
+    """The address as it will be written to: compatibility forms folded (NFKC), the
+    domain lowercased, and refused (InvalidEmail) if a part of it mixes scripts.
+
+    NFKC first, because an address in fullwidth letters reads as `user@example.com`:
+    were they two addresses, a second account could wear the first one's address, so
+    they are one, the ASCII one (where the owner's mail really goes). Mixed scripts
+    (a Cyrillic a, U+0430, among Latin letters) make an address that looks like another
+    without being it; no real mailbox needs that, so it is refused outright rather than
+    guessed at (mapping it would need Unicode's confusables data and still guess).
+    """
+    text = unicodedata.normalize("NFKC", raw).strip()
     try:
-        return validate_email(raw, check_deliverability=False).normalized
+        address = validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise InvalidEmail(str(exc)) from exc
+    local, _, domain = address.rpartition("@")
+    if any(len(_scripts(part)) > 1 for part in (local, *domain.split("."))):
+        raise InvalidEmail("mixed scripts")
+    return address
+
+
+# Scripts that one language writes together count as one (Japanese mixes all three,
+# Korean Hangul with Han).
+_SCRIPT_FAMILIES = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK"}
+
+
+def _scripts(text: str) -> set[str]:
+    """The scripts of the letters in `text`, by the first word of each letter's Unicode
+    name ("LATIN SMALL LETTER A", "CYRILLIC SMALL LETTER A"): the stdlib has no Script
+    property, and for letters the name's first word is the script. Digits, marks and
+    punctuation belong to every script and are not counted."""
+    scripts = set()
+    for char in text:
+        if unicodedata.category(char).startswith("L"):
+            word = unicodedata.name(char, "UNKNOWN").split(" ", 1)[0]
+            scripts.add(_SCRIPT_FAMILIES.get(word, word))
+    return scripts
 
 
 def email_claim_key(email: str) -> str:
@@ -117,7 +150,8 @@ def email_claim_key(email: str) -> str:
 
 
 def login_claim_key(login: str) -> str:
-    return f"login#{login.casefold()}"
+    # NFKC as for addresses: a login typed in fullwidth letters is the same login.
+    return f"login#{unicodedata.normalize('NFKC', login).casefold()}"
 
 
 def account_key(client_number: int | str) -> str:
@@ -125,7 +159,7 @@ def account_key(client_number: int | str) -> str:
 
 
 def normalise_login(raw: str) -> str:
-    login = raw.strip().lower()
+    login = unicodedata.normalize("NFKC", raw).strip().lower()
     if not _LOGIN.match(login) or _GENERATED_LOGIN.match(login):
         raise InvalidLogin
     return login
@@ -155,7 +189,7 @@ def find_by_login_or_email(login_or_email: str) -> AccountModel | None:
 
 
 def _claim_key_for(login_or_email: str) -> str | None:
-    text = login_or_email.strip()
+    text = unicodedata.normalize("NFKC", login_or_email).strip()
     if "@" in text:
         try:
             return email_claim_key(normalise_email(text))
