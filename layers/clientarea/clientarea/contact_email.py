@@ -215,6 +215,13 @@ def authorise(client_number: int, email: str) -> AuthorisedEmail:
                 ),
                 condition=SenderModel.pk.does_not_exist(),
             )
+            # Another account's contact email is that account's, as a sender too: one
+            # address, one account, however it is spelt (the claim keys are normalised).
+            tx.condition_check(
+                ClaimModel,
+                accounts.email_claim_key(address),
+                condition=ClaimModel.pk.does_not_exist(),
+            )
     except TransactWriteError as exc:
         raise _why_not_authorised(client_number, address) from exc
     return entry
@@ -230,6 +237,11 @@ def _why_not_authorised(client_number: int, address: str) -> Exception:
     if claim is not None and int(claim.client_number) != client_number:
         # One account per sender address: inbound mail must map to exactly one account.
         return EmailTaken()
+    try:
+        ClaimModel.get(accounts.email_claim_key(address), consistent_read=True)
+        return EmailTaken()  # another account's contact email (ours was refused earlier)
+    except DoesNotExist:
+        pass
     senders = accounts.authorised_senders(accounts.get_account(client_number))
     if claim is not None or address.casefold() in senders:
         return AlreadyAuthorised()
