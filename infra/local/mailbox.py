@@ -41,7 +41,7 @@ _mails = _ParsedMails()
 
 def messages(to: str | None = None) -> list[dict[str, Any]]:
     """`[{to, subject, text, html, sent_at, links, auto_submitted, reply_to,
-    in_reply_to}]`, oldest first; only those to `to` (any case) when it is given."""
+    in_reply_to, headers}]`, oldest first; only those to `to` (any case) when it is given."""
     parsed = _mails.all()
     if to is None:
         return parsed
@@ -66,4 +66,7 @@ def _parse(raw: str) -> dict[str, Any]:
         "auto_submitted": mail["Auto-Submitted"],
         "reply_to": mail["Reply-To"],
         "in_reply_to": mail["In-Reply-To"],
+        # Every top-level header as sent, so that tests can prove nothing a user typed
+        # became a header of its own (header injection).
+        "headers": [[name, str(value)] for name, value in mail.items()],
     }

@@ -1,0 +1,682 @@
+"""Abuse (issue 6, hardening): what a hostile or careless caller sends, through the
+handlers and over HTTP. Header injection through anything a user types that reaches a
+mail header; markup in every field that reaches a mail or a staff view; one account per
+address however it is written (case, compatibility forms, mixed scripts); oversized,
+deeply nested and mistyped bodies on every route that takes one (swept from
+docs/openapi.json); and expired, garbled, truncated and foreign tokens on every token
+route. Each gets a clear 4xx in the contract's shape and leaves nothing half done."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.clients import ApiClient, Reply
+from tests.conftest import PASSWORD, log_in, register_and_verify
+
+ROOT = Path(__file__).resolve().parents[2]
+OPENAPI = json.loads((ROOT / "docs" / "openapi.json").read_text())
+DEV_STAFF = ("staff@example.com", "clientarea-dev-password")  # seeded by the dev server
+NEW_PASSWORD = "a brand new passphrase 2026"
+SCRIPT = "<script>alert(1)</script>"
+INJECTED = "Bcc: victim@evil.example"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _email(prefix: str = "abuse") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def _error(reply: Reply, status: int, code: str) -> dict[str, Any]:
+    """The contract's error shape, as JSON, with this status and code."""
+    assert reply.status == status, (reply.status, reply.body[:300])
+    assert (reply.header("Content-Type") or "").startswith("application/json")
+    body = reply.json()
+    assert body["code"] == code, body
+    assert isinstance(body["message"], str) and body["message"].strip(), body
+    return body
+
+
+def _new_account(client: ApiClient, email: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    email = email or _email()
+    created = register_and_verify(client, email, **kwargs)
+    return {**created, "email": email, "token": log_in(client, email)}
+
+
+def _staff_token(client: ApiClient) -> str:
+    """A staff session: the dev server's seeded agent over HTTP, a provisioned one in-process."""
+    if client.transport == "http":
+        return log_in(client, *DEV_STAFF)
+    from clientarea import accounts
+
+    login = f"agent{uuid.uuid4().hex[:8]}"
+    accounts.provision(
+        email=f"{login}@example.com",
+        password=PASSWORD,
+        full_name="Agent",
+        login=login,
+        role=accounts.Role.SUPPORT,
+    )
+    return log_in(client, login)
+
+
+def _wait_mails(client: ApiClient, to: str, subject_part: str, count: int = 1) -> list[dict]:
+    """Mails to `to` whose subject has the text, waiting for the asynchronous mailer."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = [m for m in client.mails(to, timeout=0) if subject_part in m["subject"]]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _assert_no_injected_header(mail: dict[str, Any]) -> None:
+    names = [name.lower() for name, _ in mail["headers"]]
+    assert "bcc" not in names and "x-injected" not in names, mail["headers"]
+    assert len(names) == len(set(names)), f"a header appears twice: {mail['headers']}"
+    for name, value in mail["headers"]:
+        assert "\r" not in value and "\n" not in value, (name, value)
+
+
+def _assert_escaped(html: str) -> None:
+    assert "<script" not in html.lower(), html
+    assert "&lt;script&gt;" in html, html
+
+
+# --- header injection ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "newline", ["\r\n", "\n", "\r", "\u2028", "\x85"], ids=["crlf", "lf", "cr", "ls", "nel"]
+)
+def test_ticket_subject_with_newlines_never_becomes_a_mail_header(client, newline):
+    # GIVEN a client who opens a ticket whose subject tries to add headers
+    account = _new_account(client)
+    subject = f"Help{newline}{INJECTED}{newline}X-Injected: yes"
+    reply = client.post(
+        "/tickets",
+        {"department": "technical", "subject": subject, "message": "hello"},
+        token=account["token"],
+    )
+    # THEN it is either refused as invalid or stored as typed
+    if reply.status == 422:
+        _error(reply, 422, "validation_error")
+        return
+    assert reply.status == 201, reply.body
+    number = reply.json()["number"]
+    # WHEN staff answer, which mails the client with the subject in the Subject header
+    staff = _staff_token(client)
+    answer = client.post(f"/staff/tickets/{number}/messages", {"message": "ok"}, token=staff)
+    assert answer.status == 201, answer.body
+    (mail,) = _wait_mails(client, account["email"], number)
+    # THEN the subject is one line and no header was injected
+    _assert_no_injected_header(mail)
+    assert "Help" in mail["subject"] and "X-Injected: yes" in mail["subject"]
+    assert mail["to"] == account["email"]
+    # and staff see the subject as one line of the client's words (flattened when stored)
+    seen = client.get(f"/staff/tickets/{number}", token=staff).json()
+    assert seen["subject"].splitlines() == [seen["subject"]]
+    assert "Help" in seen["subject"] and "X-Injected: yes" in seen["subject"]
+
+
+def test_access_request_login_with_crlf_cannot_inject_into_the_reply_subject(client):
+    # GIVEN an access request whose login (which becomes the ticket subject) carries CRLF
+    contact = _email("contact")
+    form = {
+        "full_name": "Jane\r\nX-Injected: yes",
+        "address": "1 Street\r\nBcc: victim@evil.example",
+        "phone": "+380 44 000 00 00",
+        "login_or_email": f"somebody\r\n{INJECTED}",
+        "message": "I lost access",
+        "email": contact,
+    }
+    reply = client.post("/support/access-requests", form)
+    if reply.status == 422:
+        _error(reply, 422, "validation_error")
+        return
+    assert reply.status == 201, reply.body
+    number = reply.json()["number"]
+    # WHEN staff answer at the address given
+    staff = _staff_token(client)
+    answer = client.post(f"/staff/tickets/{number}/messages", {"message": "ok"}, token=staff)
+    assert answer.status == 201, answer.body
+    (mail,) = _wait_mails(client, contact, number)
+    # THEN the reply carries no injected header and goes to that address only
+    _assert_no_injected_header(mail)
+    assert mail["to"] == contact
+
+
+def test_full_name_with_crlf_does_not_reach_any_header(client):
+    # GIVEN a registration whose full name carries header lines
+    email = _email()
+    register_and_verify(client, email, full_name=f"Eve\r\n{INJECTED}\r\nX-Injected: yes")
+    # THEN the verification and welcome mails carry no injected header
+    mails = _wait_mails(client, email, "", count=2)
+    assert len(mails) == 2
+    for mail in mails:
+        _assert_no_injected_header(mail)
+        assert mail["to"] == email
+
+
+# --- markup in fields that reach mails and staff views ---------------------------------------
+
+
+def test_markup_in_names_is_escaped_in_every_mail(client):
+    # GIVEN an account whose full name is a script
+    email = _email()
+    register_and_verify(client, email, full_name=SCRIPT)
+    # WHEN the mails about it are rendered (verification, welcome, a reset link)
+    assert client.post("/password/forgot", {"login": email}).status == 202
+    mails = _wait_mails(client, email, "", count=3)
+    assert len(mails) == 3
+    for mail in mails:
+        # THEN the HTML part shows the name as text, never as markup
+        _assert_escaped(mail["html"])
+        # and the plain-text part shows it as typed (it is not HTML)
+        assert SCRIPT in mail["text"]
+
+
+def test_markup_in_a_ticket_is_escaped_in_the_reply_mail_and_literal_in_staff_json(client):
+    # GIVEN a client whose name, ticket subject and message are markup
+    account = _new_account(client, full_name=SCRIPT)
+    ticket = {"department": "billing", "subject": SCRIPT, "message": f"<b>bold</b>{SCRIPT}"}
+    reply = client.post("/tickets", ticket, token=account["token"])
+    assert reply.status == 201, reply.body
+    number = reply.json()["number"]
+    # WHEN staff look at it and answer with markup quoted from it
+    staff = _staff_token(client)
+    seen = client.get(f"/staff/tickets/{number}", token=staff)
+    listed = client.get("/staff/tickets", token=staff)
+    answer = client.post(
+        f"/staff/tickets/{number}/messages", {"message": f"re: {SCRIPT}"}, token=staff
+    )
+    assert answer.status == 201, answer.body
+    # THEN the staff views are JSON carrying the literal text
+    for view in (seen, listed):
+        assert view.status == 200
+        assert view.header("Content-Type") == "application/json"
+    assert seen.json()["subject"] == SCRIPT
+    assert seen.json()["messages"][0]["body"] == ticket["message"]
+    assert any(t["subject"] == SCRIPT for t in listed.json())
+    # and the mail's HTML part escapes the name, the subject and the message
+    (mail,) = _wait_mails(client, account["email"], number)
+    _assert_escaped(mail["html"])
+    assert "<b>" not in mail["html"]
+    assert SCRIPT in mail["subject"]  # a Subject header is plain text, never HTML
+
+
+def test_markup_in_an_access_request_is_literal_for_staff(client):
+    # GIVEN an access request whose every field is markup
+    form = {
+        "full_name": SCRIPT,
+        "address": SCRIPT,
+        "phone": "<img src=x>",
+        "login_or_email": SCRIPT,
+        "message": SCRIPT,
+    }
+    reply = client.post("/support/access-requests", form)
+    assert reply.status == 201, reply.body
+    number = reply.json()["number"]
+    # WHEN staff open it
+    seen = client.get(f"/staff/tickets/{number}", token=_staff_token(client))
+    # THEN it is JSON with the applicant's text exactly as typed
+    assert seen.status == 200
+    assert seen.header("Content-Type") == "application/json"
+    applicant = seen.json()["applicant"]
+    assert applicant["full_name"] == SCRIPT
+    assert applicant["address"] == SCRIPT
+    assert applicant["phone"] == "<img src=x>"
+
+
+def test_markup_in_an_access_request_is_escaped_in_the_acknowledgement(client):
+    # GIVEN an account whose name is markup, and an access request for it
+    account = _new_account(client, full_name=SCRIPT)
+    form = {
+        "full_name": SCRIPT,
+        "address": SCRIPT,
+        "phone": "+380 44 000 00 00",
+        "login_or_email": account["email"],
+        "message": SCRIPT,
+    }
+    assert client.post("/support/access-requests", form).status == 201
+    # THEN the acknowledgement to the contact address escapes it
+    (mail,) = _wait_mails(client, account["email"], "access request")
+    _assert_escaped(mail["html"])
+
+
+# --- one account per address however it is written -------------------------------------------
+
+
+def _variants(email: str) -> list[str]:
+    local, _, domain = email.partition("@")
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) if "a" <= c <= "z" else c for c in local[:3])
+    return [
+        email.upper(),
+        f"{local.capitalize()}@{domain.upper()}",
+        f"{fullwidth}{local[3:]}@{domain}",  # fullwidth letters: NFKC makes them ASCII
+        f"{local}@{domain.replace('e', '\uff45', 1)}",  # fullwidth in the domain
+        f"  {email} ",
+    ]
+
+
+def test_the_same_address_written_differently_is_one_account(client):
+    # GIVEN an account
+    account = _new_account(client)
+    # WHEN someone registers each variant of its address
+    variants = _variants(account["email"])
+    for variant in variants:
+        body = {"email": variant, "password": PASSWORD, "full_name": "Twin", "locale": "en"}
+        reply = client.post("/auth/register", body)
+        # THEN the answer is the registration's usual one (nothing is revealed)
+        assert (reply.status, reply.body) == (202, b"{}"), (variant, reply.body)
+    # and the owner is told each time, while no verification link goes out
+    notices = _wait_mails(client, account["email"], "tried to register", count=len(variants))
+    assert len(notices) == len(variants)
+    for mail in client.all_mails():
+        if mail["to"].casefold() != account["email"].casefold():
+            assert not any(v.strip() in mail["to"] for v in variants), mail["to"]
+    # and every spelling logs into the one account
+    for variant in variants:
+        token = log_in(client, variant)
+        assert (
+            client.get("/account", token=token).json()["client_number"] == account["client_number"]
+        )
+
+
+def test_login_names_in_any_case_or_width_are_one_login(client):
+    # GIVEN an account with a chosen login
+    login = f"ab{uuid.uuid4().hex[:10]}"
+    account = _new_account(client, login=login.upper())
+    assert account["login"] == login
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in login)
+    # THEN the login works however it is written
+    for variant in (login.upper(), login.capitalize(), fullwidth):
+        assert client.post("/auth/login", {"login": variant, "password": PASSWORD}).status == 200
+    # and nobody can register it again in another form (the second verification fails
+    # over to a generated login, never to a second owner of this one)
+    email = _email()
+    created = register_and_verify(client, email, login=fullwidth)
+    assert created["login"] != login
+
+
+MIXED_SCRIPT = [
+    "p\u0430ypal-{n}@example.com",  # Cyrillic а among Latin letters
+    "{n}-\u0455ecure@example.com",  # Cyrillic ѕ
+    "{n}@ex\u0430mple.com",  # Cyrillic а in a Latin domain label
+    "\u03bfpen-{n}@example.com",  # Greek ο
+]
+
+
+@pytest.mark.parametrize("pattern", MIXED_SCRIPT)
+def test_mixed_script_addresses_are_refused_everywhere(client, pattern):
+    # GIVEN an address mixing scripts so that it looks like a Latin one
+    address = pattern.format(n=uuid.uuid4().hex[:8])
+    account = _new_account(client)
+    # WHEN it is used to register, as a new contact email, or as an authorised sender
+    register = client.post(
+        "/auth/register",
+        {"email": address, "password": PASSWORD, "full_name": "Mallory", "locale": "en"},
+    )
+    change = client.post(
+        "/account/email-change",
+        {"new_email": address, "current_password": PASSWORD},
+        token=account["token"],
+    )
+    sender = client.post("/account/authorised-emails", {"email": address}, token=account["token"])
+    sales = client.post("/support/sales-questions", {"email": address, "message": "price?"})
+    # THEN each is refused as an invalid address and nothing is sent to it
+    for reply in (register, change, sender, sales):
+        _error(reply, 422, "invalid_email")
+    assert client.mails(address, timeout=1) == []
+    assert client.get("/account/authorised-emails", token=account["token"]).json() == []
+
+
+def test_a_single_script_international_address_is_accepted(client):
+    # GIVEN an address wholly in Cyrillic before the @ (a real, if rare, mailbox)
+    address = f"почта{uuid.uuid4().int % 10**8}@example.com"
+    reply = client.post(
+        "/auth/register",
+        {"email": address, "password": PASSWORD, "full_name": "Olena", "locale": "uk"},
+    )
+    # THEN it registers like any other
+    assert reply.status == 202
+    assert _wait_mails(client, address, "")
+
+
+def test_contact_email_change_and_senders_use_the_same_normalisation(client):
+    # GIVEN two accounts
+    mine, other = _new_account(client), _new_account(client)
+    my_variants, other_variants = _variants(mine["email"]), _variants(other["email"])
+    # WHEN the first tries its own address in another spelling as a new contact email
+    for variant in my_variants:
+        reply = client.post(
+            "/account/email-change",
+            {"new_email": variant, "current_password": PASSWORD},
+            token=mine["token"],
+        )
+        # THEN it is its own address, unchanged
+        _error(reply, 422, "email_unchanged")
+        # and as an authorised sender it is already authorised
+        reply = client.post("/account/authorised-emails", {"email": variant}, token=mine["token"])
+        _error(reply, 409, "already_authorised")
+    # WHEN it tries to authorise the other account's address in another spelling
+    for variant in other_variants:
+        reply = client.post("/account/authorised-emails", {"email": variant}, token=mine["token"])
+        # THEN the address is taken
+        _error(reply, 409, "email_taken")
+    # WHEN it asks to move to the other's address in fullwidth letters
+    fullwidth = other_variants[2]
+    reply = client.post(
+        "/account/email-change",
+        {"new_email": fullwidth, "current_password": PASSWORD},
+        token=mine["token"],
+    )
+    # THEN the answer and the notice to the old address are the usual ones
+    assert (reply.status, reply.body) == (202, b"{}")
+    notice = _wait_mails(client, mine["email"], "request to change your contact email")
+    assert notice and other["email"] in notice[-1]["text"]  # the NFKC (real) address
+    # but it is known as the other's address: no link goes out, nothing changes
+    assert [m for m in client.mails(other["email"]) if "confirm your new" in m["subject"]] == []
+    assert client.get("/account", token=mine["token"]).json()["email"] == mine["email"]
+    assert client.get("/account", token=other["token"]).json()["email"] == other["email"]
+
+
+# --- bodies: size, nesting, content type, swept over every route that takes JSON ---------------
+
+
+def _json_operations() -> list[tuple[str, str]]:
+    operations = []
+    for path, methods in OPENAPI["paths"].items():
+        for method, operation in methods.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                operations.append((method.upper(), path))
+    return operations
+
+
+JSON_OPERATIONS = _json_operations()
+
+
+def test_the_sweep_sees_every_route_that_takes_json():
+    # a sanity check: the sweep is driven by the contract, not a hand-kept list
+    assert ("POST", "/auth/register") in JSON_OPERATIONS
+    assert ("POST", "/staff/tickets/{number}/messages") in JSON_OPERATIONS
+    assert len(JSON_OPERATIONS) >= 15
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+@pytest.fixture
+def sessions(client: ApiClient) -> dict[str, str]:
+    """A client and a staff session, so that authenticated routes reach their function."""
+    return {"client": _new_account(client)["token"], "staff": _staff_token(client)}
+
+
+def _send_all(
+    client: ApiClient, sessions: dict[str, str], raw: bytes, headers: dict[str, str] | None = None
+) -> dict[tuple[str, str], Reply]:
+    replies = {}
+    for method, path in JSON_OPERATIONS:
+        secured = OPENAPI["paths"][path][method.lower()].get("security")
+        token = None
+        if secured:
+            token = sessions["staff" if path.startswith("/staff/") else "client"]
+        replies[(method, path)] = client.request(
+            method, _concrete(path), raw=raw, token=token, headers=headers
+        )
+    return replies
+
+
+def test_a_one_megabyte_body_is_413_on_every_route(client, sessions):
+    # WHEN every route that takes JSON gets a 1 MB JSON body
+    raw = json.dumps({"padding": "a" * (1024 * 1024)}).encode()
+    replies = _send_all(client, sessions, raw)
+    # THEN each answers 413 payload_too_large in the contract's shape
+    for route, reply in replies.items():
+        assert reply.status == 413, (route, reply.status, reply.body[:200])
+        _error(reply, 413, "payload_too_large")
+
+
+def test_a_body_nested_ten_thousand_deep_is_4xx_on_every_route(client, sessions):
+    # WHEN every route gets arrays and objects nested 10 000 deep (still under 64 KiB)
+    arrays = b"[" * 10_000 + b"]" * 10_000
+    objects = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
+    for raw in (arrays, objects, b'{"token": ' + arrays + b"}"):
+        replies = _send_all(client, sessions, raw)
+        # THEN each answers a 4xx in the contract's shape, never a 5xx
+        for route, reply in replies.items():
+            assert 400 <= reply.status < 500, (route, reply.status, reply.body[:200])
+            body = reply.json()
+            assert isinstance(body["code"], str) and body["message"], (route, body)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw"),
+    [
+        ("text/plain", b'{"login": "x"}'),
+        ("application/x-www-form-urlencoded", b"login=x&password=y"),
+        ("multipart/form-data; boundary=x", b"--x\r\n\r\nlogin\r\n--x--\r\n"),
+        ("application/xml", b"<login>x</login>"),
+    ],
+    ids=["text", "form", "multipart", "xml"],
+)
+def test_a_body_that_is_not_json_is_415_on_every_route(client, sessions, content_type, raw):
+    # WHEN every route gets a body declared as something else than JSON
+    replies = _send_all(client, sessions, raw, headers={"Content-Type": content_type})
+    # THEN each answers 415 unsupported_media_type
+    for route, reply in replies.items():
+        assert reply.status == 415, (route, reply.status, reply.body[:200])
+        _error(reply, 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"token": ', b"\xff\xfe{}", b"null", b"[]", b'"text"', b"1e999999", b'{"a": NaN}'],
+    ids=["truncated", "not-utf8", "null", "array", "string", "huge-number", "nan"],
+)
+def test_a_json_body_that_is_malformed_or_the_wrong_shape_is_4xx_on_every_route(
+    client, sessions, raw
+):
+    # WHEN every route gets a body that is broken or not an object
+    replies = _send_all(client, sessions, raw)
+    # THEN each answers a 4xx in the contract's shape, never a 5xx
+    for route, reply in replies.items():
+        assert 400 <= reply.status < 500, (route, reply.status, reply.body[:200])
+        assert reply.json()["code"], route
+
+
+def test_an_oversized_or_nested_registration_leaves_nothing_behind(client):
+    # GIVEN an address nobody registered
+    email = _email()
+    big = {"email": email, "password": PASSWORD, "full_name": "a" * (1024 * 1024)}
+    deep = {"email": email, "password": PASSWORD, "full_name": "x", "locale": "en"}
+    deep_raw = json.dumps(deep)[:-1].encode() + b', "extra": ' + b"[" * 10_000 + b"]" * 10_000
+    deep_raw += b"}"
+    # WHEN it is registered with a 1 MB name, a deeply nested field, or as a form
+    _error(client.post("/auth/register", big), 413, "payload_too_large")
+    assert 400 <= client.post("/auth/register", raw=deep_raw).status < 500
+    form = client.post(
+        "/auth/register",
+        raw=f"email={email}&password=x".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    _error(form, 415, "unsupported_media_type")
+    # THEN no verification mail went out and the address can still register normally
+    assert client.mails(email, timeout=1) == []
+    assert register_and_verify(client, email)["client_number"]
+
+
+# --- token routes: expired, garbled, truncated and foreign tokens -----------------------------
+
+
+TOKEN_ROUTES = {
+    "/auth/verify-email": {},
+    "/password/reset/verify": {},
+    "/password/reset": {"new_password": NEW_PASSWORD},
+    "/account/email-change/confirm": {},
+    "/cession/confirm": {},
+    "/cession/decline": {},
+}
+# The flow each live token belongs to (its own route takes it; every other refuses it).
+OWN_ROUTES = {
+    "verification": {"/auth/verify-email"},
+    "reset": {"/password/reset/verify", "/password/reset"},
+    "change": {"/account/email-change/confirm"},
+}
+
+
+def _live_tokens(client: ApiClient) -> dict[str, Any]:
+    """An account with a pending reset link and a pending email change, another account
+    with a reset link, and a pending registration: their live tokens."""
+    victim, other = _new_account(client), _new_account(client)
+    new_email, pending = _email("new"), _email("pending")
+    assert client.post("/password/forgot", {"login": victim["email"]}).status == 202
+    assert client.post("/password/forgot", {"login": other["email"]}).status == 202
+    reply = client.post(
+        "/account/email-change",
+        {"new_email": new_email, "current_password": PASSWORD},
+        token=victim["token"],
+    )
+    assert reply.status == 202, reply.body
+    body = {"email": pending, "password": PASSWORD, "full_name": "Pending", "locale": "en"}
+    assert client.post("/auth/register", body).status == 202
+    return {
+        "victim": victim,
+        "other": other,
+        "new_email": new_email,
+        "pending": pending,
+        "reset": client.mail_link_token(victim["email"], subject_contains="reset"),
+        "other_reset": client.mail_link_token(other["email"], subject_contains="reset"),
+        "change": client.mail_link_token(new_email, subject_contains="confirm your new"),
+        "verification": client.mail_link_token(pending),
+    }
+
+
+def _post_token(client: ApiClient, route: str, token: Any) -> Reply:
+    return client.post(route, {"token": token, **TOKEN_ROUTES[route]})
+
+
+def _assert_nothing_changed(client: ApiClient, live: dict[str, Any]) -> None:
+    """The victim's password, contact email and session are as before, and every live
+    link still works (the refused attempts consumed and superseded nothing)."""
+    victim = live["victim"]
+    profile = client.get("/account", token=victim["token"])
+    assert profile.status == 200, "the victim's session was revoked"
+    assert profile.json()["email"] == victim["email"]
+    assert (
+        client.post("/auth/login", {"login": victim["email"], "password": PASSWORD}).status == 200
+    )
+    for name in ("reset", "other_reset"):
+        assert _post_token(client, "/password/reset/verify", live[name]).status == 200, name
+    confirmed = _post_token(client, "/account/email-change/confirm", live["change"])
+    assert confirmed.status == 200, confirmed.body
+    assert confirmed.json()["email"] == live["new_email"]
+    verified = _post_token(client, "/auth/verify-email", live["verification"])
+    assert verified.status == 200, verified.body
+
+
+def _garbled(token: str) -> list[Any]:
+    subject, _, secret = token.rpartition(".")
+    flipped = secret[:-1] + ("A" if secret[-1] != "A" else "B")
+    return [
+        "not-a-token",
+        f"{subject}.",
+        f".{secret}",
+        f"{subject}.{flipped}",
+        f"{subject}.{secret}.{secret}",
+        f"{subject}.{secret.upper()}",
+        f"{subject}\r\n.{secret}",
+        f"../{subject}.{secret}",
+        f"{subject}%2E{secret}",
+        "токен.секрет",
+        "a" * 512,
+    ]
+
+
+# The live token each route's broken variants are made from: its own flow's where it has
+# one (the closest a guesser gets), a reset link's for the cession routes.
+BASE_TOKEN = {
+    "/auth/verify-email": "verification",
+    "/password/reset/verify": "reset",
+    "/password/reset": "reset",
+    "/account/email-change/confirm": "change",
+    "/cession/confirm": "reset",
+    "/cession/decline": "change",
+}
+
+
+def test_garbled_and_truncated_tokens_are_410_everywhere_and_change_nothing(client):
+    # GIVEN live links of every flow
+    live = _live_tokens(client)
+    # WHEN each route gets broken variants of a live token: garbled, truncated, cut
+    # down to its subject
+    for route in TOKEN_ROUTES:
+        token = live[BASE_TOKEN[route]]
+        for bad in (*_garbled(token), token[:-1], token[:20], token.rpartition(".")[0]):
+            reply = _post_token(client, route, bad)
+            # THEN the answer is the contract's 410 token_invalid
+            _error(reply, 410, "token_invalid")
+    # and nothing changed
+    _assert_nothing_changed(client, live)
+
+
+def test_tokens_of_the_wrong_type_are_422_and_change_nothing(client):
+    live = _live_tokens(client)
+    for route in TOKEN_ROUTES:
+        for token in (None, 123, [live["reset"]], {"token": live["reset"]}, "", "a" * 513):
+            _error(_post_token(client, route, token), 422, "validation_error")
+    _assert_nothing_changed(client, live)
+
+
+def test_tokens_of_another_flow_or_another_account_are_410_and_change_nothing(client):
+    # GIVEN live links of every flow, and the victim's and another account's reset links
+    live = _live_tokens(client)
+    victim_subject = live["reset"].rpartition(".")[0]
+    other_secret = live["other_reset"].rpartition(".")[2]
+    # WHEN each route gets the other flows' live tokens
+    for flow, own in OWN_ROUTES.items():
+        for route in TOKEN_ROUTES:
+            if route not in own:
+                _error(_post_token(client, route, live[flow]), 410, "token_invalid")
+    # and the reset routes get another account's secret under the victim's subject
+    for route in ("/password/reset/verify", "/password/reset"):
+        _error(_post_token(client, route, f"{victim_subject}.{other_secret}"), 410, "token_invalid")
+    # and the change route gets the victim's reset secret under the change subject
+    change_subject = live["change"].rpartition(".")[0]
+    reset_secret = live["reset"].rpartition(".")[2]
+    forged = f"{change_subject}.{reset_secret}"
+    _error(_post_token(client, "/account/email-change/confirm", forged), 410, "token_invalid")
+    # THEN nothing changed
+    _assert_nothing_changed(client, live)
+
+
+def test_expired_tokens_are_410_everywhere_and_change_nothing(client):
+    # GIVEN live links of every flow, then 24 h and a second later (every link expired;
+    # the 12-hour session too, so the state is checked with fresh logins)
+    live = _live_tokens(client)
+    client.advance_clock(24 * 3600 + 1)
+    # WHEN every route gets every expired token
+    for route in TOKEN_ROUTES:
+        for name in ("reset", "other_reset", "change", "verification"):
+            _error(_post_token(client, route, live[name]), 410, "token_invalid")
+    # THEN the victim's password and contact email are as before
+    victim = live["victim"]
+    token = log_in(client, victim["email"])
+    assert client.get("/account", token=token).json()["email"] == victim["email"]
+    assert (
+        client.post("/auth/login", {"login": live["new_email"], "password": PASSWORD}).status == 401
+    )
+    # and the pending registration created no account
+    assert (
+        client.post("/auth/login", {"login": live["pending"], "password": PASSWORD}).status == 401
+    )
