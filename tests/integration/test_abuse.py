@@ -680,3 +680,131 @@ def test_expired_tokens_are_410_everywhere_and_change_nothing(client):
     assert (
         client.post("/auth/login", {"login": live["pending"], "password": PASSWORD}).status == 401
     )
+
+
+def test_cession_links_garbled_truncated_or_crossed_are_410_and_change_nothing(client):
+    from tests.integration.test_cession import activated, new_party, wait_for_status
+
+    # GIVEN an activated cession with a live link for each party
+    owner, recipient = new_party(client), new_party(client)
+    _, order, owner_link, recipient_link = activated(client, owner, recipient)
+    owner_subject, _, owner_secret = owner_link.rpartition(".")
+    recipient_subject, _, recipient_secret = recipient_link.rpartition(".")
+    crossed = [f"{owner_subject}.{recipient_secret}", f"{recipient_subject}.{owner_secret}"]
+    # WHEN both cession routes get broken links, and one party's secret under the other's
+    for route in ("/cession/confirm", "/cession/decline"):
+        for bad in (*_garbled(owner_link), owner_link[:-1], owner_subject, *crossed):
+            _error(_post_token(client, route, bad), 410, "token_invalid")
+    # and every other token route gets a live cession link
+    for route in TOKEN_ROUTES:
+        if not route.startswith("/cession/"):
+            _error(_post_token(client, route, owner_link), 410, "token_invalid")
+    # THEN the order still waits for both parties
+    seen = client.get(f"/orders/{order['order_id']}", token=owner.token).json()
+    assert seen["status"] == "awaiting_confirmations"
+    assert seen["owner"]["confirmed_at"] is None and seen["recipient"]["confirmed_at"] is None
+    # and both real links still work
+    assert _post_token(client, "/cession/confirm", owner_link).status == 200
+    assert _post_token(client, "/cession/decline", recipient_link).status == 200
+    wait_for_status(client, owner, order["order_id"], "declined")
+
+
+# --- recovery cases and sales questions: markup, header lines, foreign keys ---------------------
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string anywhere in a JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def _recovery_case(client: ApiClient, **changes: Any) -> tuple[dict, dict]:
+    body = {
+        "account_hint": SCRIPT,
+        "applicant_type": "legal_entity",
+        "full_name": SCRIPT,
+        "company_name": f"{SCRIPT}\r\n{INJECTED}",
+        "company_code": "12345678",
+        "new_email": _email("recover"),
+        "phone": "+380 44 000 00 00",
+        "channel": "post",
+        **changes,
+    }
+    reply = client.post("/recovery/requests", body)
+    assert reply.status == 201, reply.body
+    return body, reply.json()
+
+
+def test_markup_in_a_recovery_case_is_escaped_in_mails_and_literal_for_staff(client):
+    # GIVEN a recovery case whose name, company and hint are markup (and header lines)
+    body, case = _recovery_case(client)
+    key = {"X-Recovery-Key": case["access_key"]}
+    assert client.post(f"/recovery/requests/{case['reference']}/submit", headers=key).status == 202
+    # THEN the receipt to the new address escapes the name and injects no header
+    (received,) = _wait_mails(client, body["new_email"], "received")
+    _assert_escaped(received["html"])
+    _assert_no_injected_header(received)
+    # WHEN staff open it and reject it with a reason that is markup too
+    staff = _staff_token(client)
+    seen = client.get(f"/staff/recovery-requests/{case['reference']}", token=staff)
+    # THEN the staff view is JSON with the applicant's text as typed
+    assert seen.status == 200
+    assert seen.header("Content-Type") == "application/json"
+    assert SCRIPT in _strings(seen.json())
+    assert body["company_name"] in _strings(seen.json())
+    reply = client.post(
+        f"/staff/recovery-requests/{case['reference']}/decision",
+        {"decision": "reject", "reason": f"{SCRIPT}\r\n{INJECTED}"},
+        token=staff,
+    )
+    assert reply.status == 200, reply.body
+    # and the rejection mail escapes the reason and injects no header
+    (rejected,) = _wait_mails(client, body["new_email"], "rejected")
+    _assert_escaped(rejected["html"])
+    _assert_no_injected_header(rejected)
+
+
+def test_recovery_keys_garbled_truncated_or_of_another_case_are_404_and_change_nothing(client):
+    # GIVEN two open recovery cases
+    _, case = _recovery_case(client)
+    _, other = _recovery_case(client)
+    path = f"/recovery/requests/{case['reference']}"
+    key = case["access_key"]
+    # WHEN the first is read and submitted with broken keys or the other case's key
+    for bad in (other["access_key"], key[:-1], key[1:], key + "A", key.upper()):
+        for reply in (
+            client.get(path, headers={"X-Recovery-Key": bad}),
+            client.post(f"{path}/submit", headers={"X-Recovery-Key": bad}),
+        ):
+            # THEN each is the same 404 as an unknown case
+            _error(reply, 404, "not_found")
+    # and the case is still waiting, its own key still works
+    seen = client.get(path, headers={"X-Recovery-Key": key})
+    assert seen.status == 200 and seen.json()["status"] == "awaiting_documents"
+
+
+def test_markup_in_a_sales_question_is_literal_for_staff_and_escaped_in_the_answer(client):
+    # GIVEN a sales question whose name and message are markup
+    email = _email("prospect")
+    question = {"email": email, "full_name": SCRIPT, "message": f"{SCRIPT}\r\n{INJECTED}"}
+    reply = client.post("/support/sales-questions", question)
+    assert reply.status == 201, reply.body
+    number = reply.json()["number"]
+    # WHEN staff open it and answer
+    staff = _staff_token(client)
+    seen = client.get(f"/staff/tickets/{number}", token=staff)
+    assert seen.status == 200 and seen.header("Content-Type") == "application/json"
+    assert question["message"] in _strings(seen.json())
+    assert (
+        client.post(f"/staff/tickets/{number}/messages", {"message": "hi"}, token=staff).status
+        == 201
+    )
+    # THEN the answer escapes the name and the subject (the message's first line)
+    (mail,) = _wait_mails(client, email, number)
+    _assert_escaped(mail["html"])
+    _assert_no_injected_header(mail)
