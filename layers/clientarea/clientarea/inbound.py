@@ -33,6 +33,7 @@ from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from email.utils import getaddresses
 from functools import cache
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
@@ -219,7 +220,17 @@ def _attachments(message: EmailMessage) -> list[RawAttachment]:
 
 def _sender(message: EmailMessage) -> tuple[str, str]:
     """`(address, display name)` of the one From address, else `("", "")`."""
-    header = message["From"]
+    try:
+        header = message["From"]
+    except ValueError:
+        # A display name that decodes to CR or LF (an RFC 2047 encoded word lets any
+        # byte through): the email package refuses to build the address. Keep the
+        # address from the raw header and drop the name, which only a forger writes.
+        raw = [value for name, value in message.raw_items() if name.lower() == "from"]
+        pairs = getaddresses(raw)
+        if len(pairs) != 1 or "@" not in pairs[0][1]:
+            return "", ""
+        return pairs[0][1], ""
     addresses = getattr(header, "addresses", ())
     if len(addresses) != 1 or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
         return "", ""
