@@ -7,6 +7,7 @@ import os
 import uuid
 from email import policy
 from email.parser import BytesParser
+from email.utils import getaddresses
 from typing import Any
 
 import boto3
@@ -30,12 +31,15 @@ def ses_event(
     """A receipt event shaped as SES sends it to a Lambda action (docs: "Lambda
     action event")."""
     message = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
-    sender = mail_from if mail_from is not None else _address(message.get("From"))
+    # Raw header values: a hostile header (an encoded CR/LF in a display name) must reach
+    # the intake as SES would hand it on, not break the emulation while it is parsed.
+    headers = {name.lower(): value for name, value in reversed(list(message.raw_items()))}
+    sender = mail_from if mail_from is not None else _address(headers.get("from", ""))
     common = {
-        "from": [str(message.get("From", ""))],
-        "to": [str(message.get("To", ""))],
-        "subject": str(message.get("Subject", "")),
-        "messageId": str(message.get("Message-ID", "")),
+        "from": [headers.get("from", "")],
+        "to": [headers.get("to", "")],
+        "subject": str(message.get("Subject", "")),  # decoded, as SES gives it
+        "messageId": headers.get("message-id", ""),
     }
     receipt = {
         "recipients": recipients,
@@ -69,9 +73,9 @@ def ses_event(
     }
 
 
-def _address(header: Any) -> str:
-    addresses = getattr(header, "addresses", ())
-    return addresses[0].addr_spec if addresses else ""
+def _address(header: str) -> str:
+    pairs = getaddresses([header]) if header else []
+    return pairs[0][1] if pairs else ""
 
 
 def deliver(

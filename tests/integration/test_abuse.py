@@ -810,3 +810,42 @@ def test_markup_in_a_sales_question_is_literal_for_staff_and_escaped_in_the_answ
     (mail,) = _wait_mails(client, email, number)
     _assert_escaped(mail["html"])
     _assert_no_injected_header(mail)
+
+
+def test_encoded_newlines_and_markup_in_an_inbound_mail_reach_no_header_and_no_html(client):
+    import base64
+
+    from tests.integration.test_inbound_mail import deliver
+
+    # GIVEN a mail to sales whose encoded subject and sender name decode to header
+    # lines and a script (RFC 2047 lets any byte through an encoded word)
+    asker = _email("asker")
+
+    def encoded(text: str) -> str:
+        return f"=?utf-8?b?{base64.b64encode(text.encode()).decode()}?="
+
+    raw = (
+        f"From: {encoded(f'Eve{chr(13)}{chr(10)}{INJECTED} {SCRIPT}')} <{asker}>\r\n"
+        "To: sales@clientarea.test\r\n"
+        f"Subject: {encoded(f'Price{chr(13)}{chr(10)}{INJECTED}{chr(13)}{chr(10)}{SCRIPT}')}\r\n"
+        f"Message-ID: <{uuid.uuid4().hex}@mail.example.net>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nHow much?\r\n"
+    ).encode()
+    outcome = deliver(client, raw, to="sales", dmarc="GRAY", dkim="GRAY")
+    assert outcome["result"] == "ticket_opened", outcome
+    number = outcome["number"]
+    # WHEN staff answer it
+    staff = _staff_token(client)
+    seen = client.get(f"/staff/tickets/{number}", token=staff)
+    assert seen.status == 200 and seen.header("Content-Type") == "application/json"
+    reply = client.post(f"/staff/tickets/{number}/messages", {"message": "10 EUR"}, token=staff)
+    assert reply.status == 201, reply.body
+    # THEN the ticket's subject is one line, the forged sender name is dropped
+    ticket = seen.json()
+    assert ticket["subject"].splitlines() == [ticket["subject"]]
+    assert INJECTED not in json.dumps(ticket["messages"])
+    # and the answer carries no injected header and its HTML shows the text escaped
+    (answer,) = _wait_mails(client, asker, number)
+    _assert_no_injected_header(answer)
+    assert answer["to"] == asker
+    _assert_escaped(answer["html"])
