@@ -849,3 +849,29 @@ def test_encoded_newlines_and_markup_in_an_inbound_mail_reach_no_header_and_no_h
     _assert_no_injected_header(answer)
     assert answer["to"] == asker
     _assert_escaped(answer["html"])
+
+
+def test_markup_and_header_lines_in_a_profile_are_literal_and_escaped_in_mail(client):
+    # GIVEN an account whose profile is edited to markup and header lines
+    account = _new_account(client)
+    profile = {
+        "full_name": f"{SCRIPT}\r\n{INJECTED}",
+        "address": f"{SCRIPT}\r\nX-Injected: yes",
+        "phone": "<img src=x>",
+    }
+    reply = client.patch("/account", profile, token=account["token"])
+    if reply.status == 422:
+        _error(reply, 422, "validation_error")
+        return
+    # THEN the account reads back as JSON with the text as typed
+    assert reply.status == 200, reply.body
+    assert reply.header("Content-Type") == "application/json"
+    seen = client.get("/account", token=account["token"]).json()
+    assert {key: seen[key] for key in profile} == profile
+    # WHEN the password is changed (a notice addressed by that name)
+    change = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    assert client.put("/account/password", change, token=account["token"]).status == 204
+    # THEN the notice escapes the name and carries no injected header
+    (notice,) = _wait_mails(client, account["email"], "password was changed")
+    _assert_escaped(notice["html"])
+    _assert_no_injected_header(notice)
