@@ -238,10 +238,11 @@ def _why_not_authorised(client_number: int, address: str) -> Exception:
         # One account per sender address: inbound mail must map to exactly one account.
         return EmailTaken()
     try:
-        ClaimModel.get(accounts.email_claim_key(address), consistent_read=True)
-        return EmailTaken()  # another account's contact email (ours was refused earlier)
+        contact = ClaimModel.get(accounts.email_claim_key(address), consistent_read=True)
     except DoesNotExist:
-        pass
+        contact = None
+    if contact is not None and int(contact.client_number) != client_number:
+        return EmailTaken()  # another account's contact email
     senders = accounts.authorised_senders(accounts.get_account(client_number))
     if claim is not None or address.casefold() in senders:
         return AlreadyAuthorised()
