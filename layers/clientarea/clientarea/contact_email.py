@@ -215,13 +215,6 @@ def authorise(client_number: int, email: str) -> AuthorisedEmail:
                 ),
                 condition=SenderModel.pk.does_not_exist(),
             )
-            # Another account's contact email is that account's, as a sender too: one
-            # address, one account, however it is spelt (the claim keys are normalised).
-            tx.condition_check(
-                ClaimModel,
-                accounts.email_claim_key(address),
-                condition=ClaimModel.pk.does_not_exist(),
-            )
     except TransactWriteError as exc:
         raise _why_not_authorised(client_number, address) from exc
     return entry
@@ -237,12 +230,6 @@ def _why_not_authorised(client_number: int, address: str) -> Exception:
     if claim is not None and int(claim.client_number) != client_number:
         # One account per sender address: inbound mail must map to exactly one account.
         return EmailTaken()
-    try:
-        contact = ClaimModel.get(accounts.email_claim_key(address), consistent_read=True)
-    except DoesNotExist:
-        contact = None
-    if contact is not None and int(contact.client_number) != client_number:
-        return EmailTaken()  # another account's contact email
     senders = accounts.authorised_senders(accounts.get_account(client_number))
     if claim is not None or address.casefold() in senders:
         return AlreadyAuthorised()
