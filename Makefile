@@ -23,6 +23,9 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 LOCKS := requirements/dev.txt layers/dependencies/requirements.txt
+# checkov pins versions the dev lock cannot share: it gets a venv and a lock of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 # boto3 as the Lambda runtime provides it (left out of the layer on purpose), for
 # importing the built artifacts with python3.13 outside the venv: see bench/.
@@ -47,7 +50,7 @@ help:
 	@echo "make check-template  cfn-lint and sam validate --lint on template.yaml"
 	@echo "make build           sam build (no container) and a check of the artifacts"
 	@echo "make bench [ARGS=..] cold starts, AWS calls and latency per route, sizes"
-	@echo "make lock            recompile both locks (UPGRADE=1 to move to newest)"
+	@echo "make lock            recompile the locks (UPGRADE=1 to move to newest)"
 	@echo "make clean           remove build output and caches (not .venv)"
 	@echo "make create-staff ARGS=\"--email E --role support|admin --stack-name S\"  staff account in a deployed stack"
 
@@ -72,6 +75,13 @@ $(STAMP): $(LOCKS) | $(UV)
 	touch $@
 
 install: $(STAMP)
+
+$(CHECKOV_STAMP): requirements/checkov.txt | $(UV)
+	@$(MAKE) --no-print-directory python313
+	rm -rf $(CHECKOV_VENV)
+	"$(PYTHON313)" -m venv --without-pip $(CHECKOV_VENV)
+	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python -r requirements/checkov.txt
+	touch $@
 
 $(RUNTIME_STAMP): requirements/dev.txt | $(STAMP)
 	@$(MAKE) --no-print-directory python313
@@ -130,6 +140,7 @@ lock: | $(UV)
 	$(COMPILE) --python-version 3.13 --python-platform x86_64-manylinux_2_28 \
 		-c requirements/dev.txt \
 		layers/dependencies/requirements.in $(NO_EMIT) -o layers/dependencies/requirements.txt
+	$(COMPILE) --python-version 3.13 requirements/checkov.in -o requirements/checkov.txt
 	@for p in $$(grep -E '^[A-Za-z0-9_.-]+==' layers/dependencies/requirements.txt); do \
 		grep -qix "$$p" requirements/dev.txt || \
 			{ echo "error: runtime lock has $$p, dev lock has $$(grep -i "^$${p%%==*}==" requirements/dev.txt)"; exit 1; }; \
