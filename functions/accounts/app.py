@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -74,7 +74,41 @@ class PasswordChange(Strict):
     new_password: Password
 
 
-@app.post("/auth/register")
+def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
+    """The success and the contract's error answers, for docs/openapi.json."""
+    content = {"model": model} if model is not None else {"schema": {"type": "object"}}
+    documented: dict[int, Any] = {
+        status: {"description": description, "content": {"application/json": content}}
+    }
+    for key, text in errors.items():
+        documented[int(key.removeprefix("e"))] = {
+            "description": text,
+            "content": {"application/json": {"schema": ERROR_BODY}},
+        }
+    return documented
+
+
+# Inline rather than a named model: names are shared by every function's document.
+ERROR_BODY = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+@app.post(
+    "/auth/register",
+    responses=_responses(
+        202,
+        None,
+        "The same answer whether or not the address is registered; a link or a notice went to it",
+        e422="weak_password (with its reason), invalid_email, invalid_login or validation_error",
+    ),
+)
 def register(request: RegisterRequest) -> Response[dict]:
     locale = locales.negotiate(request.locale, app.current_event.headers.get("accept-language"))
     accounts.register(
@@ -87,13 +121,31 @@ def register(request: RegisterRequest) -> Response[dict]:
     return Response(202, "application/json", {})
 
 
-@app.post("/auth/verify-email")
+@app.post(
+    "/auth/verify-email",
+    responses=_responses(
+        200,
+        VerifiedAccount,
+        "The account is active",
+        e410="token_invalid: unknown, used or expired link",
+        e429="rate_limited: too many requests from this address; see Retry-After",
+    ),
+)
 def verify_email(request: VerifyEmailRequest) -> VerifiedAccount:
     account = accounts.verify_email(request.token, client_ip=web.client_ip(app))
     return VerifiedAccount(client_number=account.client_number, login=account.login)
 
 
-@app.post("/auth/login")
+@app.post(
+    "/auth/login",
+    responses=_responses(
+        200,
+        SessionResponse,
+        "A new session",
+        e401="invalid_credentials: unknown login or wrong password (alike)",
+        e429="rate_limited: too many failures for this login or address; see Retry-After",
+    ),
+)
 def login(request: LoginRequest) -> SessionResponse:
     session = accounts.login(
         request.login, request.password.get_secret_value(), client_ip=web.client_ip(app)
@@ -101,18 +153,18 @@ def login(request: LoginRequest) -> SessionResponse:
     return SessionResponse(session_token=session.token, expires_at=clock.iso(session.expires_at))
 
 
-@app.post("/auth/logout")
+@app.post("/auth/logout", responses=_responses(204, None, "This session is revoked"))
 def logout() -> Response[None]:
     accounts.logout(web.principal(app))
     return Response(204)
 
 
-@app.get("/account")
+@app.get("/account", responses=_responses(200, Account, "The caller's account"))
 def get_account() -> Account:
     return Account(**accounts.profile(web.principal(app).client_number).as_dict())
 
 
-@app.patch("/account")
+@app.patch("/account", responses=_responses(200, Account, "The updated account"))
 def patch_account(request: AccountPatch) -> Account:
     changes = request.model_dump(exclude_unset=True)
     if "locale" in changes:
@@ -126,7 +178,18 @@ def patch_account(request: AccountPatch) -> Account:
     return Account(**view.as_dict())
 
 
-@app.put("/account/password")
+@app.put(
+    "/account/password",
+    responses=_responses(
+        204,
+        None,
+        "Changed; every other session is revoked and a notice is mailed",
+        e401="invalid_credentials: wrong current password",
+        e409="conflict: a concurrent change; try again",
+        e422="weak_password (with its reason) or validation_error",
+        e429="rate_limited: too many wrong passwords; see Retry-After",
+    ),
+)
 def change_password(request: PasswordChange) -> Response[None]:
     accounts.change_password(
         web.principal(app),
@@ -141,7 +204,7 @@ class StaffMember(BaseModel):
     role: str
 
 
-@app.get("/staff/me")
+@app.get("/staff/me", responses=_responses(200, StaffMember, "The staff member's login and role"))
 def staff_me() -> StaffMember:
     """The signed-in staff member's own login and role (clients never get here: the
     authorizer denies them every /staff/... route)."""

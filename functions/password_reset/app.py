@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -39,7 +39,41 @@ class ResetRequest(Strict):
     new_password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
 
 
-@app.post("/password/forgot")
+def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
+    """The success and the contract's error answers, for docs/openapi.json."""
+    content = {"model": model} if model is not None else {"schema": {"type": "object"}}
+    documented: dict[int, Any] = {
+        status: {"description": description, "content": {"application/json": content}}
+    }
+    for key, text in errors.items():
+        documented[int(key.removeprefix("e"))] = {
+            "description": text,
+            "content": {"application/json": {"schema": ERROR_BODY}},
+        }
+    return documented
+
+
+# Inline rather than a named model: names are shared by every function's document.
+ERROR_BODY = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+@app.post(
+    "/password/forgot",
+    responses=_responses(
+        202,
+        None,
+        "The same answer whether or not the account exists; a 2-hour link went to it if it does",
+        e429="rate_limited: too many requests from this address; see Retry-After",
+    ),
+)
 def forgot(request: ForgotRequest) -> Response[dict]:
     password_reset.request_reset(
         request.login, locale=web.request_locale(app), client_ip=web.client_ip(app)
@@ -47,13 +81,32 @@ def forgot(request: ForgotRequest) -> Response[dict]:
     return Response(202, "application/json", {})
 
 
-@app.post("/password/reset/verify")
+@app.post(
+    "/password/reset/verify",
+    responses=_responses(
+        200,
+        TokenExpiry,
+        "The link is valid until expires_at (not consumed)",
+        e410="token_invalid: unknown, used, superseded or expired link (alike)",
+        e429="rate_limited: too many requests from this address; see Retry-After",
+    ),
+)
 def verify(request: TokenRequest) -> TokenExpiry:
     expires_at = password_reset.verify(request.token, client_ip=web.client_ip(app))
     return TokenExpiry(expires_at=clock.iso(expires_at))
 
 
-@app.post("/password/reset")
+@app.post(
+    "/password/reset",
+    responses=_responses(
+        204,
+        None,
+        "Changed; every session of the account is revoked and a notice is mailed",
+        e410="token_invalid: unknown, used, superseded or expired link (alike)",
+        e422="weak_password (with its reason) or validation_error",
+        e429="rate_limited: too many requests from this address; see Retry-After",
+    ),
+)
 def reset(request: ResetRequest) -> Response[None]:
     password_reset.reset(
         request.token, request.new_password.get_secret_value(), client_ip=web.client_ip(app)
