@@ -164,7 +164,12 @@ def main(document: dict[str, Any] | None = None) -> int:
     if problems:
         print(f"docs/openapi.json disagrees with API.md: {len(problems)} problems", file=sys.stderr)
         return 1
-    print(f"docs/openapi.json agrees with API.md ({len(parse(CONTRACT.read_text()))} routes)")
+    routes = parse(CONTRACT.read_text())
+    deployed = [key for key in routes if not key[1].startswith(LOCAL_ONLY_PREFIX)]
+    print(
+        f"docs/openapi.json agrees with API.md: {len(deployed)} routes"
+        f" (and {len(routes) - len(deployed)} local-only /_dev routes, not deployed)"
+    )
     return 0
 
 
