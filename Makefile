@@ -47,7 +47,7 @@ help:
 	@echo "make install         .venv with python3.13 and requirements/dev.txt (idempotent)"
 	@echo "make dev [ARGS=...]  local API on 127.0.0.1:3000 (ARGS=\"--port 3001\")"
 	@echo "make test            ruff check, then the whole pytest suite"
-	@echo "make openapi         regenerate docs/openapi.json (ARGS=--check to verify)"
+	@echo "make openapi         regenerate docs/openapi.json (ARGS=--check: fail if stale or unlike API.md)"
 	@echo "make check           contract (openapi vs API.md), bandit, checkov, pip-audit, ASL"
 	@echo "make check-template  cfn-lint and sam validate --lint on template.yaml"
 	@echo "make build           sam build (no container) and a check of the artifacts"
