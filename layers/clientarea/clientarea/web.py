@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from pydantic import BaseModel, ConfigDict
 
 from clientarea import locales
 from clientarea.errors import DomainError, RateLimited, WeakPassword
@@ -37,6 +38,48 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # recovery case's access key) that the idempotency table would keep in clear.
 NOT_REPLAYED = frozenset({("POST", "/auth/login"), ("POST", "/recovery/requests")})
 logger = Logger()
+
+# The contract's error answer, inline rather than a named model (names are shared by
+# every function's part of docs/openapi.json).
+ERROR_BODY = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+ANY_JSON = {"application/json": {"schema": {"type": "object"}}}
+
+
+class Shape(BaseModel):
+    """A request body: unknown fields are refused (422), never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def responses(
+    status: int,
+    model: Any,
+    description: str,
+    *,
+    content: dict[str, Any] | None = None,
+    **errors: str,
+) -> dict[int, Any]:
+    """A route's documented answers for docs/openapi.json: the success (`model`, else
+    `content`, else any JSON object) and the contract's errors, `e404="why"`."""
+    if model is not None:
+        content = {"application/json": {"model": model}}
+    documented: dict[int, Any] = {
+        status: {"description": description, "content": content or ANY_JSON}
+    }
+    for key, text in errors.items():
+        documented[int(key.removeprefix("e"))] = {
+            "description": text,
+            "content": {"application/json": {"schema": ERROR_BODY}},
+        }
+    return documented
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response:
