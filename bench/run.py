@@ -208,6 +208,41 @@ def _authorizer_budget(measured: list[Any], limits: dict[str, Any], report: Repo
     )
 
 
+def _coverage(measured: list[Any], limits: dict[str, Any], report: Report) -> None:
+    """Every route of template.yaml is played, and has an AWS-call budget."""
+    from lambda_env import template_routes
+
+    played = {m.route for m in measured}
+    for route in template_routes():
+        if route not in played:
+            report.check(f"route played {route}", "no scenario", "a scenario", False)
+        elif route not in limits:
+            report.check(f"AWS calls {route}", "no budget", "a budget", False)
+
+
+def _full_cession(cession: dict[str, Any], limits: dict[str, Any], report: Report) -> None:
+    transitions, calls = cession["transitions"], cession["request_calls"]
+    workflow = cession["workflow_calls"]
+    print("\none full cession (order, activate, both confirm, completed):")
+    t_limit = limits.get("max_transitions", 12)
+    c_limit = limits.get("max_aws_calls")
+    t_verdict = report.check(
+        "cession state transitions", transitions, t_limit, transitions <= t_limit
+    )
+    print(f"  state transitions: {transitions}  budget <= {t_limit}  {t_verdict}")
+    print(f"    {' > '.join(cession['states'])}")
+    total = calls + workflow
+    c_verdict = ""
+    if c_limit is not None:
+        c_verdict = report.check("cession AWS calls", total, c_limit, total <= int(c_limit))
+    print(
+        f"  AWS calls: {total} = {calls} by the four requests + {workflow} workflow tasks"
+        f"  budget <= {c_limit}  {c_verdict}"
+    )
+    operations = cession["request_operations"].items()
+    print(f"    requests: {', '.join(f'{op} x{n}' for op, n in operations)}")
+
+
 def _same_calls(measured: list[Any], same: dict[str, list[str]], report: Report) -> None:
     for route, variants in same.items():
         chosen = [m for m in measured if m.route == route and m.variant in variants]
@@ -264,12 +299,14 @@ def routes(budgets: dict[str, Any], iterations: int, report: Report) -> None:
         "(p50/p95 over all requests but the first; 1st: the route's first request, which "
         "creates clients and fills caches; latency includes the authorizer)"
     )
+    _coverage(result.measured, limits, report)
     _authorizer_budget(result.measured, limits, report)
     print("\ncalls per request (route function only):")
     for m in result.measured:
         for seq in sorted(set(m.sequences())):
             print(f"  {m.label:<40} {_fmt_ops(seq)}")
     _same_calls(result.measured, budgets.get("same_calls", {}), report)
+    _full_cession(result.cession, budgets.get("cession", {}), report)
     print("\nbehind the queue, after the 202 (not part of the answer; informational):")
     for variant, by_function in result.background.items():
         parts = [f"{fn}: {len(ops)} [{_fmt_ops(ops)}]" for fn, ops in by_function.items()]
@@ -291,7 +328,7 @@ def _sizes(directory: Path) -> tuple[int, int]:
     return unzipped, len(buffer.getvalue())
 
 
-def sizes(functions: list[Function]) -> None:
+def sizes(functions: list[Function], budgets: dict[str, Any], report: Report) -> None:
     section("c) deployable size: function code + its layers")
     cache: dict[Path, tuple[int, int]] = {}
 
@@ -307,6 +344,12 @@ def sizes(functions: list[Function]) -> None:
         unzipped = code[0] + sum(u for u, _ in layers)
         zipped = code[1] + sum(z for _, z in layers)
         share = unzipped / LAMBDA_UNZIPPED_LIMIT
+        limits = budgets.get("max_unzipped_mib", {})
+        limit = float(limits.get(f.logical_id, limits.get("default", 250)))
+        size_mib = unzipped / 1024 / 1024
+        verdict = report.check(
+            f"size {f.logical_id} (MiB unzipped)", f"{size_mib:.2f}", limit, size_mib <= limit
+        )
         rows.append(
             [
                 f.logical_id,
@@ -316,11 +359,24 @@ def sizes(functions: list[Function]) -> None:
                 mib(code[1]),
                 mib(zipped),
                 f"{share:.1%}",
+                f"<= {limit:g} MiB",
+                verdict,
             ]
         )
     print(
         table(
-            ["function", "code", "layers", "unzipped", "code zip", "total zip", "of 250 MB"], rows
+            [
+                "function",
+                "code",
+                "layers",
+                "unzipped",
+                "code zip",
+                "total zip",
+                "of 250 MB",
+                "budget",
+                "",
+            ],
+            rows,
         )
     )
     print(
@@ -373,10 +429,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=budgets["cold_start"].get("runs", 7))
     parser.add_argument("--iterations", type=int, default=budgets["routes"].get("iterations", 30))
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="CI: the [quick] runs and iterations of budgets.toml (fewer samples, same medians)",
+    )
     parser.add_argument("--enforce", action="store_true", help="exit 1 when a budget fails")
     parser.add_argument("--no-build", action="store_true", help="never run `make build`")
     parser.add_argument("--only", choices=["cold-start", "routes", "size"], action="append")
     args = parser.parse_args(argv)
+    if args.quick:
+        quick = budgets.get("quick", {})
+        args.runs = int(quick.get("runs", args.runs))
+        args.iterations = int(quick.get("iterations", args.iterations))
+    if args.runs % 2 == 0:
+        parser.error("--runs must be odd (the median is then one measured run)")
     only = set(args.only or ["cold-start", "routes", "size"])
 
     ensure_build(not args.no_build)
@@ -392,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     if "routes" in only:
         routes(budgets["routes"], args.iterations, report)
     if "size" in only:
-        sizes(functions)
+        sizes(functions, budgets.get("size", {}), report)
     return summary(report, args.enforce)
 
 
