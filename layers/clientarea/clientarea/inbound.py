@@ -37,7 +37,6 @@ from functools import cache
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 
 from clientarea import accounts, clock, config, locales, tickets
@@ -303,6 +302,8 @@ def parse(raw: bytes, mail_from: str | None = None) -> ParsedMail:
 
 @cache
 def _s3() -> S3Client:
+    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
+
     return boto3.client("s3")
 
 

@@ -11,26 +11,23 @@ from __future__ import annotations
 import json
 import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from pydantic import BaseModel, ConfigDict
 
 from clientarea import locales
 from clientarea.errors import DomainError, RateLimited, WeakPassword
 from clientarea.sessions import Principal
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+    )
 
 MAX_BODY_BYTES = 64 * 1024
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -145,7 +142,14 @@ def _proxy_error(status: int, code: str, event: dict[str, Any]) -> dict[str, Any
 
 @cache
 def _idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
-    """One persistence layer per config (Powertools keeps the first config it sees)."""
+    """One persistence layer per config (Powertools keeps the first config it sees).
+    Imported on first use: only write requests with an Idempotency-Key need it, and it
+    brings boto3 (~150 ms of a cold start)."""
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+    )
+
     config = IdempotencyConfig(
         event_key_jmespath="[key, method, resource, caller]",
         payload_validation_jmespath="body",
@@ -171,6 +175,14 @@ class ClientareaResolver(APIGatewayRestResolver):
         return self._resolve_once(event, context, key)
 
     def _resolve_once(self, event: dict[str, Any], context: Any, key: str) -> dict[str, Any]:
+        from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - see above
+            idempotent_function,
+        )
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
+            IdempotencyAlreadyInProgressError,
+            IdempotencyValidationError,
+        )
+
         persistence, config = _idempotency()
         config.register_lambda_context(context)
         authorizer = event.get("requestContext", {}).get("authorizer") or {}
