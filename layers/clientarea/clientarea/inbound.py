@@ -37,6 +37,7 @@ from functools import cache
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
+import boto3  # every inbound mail is read from S3: not deferred
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 
 from clientarea import accounts, clock, config, locales, tickets
@@ -302,8 +303,6 @@ def parse(raw: bytes, mail_from: str | None = None) -> ParsedMail:
 
 @cache
 def _s3() -> S3Client:
-    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
-
     return boto3.client("s3")
 
 

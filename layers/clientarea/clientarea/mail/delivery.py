@@ -11,6 +11,8 @@ from email.utils import formatdate, make_msgid
 from functools import cache
 from typing import TYPE_CHECKING
 
+import boto3  # every delivery calls SES: not deferred
+
 from clientarea import clock, config
 from clientarea.mail.outbox import OutgoingMail
 from clientarea.mail.rendering import render
@@ -21,8 +23,6 @@ if TYPE_CHECKING:
 
 @cache
 def _ses() -> SESV2Client:
-    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
-
     return boto3.client("sesv2")
 
 
