@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import accounts, clock, locales, web
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 logger = Logger()
 metrics = Metrics()
@@ -20,11 +20,7 @@ Password = Annotated[SecretStr, Field(min_length=1, max_length=1024)]
 Token = Annotated[str, Field(min_length=1, max_length=512)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
-
-
-class RegisterRequest(Strict):
+class RegisterRequest(web.Shape):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     password: Password
     full_name: Name
@@ -32,7 +28,7 @@ class RegisterRequest(Strict):
     login: Annotated[str | None, Field(max_length=64)] = None
 
 
-class VerifyEmailRequest(Strict):
+class VerifyEmailRequest(web.Shape):
     token: Token
 
 
@@ -41,7 +37,7 @@ class VerifiedAccount(BaseModel):
     login: str
 
 
-class LoginRequest(Strict):
+class LoginRequest(web.Shape):
     login: Annotated[str, Field(min_length=1, max_length=254)]
     password: Password
 
@@ -62,14 +58,14 @@ class Account(BaseModel):
     authorised_emails: list[str]
 
 
-class AccountPatch(Strict):
+class AccountPatch(web.Shape):
     full_name: Name | None = None
     phone: Annotated[str | None, Field(max_length=40)] = None
     address: Annotated[str | None, Field(max_length=500)] = None
     locale: Annotated[str | None, Field(max_length=35)] = None
 
 
-class PasswordChange(Strict):
+class PasswordChange(web.Shape):
     current_password: Password
     new_password: Password
 

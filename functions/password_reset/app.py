@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import clock, password_reset, web
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 logger = Logger()
 metrics = Metrics()
@@ -18,15 +18,11 @@ app = web.create_app()
 Token = Annotated[str, Field(min_length=1, max_length=512)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ForgotRequest(Strict):
+class ForgotRequest(web.Shape):
     login: Annotated[str, Field(min_length=1, max_length=254)]
 
 
-class TokenRequest(Strict):
+class TokenRequest(web.Shape):
     token: Token
 
 
@@ -34,7 +30,7 @@ class TokenExpiry(BaseModel):
     expires_at: str
 
 
-class ResetRequest(Strict):
+class ResetRequest(web.Shape):
     token: Token
     new_password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
 

@@ -55,7 +55,6 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
@@ -521,6 +520,8 @@ _ANSWERS = {Decision.CONFIRM: _confirm, Decision.DECLINE: _decline}
 
 @cache
 def _sfn() -> SFNClient:
+    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
+
     return boto3.client("stepfunctions")
 
 

@@ -51,7 +51,6 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -169,6 +168,8 @@ def requests_per_ip() -> throttling.Limit:
 
 @cache
 def _s3() -> S3Client:
+    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
+
     return boto3.client("s3")
 
 

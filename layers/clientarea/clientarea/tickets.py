@@ -39,7 +39,6 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-import boto3
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -196,6 +195,8 @@ def _download_url(attachment: Attachment) -> str:
 
 @cache
 def _s3() -> Any:
+    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
+
     return boto3.client("s3")
 
 

@@ -11,25 +11,23 @@ from __future__ import annotations
 import json
 import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
+from pydantic import BaseModel, ConfigDict
 
 from clientarea import locales
 from clientarea.errors import DomainError, RateLimited, WeakPassword
 from clientarea.sessions import Principal
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+    )
 
 MAX_BODY_BYTES = 64 * 1024
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -37,6 +35,48 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # recovery case's access key) that the idempotency table would keep in clear.
 NOT_REPLAYED = frozenset({("POST", "/auth/login"), ("POST", "/recovery/requests")})
 logger = Logger()
+
+# The contract's error answer, inline rather than a named model (names are shared by
+# every function's part of docs/openapi.json).
+ERROR_BODY = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+ANY_JSON = {"application/json": {"schema": {"type": "object"}}}
+
+
+class Shape(BaseModel):
+    """A request body: unknown fields are refused (422), never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def responses(
+    status: int,
+    model: Any,
+    description: str,
+    *,
+    content: dict[str, Any] | None = None,
+    **errors: str,
+) -> dict[int, Any]:
+    """A route's documented answers for docs/openapi.json: the success (`model`, else
+    `content`, else any JSON object) and the contract's errors, `e404="why"`."""
+    if model is not None:
+        content = {"application/json": {"model": model}}
+    documented: dict[int, Any] = {
+        status: {"description": description, "content": content or ANY_JSON}
+    }
+    for key, text in errors.items():
+        documented[int(key.removeprefix("e"))] = {
+            "description": text,
+            "content": {"application/json": {"schema": ERROR_BODY}},
+        }
+    return documented
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response:
@@ -102,7 +142,14 @@ def _proxy_error(status: int, code: str, event: dict[str, Any]) -> dict[str, Any
 
 @cache
 def _idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
-    """One persistence layer per config (Powertools keeps the first config it sees)."""
+    """One persistence layer per config (Powertools keeps the first config it sees).
+    Imported on first use: only write requests with an Idempotency-Key need it, and it
+    brings boto3 (~150 ms of a cold start)."""
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+    )
+
     config = IdempotencyConfig(
         event_key_jmespath="[key, method, resource, caller]",
         payload_validation_jmespath="body",
@@ -128,6 +175,14 @@ class ClientareaResolver(APIGatewayRestResolver):
         return self._resolve_once(event, context, key)
 
     def _resolve_once(self, event: dict[str, Any], context: Any, key: str) -> dict[str, Any]:
+        from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - see above
+            idempotent_function,
+        )
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
+            IdempotencyAlreadyInProgressError,
+            IdempotencyValidationError,
+        )
+
         persistence, config = _idempotency()
         config.register_lambda_context(context)
         authorizer = event.get("requestContext", {}).get("authorizer") or {}
