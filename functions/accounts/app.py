@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -70,35 +70,12 @@ class PasswordChange(web.Shape):
     new_password: Password
 
 
-def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
-    """The success and the contract's error answers, for docs/openapi.json."""
-    content = {"model": model} if model is not None else {"schema": {"type": "object"}}
-    documented: dict[int, Any] = {
-        status: {"description": description, "content": {"application/json": content}}
-    }
-    for key, text in errors.items():
-        documented[int(key.removeprefix("e"))] = {
-            "description": text,
-            "content": {"application/json": {"schema": ERROR_BODY}},
-        }
-    return documented
 
-
-# Inline rather than a named model: names are shared by every function's document.
-ERROR_BODY = {
-    "type": "object",
-    "required": ["code", "message"],
-    "properties": {
-        "code": {"type": "string"},
-        "message": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-}
 
 
 @app.post(
     "/auth/register",
-    responses=_responses(
+    responses=web.responses(
         202,
         None,
         "The same answer whether or not the address is registered; a link or a notice went to it",
@@ -119,7 +96,7 @@ def register(request: RegisterRequest) -> Response[dict]:
 
 @app.post(
     "/auth/verify-email",
-    responses=_responses(
+    responses=web.responses(
         200,
         VerifiedAccount,
         "The account is active",
@@ -134,7 +111,7 @@ def verify_email(request: VerifyEmailRequest) -> VerifiedAccount:
 
 @app.post(
     "/auth/login",
-    responses=_responses(
+    responses=web.responses(
         200,
         SessionResponse,
         "A new session",
@@ -149,18 +126,18 @@ def login(request: LoginRequest) -> SessionResponse:
     return SessionResponse(session_token=session.token, expires_at=clock.iso(session.expires_at))
 
 
-@app.post("/auth/logout", responses=_responses(204, None, "This session is revoked"))
+@app.post("/auth/logout", responses=web.responses(204, None, "This session is revoked"))
 def logout() -> Response[None]:
     accounts.logout(web.principal(app))
     return Response(204)
 
 
-@app.get("/account", responses=_responses(200, Account, "The caller's account"))
+@app.get("/account", responses=web.responses(200, Account, "The caller's account"))
 def get_account() -> Account:
     return Account(**accounts.profile(web.principal(app).client_number).as_dict())
 
 
-@app.patch("/account", responses=_responses(200, Account, "The updated account"))
+@app.patch("/account", responses=web.responses(200, Account, "The updated account"))
 def patch_account(request: AccountPatch) -> Account:
     changes = request.model_dump(exclude_unset=True)
     if "locale" in changes:
@@ -176,7 +153,7 @@ def patch_account(request: AccountPatch) -> Account:
 
 @app.put(
     "/account/password",
-    responses=_responses(
+    responses=web.responses(
         204,
         None,
         "Changed; every other session is revoked and a notice is mailed",
@@ -200,7 +177,9 @@ class StaffMember(BaseModel):
     role: str
 
 
-@app.get("/staff/me", responses=_responses(200, StaffMember, "The staff member's login and role"))
+@app.get(
+    "/staff/me", responses=web.responses(200, StaffMember, "The staff member's login and role")
+)
 def staff_me() -> StaffMember:
     """The signed-in staff member's own login and role (clients never get here: the
     authorizer denies them every /staff/... route)."""

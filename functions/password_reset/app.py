@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -35,35 +35,12 @@ class ResetRequest(web.Shape):
     new_password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
 
 
-def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
-    """The success and the contract's error answers, for docs/openapi.json."""
-    content = {"model": model} if model is not None else {"schema": {"type": "object"}}
-    documented: dict[int, Any] = {
-        status: {"description": description, "content": {"application/json": content}}
-    }
-    for key, text in errors.items():
-        documented[int(key.removeprefix("e"))] = {
-            "description": text,
-            "content": {"application/json": {"schema": ERROR_BODY}},
-        }
-    return documented
 
-
-# Inline rather than a named model: names are shared by every function's document.
-ERROR_BODY = {
-    "type": "object",
-    "required": ["code", "message"],
-    "properties": {
-        "code": {"type": "string"},
-        "message": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-}
 
 
 @app.post(
     "/password/forgot",
-    responses=_responses(
+    responses=web.responses(
         202,
         None,
         "The same answer whether or not the account exists; a 2-hour link went to it if it does",
@@ -79,7 +56,7 @@ def forgot(request: ForgotRequest) -> Response[dict]:
 
 @app.post(
     "/password/reset/verify",
-    responses=_responses(
+    responses=web.responses(
         200,
         TokenExpiry,
         "The link is valid until expires_at (not consumed)",
@@ -94,7 +71,7 @@ def verify(request: TokenRequest) -> TokenExpiry:
 
 @app.post(
     "/password/reset",
-    responses=_responses(
+    responses=web.responses(
         204,
         None,
         "Changed; every session of the account is revoked and a notice is mailed",
