@@ -1,0 +1,287 @@
+"""Failures of the services underneath (issue 6): SES throttled or down, the mailer
+crashing mid-batch, DynamoDB throttled or failing on every write path.
+
+In-process on moto. Faults are injected at botocore's `BaseClient._make_api_call`, the
+call both boto3 and pynamodb make after the SDK's own retries would have given up, so
+each fault stands for "AWS kept failing". The mail queue is driven by the local
+deployment's SQS consumer (infra/local/queues.py), which deletes what the mailer did
+not report as failed, as Lambda's event source mapping does with
+ReportBatchItemFailures; moto's SQS applies the queue's redrive policy on receive.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from infra.local import mailbox
+from infra.local.deployment import LocalDeployment
+from infra.local.stack import load as load_stack
+
+# --- fault injection --------------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    """Refuse some calls of one AWS service; `calls` counts the matching calls seen."""
+
+    service: str
+    operations: frozenset[str]
+    raise_for: Callable[[int, str, dict[str, Any]], BaseException | None]
+    calls: int = 0
+    fired: int = 0
+    log: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def faults(monkeypatch: pytest.MonkeyPatch, *injected: Fault) -> Iterator[None]:
+    real = BaseClient._make_api_call
+
+    def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        service = client.meta.service_model.service_name
+        for fault in injected:
+            if service == fault.service and operation in fault.operations:
+                fault.calls += 1
+                fault.log.append(operation)
+                error = fault.raise_for(fault.calls, operation, params)
+                if error is not None:
+                    fault.fired += 1
+                    raise error
+        return real(client, operation, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(BaseClient, "_make_api_call", make_api_call)
+        yield
+
+
+def client_error(code: str, operation: str, status: int = 400, **extra: Any) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "injected"}, **extra}, operation)
+
+
+# --- the mail queue -----------------------------------------------------------------------
+
+SES_SEND = frozenset({"SendEmail"})
+MAX_RECEIVES = 5  # template.yaml MailQueue RedrivePolicy.maxReceiveCount
+RESOURCES = load_stack().resources
+
+
+def queue_mail(to: str) -> None:
+    """One mail on the mail queue, exactly as the API functions queue them."""
+    from clientarea.mail import outbox
+
+    outbox.send(
+        "registration_attempt",
+        to,
+        "en",
+        full_name="Test User",
+        login_link=outbox.page("/login"),
+        reset_link=outbox.page("/forgot-password"),
+    )
+
+
+def new_addresses(count: int) -> list[str]:
+    run = uuid.uuid4().hex[:8]
+    return [f"mail-{run}-{i}@example.com" for i in range(count)]
+
+
+def sent_to(address: str) -> int:
+    return len(mailbox.messages(address))
+
+
+def _real_ms() -> float:
+    import moto.core.utils
+
+    return moto.core.utils.unix_time_millis()
+
+
+@dataclass
+class MailQueues:
+    deployment: LocalDeployment
+    monkeypatch: pytest.MonkeyPatch
+    clock_ms: float = 0
+
+    def url(self, logical_id: str) -> str:
+        return self.deployment.physical.refs[logical_id]
+
+    def counts(self, logical_id: str) -> tuple[int, int]:
+        """(visible, in flight) messages of a queue."""
+        attributes = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=self.url(logical_id),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return (
+            int(attributes["ApproximateNumberOfMessages"]),
+            int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        )
+
+    def dead_letters(self) -> list[str]:
+        received = boto3.client("sqs").receive_message(
+            QueueUrl=self.url("MailDeadLetterQueue"), MaxNumberOfMessages=10
+        )
+        return [m["Body"] for m in received.get("Messages", [])]
+
+    def receive(self) -> int:
+        """One receive by the event source mapping (the mailer runs on what it got)."""
+        return self.deployment.queues.poll_once()
+
+    def visibility_timeout_passes(self) -> None:
+        """Move SQS's clock past the queue's visibility timeout: what a failed message
+        waits before its next receive."""
+        import moto.sqs.models as sqs_models
+
+        timeout = int(RESOURCES["MailQueue"]["Properties"]["VisibilityTimeout"])
+        self.clock_ms += (timeout + 1) * 1000
+        offset = self.clock_ms
+        self.monkeypatch.setattr(sqs_models, "unix_time_millis", lambda: _real_ms() + offset)
+
+
+@pytest.fixture
+def mail_queues(deployment: LocalDeployment, monkeypatch: pytest.MonkeyPatch) -> MailQueues:
+    return MailQueues(deployment, monkeypatch)
+
+
+def test_template_reports_partial_batches_and_dead_letters_mail_after_five_receives():
+    # GIVEN the template
+    resources = RESOURCES
+    # THEN the mailer reports failed items only, and the mail queue redrives to its DLQ
+    mail_event = resources["MailerFunction"]["Properties"]["Events"]["Mail"]["Properties"]
+    assert mail_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mail_event["Queue"] == {"Fn::GetAtt": ["MailQueue", "Arn"]}
+    redrive = resources["MailQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == MAX_RECEIVES
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["MailDeadLetterQueue", "Arn"]}
+    # and a failed message waits longer than the mailer may run before its next receive
+    mailer_timeout = resources["MailerFunction"]["Properties"]["Timeout"]
+    assert resources["MailQueue"]["Properties"]["VisibilityTimeout"] >= 6 * mailer_timeout
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        client_error("TooManyRequestsException", "SendEmail", 429),  # SESv2 throttling
+        client_error("Throttling", "SendEmail", 400),  # SES v1's spelling
+        client_error("ServiceUnavailable", "SendEmail", 503),
+        EndpointConnectionError(endpoint_url="https://email.eu-central-1.amazonaws.com"),
+    ],
+    ids=["TooManyRequests", "Throttling", "ServiceUnavailable", "unreachable"],
+)
+def test_a_refused_send_is_retried_on_the_next_receive_and_sent_once(
+    mail_queues, monkeypatch, error
+):
+    # GIVEN three queued mails, and SES refusing the one to `refused`
+    ok_first, refused, ok_last = new_addresses(3)
+    for address in (ok_first, refused, ok_last):
+        queue_mail(address)
+    outage = Fault(
+        "sesv2",
+        SES_SEND,
+        lambda _n, _op, params: error if params["Destination"]["ToAddresses"] == [refused] else None,
+    )
+    # WHEN the mailer gets the batch while SES refuses that mail
+    with faults(monkeypatch, outage):
+        assert mail_queues.receive() == 3
+    # THEN the others are sent, and only the refused one stays on the queue (in flight)
+    assert outage.fired == 1
+    assert (sent_to(ok_first), sent_to(refused), sent_to(ok_last)) == (1, 0, 1)
+    assert mail_queues.counts("MailQueue") == (0, 1)
+    # WHEN SES is back and the visibility timeout has passed
+    mail_queues.visibility_timeout_passes()
+    assert mail_queues.receive() == 1
+    # THEN the refused mail is sent, and nobody gets a mail twice
+    assert (sent_to(ok_first), sent_to(refused), sent_to(ok_last)) == (1, 1, 1)
+    assert mail_queues.counts("MailQueue") == (0, 0)
+    assert mail_queues.dead_letters() == []
+
+
+def test_a_long_ses_outage_moves_mail_to_the_dead_letter_queue_and_loses_none(
+    mail_queues, monkeypatch
+):
+    # GIVEN four queued mails and SES throttling every send
+    addresses = new_addresses(4)
+    for address in addresses:
+        queue_mail(address)
+    outage = Fault(
+        "sesv2", SES_SEND, lambda *_: client_error("TooManyRequestsException", "SendEmail", 429)
+    )
+    # WHEN the outage outlasts maxReceiveCount receives
+    with faults(monkeypatch, outage):
+        for _ in range(MAX_RECEIVES):
+            assert mail_queues.receive() == 4
+            mail_queues.visibility_timeout_passes()
+        # THEN the next receive hands nothing to the mailer: all four are dead letters
+        assert mail_queues.receive() == 0
+    assert outage.fired == 4 * MAX_RECEIVES
+    assert mail_queues.counts("MailQueue") == (0, 0)
+    dead = [json.loads(body)["to"] for body in mail_queues.dead_letters()]
+    # AND nothing is lost or sent: every mail is in the DLQ, whole, and none went out
+    assert sorted(dead) == sorted(addresses)
+    assert [sent_to(a) for a in addresses] == [0, 0, 0, 0]
+
+
+def test_a_crash_on_the_third_of_five_mails_retries_only_the_third(mail_queues, monkeypatch):
+    # GIVEN five queued mails, and the mailer crashing on its third SES call
+    addresses = new_addresses(5)
+    for address in addresses:
+        queue_mail(address)
+    crashed_on: list[str] = []
+
+    def crash_third(n: int, _op: str, params: dict[str, Any]) -> BaseException | None:
+        if n != 3:
+            return None
+        crashed_on.extend(params["Destination"]["ToAddresses"])
+        return RuntimeError("connection reset by peer")
+
+    # WHEN the five come in one batch
+    with faults(monkeypatch, Fault("sesv2", SES_SEND, crash_third)):
+        assert mail_queues.receive() == 5
+    # THEN the other four are sent, and only the crashed one is back on the queue
+    assert len(crashed_on) == 1
+    assert {a: sent_to(a) for a in addresses} == {a: int(a not in crashed_on) for a in addresses}
+    assert mail_queues.counts("MailQueue") == (0, 1)
+    # WHEN the next receive comes
+    mail_queues.visibility_timeout_passes()
+    assert mail_queues.receive() == 1
+    # THEN that mail goes out too, and every address got exactly one mail
+    assert [sent_to(a) for a in addresses] == [1, 1, 1, 1, 1]
+    assert mail_queues.counts("MailQueue") == (0, 0)
+    assert mail_queues.dead_letters() == []
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        "not json at all",
+        json.dumps({"kind": "no_such_mail", "to": "x@example.com"}),
+        json.dumps({"kind": "registration_attempt", "to": "x@example.com"}),  # no params
+    ],
+    ids=["unparseable", "unknown-kind", "missing-params"],
+)
+def test_a_poison_message_does_not_block_the_batch_and_ends_in_the_dead_letter_queue(
+    mail_queues, poison
+):
+    # GIVEN a poison message between two good mails
+    first, last = new_addresses(2)
+    queue_mail(first)
+    boto3.client("sqs").send_message(QueueUrl=mail_queues.url("MailQueue"), MessageBody=poison)
+    queue_mail(last)
+    # WHEN the mailer gets them
+    assert mail_queues.receive() == 3
+    # THEN the good ones are sent at once
+    assert (sent_to(first), sent_to(last)) == (1, 1)
+    # AND the poison one is retried until the redrive limit, then dead-lettered, whole
+    for _ in range(MAX_RECEIVES - 1):
+        mail_queues.visibility_timeout_passes()
+        assert mail_queues.receive() == 1
+    mail_queues.visibility_timeout_passes()
+    assert mail_queues.receive() == 0
+    assert mail_queues.dead_letters() == [poison]
+    assert (sent_to(first), sent_to(last)) == (1, 1)
