@@ -61,18 +61,25 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from clientarea import accounts, clock, config, services, throttling, tokens
+from clientarea import accounts, availability, clock, config, services, throttling, tokens
 from clientarea.errors import (
     CessionPending,
     Forbidden,
     InvalidOrderState,
     NotFound,
     RecipientMismatch,
+    ServiceUnavailable,
     TokenInvalid,
 )
 from clientarea.mail import outbox
 from clientarea.roles import Role
-from clientarea.tables import AccountModel, ClaimModel, OrderModel, ServiceModel, connection
+from clientarea.tables import (
+    AccountModel,
+    ClaimModel,
+    OrderModel,
+    ServiceModel,
+    transaction,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -301,7 +308,7 @@ def order_cession(
         created_at=clock.now(),
     )
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.save(order, condition=OrderModel.order_id.does_not_exist())
             tx.update(
                 ServiceModel(service.service_id),
@@ -375,6 +382,8 @@ def activate(client_number: int, order_id: str) -> Order:
             condition=OrderModel.status == OrderStatus.AWAITING_ACTIVATION,
         )
     except UpdateError as exc:
+        if availability.is_transient(exc):
+            raise ServiceUnavailable(availability.RETRY_AFTER_SECONDS) from exc
         # A concurrent activate or cancel won: answer as a retry, or refuse.
         return _after_lost_race(order_id, exc)
     # Started before the links go out, so that a crash in between leaves a running
@@ -413,7 +422,7 @@ def cancel(client_number: int, order_id: str) -> Order:
     order = _owner_order(client_number, order_id)
     was = _require(order, Action.CANCEL)
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.update(
                 order,
                 actions=[
@@ -471,7 +480,7 @@ def answer(token: str, decision: Decision, *, client_ip: str) -> Answer:
 def _confirm(order: OrderModel, party: Party, valid: tokens.ValidToken) -> Answer:
     confirmed_at = _confirmed_attribute(party)
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.delete(valid.item, condition=valid.consume_condition())
             tx.update(
                 OrderModel(order.order_id),
@@ -490,7 +499,7 @@ def _confirm(order: OrderModel, party: Party, valid: tokens.ValidToken) -> Answe
 
 def _decline(order: OrderModel, party: Party, valid: tokens.ValidToken) -> Answer:
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.delete(valid.item, condition=valid.consume_condition())
             tx.update(
                 OrderModel(order.order_id),

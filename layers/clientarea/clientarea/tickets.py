@@ -51,7 +51,7 @@ from clientarea.tables import (
     TicketCounterModel,
     TicketMessageModel,
     TicketModel,
-    connection,
+    transaction,
 )
 
 FIRST_NUMBER = 100_001
@@ -384,7 +384,7 @@ def open_ticket(
     )
     message = _new_message(number, Author.CLIENT, channel, body, attachments or [])
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.save(item, condition=TicketModel.pk.does_not_exist())  # a number is used once
             tx.save(message, condition=TicketMessageModel.pk.does_not_exist())
             if also is not None:
@@ -443,7 +443,7 @@ def _append(  # noqa: PLR0917 - private, called with keywords where it matters
     if owner_condition is not None:
         condition = condition & owner_condition
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.update(
                 item,
                 actions=[
