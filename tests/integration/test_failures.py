@@ -184,7 +184,9 @@ def test_a_refused_send_is_retried_on_the_next_receive_and_sent_once(
     outage = Fault(
         "sesv2",
         SES_SEND,
-        lambda _n, _op, params: error if params["Destination"]["ToAddresses"] == [refused] else None,
+        lambda _n, _op, params: (
+            error if params["Destination"]["ToAddresses"] == [refused] else None
+        ),
     )
     # WHEN the mailer gets the batch while SES refuses that mail
     with faults(monkeypatch, outage):
@@ -285,3 +287,383 @@ def test_a_poison_message_does_not_block_the_batch_and_ends_in_the_dead_letter_q
     assert mail_queues.receive() == 0
     assert mail_queues.dead_letters() == [poison]
     assert (sent_to(first), sent_to(last)) == (1, 1)
+
+
+# --- DynamoDB throttled or failing on every write path --------------------------------------
+
+DYNAMODB_WRITES = frozenset(
+    {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+)
+PASSWORD = "correct horse battery staple 9"
+NEW_PASSWORD = "another long enough passphrase 7"
+
+
+def dynamodb_error(code: str, operation: str, params: dict[str, Any]) -> ClientError:
+    """What DynamoDB answers once the SDK has given up retrying. `ThrottlingError` is a
+    transaction cancelled for capacity (a reason per item, one of them throttled)."""
+    if code == "ThrottlingError":
+        if operation != "TransactWriteItems":
+            return client_error("ThrottlingException", operation)
+        reasons = [{"Code": "None"} for _ in params["TransactItems"]]
+        reasons[-1] = {"Code": "ThrottlingError", "Message": "Throughput exceeds the limit"}
+        return client_error("TransactionCanceledException", operation, CancellationReasons=reasons)
+    return client_error(code, operation)
+
+
+def table_state(deployment: LocalDeployment) -> dict[str, list[dict[str, Any]]]:
+    """Every item of every table that a request's effect lives in: not the rate-limit
+    counters, the idempotency keys, nor the number counters (numbers may be skipped)."""
+    dynamodb = boto3.client("dynamodb")
+    state = {}
+    for logical_id, name in deployment.physical.refs.items():
+        if logical_id in {"RateLimitsTable", "IdempotencyTable"} or not logical_id.endswith(
+            "Table"
+        ):
+            continue
+        items = []
+        for page in dynamodb.get_paginator("scan").paginate(TableName=name, ConsistentRead=True):
+            items += [
+                i for i in page["Items"] if not i.get("pk", {}).get("S", "").startswith("counter#")
+            ]
+        state[logical_id] = sorted(items, key=json.dumps)
+    return state
+
+
+@dataclass
+class Api:
+    """The API in-process; `call` runs only the handler (the queues are drained after,
+    outside any fault), `mails` reads the dev mailbox."""
+
+    deployment: LocalDeployment
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        from tests.clients import TEST_IP, Reply, _headers
+
+        raw = None if body is None else json.dumps(body).encode()
+        response = self.deployment.api.handle(
+            method, path, _headers(token, headers, raw is not None), raw, TEST_IP
+        )
+        return Reply(response.status, response.headers, response.body)
+
+    def drain(self) -> None:
+        self.deployment.queues.drain()
+
+    def link_token(self, to: str, path: str) -> str:
+        self.drain()
+        links = [
+            link for m in mailbox.messages(to) for link in m["links"] if f"{path}#token=" in link
+        ]
+        assert links, f"no {path} link mailed to {to}"
+        return links[-1].split("#token=", 1)[1]
+
+    def account(self) -> dict[str, Any]:
+        email = f"dyn-{uuid.uuid4().hex[:12]}@example.com"
+        assert (
+            self.call(
+                "POST",
+                "/auth/register",
+                {
+                    "email": email,
+                    "password": PASSWORD,
+                    "full_name": "Test User",
+                    "locale": "en",
+                },
+            ).status
+            == 202
+        )
+        verified = self.call(
+            "POST", "/auth/verify-email", {"token": self.link_token(email, "/verify-email")}
+        )
+        assert verified.status == 200, verified.body
+        session = self.call("POST", "/auth/login", {"login": email, "password": PASSWORD})
+        assert session.status == 200, session.body
+        return {**verified.json(), "email": email, "token": session.json()["session_token"]}
+
+
+@dataclass(frozen=True)
+class WriteRoute:
+    """A write route: `arrange` builds what it needs (fresh each time), `act` calls it."""
+
+    name: str
+    arrange: Callable[[Api], dict[str, Any]]
+    act: Callable[[Api, dict[str, Any]], Any]
+    success: int
+
+
+def _registered(api: Api) -> dict[str, Any]:
+    email = f"dyn-{uuid.uuid4().hex[:12]}@example.com"
+    body = {"email": email, "password": PASSWORD, "full_name": "Test User", "locale": "en"}
+    assert api.call("POST", "/auth/register", body).status == 202
+    return {"email": email, "token": api.link_token(email, "/verify-email")}
+
+
+def _reset_requested(api: Api) -> dict[str, Any]:
+    account = api.account()
+    assert api.call("POST", "/password/forgot", {"login": account["email"]}).status == 202
+    return {**account, "reset": api.link_token(account["email"], "/reset-password")}
+
+
+def _email_change_started(api: Api) -> dict[str, Any]:
+    account = api.account()
+    new_email = f"new-{uuid.uuid4().hex[:12]}@example.com"
+    body = {"new_email": new_email, "current_password": PASSWORD}
+    reply = api.call("POST", "/account/email-change", body, token=account["token"])
+    assert reply.status == 202, reply.body
+    return {**account, "confirm": api.link_token(new_email, "/email-change/confirm")}
+
+
+def _authorised(api: Api) -> dict[str, Any]:
+    account = api.account()
+    sender = f"sender-{uuid.uuid4().hex[:12]}@example.com"
+    reply = api.call(
+        "POST", "/account/authorised-emails", {"email": sender}, token=account["token"]
+    )
+    assert reply.status == 201, reply.body
+    return {**account, "sender": sender}
+
+
+def _ticket(api: Api) -> dict[str, Any]:
+    account = api.account()
+    body = {"department": "technical", "subject": "Site down", "message": "It is down."}
+    reply = api.call("POST", "/tickets", body, token=account["token"])
+    assert reply.status == 201, reply.body
+    return {**account, "number": reply.json()["number"]}
+
+
+def _recovery_case(api: Api) -> dict[str, Any]:
+    from tests.integration.test_recovery import application, upload_required
+
+    reply = api.call("POST", "/recovery/requests", application("nobody-in-particular"))
+    assert reply.status == 201, reply.body
+    case = reply.json()
+    upload_required(case)
+    return case
+
+
+WRITE_ROUTES = [
+    WriteRoute(
+        "register",
+        lambda api: {"email": f"dyn-{uuid.uuid4().hex[:12]}@example.com"},
+        lambda api, s: api.call(
+            "POST",
+            "/auth/register",
+            {
+                "email": s["email"],
+                "password": PASSWORD,
+                "full_name": "T U",
+                "locale": "en",
+            },
+        ),
+        202,
+    ),
+    WriteRoute(
+        "verify-email",
+        _registered,
+        lambda api, s: api.call("POST", "/auth/verify-email", {"token": s["token"]}),
+        200,
+    ),
+    WriteRoute(
+        "login",
+        lambda api: api.account(),
+        lambda api, s: api.call("POST", "/auth/login", {"login": s["email"], "password": PASSWORD}),
+        200,
+    ),
+    WriteRoute(
+        "logout",
+        lambda api: api.account(),
+        lambda api, s: api.call("POST", "/auth/logout", token=s["token"]),
+        204,
+    ),
+    WriteRoute(
+        "patch-account",
+        lambda api: api.account(),
+        lambda api, s: api.call("PATCH", "/account", {"full_name": "Renamed"}, token=s["token"]),
+        200,
+    ),
+    WriteRoute(
+        "change-password",
+        lambda api: api.account(),
+        lambda api, s: api.call(
+            "PUT",
+            "/account/password",
+            {
+                "current_password": PASSWORD,
+                "new_password": NEW_PASSWORD,
+            },
+            token=s["token"],
+        ),
+        204,
+    ),
+    WriteRoute(
+        "password-forgot",
+        lambda api: api.account(),
+        lambda api, s: api.call("POST", "/password/forgot", {"login": s["email"]}),
+        202,
+    ),
+    WriteRoute(
+        "password-reset",
+        _reset_requested,
+        lambda api, s: api.call(
+            "POST",
+            "/password/reset",
+            {
+                "token": s["reset"],
+                "new_password": NEW_PASSWORD,
+            },
+        ),
+        204,
+    ),
+    WriteRoute(
+        "email-change-start",
+        lambda api: api.account(),
+        lambda api, s: api.call(
+            "POST",
+            "/account/email-change",
+            {
+                "new_email": f"new-{uuid.uuid4().hex[:12]}@example.com",
+                "current_password": PASSWORD,
+            },
+            token=s["token"],
+        ),
+        202,
+    ),
+    WriteRoute(
+        "email-change-confirm",
+        _email_change_started,
+        lambda api, s: api.call("POST", "/account/email-change/confirm", {"token": s["confirm"]}),
+        200,
+    ),
+    WriteRoute(
+        "authorised-email-add",
+        lambda api: api.account(),
+        lambda api, s: api.call(
+            "POST",
+            "/account/authorised-emails",
+            {
+                "email": f"sender-{uuid.uuid4().hex[:12]}@example.com",
+            },
+            token=s["token"],
+        ),
+        201,
+    ),
+    WriteRoute(
+        "authorised-email-remove",
+        _authorised,
+        lambda api, s: api.call(
+            "DELETE", f"/account/authorised-emails/{s['sender']}", token=s["token"]
+        ),
+        204,
+    ),
+    WriteRoute(
+        "ticket-create",
+        lambda api: api.account(),
+        lambda api, s: api.call(
+            "POST",
+            "/tickets",
+            {
+                "department": "technical",
+                "subject": "Site down",
+                "message": "It is down.",
+            },
+            token=s["token"],
+        ),
+        201,
+    ),
+    WriteRoute(
+        "ticket-reply",
+        _ticket,
+        lambda api, s: api.call(
+            "POST", f"/tickets/{s['number']}/messages", {"message": "Still down."}, token=s["token"]
+        ),
+        201,
+    ),
+    WriteRoute(
+        "recovery-create",
+        lambda api: {},
+        lambda api, s: api.call(
+            "POST",
+            "/recovery/requests",
+            __import__("tests.integration.test_recovery", fromlist=["application"]).application(
+                "nobody-in-particular"
+            ),
+        ),
+        201,
+    ),
+    WriteRoute(
+        "recovery-submit",
+        _recovery_case,
+        lambda api, s: api.call(
+            "POST",
+            f"/recovery/requests/{s['reference']}/submit",
+            headers={"X-Recovery-Key": s["access_key"]},
+        ),
+        202,
+    ),
+]
+
+CODES = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "InternalServerError",
+    "ThrottlingError",  # a transaction cancelled for capacity
+]
+
+
+@pytest.fixture(scope="module")
+def shared_api() -> Iterator[Api]:
+    """One deployment for the sweep: every case arranges its own accounts."""
+    from moto import mock_aws
+
+    from infra.local.deployment import MOTO_CONFIG
+
+    with mock_aws(config=MOTO_CONFIG):
+        yield Api(LocalDeployment().start())
+
+
+@pytest.mark.parametrize("code", CODES)
+@pytest.mark.parametrize("route", WRITE_ROUTES, ids=[r.name for r in WRITE_ROUTES])
+def test_every_write_failing_in_turn_answers_503_and_leaves_nothing_half_written(
+    shared_api, monkeypatch, route, code
+):
+    """For k = 1, 2, …: the route's k-th DynamoDB write fails (the earlier ones pass)."""
+    api = shared_api
+    k = 0
+    while True:
+        k += 1
+        # GIVEN what the route needs, and the tables and mailbox as they are
+        arranged = route.arrange(api)
+        api.drain()
+        before, mails_before = table_state(api.deployment), len(mailbox.messages())
+        fault = Fault(
+            "dynamodb",
+            DYNAMODB_WRITES,
+            lambda n, op, params: dynamodb_error(code, op, params) if n == k else None,  # noqa: B023
+        )
+        # WHEN the k-th write fails
+        with faults(monkeypatch, fault):
+            reply = route.act(api, arranged)
+        api.drain()
+        if not fault.fired:  # the route makes fewer than k writes: every one was covered
+            assert k > 1, f"{route.name} wrote nothing to DynamoDB"
+            assert reply.status == route.success, reply.body
+            break
+        # THEN a clear 503 in the contract's shape, with Retry-After
+        assert reply.status == 503, (k, fault.log, reply.body)
+        body = reply.json()
+        assert body["code"] == "service_unavailable" and body["message"]
+        assert set(body) == {"code", "message"}
+        assert int(reply.header("Retry-After")) >= 1
+        # AND nothing was half-written, and nobody was mailed about a change that did not happen
+        assert table_state(api.deployment) == before, (k, fault.log)
+        assert len(mailbox.messages()) == mails_before
+        # AND the same request succeeds once DynamoDB is back
+        retried = route.act(api, arranged)
+        assert retried.status == route.success, (k, retried.body)
+    api.drain()
