@@ -702,3 +702,32 @@ def test_two_concurrent_confirms_of_one_token_exactly_one_wins(shared_api):
     assert emails == [registered["email"]]
     api.drain()
     assert len(mailbox.messages(registered["email"])) == 2  # verification + one welcome
+
+
+def test_a_503_is_not_replayed_to_a_retry_with_the_same_idempotency_key(shared_api, monkeypatch):
+    # GIVEN an account, and DynamoDB throttling the account's update
+    api = shared_api
+    account = api.account()
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    throttled = Fault(
+        "dynamodb",
+        frozenset({"UpdateItem"}),
+        lambda _n, op, params: (
+            client_error("ThrottlingException", op)
+            if params["TableName"] == api.deployment.physical.refs["AccountsTable"]
+            else None
+        ),
+    )
+
+    def rename() -> Any:
+        body = {"full_name": "Renamed Once"}
+        return api.call("PATCH", "/account", body, token=account["token"], headers=key)
+
+    # WHEN the first attempt is throttled
+    with faults(monkeypatch, throttled):
+        first = rename()
+    assert throttled.fired and first.status == 503
+    # THEN the retry with the same key acts (it does not get the stored 503 back)
+    retried = rename()
+    assert retried.status == 200, retried.body
+    assert retried.json()["full_name"] == "Renamed Once"
