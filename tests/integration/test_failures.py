@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,9 @@ class Fault:
     calls: int = 0
     fired: int = 0
     log: list[str] = field(default_factory=list)
+    # Only the calls of the thread that set the fault (the request's), never those of a
+    # workflow moto runs in the background.
+    thread: int = field(default_factory=threading.get_ident)
 
 
 @contextmanager
@@ -51,7 +55,11 @@ def faults(monkeypatch: pytest.MonkeyPatch, *injected: Fault) -> Iterator[None]:
     def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         service = client.meta.service_model.service_name
         for fault in injected:
-            if service == fault.service and operation in fault.operations:
+            if (
+                service == fault.service
+                and operation in fault.operations
+                and threading.get_ident() == fault.thread
+            ):
                 fault.calls += 1
                 fault.log.append(operation)
                 error = fault.raise_for(fault.calls, operation, params)
@@ -397,6 +405,9 @@ class WriteRoute:
     arrange: Callable[[Api], dict[str, Any]]
     act: Callable[[Api, dict[str, Any]], Any]
     success: int
+    # Waits for what a success set going in the background (a cession workflow), so
+    # that it does not write into the next case's before/after comparison.
+    settle: Callable[[Api, dict[str, Any]], None] = lambda api, arranged: None
 
 
 def _registered(api: Api) -> dict[str, Any]:
@@ -447,6 +458,93 @@ def _recovery_case(api: Api) -> dict[str, Any]:
     case = reply.json()
     upload_required(case)
     return case
+
+
+def _order_item(api: Api, order_id: str) -> dict[str, Any]:
+    table = api.deployment.physical.refs["OrdersTable"]
+    return (
+        boto3.client("dynamodb")
+        .get_item(TableName=table, Key={"order_id": {"S": order_id}}, ConsistentRead=True)
+        .get("Item", {})
+    )
+
+
+def _order_settled(api: Api, arranged: dict[str, Any]) -> None:
+    """Wait until the order's workflow has stopped writing to it (its branches store
+    their task tokens, then wait for the parties)."""
+    deadline = time.monotonic() + 20
+    last = None
+    while time.monotonic() < deadline:
+        api.drain()
+        item = _order_item(api, arranged["order_id"])
+        if item == last and (
+            "owner_task_token" in item
+            or item.get("status", {}).get("S") != "awaiting_confirmations"
+        ):
+            return
+        last = item
+        time.sleep(0.3)
+    raise AssertionError(f"order {arranged['order_id']} kept changing")
+
+
+def _cession_ordered(api: Api) -> dict[str, Any]:
+    from infra.local.server import dev_route
+
+    owner, recipient = api.account(), api.account()
+    body = {
+        "client_number": owner["client_number"],
+        "product": "Hosting Pro",
+        "domain": f"site-{uuid.uuid4().hex[:10]}.example",
+    }
+    service = dev_route("POST", "/_dev/services", json.dumps(body).encode()).json()
+    reply = api.call(
+        "POST",
+        f"/services/{service['service_id']}/cession",
+        {
+            "recipient_login": recipient["login"],
+            "recipient_client_number": recipient["client_number"],
+        },
+        token=owner["token"],
+    )
+    assert reply.status == 201, reply.body
+    return {
+        "owner": owner,
+        "recipient": recipient,
+        "service": service,
+        "order_id": reply.json()["order_id"],
+        "token": owner["token"],
+    }
+
+
+def _cession_activated(api: Api) -> dict[str, Any]:
+    arranged = _cession_ordered(api)
+    reply = api.call("POST", f"/orders/{arranged['order_id']}/activate", token=arranged["token"])
+    assert reply.status == 202, reply.body
+    _order_settled(api, arranged)
+    return {**arranged, "link": api.link_token(arranged["owner"]["email"], "/cession")}
+
+
+def _cession_route(api: Api, s: dict[str, Any]) -> Any:
+    body = {
+        "recipient_login": s["recipient"]["login"],
+        "recipient_client_number": s["recipient"]["client_number"],
+    }
+    return api.call(
+        "POST", f"/services/{s['service']['service_id']}/cession", body, token=s["token"]
+    )
+
+
+def _cession_parties(api: Api) -> dict[str, Any]:
+    from infra.local.server import dev_route
+
+    owner, recipient = api.account(), api.account()
+    body = {
+        "client_number": owner["client_number"],
+        "product": "Hosting Pro",
+        "domain": f"site-{uuid.uuid4().hex[:10]}.example",
+    }
+    service = dev_route("POST", "/_dev/services", json.dumps(body).encode()).json()
+    return {"owner": owner, "recipient": recipient, "service": service, "token": owner["token"]}
 
 
 WRITE_ROUTES = [
@@ -608,6 +706,35 @@ WRITE_ROUTES = [
         ),
         202,
     ),
+    WriteRoute("cession-order", _cession_parties, _cession_route, 201),
+    WriteRoute(
+        "cession-activate",
+        _cession_ordered,
+        lambda api, s: api.call("POST", f"/orders/{s['order_id']}/activate", token=s["token"]),
+        202,
+        settle=_order_settled,
+    ),
+    WriteRoute(
+        "cession-confirm",
+        _cession_activated,
+        lambda api, s: api.call("POST", "/cession/confirm", {"token": s["link"]}),
+        200,
+        settle=_order_settled,
+    ),
+    WriteRoute(
+        "cession-decline",
+        _cession_activated,
+        lambda api, s: api.call("POST", "/cession/decline", {"token": s["link"]}),
+        200,
+        settle=_order_settled,
+    ),
+    WriteRoute(
+        "cession-cancel",
+        _cession_activated,
+        lambda api, s: api.call("POST", f"/orders/{s['order_id']}/cancel", token=s["token"]),
+        200,
+        settle=_order_settled,
+    ),
 ]
 
 CODES = [
@@ -673,6 +800,7 @@ def test_every_write_failing_in_turn_answers_503_and_leaves_nothing_half_written
         # AND the same request succeeds once DynamoDB is back
         retried = route.act(api, arranged)
         assert retried.status == route.success, (k, retried.body)
+        route.settle(api, arranged)
     api.drain()
 
 

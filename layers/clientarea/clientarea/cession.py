@@ -58,17 +58,16 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from clientarea import accounts, availability, clock, config, services, throttling, tokens
+from clientarea import accounts, clock, config, services, throttling, tokens
 from clientarea.errors import (
     CessionPending,
     Forbidden,
     InvalidOrderState,
     NotFound,
     RecipientMismatch,
-    ServiceUnavailable,
     TokenInvalid,
 )
 from clientarea.mail import outbox
@@ -370,27 +369,39 @@ def activate(client_number: int, order_id: str) -> Order:
         _start_workflow(order.order_id)  # a retry: make sure the workflow runs, send nothing
         return _view(order)
     now = clock.now()
-    try:
-        order.update(
-            actions=[
-                OrderModel.status.set(OrderStatus.AWAITING_CONFIRMATIONS),
-                OrderModel.activated_at.set(now),
-                OrderModel.expires_at.set(
-                    now + timedelta(seconds=config.cession_timeout_seconds())
-                ),
-            ],
-            condition=OrderModel.status == OrderStatus.AWAITING_ACTIVATION,
+    expires_at = now + timedelta(seconds=config.cession_timeout_seconds())
+    lifetime = max(expires_at - now, MIN_LINK_LIFETIME)
+    links = {
+        party: tokens.prepare(
+            tokens.Purpose.CESSION_ANSWER, _link_subject(order.order_id, party), lifetime
         )
-    except UpdateError as exc:
-        if availability.is_transient(exc):
-            raise ServiceUnavailable(availability.RETRY_AFTER_SECONDS) from exc
+        for party in Party
+    }
+    # The window and both links in one transaction: a failure leaves the order waiting
+    # for activation (so that a retry activates and mails), never an open window whose
+    # links were never stored.
+    try:
+        with transaction() as tx:
+            tx.update(
+                order,
+                actions=[
+                    OrderModel.status.set(OrderStatus.AWAITING_CONFIRMATIONS),
+                    OrderModel.activated_at.set(now),
+                    OrderModel.expires_at.set(expires_at),
+                ],
+                condition=OrderModel.status == OrderStatus.AWAITING_ACTIVATION,
+            )
+            for item, _ in links.values():
+                tx.save(item)
+    except TransactWriteError as exc:
         # A concurrent activate or cancel won: answer as a retry, or refuse.
         return _after_lost_race(order_id, exc)
+    order.refresh(consistent_read=True)
     # Started before the links go out, so that a crash in between leaves a running
     # workflow (the parties can have their links re-sent), never links without one.
     _start_workflow(order.order_id)
-    for party in Party:
-        _send_link(order, party)
+    for party, (_, issued) in links.items():
+        _mail_link(order, party, issued, lifetime)
     return _view(order)
 
 
@@ -589,6 +600,12 @@ def _send_link(order: OrderModel, party: Party) -> None:
     issued = tokens.issue(
         tokens.Purpose.CESSION_ANSWER, _link_subject(order.order_id, party), lifetime
     )
+    _mail_link(order, party, issued, lifetime)
+
+
+def _mail_link(
+    order: OrderModel, party: Party, issued: tokens.IssuedToken, lifetime: timedelta
+) -> None:
     account = accounts.get_account(_client_number(order, party))
     outbox.send(
         "cession_confirm",
@@ -596,7 +613,7 @@ def _send_link(order: OrderModel, party: Party) -> None:
         account.locale,
         full_name=account.full_name,
         link=outbox.link("/cession", issued.token),
-        expires_at=clock.iso(expires_at),
+        expires_at=clock.iso(order.expires_at),
         valid_for_seconds=int(lifetime.total_seconds()),
         **_mail_params(order, party),
     )
