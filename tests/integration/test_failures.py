@@ -46,6 +46,7 @@ class Fault:
     # Only the calls of the thread that set the fault (the request's), never those of a
     # workflow moto runs in the background.
     thread: int = field(default_factory=threading.get_ident)
+    refused: list[dict[str, Any]] = field(default_factory=list)  # the refused calls' params
 
 
 @contextmanager
@@ -65,6 +66,7 @@ def faults(monkeypatch: pytest.MonkeyPatch, *injected: Fault) -> Iterator[None]:
                 error = fault.raise_for(fault.calls, operation, params)
                 if error is not None:
                     fault.fired += 1
+                    fault.refused.append(params)
                     raise error
         return real(client, operation, params)
 
@@ -74,7 +76,9 @@ def faults(monkeypatch: pytest.MonkeyPatch, *injected: Fault) -> Iterator[None]:
 
 
 def client_error(code: str, operation: str, status: int = 400, **extra: Any) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "injected"}, **extra}, operation)
+    response = {"Error": {"Code": code, "Message": "injected"}, **extra}
+    response["ResponseMetadata"] = {"HTTPStatusCode": status}
+    return ClientError(response, operation)
 
 
 # --- the mail queue -----------------------------------------------------------------------
@@ -317,7 +321,7 @@ def dynamodb_error(code: str, operation: str, params: dict[str, Any]) -> ClientE
         reasons = [{"Code": "None"} for _ in params["TransactItems"]]
         reasons[-1] = {"Code": "ThrottlingError", "Message": "Throughput exceeds the limit"}
         return client_error("TransactionCanceledException", operation, CancellationReasons=reasons)
-    return client_error(code, operation)
+    return client_error(code, operation, 500 if code == "InternalServerError" else 400)
 
 
 def table_state(deployment: LocalDeployment) -> dict[str, list[dict[str, Any]]]:
@@ -345,6 +349,7 @@ class Api:
     outside any fault), `mails` reads the dev mailbox."""
 
     deployment: LocalDeployment
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def call(
         self,
@@ -408,6 +413,9 @@ class WriteRoute:
     # Waits for what a success set going in the background (a cession workflow), so
     # that it does not write into the next case's before/after comparison.
     settle: Callable[[Api, dict[str, Any]], None] = lambda api, arranged: None
+    # A table whose write comes after the request's effect is stored and is best effort
+    # (an acknowledgement's counter): its failure must not fail the request.
+    best_effort_table: str | None = None
 
 
 def _registered(api: Api) -> dict[str, Any]:
@@ -545,6 +553,26 @@ def _cession_parties(api: Api) -> dict[str, Any]:
     }
     service = dev_route("POST", "/_dev/services", json.dumps(body).encode()).json()
     return {"owner": owner, "recipient": recipient, "service": service, "token": owner["token"]}
+
+
+def _staff_ticket(api: Api) -> dict[str, Any]:
+    """A client's ticket and a staff session to answer it."""
+    if "staff_token" not in api.cache:
+        from clientarea import accounts
+        from clientarea.roles import Role
+
+        login = f"staff{uuid.uuid4().hex[:8]}"
+        accounts.provision(
+            email=f"{login}@example.com",
+            password=PASSWORD,
+            full_name="Support Staff",
+            login=login,
+            role=Role.SUPPORT,
+        )
+        session = api.call("POST", "/auth/login", {"login": login, "password": PASSWORD})
+        assert session.status == 200, session.body
+        api.cache["staff_token"] = session.json()["session_token"]
+    return {**_ticket(api), "staff": api.cache["staff_token"]}
 
 
 WRITE_ROUTES = [
@@ -735,6 +763,50 @@ WRITE_ROUTES = [
         200,
         settle=_order_settled,
     ),
+    WriteRoute(
+        "ticket-close",
+        _ticket,
+        lambda api, s: api.call("POST", f"/tickets/{s['number']}/close", token=s["token"]),
+        200,
+    ),
+    WriteRoute(
+        "staff-ticket-reply",
+        _staff_ticket,
+        lambda api, s: api.call(
+            "POST",
+            f"/staff/tickets/{s['number']}/messages",
+            {"message": "On it."},
+            token=s["staff"],
+        ),
+        201,
+    ),
+    WriteRoute(
+        "access-request",
+        lambda api: api.account(),
+        lambda api, s: api.call(
+            "POST",
+            "/support/access-requests",
+            {
+                "full_name": "Test User",
+                "address": "1 Main Street, Kyiv",
+                "phone": "+380 44 000 00 00",
+                "login_or_email": s["email"],
+                "message": "I lost my password and my mailbox.",
+            },
+        ),
+        201,
+        best_effort_table="RateLimitsTable",  # the acknowledgement's counter
+    ),
+    WriteRoute(
+        "sales-question",
+        lambda api: {},
+        lambda api, s: api.call(
+            "POST",
+            "/support/sales-questions",
+            {"email": f"buyer-{uuid.uuid4().hex[:8]}@example.com", "message": "Prices?"},
+        ),
+        201,
+    ),
 ]
 
 CODES = [
@@ -788,6 +860,11 @@ def test_every_write_failing_in_turn_answers_503_and_leaves_nothing_half_written
             assert k > 1, f"{route.name} wrote nothing to DynamoDB"
             assert reply.status == route.success, reply.body
             break
+        if reply.status == route.success and route.best_effort_table:
+            (refused,) = fault.refused
+            table = api.deployment.physical.refs[route.best_effort_table]
+            assert refused.get("TableName") == table, (k, fault.log)
+            continue
         # THEN a clear 503 in the contract's shape, with Retry-After
         assert reply.status == 503, (k, fault.log, reply.body)
         body = reply.json()
@@ -859,3 +936,25 @@ def test_a_503_is_not_replayed_to_a_retry_with_the_same_idempotency_key(shared_a
     retried = rename()
     assert retried.status == 200, retried.body
     assert retried.json()["full_name"] == "Renamed Once"
+
+
+def test_a_transaction_lost_to_a_concurrent_one_is_409_conflict_and_the_link_still_works(
+    shared_api, monkeypatch
+):
+    # GIVEN a verification link, and DynamoDB cancelling its transaction for a conflict
+    api = shared_api
+    registered = _registered(api)
+
+    def conflict(_n: int, op: str, params: dict[str, Any]) -> ClientError:
+        reasons = [{"Code": "None"} for _ in params["TransactItems"]]
+        reasons[0] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing"}
+        return client_error("TransactionCanceledException", op, CancellationReasons=reasons)
+
+    # WHEN it is used
+    with faults(monkeypatch, Fault("dynamodb", frozenset({"TransactWriteItems"}), conflict)):
+        reply = api.call("POST", "/auth/verify-email", {"token": registered["token"]})
+    # THEN the contract's 409 conflict (retry), not 410 token_invalid (a dead link)
+    assert reply.status == 409 and reply.json()["code"] == "conflict", reply.body
+    # AND the retry creates the account
+    retried = api.call("POST", "/auth/verify-email", {"token": registered["token"]})
+    assert retried.status == 200, retried.body
