@@ -958,3 +958,27 @@ def test_a_transaction_lost_to_a_concurrent_one_is_409_conflict_and_the_link_sti
     # AND the retry creates the account
     retried = api.call("POST", "/auth/verify-email", {"token": registered["token"]})
     assert retried.status == 200, retried.body
+
+
+@pytest.mark.parametrize("code", ["RequestThrottled", "ServiceUnavailable"])
+def test_a_throttled_mail_queue_is_503_and_the_retry_mails(shared_api, monkeypatch, code):
+    # GIVEN SQS refusing the verification mail of a registration
+    api = shared_api
+    email = f"dyn-{uuid.uuid4().hex[:12]}@example.com"
+    body = {"email": email, "password": PASSWORD, "full_name": "Test User", "locale": "en"}
+    refused = Fault("sqs", frozenset({"SendMessage"}), lambda _n, op, _p: client_error(code, op))
+    # WHEN the address registers
+    with faults(monkeypatch, refused):
+        reply = api.call("POST", "/auth/register", body)
+    # THEN a clear 503 (the link it stored was never sent, so nobody can use it)
+    assert refused.fired == 1
+    assert reply.status == 503 and reply.json()["code"] == "service_unavailable", reply.body
+    assert reply.header("Retry-After")
+    api.drain()
+    assert mailbox.messages(email) == []
+    # AND the retry registers and mails a working link
+    assert api.call("POST", "/auth/register", body).status == 202
+    verified = api.call(
+        "POST", "/auth/verify-email", {"token": api.link_token(email, "/verify-email")}
+    )
+    assert verified.status == 200, verified.body

@@ -15,7 +15,8 @@ from pynamodb.exceptions import PynamoDBException, TransactGetError, TransactWri
 
 RETRY_AFTER_SECONDS = 2
 
-# Error codes of a call refused as a whole (DynamoDB's, and SES/SQS/Step Functions' own).
+# Error codes of a call refused as a whole: DynamoDB's, and those of SQS, SES and
+# Step Functions (the mail queue and the cession workflow sit behind API answers too).
 TRANSIENT_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -25,7 +26,10 @@ TRANSIENT_CODES = frozenset(
         "RequestLimitExceeded",
         "InternalServerError",
         "InternalFailure",
+        "InternalError",
         "ServiceUnavailable",
+        "RequestThrottled",  # SQS
+        "KmsThrottled",  # SQS with server-side encryption
     }
 )
 # Cancellation reasons of a transaction refused for capacity rather than a condition.
