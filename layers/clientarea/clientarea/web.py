@@ -203,7 +203,9 @@ def create_app() -> ClientareaResolver:
         anything else is a bug (500). Nothing was written by the failed call itself."""
         if not availability.is_transient(exc):
             return _unexpected(exc)
-        return _domain_error(ServiceUnavailable(availability.RETRY_AFTER_SECONDS))
+        unavailable = ServiceUnavailable(availability.RETRY_AFTER_SECONDS)
+        unavailable.__cause__ = exc  # logged by its type
+        return _domain_error(unavailable)
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(exc: RequestValidationError) -> Response:
