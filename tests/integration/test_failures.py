@@ -345,8 +345,8 @@ def table_state(deployment: LocalDeployment) -> dict[str, list[dict[str, Any]]]:
 
 @dataclass
 class Api:
-    """The API in-process; `call` runs only the handler (the queues are drained after,
-    outside any fault), `mails` reads the dev mailbox."""
+    """The API in-process. `call` runs only the handler: the queues are drained
+    separately (`drain`), outside any fault, since their consumers are not the request."""
 
     deployment: LocalDeployment
     cache: dict[str, Any] = field(default_factory=dict)
@@ -386,27 +386,18 @@ class Api:
         return self.cache[role]
 
     def account(self) -> dict[str, Any]:
-        email = f"dyn-{uuid.uuid4().hex[:12]}@example.com"
-        assert (
-            self.call(
-                "POST",
-                "/auth/register",
-                {
-                    "email": email,
-                    "password": PASSWORD,
-                    "full_name": "Test User",
-                    "locale": "en",
-                },
-            ).status
-            == 202
-        )
-        verified = self.call(
-            "POST", "/auth/verify-email", {"token": self.link_token(email, "/verify-email")}
-        )
+        """A new verified account, logged in: {client_number, login, email, token}."""
+        registered = _registered(self)
+        verified = self.call("POST", "/auth/verify-email", {"token": registered["token"]})
         assert verified.status == 200, verified.body
-        session = self.call("POST", "/auth/login", {"login": email, "password": PASSWORD})
+        credentials = {"login": registered["email"], "password": PASSWORD}
+        session = self.call("POST", "/auth/login", credentials)
         assert session.status == 200, session.body
-        return {**verified.json(), "email": email, "token": session.json()["session_token"]}
+        return {
+            **verified.json(),
+            "email": registered["email"],
+            "token": session.json()["session_token"],
+        }
 
 
 @dataclass(frozen=True)
