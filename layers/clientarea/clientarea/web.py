@@ -3,7 +3,8 @@
 `create_app()` gives a Powertools REST resolver that answers every failure in the
 contract's shape: domain errors mapped once, by class, to `{code, message}` in the
 caller's language; validation errors as 422 with `errors`; oversized or non-JSON bodies
-as 413/415; and anything unexpected as a bare 500 that leaks nothing.
+as 413/415; AWS throttling or outages as 503 `service_unavailable` with Retry-After;
+and anything unexpected as a bare 500 that leaks nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
+from pynamodb.exceptions import PynamoDBException
 
-from clientarea import locales
-from clientarea.errors import DomainError, RateLimited, WeakPassword
+from clientarea import availability, locales
+from clientarea.errors import DomainError, RateLimited, ServiceUnavailable, WeakPassword
 from clientarea.sessions import Principal
 
 if TYPE_CHECKING:
@@ -127,13 +130,15 @@ def _refuse_body(event: dict[str, Any]) -> tuple[int, str] | None:
     return None
 
 
-def _proxy_error(status: int, code: str, event: dict[str, Any]) -> dict[str, Any]:
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+def _proxy_error(
+    status: int, code: str, event: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    asked = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     authorizer = event.get("requestContext", {}).get("authorizer") or {}
-    locale = locales.negotiate(authorizer.get("locale"), headers.get("accept-language"))
+    locale = locales.negotiate(authorizer.get("locale"), asked.get("accept-language"))
     return {
         "statusCode": status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **(headers or {})},
         "multiValueHeaders": {},
         "body": json.dumps({"code": code, "message": locales.message(code, locale)}),
         "isBase64Encoded": False,
@@ -180,6 +185,7 @@ class ClientareaResolver(APIGatewayRestResolver):
         )
         from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
             IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
             IdempotencyValidationError,
         )
 
@@ -198,14 +204,32 @@ class ClientareaResolver(APIGatewayRestResolver):
             data_keyword_argument="request", persistence_store=persistence, config=config
         )
         def respond(request: dict[str, Any]) -> dict[str, Any]:
-            return APIGatewayRestResolver.resolve(self, event, context)
+            response = APIGatewayRestResolver.resolve(self, event, context)
+            if response["statusCode"] >= 500:
+                raise _NotStored(response)
+            return response
 
         try:
             return respond(request=request)
+        except _NotStored as failed:
+            return failed.response
         except IdempotencyValidationError:
             return _proxy_error(422, "idempotency_key_reused", event)
         except IdempotencyAlreadyInProgressError:
             return _proxy_error(409, "conflict", event)
+        except IdempotencyPersistenceLayerError:  # the idempotency table is throttled or down
+            retry = {"Retry-After": str(availability.RETRY_AFTER_SECONDS)}
+            return _proxy_error(503, "service_unavailable", event, retry)
+
+
+class _NotStored(Exception):
+    """A 5xx answer is never kept for replay: the client's retry with the same key must
+    act, not get the old failure back for an hour. Raising makes Powertools drop the
+    in-progress record."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        super().__init__(response["statusCode"])
+        self.response = response
 
 
 def create_app() -> ClientareaResolver:
@@ -223,7 +247,20 @@ def create_app() -> ClientareaResolver:
         if isinstance(exc, RateLimited):
             extra["headers"] = {"Retry-After": str(exc.retry_after)}
             message = locales.message("rate_limited", locale, retry_after=exc.retry_after)
+        if isinstance(exc, ServiceUnavailable):
+            extra["headers"] = {"Retry-After": str(exc.retry_after)}
+            logger.warning("AWS throttled or failed", extra={"cause": type(exc.__cause__).__name__})
         return error(exc.status, exc.code, message, **extra)
+
+    @app.exception_handler([PynamoDBException, ClientError, BotoCoreError])
+    def _aws_error(exc: Exception) -> Response:
+        """A DynamoDB (or other AWS) call that failed outright: throttled or down is 503,
+        anything else is a bug (500). Nothing was written by the failed call itself."""
+        if not availability.is_transient(exc):
+            return _unexpected(exc)
+        unavailable = ServiceUnavailable(availability.RETRY_AFTER_SECONDS)
+        unavailable.__cause__ = exc  # logged by its type
+        return _domain_error(unavailable)
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(exc: RequestValidationError) -> Response:
