@@ -30,6 +30,7 @@ def generate() -> dict[str, Any]:
         part = json.loads(app.get_openapi_json_schema(title=TITLE, version="0.1.0"))
         document = _merge(document, part)
     _mark_authorization(document, stack)
+    _document_gateway_responses(document, stack)
     return document
 
 
@@ -59,6 +60,84 @@ def _mark_authorization(document: dict[str, Any], stack: Any) -> None:
         operation = document["paths"].get(route.path, {}).get(route.method.lower())
         if operation is not None and route.authorized:
             operation["security"] = [{"session": []}]
+
+
+# The contract's error body (API.md, "Conventions"): validation errors add `errors`,
+# weak_password adds `reason`. It replaces Powertools' FastAPI-style HTTPValidationError
+# (`{"detail": [...]}`), which is not what the resolver answers (clientarea.web).
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+        "reason": {"type": "string"},
+    },
+    "title": "Error",
+}
+VALIDATION_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["loc", "msg", "type"],
+    "properties": {
+        "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+        "msg": {"type": "string"},
+        "type": {"type": "string"},
+    },
+    "title": "ValidationError",
+}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+# Answers that API Gateway, the authorizer or the resolver's guards give before (or
+# around) a route's own code, so that no handler declares them.
+AUTHORIZER_401 = "unauthorized: no valid session (missing, unknown, expired or revoked)"
+AUTHORIZER_403 = "forbidden: a client session on a /staff/... route, or a staff one elsewhere"
+BODY_413 = "payload_too_large: the body is over 64 KiB"
+BODY_415 = "unsupported_media_type: the body is not application/json"
+THROTTLED = "rate_limited: too many requests (API Gateway's or the route's own limit)"
+
+
+def _error_response(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": ERROR_REF}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _document_gateway_responses(document: dict[str, Any], stack: Any) -> None:
+    """Responses every route can give whatever its handler does: the authorizer's 401 and
+    403 (functions/authorizer: clients get everything but /staff/..., staff only /staff/...,
+    both POST /auth/logout), the body guard's 413 and 415 (clientarea.web), the stage's
+    throttling 429 with Retry-After (template.yaml), and 422 in the contract's shape."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas["Error"] = ERROR_SCHEMA
+    schemas["ValidationError"] = VALIDATION_ERROR_SCHEMA
+    authorized = {(r.path, r.method.lower()) for r in stack.routes() if r.authorized}
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            validation = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if validation.get("schema") == {"$ref": "#/components/schemas/HTTPValidationError"}:
+                validation["schema"] = ERROR_REF
+            if (path, method) in authorized:
+                responses.setdefault("401", _error_response(AUTHORIZER_401))
+                if (path, method) != ("/auth/logout", "post"):
+                    responses.setdefault("403", _error_response(AUTHORIZER_403))
+            if "requestBody" in operation:
+                responses.setdefault("413", _error_response(BODY_413))
+                responses.setdefault("415", _error_response(BODY_415))
+            responses.setdefault("429", _error_response(THROTTLED))
+            responses["429"]["headers"] = RETRY_AFTER
 
 
 def render(document: dict[str, Any]) -> str:

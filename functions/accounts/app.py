@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -74,7 +74,48 @@ class PasswordChange(Strict):
     new_password: Password
 
 
-@app.post("/auth/register")
+ERROR_BODY = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+EMPTY_OBJECT = {"application/json": {"schema": {"type": "object", "maxProperties": 0}}}
+
+
+def _responses(
+    status: int,
+    model: Any,
+    description: str,
+    *,
+    content: dict[str, Any] | None = None,
+    **errors: str,
+) -> dict[int, Any]:
+    """The success (`model`, else `content`, else no body) and the contract's errors."""
+    if model is not None:
+        content = {"application/json": {"model": model}}
+    documented: dict[int, Any] = {status: {"description": description, "content": content or {}}}
+    for key, text in errors.items():
+        documented[int(key.removeprefix("e"))] = {
+            "description": text,
+            "content": {"application/json": {"schema": ERROR_BODY}},
+        }
+    return documented
+
+
+@app.post(
+    "/auth/register",
+    responses=_responses(
+        202,
+        None,
+        "Always the same answer; a verification mail or a notice goes out",
+        content=EMPTY_OBJECT,
+        e422="weak_password, invalid_email, invalid_login, or validation_error",
+    ),
+)
 def register(request: RegisterRequest) -> Response[dict]:
     locale = locales.negotiate(request.locale, app.current_event.headers.get("accept-language"))
     accounts.register(
@@ -87,13 +128,29 @@ def register(request: RegisterRequest) -> Response[dict]:
     return Response(202, "application/json", {})
 
 
-@app.post("/auth/verify-email")
+@app.post(
+    "/auth/verify-email",
+    responses=_responses(
+        200,
+        VerifiedAccount,
+        "The account is active",
+        e410="token_invalid: unknown, used, superseded or expired link (all alike)",
+    ),
+)
 def verify_email(request: VerifyEmailRequest) -> VerifiedAccount:
     account = accounts.verify_email(request.token, client_ip=web.client_ip(app))
     return VerifiedAccount(client_number=account.client_number, login=account.login)
 
 
-@app.post("/auth/login")
+@app.post(
+    "/auth/login",
+    responses=_responses(
+        200,
+        SessionResponse,
+        "A new session",
+        e401="invalid_credentials: unknown login or wrong password (alike)",
+    ),
+)
 def login(request: LoginRequest) -> SessionResponse:
     session = accounts.login(
         request.login, request.password.get_secret_value(), client_ip=web.client_ip(app)
@@ -101,7 +158,7 @@ def login(request: LoginRequest) -> SessionResponse:
     return SessionResponse(session_token=session.token, expires_at=clock.iso(session.expires_at))
 
 
-@app.post("/auth/logout")
+@app.post("/auth/logout", responses=_responses(204, None, "The session is revoked"))
 def logout() -> Response[None]:
     accounts.logout(web.principal(app))
     return Response(204)
@@ -126,7 +183,17 @@ def patch_account(request: AccountPatch) -> Account:
     return Account(**view.as_dict())
 
 
-@app.put("/account/password")
+@app.put(
+    "/account/password",
+    responses=_responses(
+        204,
+        None,
+        "Changed; every other session is revoked",
+        e401="invalid_credentials: the current password is wrong",
+        e409="conflict: a concurrent change won; retry",
+        e422="weak_password, or validation_error",
+    ),
+)
 def change_password(request: PasswordChange) -> Response[None]:
     accounts.change_password(
         web.principal(app),

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -30,6 +31,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from clientarea import locales
 from clientarea.errors import DomainError, RateLimited, WeakPassword
 from clientarea.sessions import Principal
+
+if TYPE_CHECKING:
+    from re import Match
 
 MAX_BODY_BYTES = 64 * 1024
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -126,6 +130,12 @@ class ClientareaResolver(APIGatewayRestResolver):
         if not key or route[0] not in WRITE_METHODS or route in NOT_REPLAYED:
             return super().resolve(event, context)
         return self._resolve_once(event, context, key)
+
+    def _convert_matches_into_route_keys(self, match: Match) -> dict[str, str]:
+        """Path parameters decoded once: API Gateway (REST) hands the function the path
+        still percent-encoded, so `/tickets/T%2D1` would otherwise reach the route (and
+        its length limits) as `T%2D1` rather than `T-1`."""
+        return {name: unquote(value) for name, value in match.groupdict().items()}
 
     def _resolve_once(self, event: dict[str, Any], context: Any, key: str) -> dict[str, Any]:
         persistence, config = _idempotency()
