@@ -31,6 +31,7 @@ def generate() -> dict[str, Any]:
         document = _merge(document, part)
     _mark_authorization(document, stack)
     _document_gateway_responses(document, stack)
+    _add_links(document)
     return document
 
 
@@ -138,6 +139,87 @@ def _document_gateway_responses(document: dict[str, Any], stack: Any) -> None:
                 responses.setdefault("415", _error_response(BODY_415))
             responses.setdefault("429", _error_response(THROTTLED))
             responses["429"]["headers"] = RETRY_AFTER
+
+
+# OpenAPI links: where a response's values are the next request's parameters, so that
+# clients (and schemathesis' stateful tests) can follow a flow: open a ticket then read,
+# answer and close it (staff too), ask for a cession then read, activate, re-send or
+# cancel the order, open a recovery case then follow and submit it.
+# (source method, path, status) -> [(target method, path, {parameter: expression})]
+TICKET = "$response.body#/number"
+FIRST_TICKET = "$response.body#/0/number"
+ORDER = "$response.body#/order_id"
+FIRST_CASE = "$response.body#/0/reference"
+CASE = {"reference": "$response.body#/reference", "x-recovery-key": "$response.body#/access_key"}
+STAFF_TICKET_ROUTES = [
+    ("get", "/staff/tickets/{number}"),
+    ("post", "/staff/tickets/{number}/messages"),
+]
+CLIENT_TICKET_ROUTES = [
+    ("get", "/tickets/{number}"),
+    ("post", "/tickets/{number}/messages"),
+    ("post", "/tickets/{number}/close"),
+]
+ORDER_ROUTES = [
+    ("get", "/orders/{order_id}"),
+    ("post", "/orders/{order_id}/activate"),
+    ("post", "/orders/{order_id}/resend"),
+    ("post", "/orders/{order_id}/cancel"),
+]
+LINKS: dict[tuple[str, str, str], list[tuple[str, str, dict[str, str]]]] = {
+    ("post", "/tickets", "201"): [
+        (m, p, {"number": TICKET}) for m, p in CLIENT_TICKET_ROUTES + STAFF_TICKET_ROUTES
+    ],
+    ("get", "/tickets", "200"): [(m, p, {"number": FIRST_TICKET}) for m, p in CLIENT_TICKET_ROUTES],
+    ("post", "/support/access-requests", "201"): [
+        (m, p, {"number": TICKET}) for m, p in STAFF_TICKET_ROUTES
+    ],
+    ("post", "/support/sales-questions", "201"): [
+        (m, p, {"number": TICKET}) for m, p in STAFF_TICKET_ROUTES
+    ],
+    ("get", "/staff/tickets", "200"): [
+        (m, p, {"number": FIRST_TICKET}) for m, p in STAFF_TICKET_ROUTES
+    ],
+    ("get", "/services", "200"): [
+        ("post", "/services/{service_id}/cession", {"service_id": "$response.body#/0/service_id"})
+    ],
+    ("post", "/services/{service_id}/cession", "201"): [
+        (m, p, {"order_id": ORDER}) for m, p in ORDER_ROUTES
+    ],
+    ("get", "/orders", "200"): [
+        (m, p, {"order_id": "$response.body#/0/order_id"}) for m, p in ORDER_ROUTES
+    ],
+    ("post", "/account/authorised-emails", "201"): [
+        ("delete", "/account/authorised-emails/{email}", {"email": "$response.body#/email"})
+    ],
+    ("post", "/recovery/requests", "201"): [
+        ("get", "/recovery/requests/{reference}", CASE),
+        ("get", "/recovery/requests/{reference}/application", CASE),
+        ("post", "/recovery/requests/{reference}/submit", CASE),
+        ("get", "/staff/recovery-requests/{reference}", {"reference": CASE["reference"]}),
+        (
+            "post",
+            "/staff/recovery-requests/{reference}/decision",
+            {"reference": CASE["reference"]},
+        ),
+    ],
+    ("get", "/staff/recovery-requests", "200"): [
+        ("get", "/staff/recovery-requests/{reference}", {"reference": FIRST_CASE})
+    ],
+}
+
+
+def _add_links(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    for (method, path, status), targets in LINKS.items():
+        response = paths[path][method]["responses"][status]
+        links = response.setdefault("links", {})
+        for target_method, target_path, parameters in targets:
+            target = paths[target_path][target_method]
+            links[target["operationId"]] = {
+                "operationId": target["operationId"],
+                "parameters": parameters,
+            }
 
 
 def render(document: dict[str, Any]) -> str:
