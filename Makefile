@@ -100,8 +100,9 @@ create-staff: install
 lint: install
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 
+# loadgroup: tests marked xdist_group (schemathesis) share one worker and its dev server.
 test: lint
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 check-template: install
 	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/cfn-lint template.yaml
