@@ -82,8 +82,6 @@ class StaffRecoveryCase(BaseModel):
 
 
 class StaffRecoveryDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
     decision: Literal["approve", "reject"]
     reason: Annotated[str, Field(max_length=2000)] = ""
 
@@ -92,6 +90,15 @@ class StaffRecoveryDecision(BaseModel):
         if self.decision == "reject" and not self.reason.strip():
             raise ValueError("a rejection must give the applicant a reason")
         return self
+
+    # The validator's rule, stated in docs/openapi.json too (JSON Schema if/then).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {"properties": {"decision": {"const": "reject"}}},
+            "then": {"required": ["reason"], "properties": {"reason": {"pattern": r"\S"}}},
+        },
+    )
 
 
 ERROR_BODY = {

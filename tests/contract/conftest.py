@@ -10,6 +10,7 @@ import pytest
 CHECKS: Counter[str] = Counter()
 FAILED_CHECKS: Counter[str] = Counter()
 ANSWERS: Counter[tuple[str, str, int]] = Counter()  # (test, "METHOD /path", status)
+NOTES: list[str] = []
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -23,6 +24,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         # Operations on an existing resource that got past "no such id": what links buy.
         reached = sorted({o for (_, o, status) in answers if "{" in o and status < 300})
         write(f"  on an existing resource (2xx): {', '.join(reached) or 'none'}")
+    for note in NOTES:
+        write(f"schemathesis {note}")
     write(
         f"schemathesis checks: {sum(CHECKS.values())} run, {sum(FAILED_CHECKS.values())} failed "
         f"({', '.join(f'{name} {count}' for name, count in sorted(CHECKS.items()))})"

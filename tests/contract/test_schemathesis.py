@@ -18,7 +18,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 
 from tests.conftest import ROOT, running_dev_server
-from tests.contract.conftest import ANSWERS, CHECKS, FAILED_CHECKS
+from tests.contract.conftest import ANSWERS, CHECKS, FAILED_CHECKS, NOTES
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("schemathesis")]
 
@@ -60,7 +60,7 @@ def after_validate(context, case, response, results) -> None:
 
 # Statuses a schema-valid request may get for reasons no schema can state: a made-up
 # id (404) or link token (410), a rule about what the data means (422 with a domain
-# code such as weak_password or invalid_email, or a rule across fields), the state of
+# code such as weak_password or invalid_email), the state of
 # the account (401, 403, 409) or throttling (429).
 MEANINGFUL_REFUSALS = {401, 403, 404, 409, 410, 422, 429}
 
@@ -71,8 +71,8 @@ def schema_valid_data_passes_validation(ctx, response, case) -> None:
     any schema-valid request; that is unsound here, where a made-up token is 410 and a
     password from the common list is 422 weak_password however well-formed. What must
     hold is that the handlers' request validation is no stricter than the documented
-    schema: schema-valid data never gets a 400/405/413/415, nor a 422 validation_error
-    about one field (cross-field rules, loc ["body"], are the models' own)."""
+    schema (cross-field rules included, as if/then): schema-valid data never gets a
+    400/405/413/415, nor a 422 validation_error."""
     if case.meta is None or not case.meta.generation.mode.is_positive:
         return
     status = response.status_code
@@ -81,9 +81,8 @@ def schema_valid_data_passes_validation(ctx, response, case) -> None:
     assert status in MEANINGFUL_REFUSALS, f"schema-valid request refused with {status}"
     if status == 422:
         body = response.json()
-        field_errors = [e for e in body.get("errors", []) if e.get("loc") != ["body"]]
-        assert body.get("code") != "validation_error" or not field_errors, (
-            f"schema-valid request failed validation: {field_errors}"
+        assert body.get("code") != "validation_error", (
+            f"schema-valid request failed validation: {body.get('errors')}"
         )
 
 
@@ -174,13 +173,22 @@ def test_flows_along_the_links_conform(api):
         def get_call_kwargs(self, case):
             return {"base_url": api["url"], "headers": _authorization(api, case.operation.path)}
 
-    Flows.run(
-        settings=hypothesis.settings(
-            max_examples=40,
-            stateful_step_count=8,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(hypothesis.HealthCheck),
+    try:
+        Flows.run(
+            settings=hypothesis.settings(
+                max_examples=40,
+                stateful_step_count=8,
+                phases=[hypothesis.Phase.generate],  # as schemathesis' own stateful runner
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(hypothesis.HealthCheck),
+            )
         )
-    )
+    except hypothesis.errors.FlakyStrategyDefinition:
+        # Steps draw their parameters from live answers: when Hypothesis walks a prefix it
+        # has seen and the server, whose state has moved on, answers differently (an order
+        # since cancelled, a list grown longer), it stops generating. Schemathesis' runner
+        # ends the phase there too; every step run so far was validated. A failure that
+        # does not reproduce (FlakyFailure) is not caught: it fails the test.
+        NOTES.append("flows: stopped early, a replayed step got a different answer")
