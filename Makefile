@@ -112,8 +112,9 @@ create-staff: install
 lint: install
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 
+# loadgroup: tests marked xdist_group (schemathesis) share one worker and its dev server.
 test: lint
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 # Hardening checks; any finding fails (`make -k check` to see every one). Each is also
 # a target of its own: check-contract, check-bandit, check-checkov, check-audit, check-asl.

@@ -20,6 +20,7 @@ Password = Annotated[SecretStr, Field(min_length=1, max_length=1024)]
 Token = Annotated[str, Field(min_length=1, max_length=512)]
 
 
+
 class RegisterRequest(web.Shape):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     password: Password
@@ -78,8 +79,9 @@ class PasswordChange(web.Shape):
     responses=web.responses(
         202,
         None,
-        "The same answer whether or not the address is registered; a link or a notice went to it",
-        e422="weak_password (with its reason), invalid_email, invalid_login or validation_error",
+        "Always the same answer; a verification mail or a notice goes out",
+        content=web.EMPTY_OBJECT,
+        e422="weak_password, invalid_email, invalid_login, or validation_error",
     ),
 )
 def register(request: RegisterRequest) -> Response[dict]:
@@ -100,8 +102,7 @@ def register(request: RegisterRequest) -> Response[dict]:
         200,
         VerifiedAccount,
         "The account is active",
-        e410="token_invalid: unknown, used or expired link",
-        e429="rate_limited: too many requests from this address; see Retry-After",
+        e410="token_invalid: unknown, used, superseded or expired link (all alike)",
     ),
 )
 def verify_email(request: VerifyEmailRequest) -> VerifiedAccount:
@@ -116,7 +117,6 @@ def verify_email(request: VerifyEmailRequest) -> VerifiedAccount:
         SessionResponse,
         "A new session",
         e401="invalid_credentials: unknown login or wrong password (alike)",
-        e429="rate_limited: too many failures for this login or address; see Retry-After",
     ),
 )
 def login(request: LoginRequest) -> SessionResponse:
@@ -126,18 +126,21 @@ def login(request: LoginRequest) -> SessionResponse:
     return SessionResponse(session_token=session.token, expires_at=clock.iso(session.expires_at))
 
 
-@app.post("/auth/logout", responses=web.responses(204, None, "This session is revoked"))
+@app.post(
+    "/auth/logout",
+    responses=web.responses(204, None, "The session is revoked", content=web.NO_BODY),
+)
 def logout() -> Response[None]:
     accounts.logout(web.principal(app))
     return Response(204)
 
 
-@app.get("/account", responses=web.responses(200, Account, "The caller's account"))
+@app.get("/account")
 def get_account() -> Account:
     return Account(**accounts.profile(web.principal(app).client_number).as_dict())
 
 
-@app.patch("/account", responses=web.responses(200, Account, "The updated account"))
+@app.patch("/account")
 def patch_account(request: AccountPatch) -> Account:
     changes = request.model_dump(exclude_unset=True)
     if "locale" in changes:
@@ -156,11 +159,11 @@ def patch_account(request: AccountPatch) -> Account:
     responses=web.responses(
         204,
         None,
-        "Changed; every other session is revoked and a notice is mailed",
-        e401="invalid_credentials: wrong current password",
-        e409="conflict: a concurrent change; try again",
-        e422="weak_password (with its reason) or validation_error",
-        e429="rate_limited: too many wrong passwords; see Retry-After",
+        "Changed; every other session is revoked",
+        content=web.NO_BODY,
+        e401="invalid_credentials: the current password is wrong",
+        e409="conflict: a concurrent change won; retry",
+        e422="weak_password, or validation_error",
     ),
 )
 def change_password(request: PasswordChange) -> Response[None]:
@@ -177,9 +180,7 @@ class StaffMember(BaseModel):
     role: str
 
 
-@app.get(
-    "/staff/me", responses=web.responses(200, StaffMember, "The staff member's login and role")
-)
+@app.get("/staff/me")
 def staff_me() -> StaffMember:
     """The signed-in staff member's own login and role (clients never get here: the
     authorizer denies them every /staff/... route)."""

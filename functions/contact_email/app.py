@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -119,9 +118,8 @@ def authorise(request: AuthorisedEmailRequest) -> Response[AuthorisedEmail]:
     "/account/authorised-emails/<email>",
     responses=web.responses(204, None, "Removed", e404="not_found: no such authorised address"),
 )
-def revoke(email: Annotated[str, Path(min_length=1, max_length=762)]) -> Response[None]:
-    # Percent-encoded or not ('@' is allowed in a path segment): decode once.
-    contact_email.revoke(web.principal(app).client_number, unquote(email))
+def revoke(email: Annotated[str, Path(min_length=1, max_length=254)]) -> Response[None]:
+    contact_email.revoke(web.principal(app).client_number, email)
     return Response(204)
 
 

@@ -18,6 +18,7 @@ app = web.create_app()
 Token = Annotated[str, Field(min_length=1, max_length=512)]
 
 
+
 class ForgotRequest(web.Shape):
     login: Annotated[str, Field(min_length=1, max_length=254)]
 
@@ -43,8 +44,8 @@ class ResetRequest(web.Shape):
     responses=web.responses(
         202,
         None,
-        "The same answer whether or not the account exists; a 2-hour link went to it if it does",
-        e429="rate_limited: too many requests from this address; see Retry-After",
+        "The same answer whether or not the account exists",
+        content=web.EMPTY_OBJECT,
     ),
 )
 def forgot(request: ForgotRequest) -> Response[dict]:
@@ -59,9 +60,8 @@ def forgot(request: ForgotRequest) -> Response[dict]:
     responses=web.responses(
         200,
         TokenExpiry,
-        "The link is valid until expires_at (not consumed)",
-        e410="token_invalid: unknown, used, superseded or expired link (alike)",
-        e429="rate_limited: too many requests from this address; see Retry-After",
+        "The link is valid until then",
+        e410="token_invalid: unknown, used, superseded or expired link (all alike)",
     ),
 )
 def verify(request: TokenRequest) -> TokenExpiry:
@@ -74,10 +74,10 @@ def verify(request: TokenRequest) -> TokenExpiry:
     responses=web.responses(
         204,
         None,
-        "Changed; every session of the account is revoked and a notice is mailed",
-        e410="token_invalid: unknown, used, superseded or expired link (alike)",
-        e422="weak_password (with its reason) or validation_error",
-        e429="rate_limited: too many requests from this address; see Retry-After",
+        "The password is changed; every session is revoked",
+        content=web.NO_BODY,
+        e410="token_invalid: unknown, used, superseded or expired link (all alike)",
+        e422="weak_password, or validation_error",
     ),
 )
 def reset(request: ResetRequest) -> Response[None]:

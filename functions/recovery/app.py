@@ -7,7 +7,7 @@ followed with its reference and the access key shown once at creation (header
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -16,7 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import locales, recovery, web
 from clientarea.errors import NotFound
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 logger = Logger()
 metrics = Metrics()
@@ -66,6 +66,32 @@ class RecoveryRequirements(BaseModel):
     applicant_types: RecoveryApplicantTypes
 
 
+def _applicant_rules(schema: dict[str, Any]) -> None:
+    """RecoveryApplication's cross-field rules as JSON Schema: the channels each applicant
+    type may use, and a legal entity's company name and code (not blank)."""
+    given = r"\S"
+    rules: list[dict[str, Any]] = [
+        {
+            "if": {"properties": {"applicant_type": {"const": kind}}},
+            "then": {"properties": {"channel": {"enum": list(recovery.accepted_channels(kind))}}},
+        }
+        for kind in get_args(ApplicantTypeName)
+    ]
+    rules.append(
+        {
+            "if": {"properties": {"applicant_type": {"const": "legal_entity"}}},
+            "then": {
+                "required": ["company_name", "company_code"],
+                "properties": {
+                    "company_name": {"type": "string", "pattern": given},
+                    "company_code": {"type": "string", "pattern": given},
+                },
+            },
+        }
+    )
+    schema["allOf"] = rules
+
+
 class RecoveryApplication(web.Shape):
     account_hint: Annotated[str, Field(min_length=1, max_length=254)]
     applicant_type: ApplicantTypeName
@@ -85,6 +111,9 @@ class RecoveryApplication(web.Shape):
         ):
             raise ValueError("a legal entity must give company_name and company_code")
         return self
+
+    # The validator's rules, stated in docs/openapi.json too (JSON Schema if/then).
+    model_config = ConfigDict(json_schema_extra=_applicant_rules)
 
 
 class RecoveryUpload(BaseModel):

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import recovery, web
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 logger = Logger()
 metrics = Metrics()
@@ -90,6 +90,15 @@ class StaffRecoveryDecision(web.Shape):
         if self.decision == "reject" and not self.reason.strip():
             raise ValueError("a rejection must give the applicant a reason")
         return self
+
+    # The validator's rule, stated in docs/openapi.json too (JSON Schema if/then).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {"properties": {"decision": {"const": "reject"}}},
+            "then": {"required": ["reason"], "properties": {"reason": {"pattern": r"\S"}}},
+        },
+    )
 
 
 STAFF_ONLY = "forbidden: not a staff session"

@@ -13,6 +13,7 @@ import json
 import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -27,6 +28,8 @@ from clientarea.errors import DomainError, RateLimited, ServiceUnavailable, Weak
 from clientarea.sessions import Principal
 
 if TYPE_CHECKING:
+    from re import Match
+
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
@@ -51,6 +54,9 @@ ERROR_BODY = {
     },
 }
 ANY_JSON = {"application/json": {"schema": {"type": "object"}}}
+# A success without a body (204), and one whose body is always `{}` (202).
+NO_BODY: dict[str, Any] = {}
+EMPTY_OBJECT = {"application/json": {"schema": {"type": "object", "maxProperties": 0}}}
 
 
 class Shape(BaseModel):
@@ -68,11 +74,11 @@ def responses(
     **errors: str,
 ) -> dict[int, Any]:
     """A route's documented answers for docs/openapi.json: the success (`model`, else
-    `content`, else any JSON object) and the contract's errors, `e404="why"`."""
+    `content`, else any JSON object; `NO_BODY` for none) and the contract's errors, `e404="why"`."""
     if model is not None:
         content = {"application/json": {"model": model}}
     documented: dict[int, Any] = {
-        status: {"description": description, "content": content or ANY_JSON}
+        status: {"description": description, "content": ANY_JSON if content is None else content}
     }
     for key, text in errors.items():
         documented[int(key.removeprefix("e"))] = {
@@ -178,6 +184,12 @@ class ClientareaResolver(APIGatewayRestResolver):
         if not key or route[0] not in WRITE_METHODS or route in NOT_REPLAYED:
             return super().resolve(event, context)
         return self._resolve_once(event, context, key)
+
+    def _convert_matches_into_route_keys(self, match: Match) -> dict[str, str]:
+        """Path parameters decoded once: API Gateway (REST) hands the function the path
+        still percent-encoded, so `/tickets/T%2D1` would otherwise reach the route (and
+        its length limits) as `T%2D1` rather than `T-1`."""
+        return {name: unquote(value) for name, value in match.groupdict().items()}
 
     def _resolve_once(self, event: dict[str, Any], context: Any, key: str) -> dict[str, Any]:
         from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - see above
