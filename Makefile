@@ -23,6 +23,9 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 LOCKS := requirements/dev.txt layers/dependencies/requirements.txt
+# checkov pins versions the dev lock cannot share: it gets a venv and a lock of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 # boto3 as the Lambda runtime provides it (left out of the layer on purpose), for
 # importing the built artifacts with python3.13 outside the venv: see bench/.
@@ -37,17 +40,19 @@ ARGS ?=
 RUNTIME_PACKAGES := boto3 botocore s3transfer jmespath urllib3 python-dateutil six
 LINT_PATHS := layers functions infra tests bench
 
-.PHONY: help install dev openapi test lint check-template build bench lock clean python313 create-staff
+.PHONY: help install dev openapi test lint check check-contract check-bandit check-checkov \
+	check-audit check-asl check-template build bench lock clean python313 create-staff
 
 help:
 	@echo "make install         .venv with python3.13 and requirements/dev.txt (idempotent)"
 	@echo "make dev [ARGS=...]  local API on 127.0.0.1:3000 (ARGS=\"--port 3001\")"
 	@echo "make test            ruff check, then the whole pytest suite"
-	@echo "make openapi         regenerate docs/openapi.json (ARGS=--check to verify)"
+	@echo "make openapi         regenerate docs/openapi.json (ARGS=--check: fail if stale or unlike API.md)"
+	@echo "make check           contract (openapi vs API.md), bandit, checkov, pip-audit, ASL"
 	@echo "make check-template  cfn-lint and sam validate --lint on template.yaml"
 	@echo "make build           sam build (no container) and a check of the artifacts"
 	@echo "make bench [ARGS=..] cold starts, AWS calls and latency per route, sizes"
-	@echo "make lock            recompile both locks (UPGRADE=1 to move to newest)"
+	@echo "make lock            recompile the locks (UPGRADE=1 to move to newest)"
 	@echo "make clean           remove build output and caches (not .venv)"
 	@echo "make create-staff ARGS=\"--email E --role support|admin --stack-name S\"  staff account in a deployed stack"
 
@@ -72,6 +77,13 @@ $(STAMP): $(LOCKS) | $(UV)
 	touch $@
 
 install: $(STAMP)
+
+$(CHECKOV_STAMP): requirements/checkov.txt | $(UV)
+	@$(MAKE) --no-print-directory python313
+	rm -rf $(CHECKOV_VENV)
+	"$(PYTHON313)" -m venv --without-pip $(CHECKOV_VENV)
+	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python -r requirements/checkov.txt
+	touch $@
 
 $(RUNTIME_STAMP): requirements/dev.txt | $(STAMP)
 	@$(MAKE) --no-print-directory python313
@@ -100,8 +112,37 @@ create-staff: install
 lint: install
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 
+# loadgroup: tests marked xdist_group (schemathesis) share one worker and its dev server.
 test: lint
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+# Hardening checks; any finding fails (`make -k check` to see every one). Each is also
+# a target of its own: check-contract, check-bandit, check-checkov, check-audit, check-asl.
+check: check-contract check-bandit check-checkov check-audit check-asl
+
+# docs/openapi.json is fresh and agrees with ../shared/API.md (infra/api_contract.py).
+check-contract: install
+	PYTHONPATH="$(CURDIR)/layers/clientarea$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m infra.openapi --check
+
+# Medium and high severity; a `# nosec BXXX` needs a reason beside it.
+check-bandit: install
+	$(VENV)/bin/bandit -q -r layers functions infra bench -ll
+	@echo "bandit: no medium or high severity issue"
+
+# Findings are fixed in template.yaml or skipped there with a reason (Metadata: checkov).
+# --skip-download: checkov's guideline download needs a network we do not have.
+check-checkov: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact \
+		--skip-download
+
+# Both locks; says so, and passes, when no advisory service answers (see the module).
+check-audit: install
+	$(PY) -m infra.dependency_audit
+
+ASL_DEFINITIONS := $(wildcard infra/statemachines/*.asl.json)
+check-asl: install
+	$(VENV)/bin/statelint $(ASL_DEFINITIONS)
+	@echo "statelint: $(words $(ASL_DEFINITIONS)) definition(s), no problems"
 
 check-template: install
 	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/cfn-lint template.yaml
@@ -130,6 +171,7 @@ lock: | $(UV)
 	$(COMPILE) --python-version 3.13 --python-platform x86_64-manylinux_2_28 \
 		-c requirements/dev.txt \
 		layers/dependencies/requirements.in $(NO_EMIT) -o layers/dependencies/requirements.txt
+	$(COMPILE) --python-version 3.13 requirements/checkov.in -o requirements/checkov.txt
 	@for p in $$(grep -E '^[A-Za-z0-9_.-]+==' layers/dependencies/requirements.txt); do \
 		grep -qix "$$p" requirements/dev.txt || \
 			{ echo "error: runtime lock has $$p, dev lock has $$(grep -i "^$${p%%==*}==" requirements/dev.txt)"; exit 1; }; \

@@ -105,6 +105,18 @@ def functions(template: dict[str, Any] | None = None) -> list[Function]:
     return result
 
 
+def template_routes(template: dict[str, Any] | None = None) -> list[str]:
+    """Every API route of template.yaml, as "METHOD /path/{param}"."""
+    template = template or load_template()
+    routes = []
+    for props in (r["Properties"] for r in of_type(template, "AWS::Serverless::Function").values()):
+        for event in props.get("Events", {}).values():
+            if event.get("Type") == "Api":
+                spec = event["Properties"]
+                routes.append(f"{spec['Method'].upper()} {spec['Path']}")
+    return routes
+
+
 def authorizer_id(template: dict[str, Any]) -> str | None:
     """Logical id of the API's default Lambda authorizer function."""
     for api in of_type(template, "AWS::Serverless::Api").values():

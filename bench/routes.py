@@ -28,6 +28,7 @@ PASSWORD = "correct horse battery staple 9"
 OTHER_PASSWORD = "correct horse battery staple 10"
 JSON_HEADERS = {"Content-Type": "application/json"}
 Request = tuple[dict[str, Any] | None, str | None]  # (JSON body, bearer session token)
+STAFF_PASSWORD = "staff horse battery staple 11"
 
 
 class BenchError(Exception):
@@ -99,7 +100,10 @@ class Measured:
         self.statuses[status] += 1
         self.seconds.append(seconds)
         self.calls.append(calls)
-        decoded = json.loads(body) if body else None
+        try:
+            decoded = json.loads(body) if body else None
+        except ValueError:  # a document (DOCX), not JSON
+            decoded = None
         self.bodies.append(decoded)
         if status != self.expected and len(self.errors) < 3:
             self.errors.append(f"{self.label}: {status} {body[:300]!r}")
@@ -135,6 +139,7 @@ class Measured:
 class RouteReport:
     measured: list[Measured]
     background: dict[str, dict[str, list[str]]]  # variant -> function -> operations
+    cession: dict[str, Any]  # one full cession: transitions, AWS calls
     captured_output: str
 
 
@@ -155,9 +160,15 @@ class Scenario:
     # --- plumbing -------------------------------------------------------------------
 
     def send(
-        self, method: str, path: str, body: dict[str, Any] | None, token: str | None, ip: str
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        token: str | None,
+        ip: str,
+        extra: dict[str, str] | None = None,
     ) -> tuple[Any, float, list[Call]]:
-        headers = dict(JSON_HEADERS)
+        headers = {**JSON_HEADERS, **(extra or {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         raw = json.dumps(body).encode() if body is not None else None
@@ -174,12 +185,13 @@ class Scenario:
         body: dict[str, Any] | None,
         expected: int,
         token: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         """An unmeasured request (setup), which must answer `expected`."""
-        response, _, _ = self.send(method, path, body, token, "192.0.2.1")
+        response, _, _ = self.send(method, path, body, token, "192.0.2.1", headers)
         if response.status != expected:
             raise BenchError(f"setup {method} {path}: {response.status} {response.body[:300]!r}")
-        return response.json()
+        return response.json() if response.body else None
 
     def measure(
         self,
@@ -190,10 +202,21 @@ class Scenario:
         *,
         variant: str = "",
         block: int = 0,
+        paths: list[str] | None = None,
+        headers: list[dict[str, str]] | None = None,
     ) -> Measured:
+        """`path` is the template's route ("/orders/{order_id}"); `paths`, when given,
+        the concrete path of each request."""
         m = Measured(f"{method} {path}", variant, expected, self.log.authorizer)
         for i, (body, token) in enumerate(requests):
-            response, elapsed, calls = self.send(method, path, body, token, address(i, block))
+            response, elapsed, calls = self.send(
+                method,
+                paths[i] if paths else path,
+                body,
+                token,
+                address(i, block),
+                headers[i] if headers else None,
+            )
             m.add(response.status, response.body, elapsed, calls)
         self.measured.append(m)
         return m
@@ -214,13 +237,38 @@ class Scenario:
             raise BenchError(f"no {page} mail for {missing[:3]} ({len(missing)} missing)")
         return [found[e] for e in emails]
 
-    def provision(self, name: str) -> str:
+    def provision(self, name: str, role: str | None = None) -> str:
         from clientarea import accounts
+        from clientarea.roles import Role
 
+        extra = {"role": Role(role)} if role else {}
         accounts.provision(
-            email=f"{name}@example.com", password=PASSWORD, full_name=name.title(), login=name
+            email=f"{name}@example.com",
+            password=STAFF_PASSWORD if role else PASSWORD,
+            full_name=name.title(),
+            login=name,
+            **extra,
         )
         return name
+
+    def session(self, name: str, role: str | None = None) -> str:
+        """A session token of a new account `name` (a staff member with `role`)."""
+        login = self.provision(name, role)
+        password = STAFF_PASSWORD if role else PASSWORD
+        reply = self.call("POST", "/auth/login", {"login": login, "password": password}, 200)
+        return reply["session_token"]
+
+    def client_number(self, token: str) -> int:
+        return int(self.call("GET", "/account", None, 200, token)["client_number"])
+
+    def service_for(self, client_number: int, domain: str) -> dict[str, Any]:
+        from infra.local.server import dev_route
+
+        body = {"client_number": client_number, "product": "Hosting Pro", "domain": domain}
+        reply = dev_route("POST", "/_dev/services", json.dumps(body).encode())
+        if reply is None or reply.status != 201:
+            raise BenchError(f"setup /_dev/services: {reply and reply.status}")
+        return reply.json()
 
     # --- the flows ------------------------------------------------------------------
 
@@ -304,6 +352,371 @@ class Scenario:
             [({"token": t, "new_password": OTHER_PASSWORD}, None) for t in tokens],
         )
 
+    def contact_email(self) -> None:
+        n = self.n
+        # One account per change: the requests are limited per account and hour.
+        sessions = [self.session(f"benchmail{i}") for i in range(n)]
+        new = [f"bench-new-{i}@example.org" for i in range(n)]
+        self.measure(
+            "POST",
+            "/account/email-change",
+            202,
+            [
+                ({"new_email": e, "current_password": PASSWORD}, t)
+                for e, t in zip(new, sessions, strict=True)
+            ],
+        )
+        tokens = self.tokens_for(new, "/email-change/confirm")
+        self.measure(
+            "POST", "/account/email-change/confirm", 200, [({"token": t}, None) for t in tokens]
+        )
+        # At most 20 authorised senders per account: one each, over the same accounts.
+        senders = [f"bench-sender-{i}@example.net" for i in range(n)]
+        self.measure(
+            "POST",
+            "/account/authorised-emails",
+            201,
+            [({"email": e}, t) for e, t in zip(senders, sessions, strict=True)],
+        )
+        self.measure("GET", "/account/authorised-emails", 200, [(None, t) for t in sessions])
+        self.measure(
+            "DELETE",
+            "/account/authorised-emails/{email}",
+            204,
+            [(None, t) for t in sessions],
+            paths=[f"/account/authorised-emails/{e}" for e in senders],
+        )
+
+    def staff_me(self) -> None:
+        staff = self.session("benchstaffme", role="support")
+        self.measure("GET", "/staff/me", 200, [(None, staff)] * self.n)
+
+    def cession(self) -> None:
+        n = self.n
+        owner = self.session("benchowner")
+        recipient_login = self.provision("benchrecipient")
+        recipient = self.call(
+            "POST", "/auth/login", {"login": recipient_login, "password": PASSWORD}, 200
+        )["session_token"]
+        owner_number = self.client_number(owner)
+        recipient_number = self.client_number(recipient)
+        services = [self.service_for(owner_number, f"bench-{i}.example") for i in range(2 * n)]
+        self.measure("GET", "/services", 200, [(None, owner)] * n)
+        order_body = {
+            "recipient_login": recipient_login,
+            "recipient_client_number": recipient_number,
+        }
+        created = self.measure(
+            "POST",
+            "/services/{service_id}/cession",
+            201,
+            [(order_body, owner)] * (2 * n),
+            paths=[f"/services/{s['service_id']}/cession" for s in services],
+        )
+        orders = [body["order_id"] for body in created.bodies if body]
+        if len(orders) < 2 * n:
+            raise BenchError("fewer cession orders than requests")
+        to_activate, to_cancel = orders[:n], orders[n:]
+        self.measure("GET", "/orders", 200, [(None, owner)] * n)
+        self.measure(
+            "GET",
+            "/orders/{order_id}",
+            200,
+            [(None, owner)] * n,
+            paths=[f"/orders/{o}" for o in to_activate],
+        )
+        self.measure(
+            "POST",
+            "/orders/{order_id}/cancel",
+            200,
+            [(None, owner)] * n,
+            paths=[f"/orders/{o}/cancel" for o in to_cancel],
+        )
+        self.measure(
+            "POST",
+            "/orders/{order_id}/activate",
+            202,
+            [(None, owner)] * n,
+            paths=[f"/orders/{o}/activate" for o in to_activate],
+        )
+        self.await_task_tokens(to_activate)
+        self.measure(
+            "POST",
+            "/orders/{order_id}/resend",
+            202,
+            [({"party": "recipient"}, owner)] * n,
+            paths=[f"/orders/{o}/resend" for o in to_activate],
+        )
+        links = self.cession_links()
+        owner_links = [links[(o, "benchowner")] for o in to_activate]
+        recipient_links = [links[(o, "benchrecipient")] for o in to_activate]
+        self.measure("POST", "/cession/confirm", 200, [({"token": t}, None) for t in owner_links])
+        self.measure(
+            "POST", "/cession/decline", 200, [({"token": t}, None) for t in recipient_links]
+        )
+
+    def await_task_tokens(self, orders: list[str], seconds: float = 30) -> None:
+        """Wait until each order's workflow waits for both confirmations (tokens stored)."""
+        from clientarea.tables import OrderModel
+
+        deadline = time.monotonic() + seconds
+        waiting = set(orders)
+        while waiting:
+            for order_id in list(waiting):
+                item = OrderModel.get(order_id, consistent_read=True)
+                if item.owner_task_token and item.recipient_task_token:
+                    waiting.discard(order_id)
+            if waiting and time.monotonic() > deadline:
+                raise BenchError(f"{len(waiting)} cession workflows did not store their tokens")
+            time.sleep(0.05)
+
+    def cession_links(self) -> dict[tuple[str, str], str]:
+        """(order id, login) -> the newest cession link token mailed for that order."""
+        from clientarea.tables import OrderModel
+
+        from infra.local import mailbox
+
+        self.d.queues.drain()
+        by_domain = {}
+        for order in OrderModel.scan():
+            by_domain[order.domain] = order.order_id
+        links: dict[tuple[str, str], str] = {}
+        for mail in mailbox.messages():
+            for link in mail["links"]:
+                if "/cession#token=" not in link:
+                    continue
+                login = mail["to"].split("@", 1)[0]
+                for domain, order_id in by_domain.items():
+                    if domain in mail["subject"]:
+                        links[(order_id, login)] = link.split("#token=", 1)[1]
+        return links
+
+    def full_cession(self) -> dict[str, Any]:
+        """One cession from order to completion: its state transitions (Standard
+        workflows bill per transition), the workflow's own AWS calls (its tasks) and
+        those of the requests that drive it (order, activate, two confirmations)."""
+        import boto3
+        from clientarea.tables import OrderModel
+
+        owner = self.session("benchfullowner")
+        recipient_login = self.provision("benchfullrecipient")
+        recipient = self.call(
+            "POST", "/auth/login", {"login": recipient_login, "password": PASSWORD}, 200
+        )["session_token"]
+        service = self.service_for(self.client_number(owner), "bench-full.example")
+        body = {
+            "recipient_login": recipient_login,
+            "recipient_client_number": self.client_number(recipient),
+        }
+        request_calls: Counter[str] = Counter()
+
+        def step(method: str, path: str, payload: Any, expected: int, token: Any) -> Any:
+            response, _, calls = self.send(method, path, payload, token, "192.0.2.9")
+            if response.status != expected:
+                raise BenchError(f"full cession {method} {path}: {response.status}")
+            for c in calls:
+                if c.function not in (None, self.log.authorizer):
+                    request_calls[c.operation] += 1
+            return response.json() if response.body else None
+
+        order_id = step("POST", f"/services/{service['service_id']}/cession", body, 201, owner)[
+            "order_id"
+        ]
+        step("POST", f"/orders/{order_id}/activate", None, 202, owner)
+        self.await_task_tokens([order_id])
+        links = self.cession_links()
+        step("POST", "/cession/confirm", {"token": links[(order_id, "benchfullowner")]}, 200, None)
+        step(
+            "POST",
+            "/cession/confirm",
+            {"token": links[(order_id, "benchfullrecipient")]},
+            200,
+            None,
+        )
+        sfn = boto3.client("stepfunctions", region_name="eu-central-1")
+        arn = next(
+            e["executionArn"]
+            for machine in sfn.list_state_machines()["stateMachines"]
+            for e in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]
+            if e["name"] == order_id
+        )
+        deadline = time.monotonic() + 30
+        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+            if time.monotonic() > deadline:
+                raise BenchError("the full cession's execution did not finish")
+            time.sleep(0.05)
+        status = sfn.describe_execution(executionArn=arn)["status"]
+        if status != "SUCCEEDED" or OrderModel.get(order_id).status != "completed":
+            raise BenchError(f"the full cession ended {status}")
+        events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        entered = [e for e in events if e["type"].endswith("StateEntered")]
+        tasks = [e for e in events if e["type"] == "TaskScheduled"]
+        return {
+            "transitions": len(entered),
+            "states": [e["stateEnteredEventDetails"]["name"] for e in entered],
+            "workflow_calls": len(tasks),
+            "request_calls": sum(request_calls.values()),
+            "request_operations": dict(request_calls),
+        }
+
+    def support(self) -> None:
+        n = self.n
+        client = self.session("benchsupport")
+        staff = self.session("benchagent", role="support")
+        ticket = {"department": "billing", "subject": "Invoice", "message": "Wrong VAT number."}
+        opened = self.measure("POST", "/tickets", 201, [(ticket, client)] * (2 * n))
+        numbers = [body["number"] for body in opened.bodies if body]
+        if len(numbers) < 2 * n:
+            raise BenchError("fewer tickets than requests")
+        self.measure("GET", "/tickets", 200, [(None, client)] * n)
+        self.measure(
+            "GET",
+            "/tickets/{number}",
+            200,
+            [(None, client)] * n,
+            paths=[f"/tickets/{x}" for x in numbers[:n]],
+        )
+        self.measure(
+            "POST",
+            "/tickets/{number}/messages",
+            201,
+            [({"message": "More detail."}, client)] * n,
+            paths=[f"/tickets/{x}/messages" for x in numbers[:n]],
+        )
+        self.measure("GET", "/staff/tickets", 200, [(None, staff)] * n)
+        self.measure(
+            "GET",
+            "/staff/tickets/{number}",
+            200,
+            [(None, staff)] * n,
+            paths=[f"/staff/tickets/{x}" for x in numbers[:n]],
+        )
+        self.measure(
+            "POST",
+            "/staff/tickets/{number}/messages",
+            201,
+            [({"message": "We are on it."}, staff)] * n,
+            paths=[f"/staff/tickets/{x}/messages" for x in numbers[:n]],
+        )
+        number = self.client_number(client)
+        self.measure(
+            "GET",
+            "/staff/clients/{client_number}/products",
+            200,
+            [(None, staff)] * n,
+            paths=[f"/staff/clients/{number}/products"] * n,
+        )
+        self.measure(
+            "POST",
+            "/tickets/{number}/close",
+            200,
+            [(None, client)] * n,
+            paths=[f"/tickets/{x}/close" for x in numbers[n:]],
+        )
+        self.measure(
+            "POST",
+            "/support/access-requests",
+            201,
+            [
+                (
+                    {
+                        "full_name": "Bench Access",
+                        "address": "1 Bench Street",
+                        "phone": "+380 44 000 00 00",
+                        "login_or_email": "benchsupport",
+                        "message": "I lost my phone.",
+                    },
+                    None,
+                )
+            ]
+            * n,
+            block=3,
+        )
+        self.measure(
+            "POST",
+            "/support/sales-questions",
+            201,
+            [({"email": "buyer@example.org", "message": "A price, please?"}, None)] * n,
+            block=4,
+        )
+        self.d.queues.drain()
+
+    def recovery(self) -> None:
+        n = self.n
+        self.measure("GET", "/recovery/requirements", 200, [(None, None)] * n)
+        self.measure(
+            "GET",
+            "/recovery/templates/{applicant_type}",
+            200,
+            [(None, None)] * n,
+            paths=["/recovery/templates/individual"] * n,
+        )
+        self.provision("benchlost")
+        application = {
+            "account_hint": "benchlost",
+            "applicant_type": "legal_entity",
+            "full_name": "Olena Kovalenko",
+            "phone": "+380 44 000 00 00",
+            "channel": "post",
+            "company_name": "Bench LLC",
+            "company_code": "12345678",
+        }
+        created = self.measure(
+            "POST",
+            "/recovery/requests",
+            201,
+            [({**application, "new_email": f"bench-rec-{i}@example.org"}, None) for i in range(n)],
+            block=5,
+        )
+        cases = [body for body in created.bodies if body]
+        if len(cases) < n:
+            raise BenchError("fewer recovery cases than requests")
+        keys = [{"X-Recovery-Key": c["access_key"]} for c in cases]
+        self.measure(
+            "GET",
+            "/recovery/requests/{reference}",
+            200,
+            [(None, None)] * n,
+            paths=[f"/recovery/requests/{c['reference']}" for c in cases],
+            headers=keys,
+            block=6,
+        )
+        self.measure(
+            "GET",
+            "/recovery/requests/{reference}/application",
+            200,
+            [(None, None)] * n,
+            paths=[f"/recovery/requests/{c['reference']}/application" for c in cases],
+            headers=keys,
+            block=7,
+        )
+        self.measure(
+            "POST",
+            "/recovery/requests/{reference}/submit",
+            202,
+            [(None, None)] * n,
+            paths=[f"/recovery/requests/{c['reference']}/submit" for c in cases],
+            headers=keys,
+            block=8,
+        )
+        staff = self.session("benchreviewer", role="support")
+        self.measure("GET", "/staff/recovery-requests", 200, [(None, staff)] * n)
+        self.measure(
+            "GET",
+            "/staff/recovery-requests/{reference}",
+            200,
+            [(None, staff)] * n,
+            paths=[f"/staff/recovery-requests/{c['reference']}" for c in cases],
+        )
+        self.measure(
+            "POST",
+            "/staff/recovery-requests/{reference}/decision",
+            200,
+            [({"decision": "reject", "reason": "The stamp is missing."}, staff)] * n,
+            paths=[f"/staff/recovery-requests/{c['reference']}/decision" for c in cases],
+        )
+        self.d.queues.drain()
+
     def behind_the_queue(self) -> dict[str, dict[str, list[str]]]:
         """What a forgot request costs after the answer: worker and mailer calls."""
         self.d.queues.drain()
@@ -335,12 +748,12 @@ def run(iterations: int, progress: Callable[[str], None]) -> RouteReport:
             sys.path.insert(0, str(path))
     from moto import mock_aws
 
-    from infra.local.deployment import LocalDeployment
+    from infra.local.deployment import MOTO_CONFIG, LocalDeployment
 
     log = CallLog()
     captured = io.StringIO()  # the functions' JSON logs, metrics and warnings
     with (
-        mock_aws(),
+        mock_aws(config=MOTO_CONFIG),
         log.installed(),
         contextlib.redirect_stdout(captured),
         contextlib.redirect_stderr(captured),
@@ -354,7 +767,17 @@ def run(iterations: int, progress: Callable[[str], None]) -> RouteReport:
             progress("password reset")
             scenario.password_reset()
             background = scenario.behind_the_queue()
+            progress("contact email")
+            scenario.contact_email()
+            scenario.staff_me()
+            progress("cession")
+            scenario.cession()
+            full_cession = scenario.full_cession()
+            progress("support")
+            scenario.support()
+            progress("recovery")
+            scenario.recovery()
         except BenchError:
             sys.stderr.write(captured.getvalue()[-4000:])
             raise
-    return RouteReport(scenario.measured, background, captured.getvalue())
+    return RouteReport(scenario.measured, background, full_cession, captured.getvalue())

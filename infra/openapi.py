@@ -1,8 +1,10 @@
 """Generate docs/openapi.json from the HTTP functions' Powertools resolvers.
 
 `python -m infra.openapi` writes the file; `--check` fails when the committed file
-differs from a fresh generation. Model names must be unique across functions: two
-different models with one name would silently overwrite each other, so that fails too.
+differs from a fresh generation, or when it disagrees with the HTTP contract
+(../shared/API.md, compared by infra/api_contract.py). Model names must be unique across
+functions: two different models with one name would silently overwrite each other, so
+that fails too.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ import json
 import sys
 from typing import Any
 
+from clientarea.sessions import Principal
+
+from infra import api_contract
 from infra.local.deployment import preset_table_environment
-from infra.local.gateway import load_module
+from infra.local.gateway import LocalApi, load_module
 from infra.local.stack import ROOT, load
 
 OUTPUT = ROOT / "docs" / "openapi.json"
@@ -30,6 +35,8 @@ def generate() -> dict[str, Any]:
         part = json.loads(app.get_openapi_json_schema(title=TITLE, version="0.1.0"))
         document = _merge(document, part)
     _mark_authorization(document, stack)
+    _document_gateway_responses(document)
+    _add_links(document)
     return document
 
 
@@ -46,8 +53,17 @@ def _merge(document: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+# API Gateway's own refusals (the template's GatewayResponses), before any function runs.
+UNAUTHORIZED = "unauthorized: no session, or an unknown, expired or revoked one"
+FORBIDDEN = {  # the authorizer's policy, per role it denies the route to
+    "client": "forbidden: a client session (staff routes are for staff only)",
+    "support": "forbidden: a staff session (client routes are for clients only)",
+}
+
+
 def _mark_authorization(document: dict[str, Any], stack: Any) -> None:
-    """Routes behind the session authorizer declare the bearer scheme (from the template)."""
+    """Routes behind the session authorizer declare the bearer scheme (from the template),
+    its 401, and the 403 of its policy where a role is denied the route."""
     document.setdefault("components", {})["securitySchemes"] = {
         "session": {
             "type": "http",
@@ -59,6 +75,185 @@ def _mark_authorization(document: dict[str, Any], stack: Any) -> None:
         operation = document["paths"].get(route.path, {}).get(route.method.lower())
         if operation is not None and route.authorized:
             operation["security"] = [{"session": []}]
+            _document_refusal(operation, 401, UNAUTHORIZED)
+            for role in _denied_roles(stack, route):
+                _document_refusal(operation, 403, FORBIDDEN[role])
+
+
+def _document_refusal(operation: dict[str, Any], status: int, description: str) -> None:
+    """Add the gateway's refusal; a handler's own answer with that status keeps its text."""
+    responses = operation.setdefault("responses", {})
+    own = responses.get(str(status))
+    if own is None:
+        responses[str(status)] = _error_response(description)
+    elif description not in own.get("description", ""):
+        own["description"] = f"{description}; or {own.get('description', '')}"
+
+
+def _denied_roles(stack: Any, route: Any) -> list[str]:
+    """The roles the authorizer's policy refuses this route to."""
+    authorizer = load_module(stack.functions()["AuthorizerFunction"])
+    arn = f"arn:aws:execute-api:eu-central-1:123456789012:api/stage/{route.method}{route.path}"
+    denied = []
+    for role in FORBIDDEN:
+        principal = Principal(client_number=1, role=role, locale="en", session_digest="-")
+        if not LocalApi._allows(authorizer.policy(principal, arn)["policyDocument"], arn):
+            denied.append(role)
+    return denied
+
+
+# The contract's error body (API.md, "Conventions"): validation errors add `errors`,
+# weak_password adds `reason`. It replaces Powertools' FastAPI-style HTTPValidationError
+# (`{"detail": [...]}`), which is not what the resolver answers (clientarea.web).
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+        "reason": {"type": "string"},
+    },
+    "title": "Error",
+}
+VALIDATION_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["loc", "msg", "type"],
+    "properties": {
+        "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+        "msg": {"type": "string"},
+        "type": {"type": "string"},
+    },
+    "title": "ValidationError",
+}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+# Answers that the resolver's guards, the stage or AWS give before (or around) a route's
+# own code, so that no handler declares them (the authorizer's: _mark_authorization).
+BODY_413 = "payload_too_large: the body is over 64 KiB"
+BODY_415 = "unsupported_media_type: the body is not application/json"
+THROTTLED = "rate_limited: too many requests (API Gateway's or the route's own limit)"
+UNAVAILABLE = "service_unavailable: AWS throttled or failed the request; nothing was changed"
+
+
+def _error_response(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": ERROR_REF}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _document_gateway_responses(document: dict[str, Any]) -> None:
+    """Responses every route can give whatever its handler does: the body guard's 413 and
+    415 (clientarea.web), the stage's throttling 429 and AWS throttling or outage 503, both
+    with Retry-After (template.yaml, clientarea.availability), and 422 in the contract's
+    shape."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas["Error"] = ERROR_SCHEMA
+    schemas["ValidationError"] = VALIDATION_ERROR_SCHEMA
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            validation = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if validation.get("schema") == {"$ref": "#/components/schemas/HTTPValidationError"}:
+                validation["schema"] = ERROR_REF
+            if "requestBody" in operation:
+                responses.setdefault("413", _error_response(BODY_413))
+                responses.setdefault("415", _error_response(BODY_415))
+            responses.setdefault("429", _error_response(THROTTLED))
+            responses["429"]["headers"] = RETRY_AFTER
+            responses.setdefault("503", _error_response(UNAVAILABLE, RETRY_AFTER))
+
+
+# OpenAPI links: where a response's values are the next request's parameters, so that
+# clients (and schemathesis' stateful tests) can follow a flow: open a ticket then read,
+# answer and close it (staff too), ask for a cession then read, activate, re-send or
+# cancel the order, open a recovery case then follow and submit it.
+# (source method, path, status) -> [(target method, path, {parameter: expression})]
+TICKET = "$response.body#/number"
+FIRST_TICKET = "$response.body#/0/number"
+ORDER = "$response.body#/order_id"
+FIRST_CASE = "$response.body#/0/reference"
+CASE = {"reference": "$response.body#/reference", "x-recovery-key": "$response.body#/access_key"}
+STAFF_TICKET_ROUTES = [
+    ("get", "/staff/tickets/{number}"),
+    ("post", "/staff/tickets/{number}/messages"),
+]
+CLIENT_TICKET_ROUTES = [
+    ("get", "/tickets/{number}"),
+    ("post", "/tickets/{number}/messages"),
+    ("post", "/tickets/{number}/close"),
+]
+ORDER_ROUTES = [
+    ("get", "/orders/{order_id}"),
+    ("post", "/orders/{order_id}/activate"),
+    ("post", "/orders/{order_id}/resend"),
+    ("post", "/orders/{order_id}/cancel"),
+]
+LINKS: dict[tuple[str, str, str], list[tuple[str, str, dict[str, str]]]] = {
+    ("post", "/tickets", "201"): [
+        (m, p, {"number": TICKET}) for m, p in CLIENT_TICKET_ROUTES + STAFF_TICKET_ROUTES
+    ],
+    ("get", "/tickets", "200"): [(m, p, {"number": FIRST_TICKET}) for m, p in CLIENT_TICKET_ROUTES],
+    ("post", "/support/access-requests", "201"): [
+        (m, p, {"number": TICKET}) for m, p in STAFF_TICKET_ROUTES
+    ],
+    ("post", "/support/sales-questions", "201"): [
+        (m, p, {"number": TICKET}) for m, p in STAFF_TICKET_ROUTES
+    ],
+    ("get", "/staff/tickets", "200"): [
+        (m, p, {"number": FIRST_TICKET}) for m, p in STAFF_TICKET_ROUTES
+    ],
+    ("get", "/services", "200"): [
+        ("post", "/services/{service_id}/cession", {"service_id": "$response.body#/0/service_id"})
+    ],
+    ("post", "/services/{service_id}/cession", "201"): [
+        (m, p, {"order_id": ORDER}) for m, p in ORDER_ROUTES
+    ],
+    ("get", "/orders", "200"): [
+        (m, p, {"order_id": "$response.body#/0/order_id"}) for m, p in ORDER_ROUTES
+    ],
+    ("post", "/account/authorised-emails", "201"): [
+        ("delete", "/account/authorised-emails/{email}", {"email": "$response.body#/email"})
+    ],
+    ("post", "/recovery/requests", "201"): [
+        ("get", "/recovery/requests/{reference}", CASE),
+        ("get", "/recovery/requests/{reference}/application", CASE),
+        ("post", "/recovery/requests/{reference}/submit", CASE),
+        ("get", "/staff/recovery-requests/{reference}", {"reference": CASE["reference"]}),
+        (
+            "post",
+            "/staff/recovery-requests/{reference}/decision",
+            {"reference": CASE["reference"]},
+        ),
+    ],
+    ("get", "/staff/recovery-requests", "200"): [
+        ("get", "/staff/recovery-requests/{reference}", {"reference": FIRST_CASE})
+    ],
+}
+
+
+def _add_links(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    for (method, path, status), targets in LINKS.items():
+        response = paths[path][method]["responses"][status]
+        links = response.setdefault("links", {})
+        for target_method, target_path, parameters in targets:
+            target = paths[target_path][target_method]
+            links[target["operationId"]] = {
+                "operationId": target["operationId"],
+                "parameters": parameters,
+            }
 
 
 def render(document: dict[str, Any]) -> str:
@@ -67,14 +262,19 @@ def render(document: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="fail if docs/openapi.json is stale")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="fail if docs/openapi.json is stale or disagrees with ../shared/API.md",
+    )
     args = parser.parse_args()
-    text = render(generate())
+    document = generate()
+    text = render(document)
     if args.check:
         if not OUTPUT.exists() or OUTPUT.read_text() != text:
             print("docs/openapi.json is out of date: run `make openapi`", file=sys.stderr)
             return 1
-        return 0
+        return api_contract.main(document)
     OUTPUT.parent.mkdir(exist_ok=True)
     OUTPUT.write_text(text)
     print(f"wrote {OUTPUT.relative_to(ROOT)}")

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,14 +57,14 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`make dev`'s server, started the way the README says, on a free port.
+@contextmanager
+def running_dev_server(log_dir: Path) -> Iterator[str]:
+    """`make dev`'s server, started the way the README says, on a free port; its URL.
 
     Its output goes to a file, not a pipe: an unread pipe fills up and blocks the server.
     """
     port = _free_port()
-    log = (tmp_path_factory.mktemp("dev-server") / "server.log").open("w")
+    log = (log_dir / "server.log").open("w")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "MOTO_PORT"}
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.local", "--port", str(port), "--quiet"],
@@ -85,13 +86,22 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         process.kill()
         raise RuntimeError("dev server did not start within 60 s")
-    yield url
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One dev server per test session (per xdist worker)."""
+    with running_dev_server(tmp_path_factory.mktemp("dev-server")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import accounts, clock, locales, web
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 logger = Logger()
 metrics = Metrics()
@@ -20,11 +20,8 @@ Password = Annotated[SecretStr, Field(min_length=1, max_length=1024)]
 Token = Annotated[str, Field(min_length=1, max_length=512)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
-
-class RegisterRequest(Strict):
+class RegisterRequest(web.Shape):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     password: Password
     full_name: Name
@@ -32,7 +29,7 @@ class RegisterRequest(Strict):
     login: Annotated[str | None, Field(max_length=64)] = None
 
 
-class VerifyEmailRequest(Strict):
+class VerifyEmailRequest(web.Shape):
     token: Token
 
 
@@ -41,7 +38,7 @@ class VerifiedAccount(BaseModel):
     login: str
 
 
-class LoginRequest(Strict):
+class LoginRequest(web.Shape):
     login: Annotated[str, Field(min_length=1, max_length=254)]
     password: Password
 
@@ -62,19 +59,31 @@ class Account(BaseModel):
     authorised_emails: list[str]
 
 
-class AccountPatch(Strict):
+class AccountPatch(web.Shape):
     full_name: Name | None = None
     phone: Annotated[str | None, Field(max_length=40)] = None
     address: Annotated[str | None, Field(max_length=500)] = None
     locale: Annotated[str | None, Field(max_length=35)] = None
 
 
-class PasswordChange(Strict):
+class PasswordChange(web.Shape):
     current_password: Password
     new_password: Password
 
 
-@app.post("/auth/register")
+
+
+
+@app.post(
+    "/auth/register",
+    responses=web.responses(
+        202,
+        None,
+        "Always the same answer; a verification mail or a notice goes out",
+        content=web.EMPTY_OBJECT,
+        e422="weak_password, invalid_email, invalid_login, or validation_error",
+    ),
+)
 def register(request: RegisterRequest) -> Response[dict]:
     locale = locales.negotiate(request.locale, app.current_event.headers.get("accept-language"))
     accounts.register(
@@ -87,13 +96,29 @@ def register(request: RegisterRequest) -> Response[dict]:
     return Response(202, "application/json", {})
 
 
-@app.post("/auth/verify-email")
+@app.post(
+    "/auth/verify-email",
+    responses=web.responses(
+        200,
+        VerifiedAccount,
+        "The account is active",
+        e410="token_invalid: unknown, used, superseded or expired link (all alike)",
+    ),
+)
 def verify_email(request: VerifyEmailRequest) -> VerifiedAccount:
     account = accounts.verify_email(request.token, client_ip=web.client_ip(app))
     return VerifiedAccount(client_number=account.client_number, login=account.login)
 
 
-@app.post("/auth/login")
+@app.post(
+    "/auth/login",
+    responses=web.responses(
+        200,
+        SessionResponse,
+        "A new session",
+        e401="invalid_credentials: unknown login or wrong password (alike)",
+    ),
+)
 def login(request: LoginRequest) -> SessionResponse:
     session = accounts.login(
         request.login, request.password.get_secret_value(), client_ip=web.client_ip(app)
@@ -101,7 +126,10 @@ def login(request: LoginRequest) -> SessionResponse:
     return SessionResponse(session_token=session.token, expires_at=clock.iso(session.expires_at))
 
 
-@app.post("/auth/logout")
+@app.post(
+    "/auth/logout",
+    responses=web.responses(204, None, "The session is revoked", content=web.NO_BODY),
+)
 def logout() -> Response[None]:
     accounts.logout(web.principal(app))
     return Response(204)
@@ -126,7 +154,18 @@ def patch_account(request: AccountPatch) -> Account:
     return Account(**view.as_dict())
 
 
-@app.put("/account/password")
+@app.put(
+    "/account/password",
+    responses=web.responses(
+        204,
+        None,
+        "Changed; every other session is revoked",
+        content=web.NO_BODY,
+        e401="invalid_credentials: the current password is wrong",
+        e409="conflict: a concurrent change won; retry",
+        e422="weak_password, or validation_error",
+    ),
+)
 def change_password(request: PasswordChange) -> Response[None]:
     accounts.change_password(
         web.principal(app),

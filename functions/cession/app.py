@@ -3,7 +3,7 @@ orders and cession")."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -11,17 +11,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import cession, services, web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 logger = Logger()
 metrics = Metrics()
 app = web.create_app()
 
 PathId = Annotated[str, Path(min_length=1, max_length=64)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Service(BaseModel):
@@ -31,7 +27,7 @@ class Service(BaseModel):
     status: str
 
 
-class CessionRequest(Strict):
+class CessionRequest(web.Shape):
     recipient_login: Annotated[str, Field(min_length=1, max_length=64)]
     recipient_client_number: Annotated[int, Field(ge=1, le=10**12)]
 
@@ -54,11 +50,11 @@ class Order(BaseModel):
     expires_at: str | None
 
 
-class ResendRequest(Strict):
+class ResendRequest(web.Shape):
     party: Literal["owner", "recipient"]
 
 
-class CessionLinkRequest(Strict):
+class CessionLinkRequest(web.Shape):
     token: Annotated[str, Field(min_length=1, max_length=512)]
 
 
@@ -68,30 +64,6 @@ class CessionAnswer(BaseModel):
     status: str
 
 
-def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
-    """The success and the contract's error answers, for docs/openapi.json."""
-    content = {"model": model} if model is not None else {"schema": {"type": "object"}}
-    documented: dict[int, Any] = {
-        status: {"description": description, "content": {"application/json": content}}
-    }
-    for key, text in errors.items():
-        documented[int(key.removeprefix("e"))] = {
-            "description": text,
-            "content": {"application/json": {"schema": ERROR_BODY}},
-        }
-    return documented
-
-
-# Inline rather than a named model: names are shared by every function's document.
-ERROR_BODY = {
-    "type": "object",
-    "required": ["code", "message"],
-    "properties": {
-        "code": {"type": "string"},
-        "message": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-}
 NOT_YOURS = "not_found: no such order, or not the caller's"
 OWNER_ONLY = "forbidden: only the owner may do this"
 NOT_NOW = "invalid_order_state: the order's state does not allow this"
@@ -102,7 +74,7 @@ def _order(view: cession.Order) -> Order:
     return Order.model_validate(view.as_dict())
 
 
-@app.get("/services", responses=_responses(200, list[Service], "The caller's services"))
+@app.get("/services", responses=web.responses(200, list[Service], "The caller's services"))
 def list_services() -> list[Service]:
     owned = services.list_for_owner(web.principal(app).client_number)
     return [Service(**service.as_dict()) for service in owned]
@@ -110,7 +82,7 @@ def list_services() -> list[Service]:
 
 @app.post(
     "/services/<service_id>/cession",
-    responses=_responses(
+    responses=web.responses(
         201,
         Order,
         "The order, awaiting activation; the service is held for it",
@@ -130,19 +102,19 @@ def order_cession(service_id: PathId, request: CessionRequest) -> Response[Order
     return Response(201, "application/json", _order(view))
 
 
-@app.get("/orders", responses=_responses(200, list[Order], "Orders the caller owns or receives"))
+@app.get("/orders", responses=web.responses(200, list[Order], "Orders the caller owns or receives"))
 def list_orders() -> list[Order]:
     return [_order(view) for view in cession.list_orders(web.principal(app).client_number)]
 
 
-@app.get("/orders/<order_id>", responses=_responses(200, Order, "The order", e404=NOT_YOURS))
+@app.get("/orders/<order_id>", responses=web.responses(200, Order, "The order", e404=NOT_YOURS))
 def get_order(order_id: PathId) -> Order:
     return _order(cession.get_order(web.principal(app).client_number, order_id))
 
 
 @app.post(
     "/orders/<order_id>/activate",
-    responses=_responses(
+    responses=web.responses(
         202,
         Order,
         "Confirmation links sent to both parties; the workflow waits for them",
@@ -158,7 +130,7 @@ def activate(order_id: PathId) -> Response[Order]:
 
 @app.post(
     "/orders/<order_id>/resend",
-    responses=_responses(
+    responses=web.responses(
         202,
         None,
         "A new link for that party; its previous link stops working",
@@ -174,7 +146,7 @@ def resend(order_id: PathId, request: ResendRequest) -> Response[dict]:
 
 @app.post(
     "/orders/<order_id>/cancel",
-    responses=_responses(
+    responses=web.responses(
         200, Order, "The cancelled order", e403=OWNER_ONLY, e404=NOT_YOURS, e409=NOT_NOW
     ),
 )
@@ -184,7 +156,7 @@ def cancel(order_id: PathId) -> Order:
 
 @app.post(
     "/cession/confirm",
-    responses=_responses(200, CessionAnswer, "The confirmation is recorded", e410=LINK_DEAD),
+    responses=web.responses(200, CessionAnswer, "The confirmation is recorded", e410=LINK_DEAD),
 )
 def confirm(request: CessionLinkRequest) -> CessionAnswer:
     return _answer(request, cession.Decision.CONFIRM)
@@ -192,7 +164,7 @@ def confirm(request: CessionLinkRequest) -> CessionAnswer:
 
 @app.post(
     "/cession/decline",
-    responses=_responses(200, CessionAnswer, "The order is declined", e410=LINK_DEAD),
+    responses=web.responses(200, CessionAnswer, "The order is declined", e410=LINK_DEAD),
 )
 def decline(request: CessionLinkRequest) -> CessionAnswer:
     return _answer(request, cession.Decision.DECLINE)

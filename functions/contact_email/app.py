@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from urllib.parse import unquote
+from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -12,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import contact_email, web
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 logger = Logger()
 metrics = Metrics()
@@ -21,16 +20,12 @@ app = web.create_app()
 Email = Annotated[str, Field(min_length=3, max_length=254)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class EmailChangeRequest(Strict):
+class EmailChangeRequest(web.Shape):
     new_email: Email
     current_password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
 
 
-class EmailChangeConfirmation(Strict):
+class EmailChangeConfirmation(web.Shape):
     token: Annotated[str, Field(min_length=1, max_length=512)]
 
 
@@ -46,7 +41,7 @@ class Account(BaseModel):
     authorised_emails: list[str]
 
 
-class AuthorisedEmailRequest(Strict):
+class AuthorisedEmailRequest(web.Shape):
     email: Email
 
 
@@ -55,35 +50,9 @@ class AuthorisedEmail(BaseModel):
     added_at: str
 
 
-# Inline rather than a named model: names are shared by every function's document.
-ERROR_BODY = {
-    "type": "object",
-    "required": ["code", "message"],
-    "properties": {
-        "code": {"type": "string"},
-        "message": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-}
-
-
-def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
-    """The success and the contract's error answers, for docs/openapi.json."""
-    content = {"model": model} if model is not None else {"schema": {"type": "object"}}
-    documented: dict[int, Any] = {
-        status: {"description": description, "content": {"application/json": content}}
-    }
-    for key, text in errors.items():
-        documented[int(key.removeprefix("e"))] = {
-            "description": text,
-            "content": {"application/json": {"schema": ERROR_BODY}},
-        }
-    return documented
-
-
 @app.post(
     "/account/email-change",
-    responses=_responses(
+    responses=web.responses(
         202,
         None,
         "A 2-hour link went to the new address (unless another account uses it) and a "
@@ -105,7 +74,7 @@ def request_change(request: EmailChangeRequest) -> Response[dict]:
 
 @app.post(
     "/account/email-change/confirm",
-    responses=_responses(
+    responses=web.responses(
         200,
         Account,
         "The account with its new contact (and login) email",
@@ -120,7 +89,9 @@ def confirm_change(request: EmailChangeConfirmation) -> Account:
 
 @app.get(
     "/account/authorised-emails",
-    responses=_responses(200, list[AuthorisedEmail], "Explicitly authorised senders, oldest first"),
+    responses=web.responses(
+        200, list[AuthorisedEmail], "Explicitly authorised senders, oldest first"
+    ),
 )
 def list_authorised() -> list[AuthorisedEmail]:
     entries = contact_email.list_authorised(web.principal(app).client_number)
@@ -129,7 +100,7 @@ def list_authorised() -> list[AuthorisedEmail]:
 
 @app.post(
     "/account/authorised-emails",
-    responses=_responses(
+    responses=web.responses(
         201,
         AuthorisedEmail,
         "The address may now open tickets by email for this account",
@@ -145,11 +116,10 @@ def authorise(request: AuthorisedEmailRequest) -> Response[AuthorisedEmail]:
 
 @app.delete(
     "/account/authorised-emails/<email>",
-    responses=_responses(204, None, "Removed", e404="not_found: no such authorised address"),
+    responses=web.responses(204, None, "Removed", e404="not_found: no such authorised address"),
 )
-def revoke(email: Annotated[str, Path(min_length=1, max_length=762)]) -> Response[None]:
-    # Percent-encoded or not ('@' is allowed in a path segment): decode once.
-    contact_email.revoke(web.principal(app).client_number, unquote(email))
+def revoke(email: Annotated[str, Path(min_length=1, max_length=254)]) -> Response[None]:
+    contact_email.revoke(web.principal(app).client_number, email)
     return Response(204)
 
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import clock, password_reset, web
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 logger = Logger()
 metrics = Metrics()
@@ -18,15 +18,12 @@ app = web.create_app()
 Token = Annotated[str, Field(min_length=1, max_length=512)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
-
-class ForgotRequest(Strict):
+class ForgotRequest(web.Shape):
     login: Annotated[str, Field(min_length=1, max_length=254)]
 
 
-class TokenRequest(Strict):
+class TokenRequest(web.Shape):
     token: Token
 
 
@@ -34,12 +31,23 @@ class TokenExpiry(BaseModel):
     expires_at: str
 
 
-class ResetRequest(Strict):
+class ResetRequest(web.Shape):
     token: Token
     new_password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
 
 
-@app.post("/password/forgot")
+
+
+
+@app.post(
+    "/password/forgot",
+    responses=web.responses(
+        202,
+        None,
+        "The same answer whether or not the account exists",
+        content=web.EMPTY_OBJECT,
+    ),
+)
 def forgot(request: ForgotRequest) -> Response[dict]:
     password_reset.request_reset(
         request.login, locale=web.request_locale(app), client_ip=web.client_ip(app)
@@ -47,13 +55,31 @@ def forgot(request: ForgotRequest) -> Response[dict]:
     return Response(202, "application/json", {})
 
 
-@app.post("/password/reset/verify")
+@app.post(
+    "/password/reset/verify",
+    responses=web.responses(
+        200,
+        TokenExpiry,
+        "The link is valid until then",
+        e410="token_invalid: unknown, used, superseded or expired link (all alike)",
+    ),
+)
 def verify(request: TokenRequest) -> TokenExpiry:
     expires_at = password_reset.verify(request.token, client_ip=web.client_ip(app))
     return TokenExpiry(expires_at=clock.iso(expires_at))
 
 
-@app.post("/password/reset")
+@app.post(
+    "/password/reset",
+    responses=web.responses(
+        204,
+        None,
+        "The password is changed; every session is revoked",
+        content=web.NO_BODY,
+        e410="token_invalid: unknown, used, superseded or expired link (all alike)",
+        e422="weak_password, or validation_error",
+    ),
+)
 def reset(request: ResetRequest) -> Response[None]:
     password_reset.reset(
         request.token, request.new_password.get_secret_value(), client_ip=web.client_ip(app)

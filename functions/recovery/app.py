@@ -7,7 +7,7 @@ followed with its reference and the access key shown once at creation (header
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -33,10 +33,6 @@ AccessKey = Annotated[
         description="The access key shown once by POST /recovery/requests",
     ),
 ]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RecoveryDocumentRule(BaseModel):
@@ -70,7 +66,33 @@ class RecoveryRequirements(BaseModel):
     applicant_types: RecoveryApplicantTypes
 
 
-class RecoveryApplication(Strict):
+def _applicant_rules(schema: dict[str, Any]) -> None:
+    """RecoveryApplication's cross-field rules as JSON Schema: the channels each applicant
+    type may use, and a legal entity's company name and code (not blank)."""
+    given = r"\S"
+    rules: list[dict[str, Any]] = [
+        {
+            "if": {"properties": {"applicant_type": {"const": kind}}},
+            "then": {"properties": {"channel": {"enum": list(recovery.accepted_channels(kind))}}},
+        }
+        for kind in get_args(ApplicantTypeName)
+    ]
+    rules.append(
+        {
+            "if": {"properties": {"applicant_type": {"const": "legal_entity"}}},
+            "then": {
+                "required": ["company_name", "company_code"],
+                "properties": {
+                    "company_name": {"type": "string", "pattern": given},
+                    "company_code": {"type": "string", "pattern": given},
+                },
+            },
+        }
+    )
+    schema["allOf"] = rules
+
+
+class RecoveryApplication(web.Shape):
     account_hint: Annotated[str, Field(min_length=1, max_length=254)]
     applicant_type: ApplicantTypeName
     full_name: Annotated[str, Field(min_length=1, max_length=200)]
@@ -89,6 +111,9 @@ class RecoveryApplication(Strict):
         ):
             raise ValueError("a legal entity must give company_name and company_code")
         return self
+
+    # The validator's rules, stated in docs/openapi.json too (JSON Schema if/then).
+    model_config = ConfigDict(json_schema_extra=_applicant_rules)
 
 
 class RecoveryUpload(BaseModel):
@@ -134,28 +159,8 @@ class RecoverySubmitted(BaseModel):
     status: Literal["under_review"]
 
 
-ERROR_BODY = {
-    "type": "object",
-    "required": ["code", "message"],
-    "properties": {
-        "code": {"type": "string"},
-        "message": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-}
 NOT_FOUND = "not_found: unknown reference or wrong access key (alike)"
 DOCX = {recovery.DOCX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}
-
-
-def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
-    content = {"application/json": {"model": model}} if model is not None else DOCX
-    documented: dict[int, Any] = {status: {"description": description, "content": content}}
-    for key, text in errors.items():
-        documented[int(key.removeprefix("e"))] = {
-            "description": text,
-            "content": {"application/json": {"schema": ERROR_BODY}},
-        }
-    return documented
 
 
 def _docx(content: bytes, filename: str) -> Response[bytes]:
@@ -169,7 +174,7 @@ def _docx(content: bytes, filename: str) -> Response[bytes]:
 
 @app.get(
     "/recovery/requirements",
-    responses=_responses(200, RecoveryRequirements, "What each applicant type must send"),
+    responses=web.responses(200, RecoveryRequirements, "What each applicant type must send"),
 )
 def get_requirements() -> RecoveryRequirements:
     return RecoveryRequirements.model_validate(recovery.requirements(web.request_locale(app)))
@@ -177,8 +182,12 @@ def get_requirements() -> RecoveryRequirements:
 
 @app.get(
     "/recovery/templates/<applicant_type>",
-    responses=_responses(
-        200, None, "The blank application (DOCX)", e404="not_found: no such applicant type"
+    responses=web.responses(
+        200,
+        None,
+        "The blank application (DOCX)",
+        content=DOCX,
+        e404="not_found: no such applicant type",
     ),
 )
 def get_template(
@@ -195,7 +204,7 @@ def get_template(
 
 @app.post(
     "/recovery/requests",
-    responses=_responses(
+    responses=web.responses(
         201,
         RecoveryCreated,
         "The case is open; the access key is shown only here. The same answer whether or "
@@ -220,7 +229,7 @@ def create_request(request: RecoveryApplication) -> Response[RecoveryCreated]:
 
 @app.get(
     "/recovery/requests/<reference>",
-    responses=_responses(
+    responses=web.responses(
         200, RecoveryCase, "The case as the applicant sees it", e404=NOT_FOUND, e429="rate_limited"
     ),
 )
@@ -231,7 +240,7 @@ def get_request(reference: Reference, x_recovery_key: AccessKey = None) -> Recov
 
 @app.post(
     "/recovery/requests/<reference>/submit",
-    responses=_responses(
+    responses=web.responses(
         202,
         RecoverySubmitted,
         "Handed to staff",
@@ -250,8 +259,8 @@ def submit_request(
 
 @app.get(
     "/recovery/requests/<reference>/application",
-    responses=_responses(
-        200, None, "The application pre-filled with the case (DOCX)", e404=NOT_FOUND
+    responses=web.responses(
+        200, None, "The application pre-filled with the case (DOCX)", content=DOCX, e404=NOT_FOUND
     ),
 )
 def get_filled_application(reference: Reference, x_recovery_key: AccessKey = None):

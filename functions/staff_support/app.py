@@ -7,7 +7,7 @@ only, and the product view is `[{service_id, product, domain, status}]`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import tickets, web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 logger = Logger()
 metrics = Metrics()
@@ -59,8 +59,7 @@ class StaffTicket(StaffTicketSummary):
     messages: list[StaffTicketMessage]
 
 
-class StaffReply(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StaffReply(web.Shape):
     message: Annotated[str, Field(min_length=1, max_length=tickets.MAX_BODY)]
 
 
@@ -71,28 +70,9 @@ class StaffClientProduct(BaseModel):
     status: str
 
 
-ERROR_BODY = {
-    "type": "object",
-    "required": ["code", "message"],
-    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-}
-
-
-def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
-    documented: dict[int, Any] = {
-        status: {"description": description, "content": {"application/json": {"model": model}}}
-    }
-    for key, text in errors.items():
-        documented[int(key.removeprefix("e"))] = {
-            "description": text,
-            "content": {"application/json": {"schema": ERROR_BODY}},
-        }
-    return documented
-
-
 @app.get(
     "/staff/tickets",
-    responses=_responses(200, list[StaffTicketSummary], "Tickets in that status, oldest first"),
+    responses=web.responses(200, list[StaffTicketSummary], "Tickets in that status, oldest first"),
 )
 def ticket_queue(
     status: Annotated[Literal["open", "answered", "closed"], Query()] = "open",
@@ -103,7 +83,7 @@ def ticket_queue(
 
 @app.get(
     "/staff/tickets/<number>",
-    responses=_responses(200, StaffTicket, "The ticket and its messages", e404="not_found"),
+    responses=web.responses(200, StaffTicket, "The ticket and its messages", e404="not_found"),
 )
 def read_ticket(number: TicketNumber) -> StaffTicket:
     return StaffTicket(**tickets.get_for_staff(number).staff_view())
@@ -111,7 +91,7 @@ def read_ticket(number: TicketNumber) -> StaffTicket:
 
 @app.post(
     "/staff/tickets/<number>/messages",
-    responses=_responses(
+    responses=web.responses(
         201,
         StaffTicketMessage,
         "The reply, also mailed to the client in the client's language",
@@ -126,7 +106,9 @@ def reply(number: TicketNumber, request: StaffReply) -> Response[StaffTicketMess
 
 @app.get(
     "/staff/clients/<client_number>/products",
-    responses=_responses(200, list[StaffClientProduct], "The client's products, and nothing else"),
+    responses=web.responses(
+        200, list[StaffClientProduct], "The client's products, and nothing else"
+    ),
 )
 def products(client_number: Annotated[int, Path(ge=1, le=10**12)]) -> list[StaffClientProduct]:
     return [StaffClientProduct(**product) for product in tickets.products_of(client_number)]

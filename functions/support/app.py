@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import config, throttling, tickets, web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 logger = Logger()
 metrics = Metrics()
@@ -22,11 +22,7 @@ Subject = Annotated[str, Field(min_length=1, max_length=tickets.MAX_SUBJECT)]
 Line = Annotated[str, Field(min_length=1, max_length=500)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TicketRequest(Strict):
+class TicketRequest(web.Shape):
     department: Literal["technical", "billing", "sales"]
     subject: Subject
     message: Body
@@ -67,11 +63,11 @@ class SupportTicket(TicketSummary):
     messages: list[TicketMessage]
 
 
-class TicketMessageRequest(Strict):
+class TicketMessageRequest(web.Shape):
     message: Body
 
 
-class AccessRequestForm(Strict):
+class AccessRequestForm(web.Shape):
     full_name: Annotated[str, Field(min_length=1, max_length=200)]
     address: Line
     phone: Annotated[str, Field(min_length=3, max_length=40)]
@@ -82,7 +78,7 @@ class AccessRequestForm(Strict):
     email: Annotated[str | None, Field(min_length=3, max_length=254)] = None
 
 
-class SalesQuestionForm(Strict):
+class SalesQuestionForm(web.Shape):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     message: Body
     full_name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
@@ -92,30 +88,9 @@ class TicketNumberOnly(BaseModel):
     number: str
 
 
-ERROR_BODY = {
-    "type": "object",
-    "required": ["code", "message"],
-    "properties": {
-        "code": {"type": "string"},
-        "message": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-}
 NOT_YOURS = "not_found: no such ticket, or not the caller's (alike)"
 CLOSED = "ticket_closed: a closed ticket takes no more messages; open a new one"
 THROTTLED = "rate_limited: too many requests from this address; see Retry-After"
-
-
-def _responses(status: int, model: Any, description: str, **errors: str) -> dict[int, Any]:
-    documented: dict[int, Any] = {
-        status: {"description": description, "content": {"application/json": {"model": model}}}
-    }
-    for key, text in errors.items():
-        documented[int(key.removeprefix("e"))] = {
-            "description": text,
-            "content": {"application/json": {"schema": ERROR_BODY}},
-        }
-    return documented
 
 
 def public_form_limit(name: str) -> throttling.Limit:
@@ -124,7 +99,7 @@ def public_form_limit(name: str) -> throttling.Limit:
 
 @app.post(
     "/tickets",
-    responses=_responses(
+    responses=web.responses(
         201,
         TicketCreated,
         "The new ticket's number",
@@ -143,7 +118,7 @@ def open_ticket(request: TicketRequest) -> Response[TicketCreated]:
     return Response(201, "application/json", created)
 
 
-@app.get("/tickets", responses=_responses(200, list[TicketSummary], "The caller's tickets"))
+@app.get("/tickets", responses=web.responses(200, list[TicketSummary], "The caller's tickets"))
 def list_tickets() -> list[TicketSummary]:
     owned = tickets.list_for_client(web.principal(app).client_number)
     return [TicketSummary(**ticket.summary()) for ticket in owned]
@@ -151,7 +126,7 @@ def list_tickets() -> list[TicketSummary]:
 
 @app.get(
     "/tickets/<number>",
-    responses=_responses(200, SupportTicket, "The ticket with its messages", e404=NOT_YOURS),
+    responses=web.responses(200, SupportTicket, "The ticket with its messages", e404=NOT_YOURS),
 )
 def get_ticket(number: TicketNumber) -> SupportTicket:
     ticket = tickets.get_for_client(web.principal(app).client_number, number)
@@ -160,7 +135,7 @@ def get_ticket(number: TicketNumber) -> SupportTicket:
 
 @app.post(
     "/tickets/<number>/messages",
-    responses=_responses(201, TicketMessage, "The message", e404=NOT_YOURS, e409=CLOSED),
+    responses=web.responses(201, TicketMessage, "The message", e404=NOT_YOURS, e409=CLOSED),
 )
 def add_message(number: TicketNumber, request: TicketMessageRequest) -> Response[TicketMessage]:
     message = tickets.add_client_message(web.principal(app).client_number, number, request.message)
@@ -169,7 +144,7 @@ def add_message(number: TicketNumber, request: TicketMessageRequest) -> Response
 
 @app.post(
     "/tickets/<number>/close",
-    responses=_responses(200, SupportTicket, "The closed ticket", e404=NOT_YOURS),
+    responses=web.responses(200, SupportTicket, "The closed ticket", e404=NOT_YOURS),
 )
 def close_ticket(number: TicketNumber) -> SupportTicket:
     ticket = tickets.close(web.principal(app).client_number, number)
@@ -178,7 +153,7 @@ def close_ticket(number: TicketNumber) -> SupportTicket:
 
 @app.post(
     "/support/access-requests",
-    responses=_responses(
+    responses=web.responses(
         201,
         TicketNumberOnly,
         "The request's ticket number; the same answer whether or not an account matched",
@@ -201,7 +176,7 @@ def request_access(request: AccessRequestForm) -> Response[TicketNumberOnly]:
 
 @app.post(
     "/support/sales-questions",
-    responses=_responses(
+    responses=web.responses(
         201,
         TicketNumberOnly,
         "The question's ticket number; staff answer at the given address",

@@ -141,6 +141,25 @@ def test_another_clients_ticket_is_exactly_like_no_ticket(client):
         assert client.get(f"/tickets/{junk}", token=owner["token"]).status == 404
 
 
+def test_a_percent_encoded_ticket_number_names_the_same_ticket(handler_client):
+    # In-process only: over HTTP, `requests` decodes %-escapes of unreserved characters
+    # (all of a ticket number's) before sending, so the server never sees them.
+    client = handler_client
+    # GIVEN a ticket, and its number with every character percent-encoded (API Gateway
+    # hands the path to the function as the client wrote it, still encoded)
+    owner = new_client(client)
+    number = open_ticket(client, owner)
+    encoded = "".join(f"%{byte:02X}" for byte in number.encode())
+    assert len(encoded) > 32  # over the number's length limit unless decoded
+    # WHEN the client reads and answers it by the encoded number
+    read = client.get(f"/tickets/{encoded}", token=owner["token"])
+    added = client.post(f"/tickets/{encoded}/messages", {"message": "still down"}, token=owner["token"])
+    # THEN it is the same ticket
+    assert read.status == 200, read.body
+    assert read.json()["number"] == number
+    assert added.status == 201, added.body
+
+
 def test_service_id_must_be_one_of_the_callers_services(client):
     owner, other = new_client(client), new_client(client)
     mine = give_service(client, owner["client_number"])

@@ -43,6 +43,7 @@ from clientarea.tables import (
     SenderModel,
     SessionModel,
     connection,
+    transaction,
 )
 
 VERIFICATION_TTL = timedelta(hours=24)
@@ -304,7 +305,7 @@ def _create_account(
         failed_logins=0,
         created_at=clock.now(),
     )
-    with TransactWrite(connection=connection()) as tx:
+    with transaction() as tx:
         tx.delete(valid.item, condition=valid.consume_condition())
         tx.save(account, condition=AccountModel.pk.does_not_exist())
         tx.save(
@@ -353,7 +354,7 @@ def login(login_or_email: str, password: str, *, client_ip: str) -> sessions.New
     # the generation: this login must not survive it.
     same_generation = AccountModel.session_generation == account.session_generation
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.save(session.item)
             if login_failures:
                 # The count is of consecutive failures: the owner's success clears it.
@@ -465,7 +466,7 @@ def change_password(
 def _store_new_password(
     account: AccountModel, principal: sessions.Principal, generation: int, new_password: str
 ) -> None:
-    with TransactWrite(connection=connection()) as tx:
+    with transaction() as tx:
         tx.update(
             account,
             actions=[
@@ -528,7 +529,7 @@ def provision(
         failed_logins=0,
         created_at=clock.now(),
     )
-    with TransactWrite(connection=connection()) as tx:
+    with transaction() as tx:
         tx.save(account, condition=AccountModel.pk.does_not_exist())
         tx.save(
             ClaimModel(email_claim_key(address), client_number=client_number),
@@ -581,7 +582,7 @@ def switch_contact_email(
         # Fails (Conflict) if the address was authorised after `account` was read.
         condition &= sender_entry.does_not_exist()
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.update(account, actions=actions, condition=condition)
             tx.delete(
                 ClaimModel(email_claim_key(old_email)),

@@ -55,10 +55,9 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from clientarea import accounts, clock, config, services, throttling, tokens
@@ -72,7 +71,13 @@ from clientarea.errors import (
 )
 from clientarea.mail import outbox
 from clientarea.roles import Role
-from clientarea.tables import AccountModel, ClaimModel, OrderModel, ServiceModel, connection
+from clientarea.tables import (
+    AccountModel,
+    ClaimModel,
+    OrderModel,
+    ServiceModel,
+    transaction,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -301,7 +306,7 @@ def order_cession(
         created_at=clock.now(),
     )
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.save(order, condition=OrderModel.order_id.does_not_exist())
             tx.update(
                 ServiceModel(service.service_id),
@@ -363,25 +368,39 @@ def activate(client_number: int, order_id: str) -> Order:
         _start_workflow(order.order_id)  # a retry: make sure the workflow runs, send nothing
         return _view(order)
     now = clock.now()
-    try:
-        order.update(
-            actions=[
-                OrderModel.status.set(OrderStatus.AWAITING_CONFIRMATIONS),
-                OrderModel.activated_at.set(now),
-                OrderModel.expires_at.set(
-                    now + timedelta(seconds=config.cession_timeout_seconds())
-                ),
-            ],
-            condition=OrderModel.status == OrderStatus.AWAITING_ACTIVATION,
+    expires_at = now + timedelta(seconds=config.cession_timeout_seconds())
+    lifetime = max(expires_at - now, MIN_LINK_LIFETIME)
+    links = {
+        party: tokens.prepare(
+            tokens.Purpose.CESSION_ANSWER, _link_subject(order.order_id, party), lifetime
         )
-    except UpdateError as exc:
+        for party in Party
+    }
+    # The window and both links in one transaction: a failure leaves the order waiting
+    # for activation (so that a retry activates and mails), never an open window whose
+    # links were never stored.
+    try:
+        with transaction() as tx:
+            tx.update(
+                order,
+                actions=[
+                    OrderModel.status.set(OrderStatus.AWAITING_CONFIRMATIONS),
+                    OrderModel.activated_at.set(now),
+                    OrderModel.expires_at.set(expires_at),
+                ],
+                condition=OrderModel.status == OrderStatus.AWAITING_ACTIVATION,
+            )
+            for item, _ in links.values():
+                tx.save(item)
+    except TransactWriteError as exc:
         # A concurrent activate or cancel won: answer as a retry, or refuse.
         return _after_lost_race(order_id, exc)
+    order.refresh(consistent_read=True)
     # Started before the links go out, so that a crash in between leaves a running
     # workflow (the parties can have their links re-sent), never links without one.
     _start_workflow(order.order_id)
-    for party in Party:
-        _send_link(order, party)
+    for party, (_, issued) in links.items():
+        _mail_link(order, party, issued, lifetime)
     return _view(order)
 
 
@@ -413,7 +432,7 @@ def cancel(client_number: int, order_id: str) -> Order:
     order = _owner_order(client_number, order_id)
     was = _require(order, Action.CANCEL)
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.update(
                 order,
                 actions=[
@@ -471,7 +490,7 @@ def answer(token: str, decision: Decision, *, client_ip: str) -> Answer:
 def _confirm(order: OrderModel, party: Party, valid: tokens.ValidToken) -> Answer:
     confirmed_at = _confirmed_attribute(party)
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.delete(valid.item, condition=valid.consume_condition())
             tx.update(
                 OrderModel(order.order_id),
@@ -490,7 +509,7 @@ def _confirm(order: OrderModel, party: Party, valid: tokens.ValidToken) -> Answe
 
 def _decline(order: OrderModel, party: Party, valid: tokens.ValidToken) -> Answer:
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.delete(valid.item, condition=valid.consume_condition())
             tx.update(
                 OrderModel(order.order_id),
@@ -521,6 +540,8 @@ _ANSWERS = {Decision.CONFIRM: _confirm, Decision.DECLINE: _decline}
 
 @cache
 def _sfn() -> SFNClient:
+    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
+
     return boto3.client("stepfunctions")
 
 
@@ -580,6 +601,12 @@ def _send_link(order: OrderModel, party: Party) -> None:
     issued = tokens.issue(
         tokens.Purpose.CESSION_ANSWER, _link_subject(order.order_id, party), lifetime
     )
+    _mail_link(order, party, issued, lifetime)
+
+
+def _mail_link(
+    order: OrderModel, party: Party, issued: tokens.IssuedToken, lifetime: timedelta
+) -> None:
     account = accounts.get_account(_client_number(order, party))
     outbox.send(
         "cession_confirm",
@@ -587,7 +614,7 @@ def _send_link(order: OrderModel, party: Party) -> None:
         account.locale,
         full_name=account.full_name,
         link=outbox.link("/cession", issued.token),
-        expires_at=clock.iso(expires_at),
+        expires_at=clock.iso(order.expires_at),
         valid_for_seconds=int(lifetime.total_seconds()),
         **_mail_params(order, party),
     )

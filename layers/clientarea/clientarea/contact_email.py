@@ -47,7 +47,7 @@ from clientarea.errors import (
     TooManyAuthorisedEmails,
 )
 from clientarea.mail import outbox
-from clientarea.tables import AccountModel, ClaimModel, SenderModel, connection
+from clientarea.tables import AccountModel, ClaimModel, SenderModel, transaction
 
 CHANGE_TTL = timedelta(hours=2)
 MAX_AUTHORISED_EMAILS = 20
@@ -197,7 +197,7 @@ def authorise(client_number: int, email: str) -> AuthorisedEmail:
     entry = AuthorisedEmail(address, clock.iso(clock.now()))
     slot = AccountModel.authorised_emails[key]
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.update(
                 account,
                 actions=[slot.set(entry.as_dict())],
@@ -250,7 +250,7 @@ def revoke(client_number: int, email: str) -> None:
         raise NotFound
     slot = AccountModel.authorised_emails[key]
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.update(account, actions=[slot.remove()], condition=slot.exists())
             tx.delete(
                 SenderModel(accounts.sender_claim_key(key)),

@@ -170,3 +170,15 @@ class NoMatchingAccount(DomainError):
 
     code = "no_matching_account"
     status = 409
+
+
+class ServiceUnavailable(DomainError):
+    """AWS throttled us or failed: nothing was changed, the same request may be retried
+    after `retry_after` seconds."""
+
+    code = "service_unavailable"
+    status = 503
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after}s")
+        self.retry_after = max(1, retry_after)

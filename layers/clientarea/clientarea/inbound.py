@@ -38,7 +38,7 @@ from functools import cache
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
-import boto3
+import boto3  # every inbound mail is read from S3: not deferred
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 
 from clientarea import accounts, clock, config, locales, tickets

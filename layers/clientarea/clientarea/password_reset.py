@@ -21,12 +21,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from clientarea import accounts, clock, config, passwords, throttling, tokens
 from clientarea.errors import RateLimited, TokenInvalid
 from clientarea.mail import outbox
-from clientarea.tables import AccountModel, connection
+from clientarea.tables import AccountModel, transaction
 
 RESET_TTL = timedelta(hours=2)
 # At most this many reset mails an hour reach one account, however many requests.
@@ -101,7 +100,7 @@ def reset(token: str, new_password: str, *, client_ip: str) -> None:
     passwords.check_policy(new_password, login=payload["login"], email=payload["email"])
     account = AccountModel(accounts.account_key(valid.subject))
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.delete(valid.item, condition=valid.consume_condition())
             tx.update(
                 account,

@@ -13,17 +13,24 @@ import string
 import unicodedata
 from functools import cache
 from importlib import resources
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from typing import TYPE_CHECKING
 
 from clientarea.errors import WeakPassword
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 MIN_LENGTH = 15
 MAX_LENGTH = 128
 
-# OWASP's argon2id minimum: m=19 MiB, t=2, p=1 (~18 ms here).
-_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+@cache
+def _hasher() -> PasswordHasher:
+    """OWASP's argon2id minimum: m=19 MiB, t=2, p=1 (~18 ms here). Imported on first
+    use: most requests of a function that hashes never do (sessions, reads)."""
+    from argon2 import PasswordHasher  # noqa: PLC0415 - see above
+
+    return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 
 @cache
@@ -31,7 +38,7 @@ def _dummy_hash() -> str:
     """A hash of a password nobody has, so that an unknown login costs the same time as
     a wrong password (login answers must not reveal which accounts exist). Made on first
     use, not at import: it would cost every cold start ~20 ms."""
-    return _HASHER.hash("clientarea: equalise the time of unknown logins")
+    return _hasher().hash("clientarea: equalise the time of unknown logins")
 
 
 def normalise(password: str) -> str:
@@ -81,13 +88,15 @@ def check_policy(password: str, *, login: str | None, email: str | None) -> None
 
 
 def hash_password(password: str) -> str:
-    return _HASHER.hash(normalise(password))
+    return _hasher().hash(normalise(password))
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-work check: an absent hash still costs one argon2 verification."""
+    from argon2.exceptions import InvalidHashError, VerificationError  # noqa: PLC0415
+
     try:
-        return _HASHER.verify(password_hash or _dummy_hash(), normalise(password)) and (
+        return _hasher().verify(password_hash or _dummy_hash(), normalise(password)) and (
             password_hash is not None
         )
     except (VerificationError, InvalidHashError):

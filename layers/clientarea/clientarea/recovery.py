@@ -51,7 +51,6 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -75,6 +74,7 @@ from clientarea.tables import (
     RecoveryAuditModel,
     RecoveryRequestModel,
     connection,
+    transaction,
 )
 
 if TYPE_CHECKING:
@@ -169,6 +169,8 @@ def requests_per_ip() -> throttling.Limit:
 
 @cache
 def _s3() -> S3Client:
+    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
+
     return boto3.client("s3")
 
 
@@ -277,7 +279,7 @@ def create(application: Application, *, locale: str, client_ip: str) -> Created:
         document_prefix=OPEN_PREFIX,
         created_at=now,
     )
-    with TransactWrite(connection=connection()) as tx:
+    with transaction() as tx:
         tx.save(case, condition=RecoveryRequestModel.reference.does_not_exist())
         tx.save(
             _audit(
@@ -411,7 +413,7 @@ def _submit(case: Any, documents: list[dict[str, Any]], client_ip: str) -> None:
 def _transition(case: Any, expected: RecoveryStatus, actions: list[Any], entry: Any) -> None:
     """Apply a state change and its audit entry together, only from `expected`."""
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.update(case, actions=actions, condition=RecoveryRequestModel.status == expected)
             tx.save(entry, condition=RecoveryAuditModel.entry.does_not_exist())
     except TransactWriteError as exc:

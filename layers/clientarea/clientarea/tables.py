@@ -8,6 +8,8 @@ when this module is first imported.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pynamodb.attributes import (
     ListAttribute,
@@ -18,10 +20,13 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
-from clientarea import config
+from clientarea import availability, config
+from clientarea.errors import Conflict, ServiceUnavailable
 
 _REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
 
@@ -324,6 +329,24 @@ class RecoveryAuditModel(Model):
 def connection() -> Connection:
     """The low-level connection transactions are committed on."""
     return AccountModel._get_connection().connection
+
+
+@contextmanager
+def transaction() -> Iterator[TransactWrite]:
+    """A write transaction, committed when the block ends. Only a failed condition is
+    left to the caller (as TransactWriteError): a transaction refused for capacity or
+    an outage is ServiceUnavailable, and one that lost to a concurrent transaction is
+    Conflict, because reading those as "the token was used" or "the state changed"
+    would tell the user something false about a request that changed nothing."""
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            yield tx
+    except TransactWriteError as exc:
+        if availability.is_transient(exc):
+            raise ServiceUnavailable(availability.RETRY_AFTER_SECONDS) from exc
+        if availability.is_transaction_conflict(exc):
+            raise Conflict from exc
+        raise
 
 
 # --- support tickets (clientarea.tickets, clientarea.inbound) ------------------------------

@@ -39,11 +39,12 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-import boto3
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from clientarea import accounts, clock, config, locales, services, throttling
+from clientarea import accounts, availability, clock, config, locales, services, throttling
 from clientarea.errors import Conflict, InvalidEmail, NotFound, RateLimited, TicketClosed
 from clientarea.mail import outbox
 from clientarea.tables import (
@@ -51,8 +52,10 @@ from clientarea.tables import (
     TicketCounterModel,
     TicketMessageModel,
     TicketModel,
-    connection,
+    transaction,
 )
+
+logger = Logger(child=True)
 
 FIRST_NUMBER = 100_001
 DOWNLOAD_URL_TTL = timedelta(minutes=5)
@@ -196,6 +199,8 @@ def _download_url(attachment: Attachment) -> str:
 
 @cache
 def _s3() -> Any:
+    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
+
     return boto3.client("s3")
 
 
@@ -384,7 +389,7 @@ def open_ticket(
     )
     message = _new_message(number, Author.CLIENT, channel, body, attachments or [])
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.save(item, condition=TicketModel.pk.does_not_exist())  # a number is used once
             tx.save(message, condition=TicketMessageModel.pk.does_not_exist())
             if also is not None:
@@ -443,7 +448,7 @@ def _append(  # noqa: PLR0917 - private, called with keywords where it matters
     if owner_condition is not None:
         condition = condition & owner_condition
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with transaction() as tx:
             tx.update(
                 item,
                 actions=[
@@ -638,18 +643,25 @@ def _same_address(given: str, contact: str) -> bool:
 
 
 def _acknowledge_access_request(account: AccountModel, number: str) -> None:
+    """Best effort, after the ticket is stored: a throttled counter or queue skips the
+    mail rather than fail a request whose ticket exists (the retry would open a second
+    one, and a 503 only when an account matched would tell that it exists)."""
     try:
         throttling.hit(ACCESS_ACKS_PER_ACCOUNT, str(account.client_number))
+        outbox.send(
+            "access_request_received",
+            account.email,
+            account.locale,
+            full_name=account.full_name,
+            number=number,
+            reset_link=outbox.page("/forgot-password"),
+        )
     except RateLimited:
         return  # silently: a 429 here would tell that the account exists
-    outbox.send(
-        "access_request_received",
-        account.email,
-        account.locale,
-        full_name=account.full_name,
-        number=number,
-        reset_link=outbox.page("/forgot-password"),
-    )
+    except (PynamoDBException, ClientError, BotoCoreError) as exc:
+        if not availability.is_transient(exc):
+            raise
+        logger.warning("access request not acknowledged", extra={"ticket": number})
 
 
 def ask_sales(*, email: str, message: str, full_name: str | None, locale: str) -> Ticket:

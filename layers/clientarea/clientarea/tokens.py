@@ -89,18 +89,28 @@ def issue(
     purpose: Purpose, subject: str, ttl: timedelta, payload: dict[str, Any] | None = None
 ) -> IssuedToken:
     """Store a fresh token for `subject`, superseding any earlier one of this purpose."""
+    item, issued = prepare(purpose, subject, ttl, payload)
+    item.save()
+    return issued
+
+
+def prepare(
+    purpose: Purpose, subject: str, ttl: timedelta, payload: dict[str, Any] | None = None
+) -> tuple[TokenModel, IssuedToken]:
+    """A fresh token and the item that stores it, for a caller's transaction to save
+    together with the change the link is about."""
     secret = new_secret()
     now = clock.now()
     expires_at = now + ttl
-    TokenModel(
+    item = TokenModel(
         _key(purpose, subject),
         digest=digest(secret),
         created_at=now,
         expires_at=expires_at,
         ttl=expires_at + timedelta(seconds=1),  # TTL = the expiry, rounded up to a whole second
         payload=payload or {},
-    ).save()
-    return IssuedToken(token=f"{subject}.{secret}", expires_at=expires_at)
+    )
+    return item, IssuedToken(token=f"{subject}.{secret}", expires_at=expires_at)
 
 
 def guesses_per_ip() -> throttling.Limit:

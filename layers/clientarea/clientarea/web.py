@@ -3,7 +3,8 @@
 `create_app()` gives a Powertools REST resolver that answers every failure in the
 contract's shape: domain errors mapped once, by class, to `{code, message}` in the
 caller's language; validation errors as 422 with `errors`; oversized or non-JSON bodies
-as 413/415; and anything unexpected as a bare 500 that leaks nothing.
+as 413/415; AWS throttling or outages as 503 `service_unavailable` with Retry-After;
+and anything unexpected as a bare 500 that leaks nothing.
 """
 
 from __future__ import annotations
@@ -11,25 +12,28 @@ from __future__ import annotations
 import json
 import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict
+from pynamodb.exceptions import PynamoDBException
 
-from clientarea import locales
-from clientarea.errors import DomainError, RateLimited, WeakPassword
+from clientarea import availability, locales
+from clientarea.errors import DomainError, RateLimited, ServiceUnavailable, WeakPassword
 from clientarea.sessions import Principal
+
+if TYPE_CHECKING:
+    from re import Match
+
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+    )
 
 MAX_BODY_BYTES = 64 * 1024
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -37,6 +41,51 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # recovery case's access key) that the idempotency table would keep in clear.
 NOT_REPLAYED = frozenset({("POST", "/auth/login"), ("POST", "/recovery/requests")})
 logger = Logger()
+
+# The contract's error answer, inline rather than a named model (names are shared by
+# every function's part of docs/openapi.json).
+ERROR_BODY = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+ANY_JSON = {"application/json": {"schema": {"type": "object"}}}
+# A success without a body (204), and one whose body is always `{}` (202).
+NO_BODY: dict[str, Any] = {}
+EMPTY_OBJECT = {"application/json": {"schema": {"type": "object", "maxProperties": 0}}}
+
+
+class Shape(BaseModel):
+    """A request body: unknown fields are refused (422), never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def responses(
+    status: int,
+    model: Any,
+    description: str,
+    *,
+    content: dict[str, Any] | None = None,
+    **errors: str,
+) -> dict[int, Any]:
+    """A route's documented answers for docs/openapi.json: the success (`model`, else
+    `content`, else any JSON object; `NO_BODY` for none) and the contract's errors, `e404="why"`."""
+    if model is not None:
+        content = {"application/json": {"model": model}}
+    documented: dict[int, Any] = {
+        status: {"description": description, "content": ANY_JSON if content is None else content}
+    }
+    for key, text in errors.items():
+        documented[int(key.removeprefix("e"))] = {
+            "description": text,
+            "content": {"application/json": {"schema": ERROR_BODY}},
+        }
+    return documented
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response:
@@ -111,10 +160,12 @@ _REFUSAL_DETAILS = {
 }
 
 
-def _proxy_error(status: int, code: str, event: dict[str, Any]) -> dict[str, Any]:
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+def _proxy_error(
+    status: int, code: str, event: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    asked = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     authorizer = event.get("requestContext", {}).get("authorizer") or {}
-    locale = locales.negotiate(authorizer.get("locale"), headers.get("accept-language"))
+    locale = locales.negotiate(authorizer.get("locale"), asked.get("accept-language"))
     body = {
         "code": code,
         "message": locales.message(code, locale),
@@ -122,7 +173,7 @@ def _proxy_error(status: int, code: str, event: dict[str, Any]) -> dict[str, Any
     }
     return {
         "statusCode": status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **(headers or {})},
         "multiValueHeaders": {},
         "body": json.dumps(body),
         "isBase64Encoded": False,
@@ -131,7 +182,14 @@ def _proxy_error(status: int, code: str, event: dict[str, Any]) -> dict[str, Any
 
 @cache
 def _idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
-    """One persistence layer per config (Powertools keeps the first config it sees)."""
+    """One persistence layer per config (Powertools keeps the first config it sees).
+    Imported on first use: only write requests with an Idempotency-Key need it, and it
+    brings boto3 (~150 ms of a cold start)."""
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+    )
+
     config = IdempotencyConfig(
         event_key_jmespath="[key, method, resource, caller]",
         payload_validation_jmespath="body",
@@ -156,7 +214,22 @@ class ClientareaResolver(APIGatewayRestResolver):
             return super().resolve(event, context)
         return self._resolve_once(event, context, key)
 
+    def _convert_matches_into_route_keys(self, match: Match) -> dict[str, str]:
+        """Path parameters decoded once: API Gateway (REST) hands the function the path
+        still percent-encoded, so `/tickets/T%2D1` would otherwise reach the route (and
+        its length limits) as `T%2D1` rather than `T-1`."""
+        return {name: unquote(value) for name, value in match.groupdict().items()}
+
     def _resolve_once(self, event: dict[str, Any], context: Any, key: str) -> dict[str, Any]:
+        from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - see above
+            idempotent_function,
+        )
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
+            IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
+            IdempotencyValidationError,
+        )
+
         persistence, config = _idempotency()
         config.register_lambda_context(context)
         authorizer = event.get("requestContext", {}).get("authorizer") or {}
@@ -172,14 +245,32 @@ class ClientareaResolver(APIGatewayRestResolver):
             data_keyword_argument="request", persistence_store=persistence, config=config
         )
         def respond(request: dict[str, Any]) -> dict[str, Any]:
-            return APIGatewayRestResolver.resolve(self, event, context)
+            response = APIGatewayRestResolver.resolve(self, event, context)
+            if response["statusCode"] >= 500:
+                raise _NotStored(response)
+            return response
 
         try:
             return respond(request=request)
+        except _NotStored as failed:
+            return failed.response
         except IdempotencyValidationError:
             return _proxy_error(422, "idempotency_key_reused", event)
         except IdempotencyAlreadyInProgressError:
             return _proxy_error(409, "conflict", event)
+        except IdempotencyPersistenceLayerError:  # the idempotency table is throttled or down
+            retry = {"Retry-After": str(availability.RETRY_AFTER_SECONDS)}
+            return _proxy_error(503, "service_unavailable", event, retry)
+
+
+class _NotStored(Exception):
+    """A 5xx answer is never kept for replay: the client's retry with the same key must
+    act, not get the old failure back for an hour. Raising makes Powertools drop the
+    in-progress record."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        super().__init__(response["statusCode"])
+        self.response = response
 
 
 def create_app() -> ClientareaResolver:
@@ -197,7 +288,20 @@ def create_app() -> ClientareaResolver:
         if isinstance(exc, RateLimited):
             extra["headers"] = {"Retry-After": str(exc.retry_after)}
             message = locales.message("rate_limited", locale, retry_after=exc.retry_after)
+        if isinstance(exc, ServiceUnavailable):
+            extra["headers"] = {"Retry-After": str(exc.retry_after)}
+            logger.warning("AWS throttled or failed", extra={"cause": type(exc.__cause__).__name__})
         return error(exc.status, exc.code, message, **extra)
+
+    @app.exception_handler([PynamoDBException, ClientError, BotoCoreError])
+    def _aws_error(exc: Exception) -> Response:
+        """A DynamoDB (or other AWS) call that failed outright: throttled or down is 503,
+        anything else is a bug (500). Nothing was written by the failed call itself."""
+        if not availability.is_transient(exc):
+            return _unexpected(exc)
+        unavailable = ServiceUnavailable(availability.RETRY_AFTER_SECONDS)
+        unavailable.__cause__ = exc  # logged by its type
+        return _domain_error(unavailable)
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(exc: RequestValidationError) -> Response:

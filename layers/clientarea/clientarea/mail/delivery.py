@@ -11,7 +11,7 @@ from email.utils import formatdate, make_msgid
 from functools import cache
 from typing import TYPE_CHECKING
 
-import boto3
+import boto3  # every delivery calls SES: not deferred
 
 from clientarea import clock, config
 from clientarea.mail.outbox import OutgoingMail

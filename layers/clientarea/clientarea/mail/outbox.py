@@ -6,7 +6,6 @@ import json
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from pydantic import BaseModel, Field
 
 from clientarea import config
@@ -29,6 +28,8 @@ class OutgoingMail(BaseModel):
 
 @cache
 def _sqs() -> SQSClient:
+    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
+
     return boto3.client("sqs")
 
 

@@ -1,0 +1,61 @@
+"""AWS answers that mean "not now": throttling and outages that outlasted the SDK's own
+retries.
+
+DynamoDB applies a refused write (or a whole transaction) not at all, so nothing is
+half-written and the caller can simply try again: the API answers 503
+`service_unavailable` with Retry-After instead of a bare 500, or worse, a domain error
+that a throttled transaction's cancellation would otherwise be mistaken for.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from pynamodb.exceptions import PynamoDBException, TransactGetError, TransactWriteError
+
+RETRY_AFTER_SECONDS = 2
+
+# Error codes of a call refused as a whole: DynamoDB's, and those of SQS, SES and
+# Step Functions (the mail queue and the cession workflow sit behind API answers too).
+TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "InternalFailure",
+        "InternalError",
+        "ServiceUnavailable",
+        "RequestThrottled",  # SQS
+        "KmsThrottled",  # SQS with server-side encryption
+    }
+)
+# Cancellation reasons of a transaction refused for capacity rather than a condition.
+TRANSIENT_REASONS = frozenset({"ProvisionedThroughputExceeded", "ThrottlingError"})
+# A concurrent transaction on the same item: the request may be retried at once.
+CONFLICT_REASONS = frozenset({"TransactionConflict"})
+
+
+def cancellation_reasons(exc: BaseException) -> frozenset[str]:
+    if not isinstance(exc, TransactWriteError | TransactGetError):
+        return frozenset()
+    return frozenset(r.code for r in exc.cancellation_reasons or () if r and r.code)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Throttled, or the service (or the network to it) failed: nothing was done."""
+    cause = exc.cause if isinstance(exc, PynamoDBException) else exc
+    if isinstance(cause, BotocoreConnectionError | HTTPClientError):
+        return True
+    if (
+        isinstance(cause, ClientError)
+        and cause.response.get("Error", {}).get("Code") in TRANSIENT_CODES
+    ):
+        return True
+    return bool(cancellation_reasons(exc) & TRANSIENT_REASONS)
+
+
+def is_transaction_conflict(exc: BaseException) -> bool:
+    return bool(cancellation_reasons(exc) & CONFLICT_REASONS)
