@@ -135,7 +135,8 @@ check-checkov: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact \
 		--skip-download
 
-# Both locks; says so, and passes, when no advisory service answers (see the module).
+# Every pin of the three locks against the committed PyPA advisory snapshot (offline), then
+# pip-audit on both locks when an advisory service answers (see the module).
 check-audit: install
 	$(PY) -m infra.dependency_audit
 
