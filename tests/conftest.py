@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -26,7 +27,7 @@ from clientarea import clock  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from infra.local.deployment import MOTO_CONFIG, LocalDeployment  # noqa: E402
-from tests.clients import ApiClient, HttpClient, InProcessClient  # noqa: E402
+from tests.clients import ApiClient, HttpClient, InProcessClient, Reply  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery staple 9"
@@ -144,6 +145,36 @@ def log_in(client: ApiClient, login: str, password: str = PASSWORD) -> str:
     reply = client.post("/auth/login", {"login": login, "password": password})
     assert reply.status == 200, reply.body
     return reply.json()["session_token"]
+
+
+DEV_STAFF = ("staff@example.com", "clientarea-dev-password")  # seeded by the dev server
+
+
+def expect_error(reply: Reply, status: int, code: str) -> dict[str, Any]:
+    """Assert the contract's error shape ({code, message} with this status) and return it."""
+    assert reply.status == status, (reply.status, reply.body[:300])
+    body = reply.json()
+    assert body["code"] == code, body
+    assert isinstance(body["message"], str) and body["message"].strip(), body
+    return body
+
+
+def staff_token(client: ApiClient) -> str:
+    """A support-role session: the dev server's seeded agent over HTTP, a freshly
+    provisioned one in-process."""
+    if client.transport == "http":
+        return log_in(client, *DEV_STAFF)
+    from clientarea import accounts
+
+    login = f"agent{uuid.uuid4().hex[:8]}"
+    accounts.provision(
+        email=f"{login}@example.com",
+        password=PASSWORD,
+        full_name="Agent",
+        login=login,
+        role=accounts.Role.SUPPORT,
+    )
+    return log_in(client, login)
 
 
 @pytest.fixture

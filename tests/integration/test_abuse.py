@@ -18,11 +18,10 @@ from typing import Any
 import pytest
 
 from tests.clients import ApiClient, Reply
-from tests.conftest import PASSWORD, log_in, register_and_verify
+from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify, staff_token
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = json.loads((ROOT / "docs" / "openapi.json").read_text())
-DEV_STAFF = ("staff@example.com", "clientarea-dev-password")  # seeded by the dev server
 NEW_PASSWORD = "a brand new passphrase 2026"
 SCRIPT = "<script>alert(1)</script>"
 INJECTED = "Bcc: victim@evil.example"
@@ -36,13 +35,9 @@ def _email(prefix: str = "abuse") -> str:
 
 
 def _error(reply: Reply, status: int, code: str) -> dict[str, Any]:
-    """The contract's error shape, as JSON, with this status and code."""
-    assert reply.status == status, (reply.status, reply.body[:300])
-    assert (reply.header("Content-Type") or "").startswith("application/json")
-    body = reply.json()
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"].strip(), body
-    return body
+    """The contract's error shape, answered as JSON."""
+    assert (reply.header("Content-Type") or "").startswith("application/json"), reply.status
+    return expect_error(reply, status, code)
 
 
 def _new_account(client: ApiClient, email: str | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -51,21 +46,6 @@ def _new_account(client: ApiClient, email: str | None = None, **kwargs: Any) -> 
     return {**created, "email": email, "token": log_in(client, email)}
 
 
-def _staff_token(client: ApiClient) -> str:
-    """A staff session: the dev server's seeded agent over HTTP, a provisioned one in-process."""
-    if client.transport == "http":
-        return log_in(client, *DEV_STAFF)
-    from clientarea import accounts
-
-    login = f"agent{uuid.uuid4().hex[:8]}"
-    accounts.provision(
-        email=f"{login}@example.com",
-        password=PASSWORD,
-        full_name="Agent",
-        login=login,
-        role=accounts.Role.SUPPORT,
-    )
-    return log_in(client, login)
 
 
 def _wait_mails(client: ApiClient, to: str, subject_part: str, count: int = 1) -> list[dict]:
@@ -113,7 +93,7 @@ def test_ticket_subject_with_newlines_never_becomes_a_mail_header(client, newlin
     assert reply.status == 201, reply.body
     number = reply.json()["number"]
     # WHEN staff answer, which mails the client with the subject in the Subject header
-    staff = _staff_token(client)
+    staff = staff_token(client)
     answer = client.post(f"/staff/tickets/{number}/messages", {"message": "ok"}, token=staff)
     assert answer.status == 201, answer.body
     (mail,) = _wait_mails(client, account["email"], number)
@@ -145,7 +125,7 @@ def test_access_request_login_with_crlf_cannot_inject_into_the_reply_subject(cli
     assert reply.status == 201, reply.body
     number = reply.json()["number"]
     # WHEN staff answer at the address given
-    staff = _staff_token(client)
+    staff = staff_token(client)
     answer = client.post(f"/staff/tickets/{number}/messages", {"message": "ok"}, token=staff)
     assert answer.status == 201, answer.body
     (mail,) = _wait_mails(client, contact, number)
@@ -192,7 +172,7 @@ def test_markup_in_a_ticket_is_escaped_in_the_reply_mail_and_literal_in_staff_js
     assert reply.status == 201, reply.body
     number = reply.json()["number"]
     # WHEN staff look at it and answer with markup quoted from it
-    staff = _staff_token(client)
+    staff = staff_token(client)
     seen = client.get(f"/staff/tickets/{number}", token=staff)
     listed = client.get("/staff/tickets", token=staff)
     answer = client.post(
@@ -226,7 +206,7 @@ def test_markup_in_an_access_request_is_literal_for_staff(client):
     assert reply.status == 201, reply.body
     number = reply.json()["number"]
     # WHEN staff open it
-    seen = client.get(f"/staff/tickets/{number}", token=_staff_token(client))
+    seen = client.get(f"/staff/tickets/{number}", token=staff_token(client))
     # THEN it is JSON with the applicant's text exactly as typed
     assert seen.status == 200
     assert seen.header("Content-Type") == "application/json"
@@ -426,7 +406,7 @@ def _concrete(path: str) -> str:
 @pytest.fixture
 def sessions(client: ApiClient) -> dict[str, str]:
     """A client and a staff session, so that authenticated routes reach their function."""
-    return {"client": _new_account(client)["token"], "staff": _staff_token(client)}
+    return {"client": _new_account(client)["token"], "staff": staff_token(client)}
 
 
 def _send_all(
@@ -759,7 +739,7 @@ def test_markup_in_a_recovery_case_is_escaped_in_mails_and_literal_for_staff(cli
     _assert_escaped(received["html"])
     _assert_no_injected_header(received)
     # WHEN staff open it and reject it with a reason that is markup too
-    staff = _staff_token(client)
+    staff = staff_token(client)
     seen = client.get(f"/staff/recovery-requests/{case['reference']}", token=staff)
     # THEN the staff view is JSON with the applicant's text as typed
     assert seen.status == 200
@@ -805,7 +785,7 @@ def test_markup_in_a_sales_question_is_literal_for_staff_and_escaped_in_the_answ
     assert reply.status == 201, reply.body
     number = reply.json()["number"]
     # WHEN staff open it and answer
-    staff = _staff_token(client)
+    staff = staff_token(client)
     seen = client.get(f"/staff/tickets/{number}", token=staff)
     assert seen.status == 200 and seen.header("Content-Type") == "application/json"
     assert question["message"] in _strings(seen.json())
@@ -842,7 +822,7 @@ def test_encoded_newlines_and_markup_in_an_inbound_mail_reach_no_header_and_no_h
     assert outcome["result"] == "ticket_opened", outcome
     number = outcome["number"]
     # WHEN staff answer it
-    staff = _staff_token(client)
+    staff = staff_token(client)
     seen = client.get(f"/staff/tickets/{number}", token=staff)
     assert seen.status == 200 and seen.header("Content-Type") == "application/json"
     reply = client.post(f"/staff/tickets/{number}/messages", {"message": "10 EUR"}, token=staff)

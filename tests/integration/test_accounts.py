@@ -17,7 +17,7 @@ import pytest
 from infra.local.gateway import LocalApi
 from infra.local.stack import Route
 from tests.clients import ApiClient, HttpClient, InProcessClient, Reply
-from tests.conftest import PASSWORD, log_in, register_and_verify
+from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
 
 DAY = 24 * 3600
 SESSION_TTL = 12 * 3600
@@ -71,13 +71,6 @@ def _register(client: ApiClient, email: str, password: str = PASSWORD, **fields:
     return client.post("/auth/register", body)
 
 
-def _error(reply: Reply, status: int, code: str) -> dict[str, Any]:
-    """Assert the contract's error shape and return the body."""
-    assert reply.status == status, (reply.status, reply.body)
-    body = reply.json()
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"].strip(), body
-    return body
 
 
 def _verification_mails(client: ApiClient, email: str, count: int = 1) -> list[dict[str, Any]]:
@@ -105,7 +98,7 @@ def test_new_address_gets_a_verification_link_that_activates_the_account(client)
     assert reply.status == 202
     assert reply.json() == {}
     # AND no account exists yet: the password does not log in before verification
-    _error(_session(client, email), 401, "invalid_credentials")
+    expect_error(_session(client, email), 401, "invalid_credentials")
     # AND one verification mail arrives with a link to the frontend, secret in the fragment
     [mail] = _verification_mails(client, email)
     link = next(link for link in mail["links"] if "#token=" in link)
@@ -201,7 +194,7 @@ def test_weak_password_is_refused_with_its_reason(client):
         # WHEN it is sent
         reply = client.post("/auth/register", body)
         # THEN it is refused with 422 weak_password naming the rule
-        assert _error(reply, 422, "weak_password")["reason"] == reason, template
+        assert expect_error(reply, 422, "weak_password")["reason"] == reason, template
     # AND nothing was started: a later valid registration is the only mail the address gets
     assert _register(client, email).status == 202
     mails = client.mails(email)
@@ -218,11 +211,11 @@ def test_password_length_limits_over_the_api(client):
     assert _register(client, _email(), longest).status == 202
     # AND one character fewer or more is refused
     assert (
-        _error(_register(client, _email(), fifteen[:14]), 422, "weak_password")["reason"]
+        expect_error(_register(client, _email(), fifteen[:14]), 422, "weak_password")["reason"]
         == "too_short"
     )
     assert (
-        _error(_register(client, _email(), longest + "x"), 422, "weak_password")["reason"]
+        expect_error(_register(client, _email(), longest + "x"), 422, "weak_password")["reason"]
         == "too_long"
     )
 
@@ -237,13 +230,13 @@ def test_invalid_email_is_refused(client):
     ):
         # GIVEN an address that cannot receive mail as written
         # WHEN it is registered / THEN 422 invalid_email
-        _error(_register(client, address), 422, "invalid_email")
+        expect_error(_register(client, address), 422, "invalid_email")
 
 
 def test_missing_fields_are_named_in_validation_errors(client):
     # GIVEN an empty registration
     # WHEN it is sent
-    body = _error(client.post("/auth/register", {}), 422, "validation_error")
+    body = expect_error(client.post("/auth/register", {}), 422, "validation_error")
     # THEN every missing field is named, each error with loc, msg and type
     assert body["errors"]
     for item in body["errors"]:
@@ -262,7 +255,7 @@ def test_unknown_field_is_refused(client):
     email = _email()
     body = {"email": email, "password": PASSWORD, "full_name": "Test User", "role": "admin"}
     # WHEN it is sent / THEN 422 validation_error names the field
-    error = _error(client.post("/auth/register", body), 422, "validation_error")
+    error = expect_error(client.post("/auth/register", body), 422, "validation_error")
     assert any(item["loc"][-1] == "role" for item in error["errors"]), error
     # AND no verification mail was sent for it
     assert _register(client, email).status == 202
@@ -307,7 +300,7 @@ def test_invalid_login_is_refused(client):
         # GIVEN a login that breaks the login rules (too short or long, bad characters,
         # or the reserved shape of generated logins)
         # WHEN it is chosen at registration / THEN 422 invalid_login
-        _error(_register(client, email, login=login), 422, "invalid_login")
+        expect_error(_register(client, email, login=login), 422, "invalid_login")
     # AND none of them started a registration
     assert _register(client, email).status == 202
     assert len(client.mails(email)) == 1
@@ -327,7 +320,7 @@ def test_two_pending_registrations_first_verified_wins(client):
     won = client.post("/auth/verify-email", {"token": second_token})
     assert won.status == 200
     # THEN the other link is dead
-    _error(client.post("/auth/verify-email", {"token": first_token}), 410, "token_invalid")
+    expect_error(client.post("/auth/verify-email", {"token": first_token}), 410, "token_invalid")
     # AND the one account is the one whose link was followed
     token = log_in(client, email)
     account = client.get("/account", token=token).json()
@@ -391,7 +384,7 @@ def test_verification_link_works_once(client):
     # WHEN the same link is followed again
     reply = client.post("/auth/verify-email", {"token": token})
     # THEN it is 410 token_invalid
-    _error(reply, 410, "token_invalid")
+    expect_error(reply, 410, "token_invalid")
 
 
 def test_garbage_verification_tokens_are_gone(client):
@@ -405,16 +398,16 @@ def test_garbage_verification_tokens_are_gone(client):
     ):
         # GIVEN a token nobody issued
         # WHEN it is posted / THEN 410 token_invalid, like any dead link
-        _error(client.post("/auth/verify-email", {"token": token}), 410, "token_invalid")
+        expect_error(client.post("/auth/verify-email", {"token": token}), 410, "token_invalid")
 
 
 def test_verification_token_body_is_validated(client):
     # GIVEN token bodies of the wrong type or size
     # THEN they are validation errors, not crashes
-    _error(client.post("/auth/verify-email", {}), 422, "validation_error")
-    _error(client.post("/auth/verify-email", {"token": ""}), 422, "validation_error")
-    _error(client.post("/auth/verify-email", {"token": 12345}), 422, "validation_error")
-    _error(client.post("/auth/verify-email", {"token": "x" * 513}), 422, "validation_error")
+    expect_error(client.post("/auth/verify-email", {}), 422, "validation_error")
+    expect_error(client.post("/auth/verify-email", {"token": ""}), 422, "validation_error")
+    expect_error(client.post("/auth/verify-email", {"token": 12345}), 422, "validation_error")
+    expect_error(client.post("/auth/verify-email", {"token": "x" * 513}), 422, "validation_error")
 
 
 def test_verification_link_is_valid_for_24_hours(client):
@@ -436,8 +429,8 @@ def test_verification_link_is_valid_for_24_hours(client):
     # (it was issued before `issued_by`, so this is at least 24 h + 1 s after it)
     client.advance_clock(DAY + 1 - first_advance - (time.time() - issued_by))
     # THEN that link is gone, and no account was created for it
-    _error(client.post("/auth/verify-email", {"token": late_token}), 410, "token_invalid")
-    _error(_session(client, late), 401, "invalid_credentials")
+    expect_error(client.post("/auth/verify-email", {"token": late_token}), 410, "token_invalid")
+    expect_error(_session(client, late), 401, "invalid_credentials")
 
 
 # --- POST /auth/login ---------------------------------------------------------------
@@ -466,7 +459,7 @@ def test_unknown_login_and_wrong_password_look_alike(client, account):
     unknown = _session(client, _email(), "not the right password at all")
     unknown_login = _session(client, _login_name(), "not the right password at all")
     # THEN all answers are the same 401 invalid_credentials, byte for byte
-    _error(wrong, 401, "invalid_credentials")
+    expect_error(wrong, 401, "invalid_credentials")
     assert (
         (wrong.status, wrong.body)
         == (unknown.status, unknown.body)
@@ -477,9 +470,9 @@ def test_unknown_login_and_wrong_password_look_alike(client, account):
 def test_login_body_is_validated(client):
     # GIVEN login bodies that are missing fields
     # THEN they are 422 validation errors
-    _error(client.post("/auth/login", {"login": "someone"}), 422, "validation_error")
-    _error(client.post("/auth/login", {"password": PASSWORD}), 422, "validation_error")
-    _error(client.post("/auth/login", {"login": "", "password": PASSWORD}), 422, "validation_error")
+    expect_error(client.post("/auth/login", {"login": "someone"}), 422, "validation_error")
+    expect_error(client.post("/auth/login", {"password": PASSWORD}), 422, "validation_error")
+    expect_error(client.post("/auth/login", {"login": "", "password": PASSWORD}), 422, "validation_error")
 
 
 def test_ten_wrong_passwords_pause_the_account_for_15_minutes(client):
@@ -489,12 +482,12 @@ def test_ten_wrong_passwords_pause_the_account_for_15_minutes(client):
     bystander = register_and_verify(client, _email())
     # WHEN ten wrong passwords are tried in a row
     for attempt in range(10):
-        _error(
+        expect_error(
             _session(client, email, f"wrong password number {attempt}"), 401, "invalid_credentials"
         )
     # THEN even the right password is answered 429 rate_limited with Retry-After
     paused = _session(client, email)
-    _error(paused, 429, "rate_limited")
+    expect_error(paused, 429, "rate_limited")
     retry_after = paused.header("Retry-After")
     assert retry_after is not None and retry_after.isdigit()
     assert 1 <= int(retry_after) <= 15 * 60
@@ -505,7 +498,7 @@ def test_ten_wrong_passwords_pause_the_account_for_15_minutes(client):
     # THEN the right password works again
     assert _session(client, email).status == 200
     # AND the count started over: one wrong password is a plain 401 again
-    _error(_session(client, email, "wrong once more, sorry"), 401, "invalid_credentials")
+    expect_error(_session(client, email, "wrong once more, sorry"), 401, "invalid_credentials")
     assert _session(client, email).status == 200
 
 
@@ -514,14 +507,14 @@ def test_nine_wrong_passwords_then_the_right_one_resets_the_count(client):
     email = _email()
     register_and_verify(client, email)
     for attempt in range(9):
-        _error(
+        expect_error(
             _session(client, email, f"wrong password number {attempt}"), 401, "invalid_credentials"
         )
     # WHEN the owner then logs in
     assert _session(client, email).status == 200
     # THEN nine more wrong passwords still do not pause the account
     for attempt in range(9):
-        _error(
+        expect_error(
             _session(client, email, f"wrong password again {attempt}"), 401, "invalid_credentials"
         )
     assert _session(client, email).status == 200
@@ -539,16 +532,16 @@ def test_logout_ends_only_this_session(client, account):
     assert reply.status == 204
     assert reply.body == b""
     # AND that token no longer opens the account
-    _error(client.get("/account", token=account["token"]), 401, "unauthorized")
+    expect_error(client.get("/account", token=account["token"]), 401, "unauthorized")
     # AND a second logout with it is refused too
-    _error(client.post("/auth/logout", token=account["token"]), 401, "unauthorized")
+    expect_error(client.post("/auth/logout", token=account["token"]), 401, "unauthorized")
     # BUT the other session still works
     assert client.get("/account", token=other).status == 200
 
 
 def test_logout_needs_a_session(client):
     # GIVEN no session / WHEN logging out / THEN 401
-    _error(client.post("/auth/logout"), 401, "unauthorized")
+    expect_error(client.post("/auth/logout"), 401, "unauthorized")
 
 
 # --- GET /account -------------------------------------------------------------------
@@ -602,7 +595,7 @@ def test_session_expires_after_12_hours(client, account):
     # WHEN 12 hours and a second have passed
     client.advance_clock(61)
     # THEN it is refused
-    _error(client.get("/account", token=account["token"]), 401, "unauthorized")
+    expect_error(client.get("/account", token=account["token"]), 401, "unauthorized")
     # AND logging in again gives a working session
     assert client.get("/account", token=log_in(client, account["email"])).status == 200
 
@@ -653,7 +646,7 @@ def test_patch_cannot_touch_fields_outside_the_contract(client, account):
         ("authorised_emails", ["x@example.com"]),
     ):
         # WHEN it is sent / THEN 422 validation_error
-        _error(client.patch("/account", {field: value}, token=token), 422, "validation_error")
+        expect_error(client.patch("/account", {field: value}, token=token), 422, "validation_error")
     # AND the account is unchanged
     body = client.get("/account", token=token).json()
     assert (body["email"], body["login"], body["client_number"]) == (
@@ -674,7 +667,7 @@ def test_patch_refuses_values_out_of_bounds(client, account):
     ):
         # GIVEN a value longer (or shorter, or of another type) than the account allows
         # WHEN it is sent / THEN 422 validation_error names the field
-        error = _error(
+        error = expect_error(
             client.patch("/account", change, token=account["token"]), 422, "validation_error"
         )
         [field] = change
@@ -690,7 +683,7 @@ def test_patch_refuses_values_out_of_bounds(client, account):
 
 
 def test_patch_needs_a_session(client):
-    _error(client.patch("/account", {"full_name": "x"}), 401, "unauthorized")
+    expect_error(client.patch("/account", {"full_name": "x"}), 401, "unauthorized")
 
 
 def test_locale_uk_makes_errors_ukrainian_for_the_session(client, account):
@@ -701,16 +694,16 @@ def test_locale_uk_makes_errors_ukrainian_for_the_session(client, account):
         "new_password": "whatever new pass 1",
     }
     # GIVEN the English messages of a validation error and a wrong password
-    english_422 = _error(client.patch("/account", too_long, token=token), 422, "validation_error")
-    english_401 = _error(
+    english_422 = expect_error(client.patch("/account", too_long, token=token), 422, "validation_error")
+    english_401 = expect_error(
         client.put("/account/password", wrong_password, token=token), 401, "invalid_credentials"
     )
     # WHEN the owner switches the account to Ukrainian
     reply = client.patch("/account", {"locale": "uk"}, token=token)
     assert reply.status == 200 and reply.json()["locale"] == "uk"
     # THEN the same mistakes, in the same session, are explained in Ukrainian
-    ukrainian_422 = _error(client.patch("/account", too_long, token=token), 422, "validation_error")
-    ukrainian_401 = _error(
+    ukrainian_422 = expect_error(client.patch("/account", too_long, token=token), 422, "validation_error")
+    ukrainian_401 = expect_error(
         client.put("/account/password", wrong_password, token=token), 401, "invalid_credentials"
     )
     assert ukrainian_422["message"] != english_422["message"]
@@ -719,7 +712,7 @@ def test_locale_uk_makes_errors_ukrainian_for_the_session(client, account):
     assert CYRILLIC.search(ukrainian_401["message"])
     # AND the account's locale wins over the browser's Accept-Language
     by_header = client.patch("/account", too_long, token=token, headers={"Accept-Language": "pl"})
-    assert _error(by_header, 422, "validation_error")["message"] == ukrainian_422["message"]
+    assert expect_error(by_header, 422, "validation_error")["message"] == ukrainian_422["message"]
 
 
 def test_unsupported_locale_falls_back_to_english(client, account):
@@ -731,7 +724,7 @@ def test_unsupported_locale_falls_back_to_english(client, account):
     # THEN the account falls back to English, and errors are English again
     assert reply.status == 200
     assert reply.json()["locale"] == "en"
-    error = _error(
+    error = expect_error(
         client.patch("/account", {"phone": "1" * 41}, token=token), 422, "validation_error"
     )
     assert not CYRILLIC.search(error["message"])
@@ -762,11 +755,11 @@ def test_password_change_ends_other_sessions_and_notifies(client, account):
     assert reply.status == 204
     assert reply.body == b""
     # AND the other session is over, while the caller's own one goes on
-    _error(client.get("/account", token=other), 401, "unauthorized")
+    expect_error(client.get("/account", token=other), 401, "unauthorized")
     assert client.get("/account", token=account["token"]).status == 200
     # AND the new password logs in and the old one does not
     assert _session(client, account["email"], new_password).status == 200
-    _error(_session(client, account["email"]), 401, "invalid_credentials")
+    expect_error(_session(client, account["email"]), 401, "invalid_credentials")
     # AND a "password changed" notice arrives at the contact address, without the password
     mails = client.mails(account["email"], count=2)
     notice = mails[-1]
@@ -784,10 +777,10 @@ def test_password_change_with_wrong_current_password(client, account):
         token=account["token"],
     )
     # THEN 401 invalid_credentials
-    _error(reply, 401, "invalid_credentials")
+    expect_error(reply, 401, "invalid_credentials")
     # AND nothing changed: old password works, new does not, the sessions live on
     assert _session(client, account["email"]).status == 200
-    _error(
+    expect_error(
         _session(client, account["email"], "a brand new passphrase 77"), 401, "invalid_credentials"
     )
     assert client.get("/account", token=other).status == 200
@@ -807,7 +800,7 @@ def test_password_change_to_a_weak_password(client, account):
         # WHEN the change is sent
         reply = client.put("/account/password", body, token=account["token"])
         # THEN 422 weak_password names the rule
-        assert _error(reply, 422, "weak_password")["reason"] == reason, new_password
+        assert expect_error(reply, 422, "weak_password")["reason"] == reason, new_password
     # AND the password and the other sessions are unchanged
     assert client.get("/account", token=other).status == 200
     assert _session(client, account["email"]).status == 200
@@ -816,12 +809,12 @@ def test_password_change_to_a_weak_password(client, account):
 def test_password_change_body_and_session_are_checked(client, account):
     # GIVEN a change without its fields, or without a session
     # THEN 422 and 401 respectively
-    _error(
+    expect_error(
         client.put("/account/password", {"new_password": "x" * 20}, token=account["token"]),
         422,
         "validation_error",
     )
-    _error(
+    expect_error(
         client.put(
             "/account/password",
             {"current_password": PASSWORD, "new_password": "a brand new passphrase 77"},
@@ -902,8 +895,8 @@ def test_malformed_json_is_a_validation_error(client):
     for raw in MALFORMED_BODIES:
         # GIVEN a JSON content type with a body that is not a JSON object
         # WHEN it is posted / THEN 422 validation_error, never a 5xx
-        _error(client.post("/auth/register", raw=raw), 422, "validation_error")
-        _error(client.post("/auth/login", raw=raw), 422, "validation_error")
+        expect_error(client.post("/auth/register", raw=raw), 422, "validation_error")
+        expect_error(client.post("/auth/login", raw=raw), 422, "validation_error")
 
 
 def test_body_over_64_kib_is_too_large(client):
@@ -913,9 +906,9 @@ def test_body_over_64_kib_is_too_large(client):
     padded = prefix + b" " * (64 * 1024 + 1 - len(prefix) - 1) + b"}"
     assert len(padded) == 64 * 1024 + 1
     # WHEN it is posted / THEN 413 payload_too_large
-    _error(client.post("/auth/register", raw=padded), 413, "payload_too_large")
+    expect_error(client.post("/auth/register", raw=padded), 413, "payload_too_large")
     # AND so is an oversized body that is not even valid
-    _error(
+    expect_error(
         client.post("/auth/register", raw=b'{"x": "' + b"y" * 70_000 + b'"}'),
         413,
         "payload_too_large",
@@ -929,7 +922,7 @@ def test_too_large_message_follows_the_account_language(client, account):
     # WHEN it sends an oversized body
     reply = client.patch("/account", raw=b'{"address": "' + b"a" * 70_000 + b'"}', token=token)
     # THEN the 413 is explained in Ukrainian, like every other error of the session
-    assert CYRILLIC.search(_error(reply, 413, "payload_too_large")["message"])
+    assert CYRILLIC.search(expect_error(reply, 413, "payload_too_large")["message"])
 
 
 def test_body_of_exactly_64_kib_is_accepted(client):
@@ -952,7 +945,7 @@ def test_wrong_content_type_is_unsupported(client):
         body = f'{{"email": "{_email()}", "password": "{PASSWORD}", "full_name": "T"}}'.encode()
         # WHEN it is posted / THEN 415 unsupported_media_type
         reply = client.post("/auth/register", raw=body, headers={"Content-Type": content_type})
-        _error(reply, 415, "unsupported_media_type")
+        expect_error(reply, 415, "unsupported_media_type")
 
 
 def test_unknown_route_is_not_found(client):
@@ -963,7 +956,7 @@ def test_unknown_route_is_not_found(client):
         ("GET", "/"),
     ):
         # GIVEN a path the API does not have / WHEN it is called / THEN 404 not_found
-        _error(client.request(method, path), 404, "not_found")
+        expect_error(client.request(method, path), 404, "not_found")
 
 
 def test_wrong_method_is_405_with_allow(http_client):
@@ -975,7 +968,7 @@ def test_wrong_method_is_405_with_allow(http_client):
         # GIVEN a known route / WHEN it is called with a method it does not take
         reply = http_client.request(method, path)
         # THEN 405 with an Allow header listing the methods it does take
-        _error(reply, 405, "method_not_allowed")
+        expect_error(reply, 405, "method_not_allowed")
         allow = {item.strip() for item in (reply.header("Allow") or "").split(",")}
         assert allowed <= allow, (method, path, allow)
 
@@ -1006,9 +999,9 @@ def test_errors_leak_no_internals(client):
 def test_accept_language_translates_login_errors(client):
     attempt = {"login": _login_name(), "password": "not the right one, no"}
     # GIVEN the English answer to a failed login
-    english = _error(client.post("/auth/login", attempt), 401, "invalid_credentials")
+    english = expect_error(client.post("/auth/login", attempt), 401, "invalid_credentials")
     # WHEN the browser prefers Polish
-    polish = _error(
+    polish = expect_error(
         client.post("/auth/login", attempt, headers={"Accept-Language": "pl"}),
         401,
         "invalid_credentials",
@@ -1062,7 +1055,7 @@ def test_registration_without_locale_uses_accept_language(client):
 
 def test_weak_password_reason_is_translated(client):
     # GIVEN a too-short password refused in English
-    english = _error(_register(client, _email(), "short"), 422, "weak_password")
+    english = expect_error(_register(client, _email(), "short"), 422, "weak_password")
     # WHEN the same registration comes from a Ukrainian browser
     ukrainian = client.post(
         "/auth/register",
@@ -1070,6 +1063,6 @@ def test_weak_password_reason_is_translated(client):
         headers={"Accept-Language": "uk"},
     )
     # THEN the reason code is the same and the message is Ukrainian
-    body = _error(ukrainian, 422, "weak_password")
+    body = expect_error(ukrainian, 422, "weak_password")
     assert body["reason"] == english["reason"] == "too_short"
     assert body["message"] != english["message"] and CYRILLIC.search(body["message"])

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tests.clients import ApiClient, Reply
-from tests.conftest import PASSWORD, log_in, register_and_verify
+from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
 
 TWO_HOURS = 2 * 3600
 FRONTEND = "http://localhost:5173"  # the dev deployment's FrontendUrl
@@ -29,13 +29,6 @@ def _email(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
 
 
-def _error(reply: Reply, status: int, code: str) -> dict[str, Any]:
-    """Assert the contract's error shape and return the body."""
-    assert reply.status == status, (reply.status, reply.body)
-    body = reply.json()
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"].strip(), body
-    return body
 
 
 def _new_account(client: ApiClient) -> dict[str, Any]:
@@ -120,7 +113,7 @@ def test_change_is_confirmed_by_the_new_address_and_both_are_told(client):
         assert old in changed[0]["text"] and new in changed[0]["text"]
     # AND the new address logs in, the old one no longer does
     assert client.post("/auth/login", {"login": new, "password": PASSWORD}).status == 200
-    _error(
+    expect_error(
         client.post("/auth/login", {"login": old, "password": PASSWORD}), 401, "invalid_credentials"
     )
     # AND the session the change was requested from still works
@@ -135,7 +128,7 @@ def test_confirmation_link_works_once(client):
     assert _confirm(client, token).status == 200
     assert len(_mails_about(client, new, "was changed")) == 1
     # WHEN the same link is used again / THEN 410, and nobody is mailed again
-    _error(_confirm(client, token), 410, "token_invalid")
+    expect_error(_confirm(client, token), 410, "token_invalid")
     assert len(client.mails(new, count=3, timeout=1)) == 2  # the link and "was changed"
     assert _contact_of(client, account) == new
 
@@ -148,7 +141,7 @@ def test_newer_request_supersedes_the_older_link(client):
     assert _request_change(client, account, second).status == 202
     newer = _change_token(client, second)
     # THEN the older link is dead, even though its address is still free
-    _error(_confirm(client, older), 410, "token_invalid")
+    expect_error(_confirm(client, older), 410, "token_invalid")
     assert _contact_of(client, account) == account["email"]
     # AND the newer one works
     assert _confirm(client, newer).json()["email"] == second
@@ -186,7 +179,7 @@ def test_link_is_gone_at_2_00_00(client, monkeypatch):
     token = _change_token(client, new)
     # exactly 2:00:00 in-process, 2:00:00 plus the round trips over HTTP
     _at_link_age(client, account, monkeypatch, TWO_HOURS)
-    _error(_confirm(client, token), 410, "token_invalid")
+    expect_error(_confirm(client, token), 410, "token_invalid")
     assert _contact_of(client, account) == account["email"]
 
 
@@ -203,9 +196,9 @@ def test_garbage_and_malformed_links(client):
         f"{subject}.{secret}x",
         f"{subject}.{secret[:-1]}",
     ):
-        _error(_confirm(client, bad), 410, "token_invalid")
+        expect_error(_confirm(client, bad), 410, "token_invalid")
     for body in ({}, {"token": ""}, {"token": 5}, {"token": token, "extra": 1}):
-        _error(client.post("/account/email-change/confirm", body), 422, "validation_error")
+        expect_error(client.post("/account/email-change/confirm", body), 422, "validation_error")
     # AND none of that spent the real link
     assert _confirm(client, token).status == 200
 
@@ -222,7 +215,7 @@ def test_address_taken_meanwhile_is_409_and_nothing_changes(client):
     verification = client.mail_link_token(contested, subject_contains="confirm your email address")
     other = client.post("/auth/verify-email", {"token": verification}).json()
     # THEN the confirmation is 409 email_taken
-    _error(_confirm(client, token), 409, "email_taken")
+    expect_error(_confirm(client, token), 409, "email_taken")
     # AND nothing changed: contact, logins, and no "was changed" notice anywhere
     assert _contact_of(client, account) == account["email"]
     assert (
@@ -282,9 +275,9 @@ def test_reset_link_issued_before_the_switch_is_dead_after_it(client):
     assert _request_change(client, account, new).status == 202
     assert _confirm(client, _change_token(client, new)).status == 200
     # THEN the reset link no longer works
-    _error(client.post("/password/reset/verify", {"token": reset_token}), 410, "token_invalid")
+    expect_error(client.post("/password/reset/verify", {"token": reset_token}), 410, "token_invalid")
     reset = client.post("/password/reset", {"token": reset_token, "new_password": NEW_PASSWORD})
-    _error(reset, 410, "token_invalid")
+    expect_error(reset, 410, "token_invalid")
     assert client.post("/auth/login", {"login": new, "password": PASSWORD}).status == 200
 
 
@@ -298,7 +291,7 @@ def test_password_change_after_the_request_kills_the_link(client):
     change = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
     assert client.put("/account/password", change, token=account["token"]).status == 204
     # THEN the pending link is dead
-    _error(_confirm(client, token), 410, "token_invalid")
+    expect_error(_confirm(client, token), 410, "token_invalid")
     assert _contact_of(client, account) == account["email"]
 
 
@@ -307,7 +300,7 @@ def test_wrong_current_password_is_401_and_sends_nothing(client):
     new = _email("new")
     before = len(client.mails(account["email"], count=2))
     reply = _request_change(client, account, new, password="not the right passphrase")
-    _error(reply, 401, "invalid_credentials")
+    expect_error(reply, 401, "invalid_credentials")
     # AND the session is still valid (a wrong password is not a logout)
     assert client.get("/account", token=account["token"]).status == 200
     assert client.mails(new, timeout=0.5) == []
@@ -319,17 +312,17 @@ def test_wrong_passwords_count_as_login_failures(client):
     account = _new_account(client)
     new = _email("new")
     for _ in range(10):
-        _error(
+        expect_error(
             _request_change(client, account, new, password="wrong passphrase!!"),
             401,
             "invalid_credentials",
         )
     # THEN the right password is refused too, for a while (it cannot be guessed here)
     limited = _request_change(client, account, new)
-    _error(limited, 429, "rate_limited")
+    expect_error(limited, 429, "rate_limited")
     assert int(limited.header("Retry-After")) > 0
     # AND the login throttle of the login name is the same counter
-    _error(
+    expect_error(
         client.post("/auth/login", {"login": account["login"], "password": PASSWORD}),
         429,
         "rate_limited",
@@ -342,10 +335,10 @@ def test_wrong_passwords_count_as_login_failures(client):
 def test_bad_inputs_are_422(client):
     account = _new_account(client)
     for new_email in ("not-an-address", "two@@example.com", "a@b", "user@exa mple.com"):
-        _error(_request_change(client, account, new_email), 422, "invalid_email")
+        expect_error(_request_change(client, account, new_email), 422, "invalid_email")
     # the current address, in any capitalisation, is not a change
     for same in (account["email"], account["email"].upper()):
-        _error(_request_change(client, account, same), 422, "email_unchanged")
+        expect_error(_request_change(client, account, same), 422, "email_unchanged")
     for body in (
         {},
         {"new_email": _email()},
@@ -356,7 +349,7 @@ def test_bad_inputs_are_422(client):
         {"new_email": "x" * 300 + "@example.com", "current_password": PASSWORD},
     ):
         reply = client.post("/account/email-change", body, token=account["token"])
-        _error(reply, 422, "validation_error")
+        expect_error(reply, 422, "validation_error")
     assert client.mails(account["email"], count=3, timeout=0.5)[-1]["subject"].endswith("ready")
 
 
@@ -364,18 +357,18 @@ def test_at_most_five_requests_an_hour_per_account(client):
     account = _new_account(client)
     for _ in range(5):
         assert _request_change(client, account, _email("new")).status == 202
-    _error(_request_change(client, account, _email("new")), 429, "rate_limited")
+    expect_error(_request_change(client, account, _email("new")), 429, "rate_limited")
 
 
 def test_changing_routes_need_a_session(client):
     body = {"new_email": _email(), "current_password": PASSWORD}
-    _error(client.post("/account/email-change", body), 401, "unauthorized")
-    _error(
+    expect_error(client.post("/account/email-change", body), 401, "unauthorized")
+    expect_error(
         client.post("/account/email-change", body, token="100001." + "A" * 43), 401, "unauthorized"
     )
-    _error(client.get("/account/authorised-emails"), 401, "unauthorized")
-    _error(client.post("/account/authorised-emails", {"email": _email()}), 401, "unauthorized")
-    _error(
+    expect_error(client.get("/account/authorised-emails"), 401, "unauthorized")
+    expect_error(client.post("/account/authorised-emails", {"email": _email()}), 401, "unauthorized")
+    expect_error(
         client.request("DELETE", "/account/authorised-emails/a@example.com"), 401, "unauthorized"
     )
 
@@ -430,7 +423,7 @@ def test_authorised_senders_add_list_remove(client):
     assert _remove(client, account, f"{local.lower()}@example.COM").status == 204
     # THEN it is gone, and removing it again is 404
     assert _listed(client, account) == [second]
-    _error(_remove(client, account, f"{local}@example.com"), 404, "not_found")
+    expect_error(_remove(client, account, f"{local}@example.com"), 404, "not_found")
     # AND an '@' written as is in the path works too
     raw = client.request("DELETE", f"/account/authorised-emails/{second}", token=account["token"])
     assert raw.status == 204
@@ -441,9 +434,9 @@ def test_duplicates_and_the_contact_email_are_already_authorised(client):
     account = _new_account(client)
     address = _email("sender")
     assert _authorise(client, account, address).status == 201
-    _error(_authorise(client, account, address.upper()), 409, "already_authorised")
-    _error(_authorise(client, account, account["email"]), 409, "already_authorised")
-    _error(_authorise(client, account, account["email"].upper()), 409, "already_authorised")
+    expect_error(_authorise(client, account, address.upper()), 409, "already_authorised")
+    expect_error(_authorise(client, account, account["email"]), 409, "already_authorised")
+    expect_error(_authorise(client, account, account["email"].upper()), 409, "already_authorised")
     assert _listed(client, account) == [address]
 
 
@@ -452,7 +445,7 @@ def test_an_address_belongs_to_one_account_only(client):
     address = _email("shared")
     assert _authorise(client, first, address).status == 201
     # WHEN another account authorises it / THEN 409 email_taken, and nothing is listed
-    _error(_authorise(client, second, address.upper()), 409, "email_taken")
+    expect_error(_authorise(client, second, address.upper()), 409, "email_taken")
     assert _listed(client, second) == []
     # AND once the first account removes it, the second may
     assert _remove(client, first, address).status == 204
@@ -464,7 +457,7 @@ def test_at_most_twenty_authorised_senders(client):
     with ThreadPoolExecutor(2) as pool:
         replies = list(pool.map(lambda _: _authorise(client, account, _email("s")), range(20)))
     assert [r.status for r in replies] == [201] * 20
-    body = _error(_authorise(client, account, _email("s")), 422, "too_many_authorised_emails")
+    body = expect_error(_authorise(client, account, _email("s")), 422, "too_many_authorised_emails")
     assert "20" in body["message"]
     assert len(_listed(client, account)) == 20
     # AND removing one makes room again
@@ -474,13 +467,13 @@ def test_at_most_twenty_authorised_senders(client):
 
 def test_authorised_sender_input_is_checked(client):
     account = _new_account(client)
-    _error(_authorise(client, account, "not an address"), 422, "invalid_email")
+    expect_error(_authorise(client, account, "not an address"), 422, "invalid_email")
     for body in ({}, {"email": 5}, {"email": _email(), "x": 1}, {"email": "a" * 300 + "@x.com"}):
         reply = client.post("/account/authorised-emails", body, token=account["token"])
-        _error(reply, 422, "validation_error")
-    _error(_remove(client, account, "never-added@example.com"), 404, "not_found")
-    _error(_remove(client, account, "not an address"), 404, "not_found")
-    _error(_remove(client, account, account["email"]), 404, "not_found")  # implicit, not an entry
+        expect_error(reply, 422, "validation_error")
+    expect_error(_remove(client, account, "never-added@example.com"), 404, "not_found")
+    expect_error(_remove(client, account, "not an address"), 404, "not_found")
+    expect_error(_remove(client, account, account["email"]), 404, "not_found")  # implicit, not an entry
 
 
 def test_new_contact_email_leaves_the_explicit_senders(client):

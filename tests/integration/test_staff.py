@@ -18,36 +18,22 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from infra.local import stack as stack_module
-from tests.clients import ApiClient, Reply
-from tests.conftest import PASSWORD, _free_port, log_in, register_and_verify
+from tests.clients import ApiClient
+from tests.conftest import (
+    DEV_STAFF,
+    PASSWORD,
+    _free_port,
+    expect_error,
+    log_in,
+    register_and_verify,
+    staff_token,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-DEV_STAFF = ("staff@example.com", "clientarea-dev-password")  # seeded by the dev server
 
 
-def _error(reply: Reply, status: int, code: str) -> dict[str, Any]:
-    assert reply.status == status, (reply.status, reply.body)
-    body = reply.json()
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"].strip(), body
-    return body
 
 
-def _staff_token(client: ApiClient) -> str:
-    """A staff session: the dev server's seeded agent over HTTP, a provisioned one in-process."""
-    if client.transport == "http":
-        return log_in(client, *DEV_STAFF)
-    from clientarea import accounts
-
-    login = f"agent{uuid.uuid4().hex[:8]}"
-    accounts.provision(
-        email=f"{login}@example.com",
-        password=PASSWORD,
-        full_name="Agent",
-        login=login,
-        role=accounts.Role.SUPPORT,
-    )
-    return log_in(client, login)
 
 
 def _client_token(client: ApiClient) -> str:
@@ -60,7 +46,7 @@ def _client_token(client: ApiClient) -> str:
 
 
 def test_staff_session_reads_its_own_login_and_role(client):
-    reply = client.get("/staff/me", token=_staff_token(client))
+    reply = client.get("/staff/me", token=staff_token(client))
     assert reply.status == 200, reply.body
     body = reply.json()
     assert set(body) == {"login", "role"}
@@ -73,13 +59,13 @@ def test_client_session_on_a_staff_route_is_403_forbidden(client):
     # GIVEN a client's valid session
     token = _client_token(client)
     # WHEN it calls a /staff/... route / THEN API Gateway's 403 in the contract's shape
-    _error(client.get("/staff/me", token=token), 403, "forbidden")
+    expect_error(client.get("/staff/me", token=token), 403, "forbidden")
     # AND the same session still works on the client area
     assert client.get("/account", token=token).status == 200
 
 
 def test_staff_session_on_client_routes_is_403_forbidden(client):
-    token = _staff_token(client)
+    token = staff_token(client)
     for method, path, body in (
         ("GET", "/account", None),
         ("PATCH", "/account", {"full_name": "x"}),
@@ -88,14 +74,14 @@ def test_staff_session_on_client_routes_is_403_forbidden(client):
         ("GET", "/account/authorised-emails", None),
         ("GET", "/services", None),
     ):
-        _error(client.request(method, path, json=body, token=token), 403, "forbidden")
+        expect_error(client.request(method, path, json=body, token=token), 403, "forbidden")
     # BUT logging out is allowed
     assert client.post("/auth/logout", token=token).status == 204
 
 
 def test_staff_route_needs_a_session(client):
-    _error(client.get("/staff/me"), 401, "unauthorized")
-    _error(client.get("/staff/me", token="100001." + "A" * 43), 401, "unauthorized")
+    expect_error(client.get("/staff/me"), 401, "unauthorized")
+    expect_error(client.get("/staff/me", token="100001." + "A" * 43), 401, "unauthorized")
 
 
 def test_staff_accounts_get_no_reset_link(client):
@@ -103,7 +89,7 @@ def test_staff_accounts_get_no_reset_link(client):
     if client.transport == "http":
         email = DEV_STAFF[0]
     else:
-        _staff_token(client)
+        staff_token(client)
         from clientarea.tables import AccountModel
 
         email = next(a.email for a in AccountModel.scan() if a.role == "support")
