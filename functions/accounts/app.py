@@ -171,6 +171,7 @@ def change_password(request: PasswordChange) -> Response[None]:
         web.principal(app),
         request.current_password.get_secret_value(),
         request.new_password.get_secret_value(),
+        client_ip=web.client_ip(app),
     )
     return Response(204)
 

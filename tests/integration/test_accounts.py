@@ -787,6 +787,30 @@ def test_password_change_with_wrong_current_password(client, account):
     assert client.get("/account", token=account["token"]).status == 200
 
 
+def test_wrong_current_passwords_count_as_login_failures(client, account):
+    # GIVEN ten wrong current passwords on the change route, from a signed-in session
+    wrong = {"current_password": "a guess, not it", "new_password": "a brand new passphrase 77"}
+    for _ in range(10):
+        expect_error(
+            client.put("/account/password", wrong, token=account["token"]), 401, "invalid_credentials"
+        )
+    # THEN the right password is refused too, for a while: the session cannot guess on
+    right = {"current_password": PASSWORD, "new_password": "a brand new passphrase 77"}
+    limited = client.put("/account/password", right, token=account["token"])
+    expect_error(limited, 429, "rate_limited")
+    assert int(limited.header("Retry-After")) > 0
+    # AND it is the login throttle of the login name: logging in is refused as well
+    expect_error(
+        client.post("/auth/login", {"login": account["login"], "password": PASSWORD}),
+        429,
+        "rate_limited",
+    )
+    # AND the password is unchanged; after the 15-minute window the change goes through
+    client.advance_clock(15 * 60 + 1)
+    assert _session(client, account["email"]).status == 200
+    assert client.put("/account/password", right, token=account["token"]).status == 204
+
+
 def test_password_change_to_a_weak_password(client, account):
     other = log_in(client, account["email"])
     for new_password, reason in (

@@ -448,12 +448,13 @@ def update_profile(client_number: int, changes: dict[str, Any]) -> AccountView:
 
 
 def change_password(
-    principal: sessions.Principal, current_password: str, new_password: str
+    principal: sessions.Principal, current_password: str, new_password: str, *, client_ip: str
 ) -> None:
-    """Change the password, end every other session and tell the owner."""
+    """Change the password, end every other session and tell the owner. The current
+    password is checked under the login throttle: a stolen session must not become a
+    way to guess it."""
     account = get_account(principal.client_number)
-    if not passwords.verify_password(account.password_hash, current_password):
-        raise InvalidCredentials
+    check_current_password(account, current_password, client_ip=client_ip)
     passwords.check_policy(new_password, login=account.login, email=account.email)
     generation = int(account.session_generation)
     try:
