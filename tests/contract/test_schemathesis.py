@@ -20,7 +20,7 @@ from schemathesis.config import SchemathesisConfig
 from tests.conftest import ROOT, running_dev_server
 from tests.contract.conftest import ANSWERS, CHECKS, FAILED_CHECKS, NOTES
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("schemathesis")]
+pytestmark = [pytest.mark.integration]
 
 PASSWORD = "correct horse battery staple 9"
 STAFF = ("staff@example.com", "clientarea-dev-password")  # seeded by the dev server
@@ -124,20 +124,33 @@ def api(tmp_path_factory: pytest.TempPathFactory):
         recipient_account = requests.post(
             f"{url}/auth/verify-email", json={"token": _mail_token(url, recipient)}, timeout=30
         ).json()
+        # Wrong current passwords on PUT /account/password count as login failures of
+        # their login name (and lock it for 15 minutes): that route gets an account of
+        # its own, so that the client's own logins (see logout) keep working.
+        guessed = "contract-password@example.com"
+        body = {"email": guessed, "password": PASSWORD, "full_name": "Contract Password"}
+        assert requests.post(f"{url}/auth/register", json=body, timeout=30).status_code == 202
+        requests.post(
+            f"{url}/auth/verify-email", json={"token": _mail_token(url, guessed)}, timeout=30
+        )
         yield {
             "url": url,
             "email": email,
             "recipient": recipient_account,
             "client": _log_in(url, email, PASSWORD),
+            "password_owner": _log_in(url, guessed, PASSWORD),
             "staff": _log_in(url, *STAFF),
         }
 
 
 def _authorization(api: dict, path: str) -> dict[str, str]:
     """The staff session on /staff/..., the client's elsewhere; logout gets a session of
-    its own each time (it revokes the one it is given)."""
+    its own each time (it revokes the one it is given), the password change an account of
+    its own (see `api`)."""
     if path == "/auth/logout":
         token = _log_in(api["url"], api["email"], PASSWORD)
+    elif path == "/account/password":
+        token = api["password_owner"]
     else:
         token = api["staff"] if path.startswith("/staff/") else api["client"]
     return {"Authorization": f"Bearer {token}"}
