@@ -553,8 +553,8 @@ def _cession_parties(api: Api) -> dict[str, Any]:
     return {"owner": owner, "recipient": recipient, "service": service, "token": owner["token"]}
 
 
-def _staff_ticket(api: Api) -> dict[str, Any]:
-    """A client's ticket and a staff session to answer it."""
+def _staff(api: Api) -> str:
+    """A staff session of this deployment."""
     if "staff_token" not in api.cache:
         from clientarea import accounts
         from clientarea.roles import Role
@@ -570,7 +570,43 @@ def _staff_ticket(api: Api) -> dict[str, Any]:
         session = api.call("POST", "/auth/login", {"login": login, "password": PASSWORD})
         assert session.status == 200, session.body
         api.cache["staff_token"] = session.json()["session_token"]
-    return {**_ticket(api), "staff": api.cache["staff_token"]}
+    return api.cache["staff_token"]
+
+
+def _staff_ticket(api: Api) -> dict[str, Any]:
+    """A client's ticket and a staff session to answer it."""
+    return {**_ticket(api), "staff": _staff(api)}
+
+
+def _recovery_under_review(api: Api) -> dict[str, Any]:
+    """A submitted recovery case naming a fresh account (an approval takes its email and
+    sessions), and a staff session to decide it."""
+    from tests.integration.test_recovery import application, upload_required
+
+    account = api.account()
+    reply = api.call("POST", "/recovery/requests", application(account["login"]))
+    assert reply.status == 201, reply.body
+    case = reply.json()
+    upload_required(case)
+    submitted = api.call(
+        "POST",
+        f"/recovery/requests/{case['reference']}/submit",
+        headers={"X-Recovery-Key": case["access_key"]},
+    )
+    assert submitted.status == 202, submitted.body
+    return {**case, "account": account, "staff": _staff(api)}
+
+
+def _decide(decision: str) -> Callable[[Api, dict[str, Any]], Any]:
+    def act(api: Api, s: dict[str, Any]) -> Any:
+        return api.call(
+            "POST",
+            f"/staff/recovery-requests/{s['reference']}/decision",
+            {"decision": decision, "reason": "documents checked"},
+            token=s["staff"],
+        )
+
+    return act
 
 
 WRITE_ROUTES = [
@@ -805,6 +841,16 @@ WRITE_ROUTES = [
         ),
         201,
     ),
+    WriteRoute(
+        "cession-resend",
+        _cession_activated,
+        lambda api, s: api.call(
+            "POST", f"/orders/{s['order_id']}/resend", {"party": "recipient"}, token=s["token"]
+        ),
+        202,
+    ),
+    WriteRoute("recovery-approve", _recovery_under_review, _decide("approve"), 200),
+    WriteRoute("recovery-reject", _recovery_under_review, _decide("reject"), 200),
 ]
 
 CODES = [
