@@ -3,7 +3,10 @@
 Clients are allowed everything but /staff/*; staff only /staff/* (and logout). The policy covers
 whole path families rather than the one method called, so a cached answer stays
 right for the caller's other requests (the cache TTL is a template parameter).
-Every failure is the same "Unauthorized" (401): nothing tells a guesser why.
+Every failure is the same "Unauthorized" (401): nothing tells a guesser why. When the
+session cannot be read (DynamoDB throttled or failing), the error is raised as it is:
+API Gateway then refuses the request with the template's AUTHORIZER_CONFIGURATION_ERROR,
+a retryable 503 `service_unavailable`, never a 401 that would log the client out.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Route matching and proxy events come from chalice.local (RouteMatcher,
 LambdaEventConverter, LambdaContext, ARNMatcher); on top of them this module applies
 the template's Lambda REQUEST authorizer as API Gateway does (401 without calling it
-when the identity header is missing, 401 on "Unauthorized", 403 when the returned
+when the identity header is missing, 401 on "Unauthorized", the template's
+AUTHORIZER_CONFIGURATION_ERROR on any other error of the authorizer, 403 when the returned
 policy does not allow the method ARN, the authorizer's context handed on to the
 function) and answers with the template's gateway responses.
 """
@@ -195,8 +196,10 @@ class LocalApi:
         except Exception as exc:  # API Gateway maps exactly "Unauthorized" to 401
             if str(exc) == "Unauthorized":
                 return self._gateway_response("UNAUTHORIZED")
+            # Any other error (DynamoDB throttled, say): the request is refused, as
+            # AuthorizerConfigurationException (500 unless the template says otherwise).
             logger.exception("authorizer failed")
-            return self._gateway_response("DEFAULT_5XX", status=500)
+            return self._gateway_response("AUTHORIZER_CONFIGURATION_ERROR", default_status=500)
         if not self._allows(answer.get("policyDocument", {}), arn):
             return self._gateway_response("ACCESS_DENIED")
         context = {k: str(v) for k, v in (answer.get("context") or {}).items()}
@@ -217,16 +220,18 @@ class LocalApi:
                 allowed = allowed or statement.get("Effect") == "Allow"
         return allowed
 
-    def _gateway_response(self, kind: str, status: int | None = None) -> HttpResponse:
+    def _gateway_response(self, kind: str, default_status: int = 400) -> HttpResponse:
+        """The template's response `kind`, else its DEFAULT_4XX/5XX with the status API
+        Gateway gives `kind` by default."""
         spec = self._gateway_responses.get(kind) or self._gateway_responses.get(
-            "DEFAULT_5XX" if (status or 400) >= 500 else "DEFAULT_4XX", {}
+            "DEFAULT_5XX" if default_status >= 500 else "DEFAULT_4XX", {}
         )
         body = spec.get("ResponseTemplates", {}).get("application/json", "{}")
         headers = {"Content-Type": "application/json", **self._cors_headers()}
         for name, value in spec.get("ResponseParameters", {}).get("Headers", {}).items():
             if isinstance(value, str):  # literal values are quoted strings: 'x'
                 headers[name] = value.strip("'")
-        return HttpResponse(int(status or spec.get("StatusCode", 400)), headers, body.encode())
+        return HttpResponse(int(spec.get("StatusCode", default_status)), headers, body.encode())
 
     def _preflight(self, route: str) -> HttpResponse:
         methods = sorted(m for (p, m) in self._routes if p == route)

@@ -316,7 +316,7 @@ def dynamodb_error(code: str, operation: str, params: dict[str, Any]) -> ClientE
     """What DynamoDB answers once the SDK has given up retrying. `ThrottlingError` is a
     transaction cancelled for capacity (a reason per item, one of them throttled)."""
     if code == "ThrottlingError":
-        if operation != "TransactWriteItems":
+        if operation not in {"TransactWriteItems", "TransactGetItems"}:
             return client_error("ThrottlingException", operation)
         reasons = [{"Code": "None"} for _ in params["TransactItems"]]
         reasons[-1] = {"Code": "ThrottlingError", "Message": "Throughput exceeds the limit"}
@@ -1026,3 +1026,75 @@ def test_a_throttled_mail_queue_is_503_and_the_retry_mails(shared_api, monkeypat
         "POST", "/auth/verify-email", {"token": api.link_token(email, "/verify-email")}
     )
     assert verified.status == 200, verified.body
+
+
+# --- the session authorizer with DynamoDB throttled or failing --------------------------------
+# In-process only: faults are patched into this process's botocore, and the dev server
+# (the `client` fixture's HTTP transport) runs its own in a subprocess that they cannot
+# reach; both transports hand the request to the same LocalApi.handle, which runs the
+# authorizer and answers with the template's gateway responses.
+
+
+DYNAMODB_CALLS = DYNAMODB_WRITES | {
+    "GetItem",
+    "BatchGetItem",
+    "TransactGetItems",
+    "Query",
+    "Scan",
+}
+
+
+def _reads_sessions(api: Api, params: dict[str, Any]) -> bool:
+    sessions = api.deployment.physical.refs["SessionsTable"]
+    return any(item["Get"]["TableName"] == sessions for item in params["TransactItems"])
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_a_throttled_session_read_is_503_and_the_same_session_works_on_retry(
+    shared_api, monkeypatch, code
+):
+    from clientarea.availability import RETRY_AFTER_SECONDS
+
+    # GIVEN a logged-in client, and DynamoDB refusing the authorizer's session read
+    api = shared_api
+    account = api.known_account()
+    refused = Fault(
+        "dynamodb",
+        frozenset({"TransactGetItems"}),
+        lambda _n, op, params: (
+            dynamodb_error(code, op, params) if _reads_sessions(api, params) else None
+        ),
+    )
+    every_call = Fault("dynamodb", DYNAMODB_CALLS, lambda *_: None)
+    # WHEN the client reads its account
+    with faults(monkeypatch, every_call, refused):  # every_call first: it sees them all
+        reply = api.call("GET", "/account", token=account["token"])
+    # THEN the request is refused: the function never ran (no call but the authorizer's)
+    assert refused.fired == 1 and every_call.log == ["TransactGetItems"]
+    # AND the answer is a retryable 503 in the contract's shape, not a 500 or a 401
+    assert reply.status == 503, reply.body
+    assert reply.json() == {
+        "code": "service_unavailable",
+        "message": "The service is busy right now. Please try again in a few seconds.",
+    }
+    assert reply.header("Retry-After") == str(RETRY_AFTER_SECONDS)
+    assert reply.header("Access-Control-Allow-Origin")
+    # AND once DynamoDB is back, the same session reads the account
+    retried = api.call("GET", "/account", token=account["token"])
+    assert retried.status == 200, retried.body
+    assert retried.json()["client_number"] == account["client_number"]
+
+
+def test_every_authorizer_error_response_is_the_retryable_503():
+    # GIVEN the template's gateway responses
+    responses = RESOURCES["ClientareaApi"]["Properties"]["GatewayResponses"]
+    # THEN both types API Gateway may use for an authorizer that raised or timed out are
+    # the same 503 service_unavailable, with the functions' Retry-After
+    from clientarea.availability import RETRY_AFTER_SECONDS
+
+    failure = responses["AUTHORIZER_FAILURE"]
+    assert responses["AUTHORIZER_CONFIGURATION_ERROR"] == failure
+    assert failure["StatusCode"] == 503
+    assert failure["ResponseParameters"]["Headers"]["Retry-After"] == f"'{RETRY_AFTER_SECONDS}'"
+    body = json.loads(failure["ResponseTemplates"]["application/json"])
+    assert body["code"] == "service_unavailable" and set(body) == {"code", "message"}
