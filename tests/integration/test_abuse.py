@@ -58,6 +58,15 @@ def _wait_mails(client: ApiClient, to: str, subject_part: str, count: int = 1) -
         time.sleep(0.1)
 
 
+def _staff_answer(client: ApiClient, number: str, to: str) -> tuple[str, dict]:
+    """Staff answer ticket `number`; their session and the one mail it sends to `to`."""
+    staff = staff_token(client)
+    answer = client.post(f"/staff/tickets/{number}/messages", {"message": "ok"}, token=staff)
+    assert answer.status == 201, answer.body
+    (mail,) = _wait_mails(client, to, number)
+    return staff, mail
+
+
 def _assert_no_injected_header(mail: dict[str, Any]) -> None:
     names = [name.lower() for name, _ in mail["headers"]]
     assert "bcc" not in names and "x-injected" not in names, mail["headers"]
@@ -93,10 +102,7 @@ def test_ticket_subject_with_newlines_never_becomes_a_mail_header(client, newlin
     assert reply.status == 201, reply.body
     number = reply.json()["number"]
     # WHEN staff answer, which mails the client with the subject in the Subject header
-    staff = staff_token(client)
-    answer = client.post(f"/staff/tickets/{number}/messages", {"message": "ok"}, token=staff)
-    assert answer.status == 201, answer.body
-    (mail,) = _wait_mails(client, account["email"], number)
+    staff, mail = _staff_answer(client, number, account["email"])
     # THEN the subject is one line and no header was injected
     _assert_no_injected_header(mail)
     assert "Help" in mail["subject"] and "X-Injected: yes" in mail["subject"]
@@ -125,10 +131,7 @@ def test_access_request_login_with_crlf_cannot_inject_into_the_reply_subject(cli
     assert reply.status == 201, reply.body
     number = reply.json()["number"]
     # WHEN staff answer at the address given
-    staff = staff_token(client)
-    answer = client.post(f"/staff/tickets/{number}/messages", {"message": "ok"}, token=staff)
-    assert answer.status == 201, answer.body
-    (mail,) = _wait_mails(client, contact, number)
+    _, mail = _staff_answer(client, number, contact)
     # THEN the reply carries no injected header and goes to that address only
     _assert_no_injected_header(mail)
     assert mail["to"] == contact

@@ -12,34 +12,15 @@ import pytest
 
 from infra.local.server import dev_route
 from tests.clients import ApiClient, InProcessClient
-from tests.conftest import log_in, register_and_verify
+from tests.conftest import log_in, register_and_verify, staff_token
 
 NUMBER = re.compile(r"^TKT-\d{3,}-\d{3}$")
-DEV_PASSWORD = "clientarea-dev-password"
 
 
 def new_client(client: ApiClient, locale: str = "en", full_name: str = "Test User") -> dict:
     email = f"support-{uuid.uuid4().hex[:12]}@example.com"
     created = register_and_verify(client, email, locale=locale, full_name=full_name)
     return {**created, "email": email, "token": log_in(client, email)}
-
-
-def staff_token(client: ApiClient) -> str:
-    """A support-role session: the dev server's seeded staff account over HTTP, a
-    freshly provisioned one in-process."""
-    if isinstance(client, InProcessClient):
-        from clientarea import accounts
-
-        login = f"staff{uuid.uuid4().hex[:8]}"
-        accounts.provision(
-            email=f"{login}@example.com",
-            password=DEV_PASSWORD,
-            full_name="Support Staff",
-            login=login,
-            role=accounts.Role.SUPPORT,
-        )
-        return log_in(client, login, DEV_PASSWORD)
-    return log_in(client, "staff", DEV_PASSWORD)
 
 
 def give_service(client: ApiClient, client_number: int) -> dict:
