@@ -395,7 +395,10 @@ def activate(client_number: int, order_id: str) -> Order:
     except TransactWriteError as exc:
         # A concurrent activate or cancel won: answer as a retry, or refuse.
         return _after_lost_race(order_id, exc)
-    order.refresh(consistent_read=True)
+    # What the transaction wrote (it does not update `order`), without reading it back.
+    order.status = OrderStatus.AWAITING_CONFIRMATIONS
+    order.activated_at = now
+    order.expires_at = expires_at
     # Started before the links go out, so that a crash in between leaves a running
     # workflow (the parties can have their links re-sent), never links without one.
     _start_workflow(order.order_id)
