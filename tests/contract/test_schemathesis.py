@@ -103,36 +103,34 @@ def _mail_token(url: str, to: str) -> str:
     raise AssertionError(f"no mail to {to}")
 
 
+def _account(url: str, email: str, full_name: str) -> dict:
+    """A verified account on the contract server: {client_number, login, ...}."""
+    body = {"email": email, "password": PASSWORD, "full_name": full_name}
+    assert requests.post(f"{url}/auth/register", json=body, timeout=30).status_code == 202
+    verified = requests.post(
+        f"{url}/auth/verify-email", json={"token": _mail_token(url, email)}, timeout=30
+    )
+    assert verified.status_code == 200, verified.text
+    return verified.json()
+
+
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory):
     with running_dev_server(tmp_path_factory.mktemp("contract-server")) as url:
         email = "contract-client@example.com"
-        body = {"email": email, "password": PASSWORD, "full_name": "Contract Client"}
-        assert requests.post(f"{url}/auth/register", json=body, timeout=30).status_code == 202
-        verified = requests.post(
-            f"{url}/auth/verify-email", json={"token": _mail_token(url, email)}, timeout=30
-        ).json()
+        verified = _account(url, email, "Contract Client")
         for domain in ("one.contract.example", "two.contract.example"):
             requests.post(
                 f"{url}/_dev/services",
                 json={"client_number": verified["client_number"], "domain": domain},
                 timeout=30,
             )
-        recipient = "contract-recipient@example.com"
-        body = {"email": recipient, "password": PASSWORD, "full_name": "Contract Recipient"}
-        assert requests.post(f"{url}/auth/register", json=body, timeout=30).status_code == 202
-        recipient_account = requests.post(
-            f"{url}/auth/verify-email", json={"token": _mail_token(url, recipient)}, timeout=30
-        ).json()
+        recipient_account = _account(url, "contract-recipient@example.com", "Contract Recipient")
         # Wrong current passwords on PUT /account/password count as login failures of
         # their login name (and lock it for 15 minutes): that route gets an account of
         # its own, so that the client's own logins (see logout) keep working.
         guessed = "contract-password@example.com"
-        body = {"email": guessed, "password": PASSWORD, "full_name": "Contract Password"}
-        assert requests.post(f"{url}/auth/register", json=body, timeout=30).status_code == 202
-        requests.post(
-            f"{url}/auth/verify-email", json={"token": _mail_token(url, guessed)}, timeout=30
-        )
+        _account(url, guessed, "Contract Password")
         yield {
             "url": url,
             "email": email,
