@@ -199,3 +199,14 @@ def test_weak_password_message_embeds_localised_reason() -> None:
 def test_weak_password_reason_fallbacks() -> None:
     assert weak_password_reason("common", "de") == weak_password_reason("common", "en")
     assert weak_password_reason("brand_new_reason", "pl") == "brand_new_reason"
+
+
+@pytest.mark.parametrize("locale", sorted(SUPPORTED))
+def test_a_rate_limit_message_says_how_long_to_wait(locale: str) -> None:
+    # GIVEN a throttled request that may be retried in 37 seconds
+    limited = errors.RateLimited(37)
+    # WHEN its message is written from the error's own parameters
+    text = locales.message(limited.code, locale, **limited.params)
+    # THEN it names the wait (also given as Retry-After)
+    assert limited.retry_after == 37
+    assert "37" in text

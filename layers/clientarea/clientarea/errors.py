@@ -91,15 +91,21 @@ class Unauthorized(DomainError):
     status = 401
 
 
-class RateLimited(DomainError):
+class RetryLater:
+    """Mixed into an error after which the same request may succeed in `retry_after`
+    seconds (answered with Retry-After)."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        # Also a message parameter: "try again in {retry_after} seconds".
+        super().__init__(f"retry after {retry_after}s", retry_after=self.retry_after)
+
+
+class RateLimited(RetryLater, DomainError):
     """Too many attempts; try again after `retry_after` seconds."""
 
     code = "rate_limited"
     status = 429
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"retry after {retry_after}s")
-        self.retry_after = max(1, retry_after)
 
 
 class Conflict(DomainError):
@@ -172,13 +178,9 @@ class NoMatchingAccount(DomainError):
     status = 409
 
 
-class ServiceUnavailable(DomainError):
+class ServiceUnavailable(RetryLater, DomainError):
     """AWS throttled us or failed: nothing was changed, the same request may be retried
     after `retry_after` seconds."""
 
     code = "service_unavailable"
     status = 503
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"retry after {retry_after}s")
-        self.retry_after = max(1, retry_after)

@@ -24,7 +24,12 @@ from pydantic import BaseModel, ConfigDict
 from pynamodb.exceptions import PynamoDBException
 
 from clientarea import availability, locales
-from clientarea.errors import DomainError, RateLimited, ServiceUnavailable, WeakPassword
+from clientarea.errors import (
+    DomainError,
+    RetryLater,
+    ServiceUnavailable,
+    WeakPassword,
+)
 from clientarea.sessions import Principal
 
 if TYPE_CHECKING:
@@ -285,11 +290,9 @@ def create_app() -> ClientareaResolver:
             message = locales.weak_password_reason(exc.reason, locale)
         else:
             message = locales.message(exc.code, locale, **exc.params)
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RetryLater):
             extra["headers"] = {"Retry-After": str(exc.retry_after)}
-            message = locales.message("rate_limited", locale, retry_after=exc.retry_after)
         if isinstance(exc, ServiceUnavailable):
-            extra["headers"] = {"Retry-After": str(exc.retry_after)}
             logger.warning("AWS throttled or failed", extra={"cause": type(exc.__cause__).__name__})
         return error(exc.status, exc.code, message, **extra)
 
