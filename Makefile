@@ -72,8 +72,13 @@ $(VENV)/bin/python3.13:
 $(UV): | $(VENV)/bin/python3.13
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(STAMP): $(LOCKS) | $(UV)
+# The venv's Powertools gets the layer's lazy package inits too, so that the tests and
+# `make dev` run what Lambda runs (layers/dependencies/powertools_lazy_init.py).
+LAZY_INIT := layers/dependencies/powertools_lazy_init.py
+
+$(STAMP): $(LOCKS) $(LAZY_INIT) | $(UV)
 	$(UV) pip install --python $(PY) -r requirements/dev.txt
+	$(PY) $(LAZY_INIT) "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
 	touch $@
 
 install: $(STAMP)

@@ -1,0 +1,197 @@
+"""Make two of Powertools' package inits lazy: a build step, and its own test subject.
+
+`aws_lambda_powertools/event_handler/__init__.py` imports every resolver (AppSync
+brings asyncio, Bedrock, VPC Lattice, ...) and `utilities/data_classes/__init__.py`
+some 33 event modules, although a function needs one or two of them: together about
+a quarter of `import boto3` on every cold start (docs/upstream/powertools-lazy-init.md
+has the measurement). This rewrites each init into a module `__getattr__` that imports
+a name's module on first access, with the same `__all__`, a `__dir__` that lists it, and
+the original imports under `TYPE_CHECKING` for type checkers, the pattern Powertools
+itself uses for `utilities/parser/__init__.py` since PR #8405.
+
+The rewrite is generated from the original's syntax tree, never typed by hand, and only
+for the version it was written and reviewed for: the installed Powertools must be
+POWERTOOLS_VERSION and each original init must have the recorded SHA-256, else this
+fails (exit 1) and the build with it. The original init is kept beside the new one as
+`_original_init.py` (never imported at run time) so that the tests can compare every
+name of the original `__all__` with what the lazy package gives.
+
+A name that is also a submodule of the package (data_classes' `event_source`, both a
+module and the decorator it defines) stays an eager import: lazily, a later import of
+the submodule would rebind the package attribute to the module.
+
+Usage: python powertools_lazy_init.py SITE_DIR   (the directory holding
+aws_lambda_powertools/: the layer's python/ folder, or a venv's site-packages).
+Running it again is harmless: an init already rewritten is regenerated from the kept
+original, after the same checks.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+import sys
+from pathlib import Path
+
+# Bump together with the pin in the locks, after reading the new inits (the tests
+# fail while the pin and this differ).
+POWERTOOLS_VERSION = "3.37.0"
+# package init (relative to SITE_DIR) -> SHA-256 of the 3.37.0 original
+ORIGINALS = {
+    "aws_lambda_powertools/event_handler/__init__.py": (
+        "a28019de568b8d5e385b0837e023f863540352be9c18d146ed0d8679ea21f478"
+    ),
+    "aws_lambda_powertools/utilities/data_classes/__init__.py": (
+        "4a714523dbc633fdbc641585f5e81b1d8850a5c9fd89bfc6f2e16e4f71abaf9f"
+    ),
+}
+KEPT = "_original_init.py"
+MARKER = "# clientarea: lazy package init"
+VERSION_LINE = re.compile(r'^VERSION = "([^"]+)"$', re.MULTILINE)
+
+
+class PatchError(Exception):
+    """The installed Powertools is not the one this rewrite was written for."""
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _absolute(package: str, node: ast.ImportFrom) -> str:
+    if node.level == 0:
+        return str(node.module)
+    base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+    return f"{base}.{node.module}" if node.module else base
+
+
+def exported_names(original: str, package: str) -> tuple[dict[str, str], list[str]]:
+    """({name: the module it is imported from}, __all__) of an eager package init made
+    only of a docstring, `from ... import ...` statements and `__all__`."""
+    tree = ast.parse(original)
+    sources: dict[str, str] = {}
+    exported: list[str] | None = None
+    for index, node in enumerate(tree.body):
+        if index == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        if isinstance(node, ast.ImportFrom):
+            module = _absolute(package, node)
+            for alias in node.names:
+                sources[alias.asname or alias.name] = module
+            continue
+        if (
+            isinstance(node, ast.Assign)
+            and [getattr(t, "id", None) for t in node.targets] == ["__all__"]
+            and exported is None
+        ):
+            exported = list(ast.literal_eval(node.value))
+            continue
+        raise PatchError(f"{package}: unexpected statement on line {node.lineno}")
+    if exported is None or set(exported) - set(sources):
+        raise PatchError(f"{package}: __all__ missing or naming what is not imported")
+    return sources, exported
+
+
+def lazy_init(original: str, package: str) -> str:
+    """The lazy version of an eager package init (see the module docstring)."""
+    sources, exported = exported_names(original, package)
+    first = ast.parse(original).body[0]
+    docstring = ast.get_source_segment(original, first) if isinstance(first, ast.Expr) else None
+    eager = {n: m for n, m in sources.items() if m == f"{package}.{n}"}
+    lazy = {n: m for n, m in sources.items() if n not in eager}
+    type_checking = list(dict.fromkeys(lazy.values()))  # in the original's order
+    lines = [docstring, ""] if docstring else []
+    lines += [
+        f"{MARKER}: names are imported on first use (module __getattr__). Generated by",
+        "# layers/dependencies/powertools_lazy_init.py from the aws-lambda-powertools",
+        f"# {POWERTOOLS_VERSION} original (kept as {KEPT}); docs/upstream/powertools-lazy-init.md.",
+        "",
+        "from __future__ import annotations",
+        "",
+        "import importlib",
+        "from typing import TYPE_CHECKING",
+        "",
+    ]
+    if eager:
+        lines += [f"from {m} import {n}" for n, m in eager.items()]
+        lines += [""]
+    lines += ["if TYPE_CHECKING:"]
+    for module in type_checking:
+        names = ", ".join(n for n, m in lazy.items() if m == module)
+        lines.append(f"    from {module} import {names}")
+    lines += ["", "# name -> the module that defines it", "_SOURCES = {"]
+    lines += [f'    "{n}": "{m}",' for n, m in lazy.items()]
+    lines += ["}", "", "__all__ = ["]
+    lines += [f'    "{n}",' for n in exported]
+    lines += [
+        "]",
+        "",
+        "",
+        "def __getattr__(name: str) -> object:",
+        "    module = _SOURCES.get(name)",
+        "    if module is None:",
+        '        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")',
+        "    value = getattr(importlib.import_module(module), name)",
+        "    globals()[name] = value",
+        "    return value",
+        "",
+        "",
+        "def __dir__() -> list[str]:",
+        "    return sorted(set(globals()) | set(__all__))",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def installed_version(site: Path) -> str:
+    version_file = site / "aws_lambda_powertools" / "shared" / "version.py"
+    if not version_file.is_file():
+        raise PatchError(f"no aws_lambda_powertools in {site}")
+    found = VERSION_LINE.search(version_file.read_text())
+    return found.group(1) if found else "unknown"
+
+
+def patch(site: Path) -> list[Path]:
+    """Rewrite the inits under `site`; returns the files written."""
+    version = installed_version(site)
+    if version != POWERTOOLS_VERSION:
+        raise PatchError(
+            f"aws-lambda-powertools {version} is installed in {site}; the lazy-init rewrite "
+            f"was written for {POWERTOOLS_VERSION}: read the new inits, then update "
+            "POWERTOOLS_VERSION and ORIGINALS in layers/dependencies/powertools_lazy_init.py"
+        )
+    written = []
+    for relative, expected in ORIGINALS.items():
+        init = site / relative
+        kept = init.with_name(KEPT)
+        current = init.read_text()
+        # Already rewritten (a second run): start again from the kept original.
+        original = kept.read_text() if MARKER in current and kept.is_file() else current
+        if sha256(original) != expected:
+            raise PatchError(
+                f"{init}: not the {POWERTOOLS_VERSION} original this rewrite was written for "
+                f"(sha256 {sha256(original)}, expected {expected})"
+            )
+        package = relative.removesuffix("/__init__.py").replace("/", ".")
+        kept.write_text(original)
+        init.write_text(lazy_init(original, package))
+        written.append(init)
+    return written
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        for init in patch(Path(argv[0])):
+            print(f"lazy package init: {init}")
+    except PatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
