@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from clientarea import startup  # first: pauses the garbage collector during init
+
+# isort: split
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
@@ -9,7 +12,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import accounts, clock, locales, web
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
 
 logger = Logger()
 metrics = Metrics()
@@ -33,7 +36,7 @@ class VerifyEmailRequest(web.Shape):
     token: Token
 
 
-class VerifiedAccount(BaseModel):
+class VerifiedAccount(web.Answer):
     client_number: int
     login: str
 
@@ -43,12 +46,12 @@ class LoginRequest(web.Shape):
     password: Password
 
 
-class SessionResponse(BaseModel):
+class SessionResponse(web.Answer):
     session_token: str
     expires_at: str
 
 
-class Account(BaseModel):
+class Account(web.Answer):
     client_number: int
     login: str
     email: str
@@ -176,7 +179,7 @@ def change_password(request: PasswordChange) -> Response[None]:
     return Response(204)
 
 
-class StaffMember(BaseModel):
+class StaffMember(web.Answer):
     login: str
     role: str
 
@@ -192,3 +195,6 @@ def staff_me() -> StaffMember:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+startup.done()  # last: the initialisation is over (clientarea/startup.py)

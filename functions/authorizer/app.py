@@ -11,13 +11,17 @@ a retryable 503 `service_unavailable`, never a 401 that would log the client out
 
 from __future__ import annotations
 
+from clientarea import startup  # first: pauses the garbage collector during init
+
+# isort: split
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import sessions
+from clientarea import sessions, snapstart
 from clientarea.errors import Unauthorized
 from clientarea.roles import STAFF_ROLES
 
 logger = Logger()
+snapstart.register()
 
 
 def _bearer(headers: dict[str, str] | None) -> str | None:
@@ -73,3 +77,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         # API Gateway turns exactly this message into a 401.
         raise Exception("Unauthorized") from None
     return policy(principal, event["methodArn"])
+
+
+startup.done()  # last: the initialisation is over (clientarea/startup.py)

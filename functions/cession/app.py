@@ -3,6 +3,9 @@ orders and cession")."""
 
 from __future__ import annotations
 
+from clientarea import startup  # first: pauses the garbage collector during init
+
+# isort: split
 from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger, Metrics
@@ -11,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import cession, services, web
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 logger = Logger()
 metrics = Metrics()
@@ -20,7 +23,7 @@ app = web.create_app()
 PathId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-class Service(BaseModel):
+class Service(web.Answer):
     service_id: str
     product: str
     domain: str
@@ -32,12 +35,12 @@ class CessionRequest(web.Shape):
     recipient_client_number: Annotated[int, Field(ge=1, le=10**12)]
 
 
-class OrderParty(BaseModel):
+class OrderParty(web.Answer):
     client_number: int
     confirmed_at: str | None
 
 
-class Order(BaseModel):
+class Order(web.Answer):
     order_id: str
     type: Literal["cession"]
     service_id: str
@@ -58,7 +61,7 @@ class CessionLinkRequest(web.Shape):
     token: Annotated[str, Field(min_length=1, max_length=512)]
 
 
-class CessionAnswer(BaseModel):
+class CessionAnswer(web.Answer):
     order_id: str
     party: Literal["owner", "recipient"]
     status: str
@@ -179,3 +182,6 @@ def _answer(request: CessionLinkRequest, decision: cession.Decision) -> CessionA
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+startup.done()  # last: the initialisation is over (clientarea/startup.py)

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from clientarea import startup  # first: pauses the garbage collector during init
+
+# isort: split
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
@@ -11,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import contact_email, web
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
 
 logger = Logger()
 metrics = Metrics()
@@ -30,7 +33,7 @@ class EmailChangeConfirmation(web.Shape):
 
 
 # The same shape (and name) as the accounts function's GET /account answer.
-class Account(BaseModel):
+class Account(web.Answer):
     client_number: int
     login: str
     email: str
@@ -45,7 +48,7 @@ class AuthorisedEmailRequest(web.Shape):
     email: Email
 
 
-class AuthorisedEmail(BaseModel):
+class AuthorisedEmail(web.Answer):
     email: str
     added_at: str
 
@@ -127,3 +130,6 @@ def revoke(email: Annotated[str, Path(min_length=1, max_length=254)]) -> Respons
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+startup.done()  # last: the initialisation is over (clientarea/startup.py)

@@ -4,6 +4,9 @@ becomes is decided in `clientarea.inbound`."""
 
 from __future__ import annotations
 
+from clientarea import startup  # first: pauses the garbage collector during init
+
+# isort: split
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -32,3 +35,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         metrics.add_metric(name=f"Inbound_{outcome.result}", unit=MetricUnit.Count, value=1)
         outcomes.append(outcome.as_dict())
     return {"outcomes": outcomes}
+
+
+startup.done()  # last: the initialisation is over (clientarea/startup.py)

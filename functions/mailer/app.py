@@ -7,6 +7,9 @@ a delivered mail is never sent twice because a neighbour failed.
 
 from __future__ import annotations
 
+from clientarea import startup  # first: pauses the garbage collector during init
+
+# isort: split
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
@@ -17,7 +20,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea.mail.delivery import deliver
-from clientarea.mail.outbox import OutgoingMail
+from clientarea.mail.message import OutgoingMail
 
 logger = Logger()
 metrics = Metrics()
@@ -38,3 +41,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(
         event=event, record_handler=send_one, processor=processor, context=context
     )
+
+
+startup.done()  # last: the initialisation is over (clientarea/startup.py)

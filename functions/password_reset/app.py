@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from clientarea import startup  # first: pauses the garbage collector during init
+
+# isort: split
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
@@ -9,7 +12,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import clock, password_reset, web
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
 
 logger = Logger()
 metrics = Metrics()
@@ -27,7 +30,7 @@ class TokenRequest(web.Shape):
     token: Token
 
 
-class TokenExpiry(BaseModel):
+class TokenExpiry(web.Answer):
     expires_at: str
 
 
@@ -91,3 +94,6 @@ def reset(request: ResetRequest) -> Response[None]:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+startup.done()  # last: the initialisation is over (clientarea/startup.py)

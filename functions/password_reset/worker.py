@@ -3,6 +3,9 @@ forgot route answers identically for known and unknown accounts."""
 
 from __future__ import annotations
 
+from clientarea import startup  # first: pauses the garbage collector during init
+
+# isort: split
 import json
 
 from aws_lambda_powertools import Logger, Metrics
@@ -35,3 +38,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(
         event=event, record_handler=handle_request, processor=processor, context=context
     )
+
+
+startup.done()  # last: the initialisation is over (clientarea/startup.py)

@@ -7,6 +7,9 @@ followed with its reference and the access key shown once at creation (header
 
 from __future__ import annotations
 
+from clientarea import startup  # first: pauses the garbage collector during init
+
+# isort: split
 from typing import Annotated, Any, Literal, get_args
 
 from aws_lambda_powertools import Logger, Metrics
@@ -16,7 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import locales, recovery, web
 from clientarea.errors import NotFound
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 logger = Logger()
 metrics = Metrics()
@@ -35,20 +38,20 @@ AccessKey = Annotated[
 ]
 
 
-class RecoveryDocumentRule(BaseModel):
+class RecoveryDocumentRule(web.Answer):
     document: str
     required: bool
     description: str
 
 
-class RecoveryChannelRule(BaseModel):
+class RecoveryChannelRule(web.Answer):
     channel: str
     description: str
     uploads_needed: bool
     documents: list[RecoveryDocumentRule]
 
 
-class RecoveryApplicantRules(BaseModel):
+class RecoveryApplicantRules(web.Answer):
     name: str
     channels: list[RecoveryChannelRule]
     accepted_content_types: list[str]
@@ -56,13 +59,13 @@ class RecoveryApplicantRules(BaseModel):
     template_url: str  # relative to the API's base URL
 
 
-class RecoveryApplicantTypes(BaseModel):
+class RecoveryApplicantTypes(web.Answer):
     individual: RecoveryApplicantRules
     sole_proprietor: RecoveryApplicantRules
     legal_entity: RecoveryApplicantRules
 
 
-class RecoveryRequirements(BaseModel):
+class RecoveryRequirements(web.Answer):
     applicant_types: RecoveryApplicantTypes
 
 
@@ -116,7 +119,7 @@ class RecoveryApplication(web.Shape):
     model_config = ConfigDict(json_schema_extra=_applicant_rules)
 
 
-class RecoveryUpload(BaseModel):
+class RecoveryUpload(web.Answer):
     document: str
     required: bool
     method: Literal["POST"]
@@ -127,14 +130,14 @@ class RecoveryUpload(BaseModel):
     expires_at: str
 
 
-class RecoveryCreated(BaseModel):
+class RecoveryCreated(web.Answer):
     reference: str
     access_key: str
     status: str
     uploads: list[RecoveryUpload]
 
 
-class RecoveryDocument(BaseModel):
+class RecoveryDocument(web.Answer):
     document: str
     required: bool
     uploaded: bool
@@ -142,7 +145,7 @@ class RecoveryDocument(BaseModel):
     uploaded_at: str | None
 
 
-class RecoveryCase(BaseModel):
+class RecoveryCase(web.Answer):
     reference: str
     status: str
     applicant_type: str
@@ -155,7 +158,7 @@ class RecoveryCase(BaseModel):
     decision_reason: str | None
 
 
-class RecoverySubmitted(BaseModel):
+class RecoverySubmitted(web.Answer):
     status: Literal["under_review"]
 
 
@@ -273,3 +276,6 @@ def get_filled_application(reference: Reference, x_recovery_key: AccessKey = Non
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+startup.done()  # last: the initialisation is over (clientarea/startup.py)

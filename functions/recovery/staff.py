@@ -8,6 +8,9 @@ public applicant routes must never be able to do.
 
 from __future__ import annotations
 
+from clientarea import startup  # first: pauses the garbage collector during init
+
+# isort: split
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
@@ -15,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import recovery, web
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 logger = Logger()
 metrics = Metrics()
@@ -25,7 +28,7 @@ Reference = Annotated[str, Path(min_length=1, max_length=32)]
 StatusName = Literal["awaiting_documents", "under_review", "approved", "rejected"]
 
 
-class StaffRecoverySummary(BaseModel):
+class StaffRecoverySummary(web.Answer):
     reference: str
     status: str
     applicant_type: str
@@ -36,13 +39,13 @@ class StaffRecoverySummary(BaseModel):
     decided_at: str | None
 
 
-class StaffRecoveryAccount(BaseModel):
+class StaffRecoveryAccount(web.Answer):
     client_number: int
     matched_by: str | None
     full_name: str
 
 
-class StaffRecoveryDocument(BaseModel):
+class StaffRecoveryDocument(web.Answer):
     document: str
     required: bool
     uploaded: bool
@@ -51,7 +54,7 @@ class StaffRecoveryDocument(BaseModel):
     download_url: str | None  # presigned, valid 5 minutes
 
 
-class StaffRecoveryAuditEntry(BaseModel):
+class StaffRecoveryAuditEntry(web.Answer):
     at: str
     action: str
     actor: str
@@ -59,7 +62,7 @@ class StaffRecoveryAuditEntry(BaseModel):
     detail: dict[str, Any]
 
 
-class StaffRecoveryCase(BaseModel):
+class StaffRecoveryCase(web.Answer):
     reference: str
     status: str
     applicant_type: str
@@ -160,3 +163,6 @@ def decide(reference: Reference, request: StaffRecoveryDecision) -> StaffRecover
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+startup.done()  # last: the initialisation is over (clientarea/startup.py)

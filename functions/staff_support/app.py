@@ -7,6 +7,9 @@ only, and the product view is `[{service_id, product, domain, status}]`.
 
 from __future__ import annotations
 
+from clientarea import startup  # first: pauses the garbage collector during init
+
+# isort: split
 from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger, Metrics
@@ -15,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import tickets, web
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 logger = Logger()
 metrics = Metrics()
@@ -24,14 +27,14 @@ app = web.create_app()
 TicketNumber = Annotated[str, Path(min_length=1, max_length=32)]
 
 
-class StaffTicketAttachment(BaseModel):
+class StaffTicketAttachment(web.Answer):
     filename: str
     content_type: str
     size: int
     download_url: str  # valid for 5 minutes
 
 
-class StaffTicketMessage(BaseModel):
+class StaffTicketMessage(web.Answer):
     message_id: str
     author: Literal["client", "staff"]
     channel: Literal["web", "email"]
@@ -40,7 +43,7 @@ class StaffTicketMessage(BaseModel):
     attachments: list[StaffTicketAttachment]
 
 
-class StaffTicketSummary(BaseModel):
+class StaffTicketSummary(web.Answer):
     number: str
     subject: str
     department: str
@@ -63,7 +66,7 @@ class StaffReply(web.Shape):
     message: Annotated[str, Field(min_length=1, max_length=tickets.MAX_BODY)]
 
 
-class StaffClientProduct(BaseModel):
+class StaffClientProduct(web.Answer):
     service_id: str
     product: str
     domain: str
@@ -118,3 +121,6 @@ def products(client_number: Annotated[int, Path(ge=1, le=10**12)]) -> list[Staff
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+startup.done()  # last: the initialisation is over (clientarea/startup.py)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from clientarea import startup  # first: pauses the garbage collector during init
+
+# isort: split
 from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger, Metrics
@@ -10,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import config, throttling, tickets, web
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 logger = Logger()
 metrics = Metrics()
@@ -29,18 +32,18 @@ class TicketRequest(web.Shape):
     service_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
 
 
-class TicketCreated(BaseModel):
+class TicketCreated(web.Answer):
     number: str
     status: str
 
 
-class TicketAttachment(BaseModel):
+class TicketAttachment(web.Answer):
     filename: str
     content_type: str
     size: int
 
 
-class TicketMessage(BaseModel):
+class TicketMessage(web.Answer):
     message_id: str
     author: Literal["client", "staff"]
     channel: Literal["web", "email"]
@@ -49,7 +52,7 @@ class TicketMessage(BaseModel):
     attachments: list[TicketAttachment]
 
 
-class TicketSummary(BaseModel):
+class TicketSummary(web.Answer):
     number: str
     subject: str
     department: str
@@ -84,7 +87,7 @@ class SalesQuestionForm(web.Shape):
     full_name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
 
 
-class TicketNumberOnly(BaseModel):
+class TicketNumberOnly(web.Answer):
     number: str
 
 
@@ -199,3 +202,6 @@ def ask_sales(request: SalesQuestionForm) -> Response[TicketNumberOnly]:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)
+
+
+startup.done()  # last: the initialisation is over (clientarea/startup.py)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from importlib import resources
 from typing import Any
 
@@ -108,6 +107,8 @@ def negotiate(account_locale: str | None, accept_language: str | None) -> str:
 
 @functools.cache
 def _catalogue(locale: str) -> dict[str, Any]:
+    import tomllib  # noqa: PLC0415 - on the first message only, not in every cold start
+
     data = resources.files("clientarea").joinpath("locales", f"{locale}.toml").read_bytes()
     return tomllib.loads(data.decode("utf-8"))
 

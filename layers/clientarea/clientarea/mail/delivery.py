@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import boto3  # every delivery calls SES: not deferred
 
 from clientarea import clock, config
-from clientarea.mail.outbox import OutgoingMail
+from clientarea.mail.message import OutgoingMail
 from clientarea.mail.rendering import render
 
 if TYPE_CHECKING:

@@ -6,24 +6,10 @@ import json
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
-
 from clientarea import config
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-
-class OutgoingMail(BaseModel):
-    """The mail queue's message shape, shared by producer and mailer."""
-
-    kind: str
-    to: str
-    locale: str = "en"
-    params: dict[str, Any] = Field(default_factory=dict)
-    # Extra headers, only those in delivery.EXTRA_HEADERS (threading, Reply-To, and
-    # `Auto-Submitted: auto-replied` for answers to inbound mail).
-    headers: dict[str, str] = Field(default_factory=dict)
 
 
 @cache
@@ -48,6 +34,9 @@ def send(
 ) -> None:
     """Queue one mail. The message holds the link secret for the minutes it takes to
     deliver it: the queue is encrypted and the mailer never logs bodies."""
+    # Imported here: pydantic's first model costs a cold start that queues no mail.
+    from clientarea.mail.message import OutgoingMail  # noqa: PLC0415
+
     message = OutgoingMail(kind=kind, to=to, locale=locale, params=params, headers=headers or {})
     _sqs().send_message(QueueUrl=config.mail_queue_url(), MessageBody=message.model_dump_json())
 

@@ -5,7 +5,6 @@ application template. One `<locale>.toml` per locale, all with the same keys."""
 from __future__ import annotations
 
 import functools
-import tomllib
 from importlib import resources
 from typing import Any
 
@@ -14,6 +13,8 @@ from clientarea.locales import negotiate
 
 @functools.cache
 def _load(locale: str) -> dict[str, Any]:
+    import tomllib  # noqa: PLC0415 - on first use only, not in every cold start
+
     data = resources.files(__package__).joinpath(f"{locale}.toml").read_bytes()
     return tomllib.loads(data.decode("utf-8"))
 
