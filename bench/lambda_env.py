@@ -125,6 +125,8 @@ def authorizer_id(template: dict[str, Any]) -> str | None:
         arn = spec.get("FunctionArn")
         if isinstance(arn, dict) and "Fn::GetAtt" in arn:
             return arn["Fn::GetAtt"][0]
+        if isinstance(arn, dict) and str(arn.get("Ref", "")).endswith(".Alias"):
+            return arn["Ref"].removesuffix(".Alias")  # `!Ref Function.Alias` (SAM)
     return None
 
 
@@ -164,13 +166,26 @@ def lambda_environment(function: Function | None) -> dict[str, str]:
     return env
 
 
+def pin_command(cpu: int | None) -> list[str]:
+    """`taskset -c CPU` when taskset exists and CPU is one this process may use, else
+    nothing (the run is then unpinned: see `make bench`'s header line)."""
+    taskset = shutil.which("taskset")
+    if cpu is None or taskset is None or cpu not in os.sched_getaffinity(0):
+        return []
+    return [taskset, "-c", str(cpu)]
+
+
 def run_python(
-    code: str, function: Function | None, *flags: str, cwd: Path | None = None
+    code: str,
+    function: Function | None,
+    *flags: str,
+    cwd: Path | None = None,
+    pin: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `code` in a fresh python3.13 as Lambda would import `function`'s handler
-    (`function=None`: the runtime's boto3 only)."""
+    (`function=None`: the runtime's boto3 only), under `pin` (see pin_command)."""
     return subprocess.run(
-        [python313(), "-s", *flags, "-c", code],
+        [*(pin or []), python313(), "-s", *flags, "-c", code],
         cwd=cwd or (function.artifact if function else RUNTIME),
         env=lambda_environment(function),
         capture_output=True,

@@ -86,8 +86,10 @@ class Stack:
 
     def authorizer_function(self) -> str:
         auth = self.api()["Auth"]
-        spec = auth["Authorizers"][auth["DefaultAuthorizer"]]
-        return spec["FunctionArn"]["Fn::GetAtt"][0]
+        arn = auth["Authorizers"][auth["DefaultAuthorizer"]]["FunctionArn"]
+        if "Ref" in arn:  # `!Ref Function.Alias`: SAM's alias of the function, same code
+            return arn["Ref"].removesuffix(".Alias")
+        return arn["Fn::GetAtt"][0]
 
     def gateway_responses(self) -> dict[str, dict[str, Any]]:
         return self.api().get("GatewayResponses", {})
