@@ -1,13 +1,10 @@
 """`make bench`: cold starts, AWS calls and latency per route, deployable sizes.
 
-a) Cold start: the import time of each function's handler module from the BUILT
-   artifact (`.aws-sam/build/<Fn>` plus its layers, plain python3.13, shipped .pyc,
-   PYTHONDONTWRITEBYTECODE=1, a fresh process each time), median of N runs, and its
-   ratio to a bare `import boto3` measured the same way in the same run: each round
-   imports boto3, then every function once; a function's ratio in a round is its time
-   over the mean of the boto3 imports before and after that round, and the ratio
-   judged is the median of the N rounds' ratios (N odd), so that a busy machine
-   (a shared 2-core CI runner) slows both sides of each ratio alike.
+a) Cold start (cold_start.py): each function's handler import, and that import plus
+   the first DynamoDB client our code creates, from the BUILT artifact, as multiples
+   of a bare `import boto3`: every sample paired with the boto3 imports just before and
+   after it, CPU time, pinned to one CPU, shuffled rounds, median and interquartile
+   range; the peers' committed figures beside ours.
 b) Routes: AWS API calls per request (the authorizer's apart) and in-process p50/p95
    latency, the whole API on moto in this process (see routes.py).
 c) Size: what each function deploys: its code plus its layers, unzipped and zipped.
@@ -34,31 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cold_start
 import lambda_env
 from lambda_env import BUILD, ROOT, Function
 
 BUDGETS = Path(__file__).with_name("budgets.toml")
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + layers, unzipped
-# What our code imports on first use, in the requests that need it (boto3 for SQS, S3
-# or Step Functions; the idempotency store; email-validator; argon2). A cold start
-# whose first request needs them pays the second number too.
-DEFERRED = (
-    "boto3",
-    "aws_lambda_powertools.utilities.idempotency",
-    "email_validator",
-    "argon2",
-)
-IMPORT_TIMER = (
-    "import importlib, importlib.util, sys, time\n"
-    "start = time.perf_counter()\n"
-    "import {module}\n"
-    "print((time.perf_counter() - start) * 1000)\n"
-    "start = time.perf_counter()\n"
-    "for name in {deferred!r}:\n"
-    "    if name not in sys.modules and importlib.util.find_spec(name.split('.')[0]):\n"
-    "        importlib.import_module(name)\n"
-    "print((time.perf_counter() - start) * 1000)\n"
-)
 IMPORTTIME_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)$", re.MULTILINE)
 
 
@@ -108,18 +86,6 @@ def mib(size: int) -> str:
 # --- a) cold start --------------------------------------------------------------------
 
 
-def import_ms(function: Function | None, module: str) -> tuple[float, float]:
-    """(ms to import `module`, ms to import then what it defers to first use)."""
-    deferred = DEFERRED if function is not None else ()
-    code = IMPORT_TIMER.format(module=module, deferred=deferred)
-    done = lambda_env.run_python(code, function)
-    if done.returncode != 0:
-        where = function.logical_id if function else "runtime"
-        raise SystemExit(f"import of {module} ({where}) failed:\n{done.stderr[-3000:]}")
-    handler, later = done.stdout.strip().splitlines()[-2:]
-    return float(handler), float(later)
-
-
 def where_time_goes(function: Function, top: int = 5) -> str:
     """Self time by top-level package, from one `-X importtime` run."""
     done = lambda_env.run_python(f"import {function.module}", function, "-X", "importtime")
@@ -130,74 +96,110 @@ def where_time_goes(function: Function, top: int = 5) -> str:
     return ", ".join(f"{name} {us / 1000:.0f}" for name, us in ranked)
 
 
+def _spread(values: list[float]) -> str:
+    median, q1, q3 = cold_start.median_iqr(values)
+    return f"{median:.2f} ({q1:.2f}-{q3:.2f})"
+
+
 def cold_starts(
     functions: list[Function],
     budgets: dict[str, Any],
-    runs: int,
+    rounds: int,
     report: Report,
     profile: bool = True,
 ) -> None:
-    section(f"a) cold start: handler import from the built artifact (median of {runs})")
-    samples: dict[str, list[float]] = defaultdict(list)
-    deferred: dict[str, list[float]] = defaultdict(list)
-    ratios: dict[str, list[float]] = defaultdict(list)
-    samples["boto3"].append(import_ms(None, "boto3")[0])
-    for _ in range(runs):  # interleaved, so drift hits every function alike
-        this_round = {}
-        for f in functions:
-            handler, later = import_ms(f, f.module)
-            this_round[f.logical_id] = handler
-            deferred[f.logical_id].append(later)
-        samples["boto3"].append(import_ms(None, "boto3")[0])
-        around = (samples["boto3"][-2] + samples["boto3"][-1]) / 2
-        for logical_id, handler in this_round.items():
-            samples[logical_id].append(handler)
-            ratios[logical_id].append(handler / around)
-    baseline = statistics.median(samples["boto3"])
-    limits = budgets.get("max_import_ratio", {})
+    pin = lambda_env.pin_command(budgets.get("cpu", 0))
+    pinned = " ".join([Path(pin[0]).name, *pin[1:]]) if pin else "NOT pinned: no taskset"
+    section(f"a) cold start: x import boto3, paired, {rounds} shuffled rounds")
+    print(
+        f"  CPU time of each process ({pinned}), each "
+        "function between two `import boto3` runs; median (interquartile range) of the "
+        "paired ratios",
+        flush=True,
+    )
+    started = time.perf_counter()
+    series, baseline = cold_start.measure(
+        functions, rounds, pin, lambda step: print(f"  ... {step}", flush=True)
+    )
+    print(f"  (measured in {time.perf_counter() - started:.0f} s)\n")
+    kinds = cold_start.function_kinds(lambda_env.load_template())
+    limits = budgets["max_ratio"]
+    boto3_cpu = statistics.median(b.import_cpu for b in baseline)
+    boto3_client = statistics.median(b.client_cpu for b in baseline)
     rows = [
         [
-            "import boto3 (baseline)",
-            "boto3",
-            f"{baseline:.1f}",
-            f"{min(samples['boto3']):.1f}",
+            "import boto3 (yardstick)",
+            "",
             "1.00",
             "",
             "",
+            f"{boto3_client / boto3_cpu:.2f}",
             "",
-        ]
+            "",
+            "1.00",
+            f"{boto3_cpu:.0f}",
+            "",
+        ],
     ]
     for f in functions:
-        median = statistics.median(samples[f.logical_id])
-        ratio = round(statistics.median(ratios[f.logical_id]), 2)  # judged as shown
-        limit = float(limits.get(f.logical_id, limits.get("default", 1.5)))
-        verdict = report.check(
-            f"import ratio {f.logical_id}", f"{ratio:.2f}", limit, ratio <= limit
-        )
-        rows.append(
-            [
-                f.logical_id,
-                f"{f.module}.{f.attribute}",
-                f"{median:.1f}",
-                f"{min(samples[f.logical_id]):.1f}",
-                f"{ratio:.2f}",
-                f"<= {limit}",
-                verdict,
-                f"{statistics.median(deferred[f.logical_id]):.1f}",
-            ]
-        )
+        s, kind = series[f.logical_id], kinds[f.logical_id]
+        cells = [f.logical_id, kind]
+        for metric, ratios in (("import", s.import_ratio), ("first_client", s.client_ratio)):
+            if not ratios:
+                cells += ["(uses no table)", "", ""]
+                continue
+            ratio = round(cold_start.median_iqr(ratios)[0], 2)  # judged as shown
+            limit = limits.get(kind, {}).get(metric)
+            label = "import" if metric == "import" else "import + first DynamoDB client"
+            verdict = ""
+            if limit is not None:
+                verdict = report.check(
+                    f"cold start {label} {f.logical_id} (x boto3)",
+                    f"{ratio:.2f}",
+                    limit,
+                    ratio <= float(limit),
+                )
+            cells += [_spread(ratios), f"<= {limit}" if limit is not None else "", verdict]
+        deferred = [x.deferred_wall for x in s.samples[: cold_start.DEFERRED_ROUNDS]]
+        cells += [
+            f"{cold_start.median_iqr(s.wall_ratio)[0]:.2f}",
+            f"{statistics.median(x.import_cpu for x in s.samples):.0f}",
+            f"{statistics.median(deferred):.0f}",
+        ]
+        rows.append(cells)
     print(
         table(
-            ["function", "handler", "median ms", "min ms", "x boto3", "budget", "", "deferred ms"],
+            [
+                "function",
+                "kind",
+                "import x boto3",
+                "budget",
+                "",
+                "+ DynamoDB client x boto3",
+                "budget",
+                "",
+                "wall x",
+                "import ms",
+                "deferred ms",
+            ],
             rows,
-            right={2, 3, 4, 7},
+            right={2, 5, 8, 9, 10},
         )
     )
     print(
-        "deferred ms: what a request that needs them adds on first use (median), imported "
-        f"after the handler: {', '.join(DEFERRED)}. Nothing every request of a function needs "
-        "is deferred (the mailer's SES client and the intake's S3 client are imported with "
-        "the handler)."
+        "\nimport ms: CPU ms of the handler import (median); wall x: the import's wall-clock "
+        "ratio (informational); the yardstick's `+ client` is `import boto3` then "
+        "`boto3.client('dynamodb')`. deferred ms: what a request that needs them adds on "
+        f"first use (wall, first {cold_start.DEFERRED_ROUNDS} rounds): "
+        f"{', '.join(cold_start.DEFERRED)}."
+    )
+    print("\npeers, same protocol (committed figures from bench/peers.toml, not measured here):")
+    print(
+        table(
+            ["peer", "import x boto3", "+ DynamoDB client x boto3", ""],
+            cold_start.peers_table(),
+            right={1, 2},
+        )
     )
     if not profile:
         return
@@ -473,24 +475,31 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--runs", type=int, default=budgets["cold_start"].get("runs", 7))
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="cold-start rounds (odd: the median is then one measured ratio); default: "
+        "budgets.toml's rounds, or its [quick] rounds with --quick",
+    )
     parser.add_argument("--iterations", type=int, default=budgets["routes"].get("iterations", 30))
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="CI: the [quick] runs and iterations of budgets.toml (fewer samples, same "
-        "statistics), without the informational import profile",
+        help="CI: the [quick] rounds and iterations of budgets.toml (fewer samples, same "
+        "pairing and statistics), without the informational import profile",
     )
     parser.add_argument("--enforce", action="store_true", help="exit 1 when a budget fails")
     parser.add_argument("--no-build", action="store_true", help="never run `make build`")
     parser.add_argument("--only", choices=["cold-start", "routes", "size"], action="append")
     args = parser.parse_args(argv)
+    quick = budgets.get("quick", {}) if args.quick else {}
+    if args.rounds is None:
+        args.rounds = int(quick.get("rounds", budgets["cold_start"]["rounds"]))
     if args.quick:
-        quick = budgets.get("quick", {})
-        args.runs = int(quick.get("runs", args.runs))
         args.iterations = int(quick.get("iterations", args.iterations))
-    if args.runs % 2 == 0:
-        parser.error("--runs must be odd (the median is then one measured run)")
+    if args.rounds % 2 == 0:
+        parser.error("--rounds must be odd (the median is then one measured ratio)")
     only = set(args.only or ["cold-start", "routes", "size"])
 
     ensure_build(not args.no_build)
@@ -502,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{BUDGETS.relative_to(ROOT)}"
     )
     if "cold-start" in only:
-        cold_starts(functions, budgets["cold_start"], args.runs, report, profile=not args.quick)
+        cold_starts(functions, budgets["cold_start"], args.rounds, report, profile=not args.quick)
     if "routes" in only:
         routes(budgets["routes"], args.iterations, report)
     if "size" in only:

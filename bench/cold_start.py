@@ -1,0 +1,182 @@
+"""`make bench` a): cold starts, measured so that a busy machine cannot flip a verdict.
+
+What is measured, in a fresh process per sample, from the BUILT artifact (function +
+layers, shipped unchecked-hash .pyc, plain python3.13, PYTHONDONTWRITEBYTECODE=1, the
+function's environment; see lambda_env):
+
+- import: the handler module's import, what Lambda's init runs before the first event;
+- import + first DynamoDB client: then the DynamoDB client our code creates on its
+  first request, as it creates it (`clientarea.tables.connection().client`: a PynamoDB
+  connection's botocore client; no network call), the cold path a user waits for;
+- deferred (informational): what a request that needs them adds on first use.
+
+The yardstick is a bare `import boto3` from the Lambda runtime's copy, measured in the
+same way. The protocol:
+
+- every sample of a function is paired with the `import boto3` samples run just before
+  and just after it (B F1 B F2 B ... Fn B), and judged as its ratio to their mean:
+  whatever slows the machine during that second slows both sides of the ratio;
+- every process is pinned to one CPU (`taskset -c 0`, where available), so that no
+  sample gains or loses by migrating between cores;
+- the times are CPU times of the process (user + system, `time.process_time`), not wall
+  clock: on a shared machine a process waits for a core for as long as the others keep
+  it, and that wait is no part of what the import costs. Wall-clock ratios are printed
+  beside them; on an idle machine the two agree;
+- `rounds` rounds, each in a new random order (drift cannot favour the functions that
+  happen to come first), and the verdict on the median of a function's paired ratios,
+  with the interquartile range printed beside it to show the spread.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lambda_env
+from lambda_env import Function
+
+PEERS = Path(__file__).with_name("peers.toml")
+# What our code imports on first use, in the requests that need it (boto3 for SQS, S3
+# or Step Functions; the idempotency store; email-validator; argon2).
+DEFERRED = (
+    "boto3",
+    "aws_lambda_powertools.utilities.idempotency",
+    "email_validator",
+    "argon2",
+)
+DEFERRED_ROUNDS = 3  # informational: measured in the first rounds only
+# The first DynamoDB client, as our code creates it (every table goes through PynamoDB),
+# in a function whose handler uses a table (the mailer's does not: no such client).
+FIRST_CLIENT = (
+    "if 'clientarea.tables' in sys.modules:\n"
+    "    from clientarea import tables\n"
+    "    tables.connection().client\n"
+    "else:\n"
+    "    dynamodb = 0"
+)
+BASELINE_CLIENT = "boto3.client('dynamodb')"
+PROBE = """\
+import sys, time
+dynamodb = 1
+wall0, cpu0 = time.perf_counter(), time.process_time()
+import {module}
+wall1, cpu1 = time.perf_counter(), time.process_time()
+{client}
+wall2, cpu2 = time.perf_counter(), time.process_time()
+if {deferred!r}:
+    import importlib, importlib.util, sys
+    for name in {deferred!r}:
+        if name not in sys.modules and importlib.util.find_spec(name.split('.')[0]):
+            importlib.import_module(name)
+wall3 = time.perf_counter()
+print(cpu1 - cpu0, (cpu2 - cpu0) * dynamodb, wall1 - wall0, wall2 - wall0, wall3 - wall2)
+"""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One process's times, in ms."""
+
+    import_cpu: float
+    client_cpu: float  # import + first DynamoDB client (0: the handler uses no table)
+    import_wall: float
+    client_wall: float
+    deferred_wall: float
+
+
+@dataclass
+class Series:
+    """One function's paired ratios and samples over the rounds."""
+
+    import_ratio: list[float] = field(default_factory=list)
+    client_ratio: list[float] = field(default_factory=list)
+    wall_ratio: list[float] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+
+
+def probe(function: Function | None, pin: list[str], deferred: bool = False) -> Sample:
+    """One fresh process: `import boto3` (function None) or the function's handler."""
+    if function is None:
+        code = PROBE.format(module="boto3", client=BASELINE_CLIENT, deferred=())
+    else:
+        names = DEFERRED if deferred else ()
+        code = PROBE.format(module=function.module, client=FIRST_CLIENT, deferred=names)
+    done = lambda_env.run_python(code, function, pin=pin)
+    if done.returncode != 0:
+        where = function.logical_id if function else "runtime"
+        raise SystemExit(f"cold-start probe ({where}) failed:\n{done.stderr[-3000:]}")
+    values = [float(v) * 1000 for v in done.stdout.split()[-5:]]
+    return Sample(*values)
+
+
+def measure(
+    functions: list[Function],
+    rounds: int,
+    pin: list[str],
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[dict[str, Series], list[Sample]]:
+    """Paired rounds (see the module docstring): each function's series, and every
+    `import boto3` sample taken."""
+    series: dict[str, Series] = defaultdict(Series)
+    baseline: list[Sample] = []
+    shuffler = random.Random()  # an order, not a secret
+    for round_number in range(rounds):
+        started = time.perf_counter()
+        order = shuffler.sample(functions, len(functions))
+        before = probe(None, pin)
+        baseline.append(before)
+        for function in order:
+            sample = probe(function, pin, deferred=round_number < DEFERRED_ROUNDS)
+            after = probe(None, pin)
+            baseline.append(after)
+            boto3_cpu = (before.import_cpu + after.import_cpu) / 2
+            boto3_wall = (before.import_wall + after.import_wall) / 2
+            s = series[function.logical_id]
+            s.import_ratio.append(sample.import_cpu / boto3_cpu)
+            if sample.client_cpu:
+                s.client_ratio.append(sample.client_cpu / boto3_cpu)
+            s.wall_ratio.append(sample.import_wall / boto3_wall)
+            s.samples.append(sample)
+            before = after
+        progress(f"round {round_number + 1}/{rounds} in {time.perf_counter() - started:.1f} s")
+    return series, baseline
+
+
+def median_iqr(values: list[float]) -> tuple[float, float, float]:
+    """(median, first quartile, third quartile)."""
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return median, q1, q3
+
+
+def function_kinds(template: dict[str, Any]) -> dict[str, str]:
+    """logical id -> "authorizer", "api" (has an Api event) or "other" (queue, S3)."""
+    authorizer = lambda_env.authorizer_id(template)
+    kinds = {}
+    for logical_id, resource in lambda_env.of_type(template, "AWS::Serverless::Function").items():
+        events = resource["Properties"].get("Events", {}).values()
+        if logical_id == authorizer:
+            kinds[logical_id] = "authorizer"
+        elif any(e.get("Type") == "Api" for e in events):
+            kinds[logical_id] = "api"
+        else:
+            kinds[logical_id] = "other"
+    return kinds
+
+
+def peers_table() -> list[list[str]]:
+    """The committed peers' figures (bench/peers.toml): numbers only, no peer code."""
+    import tomllib
+
+    peers = tomllib.loads(PEERS.read_text())
+    return [
+        [p["name"], f"{p['import']:.2f}", f"{p['first_client']:.2f}", p.get("note", "")]
+        for p in peers["peer"]
+    ]
