@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from infra.local.gateway import invoke
+from infra.local.lambdas import invoke
 from infra.local.stack import REGION
 
 if TYPE_CHECKING:
     from infra.local.resources import Physical
     from infra.local.stack import Stack
 
-logger = logging.getLogger("clientarea.local")
+logger = logging.getLogger("infra.local")  # not under "clientarea": Powertools owns that logger
 
 
 class QueueConsumers:
