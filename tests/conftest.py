@@ -76,7 +76,8 @@ def running_dev_server(log_dir: Path, *, quiet: bool = True) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    # Importing moto alone takes over 20 s on a busy 2-core machine: be patient.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             if requests.get(f"{url}/_dev/mail", timeout=1).status_code == 200:
@@ -87,7 +88,7 @@ def running_dev_server(log_dir: Path, *, quiet: bool = True) -> Iterator[str]:
             time.sleep(0.2)
     else:
         process.kill()
-        raise RuntimeError("dev server did not start within 60 s")
+        raise RuntimeError("dev server did not start within 180 s")
     try:
         yield url
     finally:
