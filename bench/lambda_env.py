@@ -113,6 +113,8 @@ def template_routes(template: dict[str, Any] | None = None) -> list[str]:
         for event in props.get("Events", {}).values():
             if event.get("Type") == "Api":
                 spec = event["Properties"]
+                if spec["Method"].upper() == "OPTIONS":
+                    continue  # CORS preflight: answered by Powertools, no AWS call
                 routes.append(f"{spec['Method'].upper()} {spec['Path']}")
     return routes
 

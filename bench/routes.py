@@ -736,10 +736,9 @@ class Scenario:
 
 def _warm_up(deployment: Any) -> None:
     """Import every handler first, so no route's first request pays a cold start."""
-    from infra.local.gateway import load_handler
+    from infra.local.lambdas import SERVICE
 
-    for function in deployment.stack.functions().values():
-        load_handler(function)
+    SERVICE.warm(list(deployment.stack.functions().values()))
 
 
 def run(iterations: int, progress: Callable[[str], None]) -> RouteReport:

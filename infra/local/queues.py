@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from infra.local.gateway import invoke
-from infra.local.stack import REGION
+from infra.local.lambdas import SERVICE
+from infra.local.stack import REGION, STACK_NAME
 
 if TYPE_CHECKING:
     from infra.local.resources import Physical
     from infra.local.stack import Stack
 
-logger = logging.getLogger("clientarea.local")
+logger = logging.getLogger("infra.local")  # not under "clientarea": Powertools owns that logger
 
 
 class QueueConsumers:
@@ -62,12 +62,24 @@ class QueueConsumers:
         if not received:
             return 0
         event = {"Records": [_record(m, arn) for m in received]}
+        invocation = SERVICE.invoke(function, event)
         try:
-            result = invoke(function, event) or {}
+            result = invocation.outcome() or {}
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-        except Exception:  # a crashed batch is retried whole, as on AWS
+        except Exception:  # a crashed (or timed-out) batch is retried whole, as on AWS
             logger.exception("consumer %s failed", function.logical_id)
             failed = {m["MessageId"] for m in received}
+        state = f"cold (init {invocation.init_ms:.0f} ms)" if invocation.cold else "warm"
+        logger.info(
+            "%s: %d message(s) from %s, %d failed, %.0f ms  %s aws=%d",
+            function.logical_id,
+            len(received),
+            arn.rpartition(":")[2].removeprefix(f"{STACK_NAME}-"),
+            len(failed),
+            invocation.duration_ms,
+            state,
+            invocation.aws_calls,
+        )
         done = [m for m in received if m["MessageId"] not in failed]
         if done:
             self._sqs.delete_message_batch(

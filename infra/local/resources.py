@@ -17,13 +17,13 @@ from infra.local.stack import ACCOUNT_ID, REGION, ROOT, Stack, physical_name
 class Physical:
     """What each logical resource became: its Ref value and GetAtt attributes."""
 
-    refs: dict[str, str] = field(default_factory=dict)
+    refs: dict[str, Any] = field(default_factory=dict)  # a list parameter's Ref is a list
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def create_all(stack: Stack, parameters: dict[str, str]) -> Physical:
     physical = Physical()
-    physical.refs.update(parameters)
+    physical.refs.update(stack.parameter_values(parameters))
     _create_tables(stack, physical)
     _create_queues(stack, physical)
     _create_buckets(stack, physical)
@@ -221,6 +221,9 @@ def resolve(value: Any, physical: Physical) -> Any:
     if "Fn::Select" in value:
         index, items = value["Fn::Select"]
         return resolve(items, physical)[int(index)]
+    if "Fn::Join" in value:
+        separator, items = value["Fn::Join"]
+        return separator.join(str(resolve(item, physical)) for item in resolve_all(items, physical))
     if "Fn::Split" in value:
         separator, text = value["Fn::Split"]
         return resolve(text, physical).split(separator)
