@@ -7,11 +7,14 @@ import logging
 import os
 import socket
 import sys
+import threading
 
 from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
 from infra.local.deployment import MOTO_CONFIG, LocalDeployment
+
+DEV_FRONTEND_URL = "http://127.0.0.1:5173"
 
 DEMO_PASSWORD = "clientarea-dev-password"  # noqa: S105 - documented local-only credential
 
@@ -47,12 +50,21 @@ def seed() -> list[str]:
         login="staff",
         role=accounts.Role.SUPPORT,
     )
+    # An administrator too: approving a manual recovery is for role admin only.
+    admin = accounts.provision(
+        email="admin@example.com",
+        password=DEMO_PASSWORD,
+        full_name="Staff Administrator",
+        login="admin",
+        role=accounts.Role.ADMIN,
+    )
     held = seed_services(demo.client_number)
     return [
         f"  client: demo@example.com (login demo, client number {demo.client_number})",
         f"          holding {held}",
         f"  staff:  staff@example.com (login staff, client number {staff.client_number})",
-        f"  password for both: {DEMO_PASSWORD}",
+        f"  admin:  admin@example.com (login admin, client number {admin.client_number})",
+        f"  password for all three: {DEMO_PASSWORD}",
     ]
 
 
@@ -78,12 +90,21 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="seconds a cession waits for confirmations",
     )
+    parser.add_argument(
+        "--frontend-url",
+        default=DEV_FRONTEND_URL,
+        help="where the web client is served and emailed links point (the template's "
+        f"FrontendUrl; default {DEV_FRONTEND_URL})",
+    )
+    parser.add_argument(
+        "--no-frontend", action="store_true", help="do not serve web/dist (links still point there)"
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
 
     moto = start_moto()
-    overrides = {}
+    overrides = {"FrontendUrl": args.frontend_url.rstrip("/")}
     if args.cession_timeout is not None:
         overrides["CessionTimeoutSeconds"] = str(args.cession_timeout)
     deployment = LocalDeployment(overrides).start()
@@ -93,9 +114,19 @@ def main(argv: list[str] | None = None) -> int:
     from infra.local.server import make_server  # noqa: PLC0415
 
     server = make_server(deployment.api, args.host, args.port)
-    deployment.queues.start()
     url = f"http://{server.server_address[0]}:{server.server_address[1]}"
+    frontend = None
+    if not args.no_frontend:
+        from infra.local.frontend import make_frontend_server  # noqa: PLC0415
+
+        frontend = make_frontend_server(
+            args.frontend_url, api_url=url, upload_origin=os.environ["AWS_ENDPOINT_URL"]
+        )
+        threading.Thread(target=frontend.serve_forever, name="frontend", daemon=True).start()
+    deployment.queues.start()
     print(f"clientarea dev API listening on {url}", flush=True)
+    if frontend is not None:
+        print(f"  client area (web/dist): {args.frontend_url}", flush=True)
     print(f"  mail: {url}/_dev/mail   docs: {url}/_dev/docs", flush=True)
     print("\n".join(credentials), flush=True)
     try:
@@ -104,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\nstopping", flush=True)
     finally:
         server.server_close()
+        if frontend is not None:
+            frontend.shutdown()
+            frontend.server_close()
         deployment.queues.stop()
         moto.stop()
     return 0

@@ -31,7 +31,7 @@ MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use
 
 DEV_PARAMETERS = {
     "Stage": "api",
-    "FrontendUrl": "http://localhost:5173",
+    "FrontendUrl": "http://127.0.0.1:5173",
     "FrontendOrigin": "*",
     "SenderAddress": "no-reply@clientarea.test",
     "SupportAddress": "support@clientarea.test",

@@ -21,7 +21,7 @@ from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
 
 DAY = 24 * 3600
 SESSION_TTL = 12 * 3600
-FRONTEND = "http://localhost:5173"  # the dev deployment's FrontendUrl
+FRONTEND = "http://127.0.0.1:5173"  # the dev deployment's FrontendUrl
 ACCOUNT_FIELDS = {
     "client_number",
     "login",

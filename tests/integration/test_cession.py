@@ -201,8 +201,8 @@ def test_confirmation_mails_name_the_service_and_the_other_party(handler_client)
     assert "Kiedy obydwie strony potwierdzą cesję" in to_recipient["text"]
     for mail in (to_owner, to_recipient):
         links = [link for link in mail["links"] if "#token=" in link]
-        assert len(links) == 1 and links[0].startswith("http://localhost:5173/cession#token=")
-        assert f"http://localhost:5173/orders/{order['order_id']}" in mail["links"]
+        assert len(links) == 1 and links[0].startswith("http://127.0.0.1:5173/cession#token=")
+        assert f"http://127.0.0.1:5173/orders/{order['order_id']}" in mail["links"]
 
 
 # --- decline, cancel, resend, expiry ----------------------------------------------------------

@@ -18,7 +18,7 @@ from tests.clients import ApiClient, Reply
 from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
 
 TWO_HOURS = 2 * 3600
-FRONTEND = "http://localhost:5173"  # the dev deployment's FrontendUrl
+FRONTEND = "http://127.0.0.1:5173"  # the dev deployment's FrontendUrl
 NEW_PASSWORD = "a completely new passphrase 42"
 
 

@@ -49,7 +49,7 @@ def test_reset_mail_states_two_hour_validity_and_points_at_the_frontend(client, 
     assert "2 hours" in mail["text"]
     assert "UTC" in mail["text"]
     (link,) = [link for link in mail["links"] if "#token=" in link]
-    assert link.startswith("http://localhost:5173/reset-password#token=")
+    assert link.startswith("http://127.0.0.1:5173/reset-password#token=")
     # and the token lives in the fragment, never in a query string a server would log
     assert "?" not in link
     assert mail["sent_at"] is not None
