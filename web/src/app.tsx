@@ -3,7 +3,7 @@ import { useEffect } from "preact/hooks";
 import { LOCALE_NAMES, LOCALES, isLocale, locale, setLocale, t } from "./i18n";
 import { account, forget, signOut, staff } from "./lib/auth";
 import { flash } from "./lib/flash";
-import { match, navigate, path } from "./lib/router";
+import { match, navigate, path, visit } from "./lib/router";
 import { session } from "./lib/session";
 import { useStore } from "./lib/store";
 import { routes, type Access } from "./routes";
@@ -19,6 +19,7 @@ function resolve(pathname: string): { page: ComponentType<{ params: Record<strin
 
 export function App() {
   const current = useStore(path);
+  const visits = useStore(visit);
   const who = useStore(session);
   useStore(locale); // re-render every page when the language changes
   const { page: PageComponent, access, params } = resolve(current);
@@ -39,7 +40,7 @@ export function App() {
       </a>
       <Header />
       <main id="main" tabIndex={-1}>
-        {allowed ? <PageComponent key={current} params={params} /> : null}
+        {allowed ? <PageComponent key={`${current}#${visits}`} params={params} /> : null}
       </main>
       <footer class="footer">
         <p>{t("footer.text")}</p>

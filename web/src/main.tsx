@@ -25,7 +25,7 @@ async function boot(): Promise<void> {
     navigate(`/login?next=${encodeURIComponent(here)}`, true);
   });
   await setLocale(initialLocale(), false);
-  startRouter();
+  startRouter(() => takeFragmentSecret());
   if (session.get()) {
     try {
       await loadIdentity();

@@ -6,15 +6,17 @@
 let pending: string | null = null;
 
 /** Read `#token=…` once and remove the fragment from the URL and the current history
- *  entry (replaceState: the entry is rewritten, not added). Call first thing at boot. */
+ *  entry (replaceState: the entry is rewritten, not added). Call first thing at boot.
+ *  True when a secret was taken. */
 export function takeFragmentSecret(
   location: Pick<Location, "hash" | "pathname" | "search"> = window.location,
   history: Pick<History, "replaceState" | "state"> = window.history,
-): void {
-  if (!location.hash || location.hash === "#") return;
+): boolean {
+  if (!location.hash || location.hash === "#") return false;
   const token = new URLSearchParams(location.hash.slice(1)).get("token");
   history.replaceState(history.state, "", location.pathname + location.search);
   if (token) pending = token;
+  return token !== null;
 }
 
 /** The secret the page was opened with, handed out once (null afterwards). */

@@ -5,16 +5,28 @@ import { Store } from "./store";
 // CloudFront) answer index.html for any path that is not a file.
 
 export const path = new Store<string>(window.location.pathname);
+/** Counts visits: a page opened again (even at the same path) starts afresh. */
+export const visit = new Store<number>(0);
+
+function arrive(): void {
+  visit.set(visit.get() + 1);
+  path.set(window.location.pathname);
+}
 
 export function navigate(to: string, replace = false): void {
   if (to === window.location.pathname + window.location.search) return;
   if (replace) window.history.replaceState(null, "", to);
   else window.history.pushState(null, "", to);
-  path.set(window.location.pathname);
+  arrive();
 }
 
-export function startRouter(): void {
-  window.addEventListener("popstate", () => path.set(window.location.pathname));
+export function startRouter(onFragment: () => boolean): void {
+  window.addEventListener("popstate", () => arrive());
+  // A mailed link pasted into a tab already showing its page only changes the
+  // fragment: take the secret and open the page afresh, as a new tab would.
+  window.addEventListener("hashchange", () => {
+    if (onFragment()) arrive();
+  });
   // Same-origin links are handled here rather than by a reload; modified clicks
   // (new tab, download) and other origins are left to the browser.
   document.addEventListener("click", (event) => {

@@ -37,7 +37,12 @@ function AccountNav() {
 }
 
 export function MyDetails() {
-  const me = useStore(account);
+  const fresh = useLoad(async () => {
+    const mine = await call(api.GET("/account"));
+    account.set(mine);
+    return mine;
+  });
+  const me = fresh.data;
   const form = useSubmit(async (values) => {
     const updated = await call(
       api.PATCH("/account", {
@@ -53,7 +58,15 @@ export function MyDetails() {
     if (isLocale(updated.locale)) await setLocale(updated.locale);
     return true;
   });
-  if (!me) return <Loading />;
+  if (!me) {
+    return fresh.error ? (
+      <Page title={t("account.title")}>
+        <ErrorAlert error={fresh.error} />
+      </Page>
+    ) : (
+      <Loading />
+    );
+  }
   return (
     <Page title={t("account.title")}>
       <AccountNav />

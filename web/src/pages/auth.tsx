@@ -29,15 +29,15 @@ export function SignIn() {
     <Page title={t("signin.title")}>
       {message && <Alert kind={message.kind}>{message.text}</Alert>}
       <ErrorAlert error={form.error} />
-      <form onSubmit={form.onSubmit} class="form" noValidate={false}>
+      <form onSubmit={form.onSubmit} class="form">
         <Field name="login" label={t("signin.login")} autocomplete="username" required autoFocus={false} />
         <Field name="password" label={t("signin.password")} type="password" autocomplete="current-password" required />
+        <p class="below-field">
+          <a href="/forgot-password">{t("signin.forgot")}</a>
+        </p>
         <Submit busy={form.busy}>{t("signin.submit")}</Submit>
       </form>
       <ul class="links">
-        <li>
-          <a href="/forgot-password">{t("signin.forgot")}</a>
-        </li>
         <li>
           <a href="/register">{t("signin.register")}</a>
         </li>
