@@ -15,7 +15,9 @@ let onSessionLost: () => void = () => undefined;
 const authentication: Middleware = {
   onRequest({ request }) {
     const current = session.get();
-    if (current) request.headers.set("Authorization", `Bearer ${current.token}`);
+    if (current && !request.headers.has("Authorization")) {
+      request.headers.set("Authorization", `Bearer ${current.token}`);
+    }
     request.headers.set("Accept-Language", locale.get());
     return request;
   },
