@@ -371,7 +371,8 @@ function DocumentUpload(props: { upload: Upload; label: string; replace: boolean
   return (
     <div class="upload">
       <label for={inputId}>
-        {props.replace ? t("recovery.replace_file", { document: props.label }) : t("recovery.choose_file", { document: props.label })}
+        {props.replace ? t("recovery.replace_file") : t("recovery.choose_file")}
+        <span class="visually-hidden"> ({props.label})</span>
       </label>
       <input
         id={inputId}

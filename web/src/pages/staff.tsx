@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { api } from "../api/client";
 import { call } from "../api/errors";
 import { Alert, ErrorAlert, Field, Loading, Page, StatusBadge, Submit, TextArea, useLoad, useSubmit } from "../components/ui";
-import { formatBytes, formatDateTime, t } from "../i18n";
+import { formatBytes, formatDateTime, locale, t } from "../i18n";
 import { staff } from "../lib/auth";
 import { navigate } from "../lib/router";
 import { useStore } from "../lib/store";
@@ -224,6 +224,8 @@ export function StaffRecoveryCase(props: { params: Record<string, string> }) {
   const reference = props.params.reference ?? "";
   const path = { params: { path: { reference } } };
   const item = useLoad(() => call(api.GET("/staff/recovery-requests/{reference}", path)), [reference]);
+  const lang = useStore(locale);
+  const requirements = useLoad(() => call(api.GET("/recovery/requirements")), [lang]);
   const decide = useSubmit(async (values) => {
     const decision = values.decision === "reject" ? "reject" : "approve";
     item.setData(await call(api.POST("/staff/recovery-requests/{reference}/decision", { ...path, body: { decision, reason: values.reason ?? "" } })));
@@ -238,6 +240,9 @@ export function StaffRecoveryCase(props: { params: Record<string, string> }) {
     );
   }
   const data = item.data;
+  const rules = requirements.data?.applicant_types[data.applicant_type as "individual" | "sole_proprietor" | "legal_entity"];
+  const documentRules = rules?.channels.find((c) => c.channel === data.channel)?.documents ?? [];
+  const describeDoc = (name: string) => documentRules.find((d) => d.document === name)?.description ?? name;
   return (
     <Page title={t("staff.case_title", { reference: data.reference })} wide>
       <p class="lead">
@@ -295,7 +300,7 @@ export function StaffRecoveryCase(props: { params: Record<string, string> }) {
         <ul class="cards">
           {data.documents.map((doc) => (
             <li class="card" key={doc.document}>
-              <p class="card-title">{doc.document}</p>
+              <p class="card-title">{describeDoc(doc.document)}</p>
               {doc.uploaded && doc.download_url ? (
                 <p>
                   <a href={doc.download_url} target="_blank" rel="noopener noreferrer">
