@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = ROOT / ".artifacts" / "screenshots"
 AXE_SOURCE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "correct horse battery staple 9"
-DEMO_PASSWORD = "clientarea-dev-password"  # noqa: S105 - the dev server's documented seed
+DEMO_PASSWORD = "clientarea-dev-password"  # the dev server's documented seed
 MAIL_TIMEOUT = 30.0
 
 expect.set_options(timeout=15_000)
@@ -214,7 +214,6 @@ def token_storage(page: Page) -> dict[str, Any]:
 
 def path_of(page: Page) -> str:
     return page.evaluate("() => location.pathname + location.search + location.hash")
-
 
 
 def tab_to(page: Page, target: Any, limit: int = 40) -> None:

@@ -117,7 +117,9 @@ def test_forgot_and_reset_with_the_keyboard_alone(
     # THEN the page says how long the link stays valid and explains the rules
     expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
     assert path_of(page) == "/reset-password"
-    expect(page.get_by_text(re.compile(r"This link stays valid until .+ \((119|120) minutes left\)")))
+    expect(
+        page.get_by_text(re.compile(r"This link stays valid until .+ \((119|120) minutes left\)"))
+    )
     expect(page.get_by_text("At least 15 characters and at most 128")).to_be_visible()
     check_page(page, "reset-password")
 

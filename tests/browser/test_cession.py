@@ -67,7 +67,9 @@ def test_cession_confirmed_by_both_with_a_resent_link(
     # WHEN the owner's mail went astray and he has his link sent again
     mails_before = mailbox.count(owner.email)
     page.get_by_role("button", name="Send the owner's link again").click()
-    expect(page.get_by_role("status")).to_contain_text("A new link has been sent to the current owner")
+    expect(page.get_by_role("status")).to_contain_text(
+        "A new link has been sent to the current owner"
+    )
     new_link = mailbox.link(owner.email, "/cession#token=", after=mails_before)
     assert new_link != first_link
 

@@ -73,7 +73,9 @@ def test_contact_email_change_confirmed_from_the_new_mailbox(
     page.get_by_label("New email address").fill(new_email)
     page.get_by_label("Current password").fill(PASSWORD)
     page.get_by_role("button", name="Send the confirmation link").click()
-    expect(page.get_by_role("status")).to_contain_text(f"We have sent a confirmation link to {new_email}")
+    expect(page.get_by_role("status")).to_contain_text(
+        f"We have sent a confirmation link to {new_email}"
+    )
 
     # THEN the old address is told, and nothing changes until the link is opened
     assert mailbox.count(person.email) >= 2  # the verification mail, then the notice
@@ -127,15 +129,24 @@ def test_authorised_sender_opens_a_ticket_by_mail(
         landing.goto(mailbox.link(colleague, "/authorised-emails/confirm#token="))
         check_page(landing, "authorised-sender-confirm")
         landing.get_by_role("button", name="Confirm this address").click()
-        expect(landing.get_by_role("status")).to_have_text(f"{colleague} is now an authorised sender.")
+        expect(landing.get_by_role("status")).to_have_text(
+            f"{colleague} is now an authorised sender."
+        )
         page.reload()
-    expect(page.get_by_role("row", name=re.compile(re.escape(colleague)))).to_contain_text("Confirmed")
+    expect(page.get_by_role("row", name=re.compile(re.escape(colleague)))).to_contain_text(
+        "Confirmed"
+    )
 
     # WHEN mail from that address reaches support
     delivered = requests.post(
         f"{client_area.api}/_dev/inbound-mail",
         params={"to": "support"},
-        data=raw_mail(colleague, "support@clientarea.test", "Backup restore", "Please restore yesterday's backup."),
+        data=raw_mail(
+            colleague,
+            "support@clientarea.test",
+            "Backup restore",
+            "Please restore yesterday's backup.",
+        ),
         timeout=30,
     )
     assert delivered.json()["result"] == "ticket_opened", delivered.text

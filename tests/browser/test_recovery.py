@@ -36,7 +36,10 @@ def a_pdf(text: str) -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 
@@ -89,19 +92,33 @@ def test_recovery_with_documents_approved_then_reset_at_the_new_address(
     page.get_by_role("button", name="Open the application").click()
 
     # THEN she gets a reference and an access key, shown once
-    expect(page.get_by_role("heading", name=re.compile(r"Recovery application RC-"))).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=re.compile(r"Recovery application RC-"))
+    ).to_be_visible()
     expect(page.get_by_text("the key is shown only once")).to_be_visible()
     reference = page.locator("code").first.inner_text()
     assert re.fullmatch(r"RC-[A-Z0-9]+", reference)
     expect(page.locator(".lead .badge")).to_have_text("Awaiting documents")
 
     # WHEN she uploads each required document straight to S3, with a progress bar
-    page.get_by_label("Upload a file (Application written by hand and signed by the owner.)").set_input_files(application)
-    expect(page.get_by_role("status").filter(has_text="application.pdf is uploaded.")).to_be_visible()
-    expect(page.get_by_role("progressbar", name="Uploading application.pdf")).to_have_attribute("value", "100")
-    page.get_by_label(re.compile(r"^Upload a file \(Copy of passport pages 1 and 2")).set_input_files(passport)
-    expect(page.get_by_role("status").filter(has_text="passport-1-2.png is uploaded.")).to_be_visible()
-    expect(page.locator(".card").filter(has_text="passport pages 1 and 2")).to_contain_text("Uploaded")
+    page.get_by_label(
+        "Upload a file (Application written by hand and signed by the owner.)"
+    ).set_input_files(application)
+    expect(
+        page.get_by_role("status").filter(has_text="application.pdf is uploaded.")
+    ).to_be_visible()
+    expect(page.get_by_role("progressbar", name="Uploading application.pdf")).to_have_attribute(
+        "value", "100"
+    )
+    page.get_by_label(
+        re.compile(r"^Upload a file \(Copy of passport pages 1 and 2")
+    ).set_input_files(passport)
+    expect(
+        page.get_by_role("status").filter(has_text="passport-1-2.png is uploaded.")
+    ).to_be_visible()
+    expect(page.locator(".card").filter(has_text="passport pages 1 and 2")).to_contain_text(
+        "Uploaded"
+    )
     check_page(page, "recovery-status")
 
     # AND downloads her application, filled in, then sends it for review
@@ -118,9 +135,14 @@ def test_recovery_with_documents_approved_then_reset_at_the_new_address(
     console.get_by_role("link", name=reference).click()
     expect(console.get_by_text(f"Client number{person.client_number}")).to_be_visible()
     document_link = console.get_by_role("link", name="Open application_handwritten")
-    assert requests.get(document_link.get_attribute("href"), timeout=10).content == application.read_bytes()
+    assert (
+        requests.get(document_link.get_attribute("href"), timeout=10).content
+        == application.read_bytes()
+    )
     check_page(console, "staff-recovery-case")
-    console.get_by_label("Reason (sent to the applicant)").fill("Identity confirmed by the passport copy.")
+    console.get_by_label("Reason (sent to the applicant)").fill(
+        "Identity confirmed by the passport copy."
+    )
     console.get_by_role("button", name="Approve").click()
     expect(console.get_by_role("status")).to_contain_text("Approved: the contact email is changed")
     console.get_by_role("link", name="Recovery review").click()

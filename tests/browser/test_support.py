@@ -38,7 +38,9 @@ def test_ticket_opened_answered_in_the_console_and_read_by_the_client(
     check_page(page, "tickets-empty")
     page.get_by_role("link", name="Open a ticket").first.click()
     page.get_by_label("Department").select_option("technical")
-    page.get_by_label("Service concerned").select_option(label=f"{person.login}.example (Hosting Pro)")
+    page.get_by_label("Service concerned").select_option(
+        label=f"{person.login}.example (Hosting Pro)"
+    )
     page.get_by_label("Subject").fill("Mail stopped arriving")
     page.get_by_label("Your message").fill("Since this morning no mail reaches info@ on my domain.")
     check_page(page, "ticket-new")
@@ -93,9 +95,7 @@ def test_ticket_opened_answered_in_the_console_and_read_by_the_client(
     check_page(page, "tickets")
 
 
-def test_cant_log_in_form_gives_a_ticket_number(
-    page: Page, open_context, make_person
-) -> None:
+def test_cant_log_in_form_gives_a_ticket_number(page: Page, open_context, make_person) -> None:
     # GIVEN a client who cannot sign in
     person = make_person(full_name="Ivan Petrov")
 
@@ -115,7 +115,9 @@ def test_cant_log_in_form_gives_a_ticket_number(
     expect(page.get_by_role("heading", name="Your ticket number")).to_be_visible()
     number_text = page.locator(".ticket-number").inner_text()
     assert TICKET_NUMBER.fullmatch(number_text.strip())
-    font_size = page.locator(".ticket-number").evaluate("(el) => parseFloat(getComputedStyle(el).fontSize)")
+    font_size = page.locator(".ticket-number").evaluate(
+        "(el) => parseFloat(getComputedStyle(el).fontSize)"
+    )
     assert font_size >= 32
     expect(page.get_by_text("Write this number down")).to_be_visible()
     check_page(page, "access-request-number")
@@ -125,7 +127,9 @@ def test_cant_log_in_form_gives_a_ticket_number(
     sign_in(console, "staff", DEMO_PASSWORD)
     console.get_by_role("link", name=number_text.strip()).click()
     expect(console.locator(".lead")).to_contain_text("access request")
-    expect(console.get_by_text(f"Named account (client number){person.client_number}")).to_be_visible()
+    expect(
+        console.get_by_text(f"Named account (client number){person.client_number}")
+    ).to_be_visible()
     expect(console.get_by_text("vul. Khreshchatyk 1, Kyiv")).to_be_visible()
 
 
