@@ -76,6 +76,7 @@ def test_register_verify_then_sign_in(page: Page, mailbox: Mailbox) -> None:
     # WHEN they sign out THEN the session is gone and the sign-in page says so
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("status")).to_have_text("You have signed out.")
+    check_page(page, "signed-out")
     assert "clientarea.session" not in token_storage(page)["session"]
     page.goto("/account")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

@@ -106,7 +106,9 @@ def test_cession_confirmed_by_both_with_a_resent_link(
     other.get_by_role("link", name="My services").click()
     expect(other.get_by_role("cell", name=domain, exact=True)).to_be_visible()
     page.get_by_role("link", name="My services").click()
+    expect(page.get_by_role("heading", name="My services")).to_be_visible()
     expect(page.get_by_role("cell", name=domain, exact=True)).to_have_count(0)
+    check_page(page, "services")
 
 
 def test_cession_declined_by_the_recipient(
