@@ -89,8 +89,8 @@ export function formatBytes(bytes: number): string {
   const units = ["B", "kB", "MB"];
   let value = bytes;
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
     unit += 1;
   }
   return `${new Intl.NumberFormat(locale.get(), { maximumFractionDigits: 1 }).format(value)} ${units[unit]}`;

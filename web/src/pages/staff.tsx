@@ -251,7 +251,7 @@ export function StaffRecoveryCase(props: { params: Record<string, string> }) {
       {decide.result && <Alert kind="success">{t(`staff.decided.${decide.result}`)}</Alert>}
       <div class="columns">
         <section aria-labelledby="applicant-heading">
-          <h2 id="applicant-heading">{t("recovery.applicant")}</h2>
+          <h2 id="applicant-heading">{t("staff.applicant")}</h2>
           <dl class="facts">
             <dt>{t("recovery.who")}</dt>
             <dd>{t(`recovery.type.${data.applicant_type}`)}</dd>
@@ -273,7 +273,7 @@ export function StaffRecoveryCase(props: { params: Record<string, string> }) {
             <dd>{data.new_email}</dd>
             <dt>{t("recovery.phone")}</dt>
             <dd>{data.phone}</dd>
-            <dt>{t("recovery.account_hint")}</dt>
+            <dt>{t("staff.account_hint")}</dt>
             <dd>{data.account_hint}</dd>
             <dt>{t("recovery.channel")}</dt>
             <dd>{t(`recovery.channel.${data.channel}`)}</dd>
