@@ -87,11 +87,12 @@ class FrontendHandler(SimpleHTTPRequestHandler):
             self._send_bytes(self.config_json, "application/json", cache="no-store")
             return
         file = self._file(path)
+        # Vite's hashed files never change; anything else is looked up each time.
+        immutable = file is not None and file.parent.name == "assets"
         if file is None:
             # A client route (/reset-password, /tickets/TKT-…): the app, as CloudFront's
             # custom error response answers a missing key (403 from a private bucket).
             file = Path(self.directory) / "index.html"
-        immutable = "/assets/" in path
         self._send_bytes(
             file.read_bytes(),
             mimetypes.guess_type(file.name)[0] or "application/octet-stream",
