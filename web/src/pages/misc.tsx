@@ -35,6 +35,7 @@ export function Home() {
                 </li>
               ))}
             </ul>
+            {services.length === 0 && <p class="muted">{t("services.none")}</p>}
             <a href="/services">{t("home.all_services")}</a>
           </section>
           <section class="tile" aria-labelledby="home-tickets">
