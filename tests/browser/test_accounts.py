@@ -144,7 +144,7 @@ def test_forgot_and_reset_with_the_keyboard_alone(
     # THEN the password is changed and every old session is gone
     expect(page.get_by_role("heading", name="Your password has been changed")).to_be_visible()
     check_page(page, "reset-password-done")
-    elsewhere.get_by_role("link", name="My details").click()
+    elsewhere.get_by_role("link", name="My details", exact=True).click()
     expect(elsewhere.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(elsewhere.get_by_role("status")).to_have_text(
         "Your session has ended. Please sign in again."

@@ -22,7 +22,7 @@ def give_service(client_area: ClientArea, client_number: int, domain: str) -> No
 
 
 def order_cession(page: Page, domain: str, login: str, client_number: int) -> None:
-    page.get_by_role("link", name="My services").click()
+    page.get_by_role("link", name="My services", exact=True).click()
     page.get_by_role("link", name=f"Transfer {domain} to another account").click()
     expect(page.get_by_role("heading", name="Transfer a service (cession)")).to_be_visible()
     page.get_by_label("Login of the receiving client").fill(login)
@@ -103,9 +103,9 @@ def test_cession_confirmed_by_both_with_a_resent_link(
     refresh_until(page, "Completed")
     check_page(page, "order-completed")
     sign_in(other, recipient.login)
-    other.get_by_role("link", name="My services").click()
+    other.get_by_role("link", name="My services", exact=True).click()
     expect(other.get_by_role("cell", name=domain, exact=True)).to_be_visible()
-    page.get_by_role("link", name="My services").click()
+    page.get_by_role("link", name="My services", exact=True).click()
     expect(page.get_by_role("heading", name="My services")).to_be_visible()
     expect(page.get_by_role("cell", name=domain, exact=True)).to_have_count(0)
     check_page(page, "services")
@@ -134,8 +134,8 @@ def test_cession_declined_by_the_recipient(
     # THEN the owner's order is declined and the service stays
     refresh_until(page, "Declined")
     expect(page.get_by_role("button", name="Cancel the order")).to_have_count(0)
-    page.get_by_role("link", name="My orders").click()
+    page.get_by_role("link", name="My orders", exact=True).click()
     expect(page.get_by_role("row", name=re.compile(domain))).to_contain_text("Declined")
     check_page(page, "orders")
-    page.get_by_role("link", name="My services").click()
+    page.get_by_role("link", name="My services", exact=True).click()
     expect(page.get_by_role("cell", name=domain, exact=True)).to_be_visible()

@@ -29,7 +29,7 @@ def test_profile_language_and_password(page: Page, open_context, make_person) ->
     sign_in(page, person.login)
 
     # WHEN she adds her phone and chooses Portuguese for the site and her mails
-    page.get_by_role("link", name="My details").click()
+    page.get_by_role("link", name="My details", exact=True).click()
     expect(page.get_by_text(f"{person.client_number}", exact=True)).to_be_visible()
     check_page(page, "account")
     page.get_by_label("Phone").fill("+351 210 000 000")
@@ -54,7 +54,7 @@ def test_profile_language_and_password(page: Page, open_context, make_person) ->
 
     # THEN it is changed, and her other session is signed out
     expect(page.get_by_role("status")).to_contain_text("A palavra-passe foi alterada.")
-    elsewhere.get_by_role("link", name="My details").click()
+    elsewhere.get_by_role("link", name="My details", exact=True).click()
     expect(elsewhere.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
@@ -67,8 +67,8 @@ def test_contact_email_change_confirmed_from_the_new_mailbox(
     sign_in(page, person.login)
 
     # WHEN he asks for the change under My details, with his password
-    page.get_by_role("link", name="My details").click()
-    page.get_by_role("link", name="Contact email").click()
+    page.get_by_role("link", name="My details", exact=True).click()
+    page.get_by_role("link", name="Contact email", exact=True).click()
     check_page(page, "account-email")
     page.get_by_label("New email address").fill(new_email)
     page.get_by_label("Current password").fill(PASSWORD)
@@ -89,7 +89,7 @@ def test_contact_email_change_confirmed_from_the_new_mailbox(
 
     # THEN the new address is the contact email
     expect(page.get_by_role("status")).to_have_text(f"Done: {new_email} is now your contact email.")
-    page.get_by_role("link", name="My details").first.click()
+    page.get_by_role("link", name="My details", exact=True).first.click()
     expect(page.locator(".facts dd").nth(2)).to_have_text(new_email)
 
 
@@ -113,8 +113,8 @@ def test_authorised_sender_opens_a_ticket_by_mail(
     sign_in(page, person.login)
 
     # WHEN the client authorises that address
-    page.get_by_role("link", name="My details").click()
-    page.get_by_role("link", name="Authorised senders").click()
+    page.get_by_role("link", name="My details", exact=True).click()
+    page.get_by_role("link", name="Authorised senders", exact=True).click()
     page.get_by_label("Email address").fill(colleague)
     page.get_by_role("button", name="Send a confirmation link").click()
     expect(page.get_by_role("status")).to_contain_text(colleague)
@@ -153,13 +153,13 @@ def test_authorised_sender_opens_a_ticket_by_mail(
     number = delivered.json()["number"]
 
     # THEN the ticket is on the client's tickets page, its message by email
-    page.get_by_role("link", name="Support").click()
+    page.get_by_role("link", name="Support", exact=True).click()
     page.get_by_role("link", name=number).click()
     expect(page.get_by_text("Please restore yesterday's backup.")).to_be_visible()
     expect(page.get_by_text("by email")).to_be_visible()
 
     # WHEN the client removes the address THEN it is gone from the list
-    page.get_by_role("link", name="My details").click()
-    page.get_by_role("link", name="Authorised senders").click()
+    page.get_by_role("link", name="My details", exact=True).click()
+    page.get_by_role("link", name="Authorised senders", exact=True).click()
     page.get_by_role("button", name=f"Remove {colleague}").click()
     expect(page.get_by_role("row", name=re.compile(re.escape(colleague)))).to_have_count(0)

@@ -131,7 +131,7 @@ def test_recovery_with_documents_approved_then_reset_at_the_new_address(
     # WHEN an administrator reviews it in the staff console
     console = open_context().new_page()
     sign_in(console, "admin", DEMO_PASSWORD)
-    console.get_by_role("link", name="Recovery review").click()
+    console.get_by_role("link", name="Recovery review", exact=True).click()
     console.get_by_role("link", name=reference).click()
     expect(console.get_by_text(f"Client number{person.client_number}")).to_be_visible()
     document_link = console.get_by_role("link", name="Open application_handwritten")
@@ -145,7 +145,7 @@ def test_recovery_with_documents_approved_then_reset_at_the_new_address(
     )
     console.get_by_role("button", name="Approve").click()
     expect(console.get_by_role("status")).to_contain_text("Approved: the contact email is changed")
-    console.get_by_role("link", name="Recovery review").click()
+    console.get_by_role("link", name="Recovery review", exact=True).click()
     console.get_by_role("button", name="Approved").click()
     expect(console.get_by_role("link", name=reference)).to_be_visible()
     check_page(console, "staff-recovery-queue")

@@ -29,8 +29,8 @@ def test_sessions_listed_one_signed_out_then_all_others(
     sign_in(page, person.login)
 
     # WHEN she looks at her sessions
-    page.get_by_role("link", name="My details").click()
-    page.get_by_role("link", name="Sessions").click()
+    page.get_by_role("link", name="My details", exact=True).click()
+    page.get_by_role("link", name="Sessions", exact=True).click()
     cards = page.locator(".card")
     expect(cards).to_have_count(3)
     expect(cards.filter(has_text="This session")).to_have_count(1)
@@ -42,14 +42,14 @@ def test_sessions_listed_one_signed_out_then_all_others(
     expect(cards).to_have_count(2)
 
     # THEN the phone is signed out, the laptop is not
-    phone.get_by_role("link", name="My details").click()
+    phone.get_by_role("link", name="My details", exact=True).click()
     expect(phone.get_by_role("heading", name="Sign in")).to_be_visible()
-    laptop.get_by_role("link", name="My details").click()
+    laptop.get_by_role("link", name="My details", exact=True).click()
     expect(laptop.get_by_role("heading", name="My details")).to_be_visible()
 
     # WHEN she signs out everywhere else THEN only this session is left
     page.get_by_role("button", name="Sign out everywhere else").click()
     expect(page.get_by_role("status")).to_have_text("Every other session has been signed out.")
     expect(cards).to_have_count(1)
-    laptop.get_by_role("link", name="Support").click()
+    laptop.get_by_role("link", name="Support", exact=True).click()
     expect(laptop.get_by_role("heading", name="Sign in")).to_be_visible()

@@ -33,7 +33,7 @@ def test_ticket_opened_answered_in_the_console_and_read_by_the_client(
     sign_in(page, person.login)
 
     # WHEN the client opens a ticket about it
-    page.get_by_role("link", name="Support").click()
+    page.get_by_role("link", name="Support", exact=True).click()
     expect(page.get_by_role("heading", name="Support tickets")).to_be_visible()
     check_page(page, "tickets-empty")
     page.get_by_role("link", name="Open a ticket").first.click()
@@ -70,7 +70,7 @@ def test_ticket_opened_answered_in_the_console_and_read_by_the_client(
     expect(console.get_by_role("cell", name=f"{person.login}.example")).to_be_visible()
     expect(console.get_by_text(person.email)).to_have_count(0)
     check_page(console, "staff-client-products")
-    console.get_by_role("link", name="Ticket queue").click()
+    console.get_by_role("link", name="Ticket queue", exact=True).click()
     console.get_by_role("button", name="Answered").click()
     expect(console.get_by_role("link", name=number)).to_be_visible()
     check_page(console, "staff-queue")
@@ -90,7 +90,7 @@ def test_ticket_opened_answered_in_the_console_and_read_by_the_client(
     # THEN the thread takes no more replies and the list shows it closed
     expect(page.get_by_role("status")).to_contain_text("This ticket is closed.")
     expect(page.get_by_label("Your reply")).to_have_count(0)
-    page.get_by_role("link", name="Support").click()
+    page.get_by_role("link", name="Support", exact=True).click()
     expect(page.get_by_role("row", name=re.compile(number))).to_contain_text("Closed")
     check_page(page, "tickets")
 
