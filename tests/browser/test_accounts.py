@@ -120,7 +120,7 @@ def test_forgot_and_reset_with_the_keyboard_alone(
     assert path_of(page) == "/reset-password"
     expect(
         page.get_by_text(re.compile(r"This link stays valid until .+ \((119|120) minutes left\)"))
-    )
+    ).to_be_visible()
     expect(page.get_by_text("At least 15 characters and at most 128")).to_be_visible()
     check_page(page, "reset-password")
 

@@ -17,6 +17,9 @@ export const LOCALE_NAMES: Record<Locale, string> = {
   pt: "Português",
 };
 
+/** The regional conventions for dates and numbers: Portugal's Portuguese, British English. */
+const REGION: Record<Locale, string> = { en: "en-GB", uk: "uk-UA", ru: "ru-RU", pl: "pl-PL", pt: "pt-PT" };
+
 type Plural = Partial<Record<Intl.LDMLPluralRule, string>>;
 type Catalog = Record<string, string | Plural>;
 export type Key = keyof typeof en;
@@ -80,7 +83,7 @@ export function t(key: Key | string, params: Record<string, string | number> = {
 
 export function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return "—";
-  return new Intl.DateTimeFormat(locale.get(), { dateStyle: "medium", timeStyle: "short" }).format(
+  return new Intl.DateTimeFormat(REGION[locale.get()], { dateStyle: "medium", timeStyle: "short" }).format(
     new Date(iso),
   );
 }
@@ -93,5 +96,5 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit += 1;
   }
-  return `${new Intl.NumberFormat(locale.get(), { maximumFractionDigits: 1 }).format(value)} ${units[unit]}`;
+  return `${new Intl.NumberFormat(REGION[locale.get()], { maximumFractionDigits: 1 }).format(value)} ${units[unit]}`;
 }
