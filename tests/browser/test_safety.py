@@ -96,3 +96,24 @@ def test_a_throttled_sign_in_says_when_to_try_again(page: Page, make_person) -> 
         f"Too many attempts. Try again in {minutes} {unit}."
     )
     check_page(page, "sign-in-throttled")
+
+
+def test_pages_fit_a_phone_screen(open_context, make_person) -> None:
+    # GIVEN a client on a 375-pixel-wide phone
+    person = make_person()
+    page = open_context(viewport={"width": 375, "height": 740}, is_mobile=True).new_page()
+    page.goto("/login")
+    check_page(page, "sign-in-phone")
+    sign_in(page, person.login)
+    for path, name in (
+        ("/", "overview-phone"),
+        ("/account", "account-phone"),
+        ("/tickets/new", "ticket-new-phone"),
+    ):
+        page.goto(path)
+        expect(page.locator("h1")).to_be_visible()
+        # THEN nothing is wider than the screen (no sideways scrolling)
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), (
+            path
+        )
+        check_page(page, name)
