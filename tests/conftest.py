@@ -59,8 +59,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_dev_server(log_dir: Path, *, quiet: bool = True) -> Iterator[str]:
+def running_dev_server(
+    log_dir: Path, extra_args: tuple[str, ...] = ("--no-frontend",), *, quiet: bool = True
+) -> Iterator[str]:
     """`make dev`'s server, started the way the README says, on a free port; its URL.
+    The web client is not served unless `extra_args` ask for it (--frontend-url).
 
     Its output goes to a file (log_dir/server.log), not a pipe: an unread pipe fills up
     and blocks the server. `quiet`: without the access log.
@@ -69,7 +72,15 @@ def running_dev_server(log_dir: Path, *, quiet: bool = True) -> Iterator[str]:
     log = (log_dir / "server.log").open("w")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "MOTO_PORT"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local", "--port", str(port), *(["--quiet"] * quiet)],
+        [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "--port",
+            str(port),
+            *(["--quiet"] * quiet),
+            *extra_args,
+        ],
         cwd=ROOT,
         env={**env, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'clientarea'}"},
         stdout=log,

@@ -52,12 +52,21 @@ def seed() -> list[str]:
         login="staff",
         role=accounts.Role.SUPPORT,
     )
+    # An administrator too: approving a manual recovery is for role admin only.
+    admin = accounts.provision(
+        email="admin@example.com",
+        password=DEMO_PASSWORD,
+        full_name="Staff Administrator",
+        login="admin",
+        role=accounts.Role.ADMIN,
+    )
     held = seed_services(demo.client_number)
     return [
         f"  client: demo@example.com (login demo, client number {demo.client_number})",
         f"          holding {held}",
         f"  staff:  staff@example.com (login staff, client number {staff.client_number})",
-        f"  password for both: {DEMO_PASSWORD}",
+        f"  admin:  admin@example.com (login admin, client number {admin.client_number})",
+        f"  password for all three: {DEMO_PASSWORD}",
     ]
 
 
@@ -130,6 +139,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds a cession waits for confirmations",
     )
     parser.add_argument("--no-reload", action="store_true", help="do not reload changed code")
+    parser.add_argument(
+        "--no-frontend",
+        action="store_true",
+        help="do not serve web/dist at --frontend-url (emailed links still point there)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     parser.add_argument(
         "--verbose", action="store_true", help="also moto's and botocore's own logs"
@@ -202,9 +216,21 @@ def main(argv: list[str] | None = None) -> int:
     # Every listener of `make dev`: the API (with /_dev/*). Another one (the web
     # client's files on --frontend-url, say) is one more ThreadingHTTPServer here.
     listeners: list[ThreadingHTTPServer] = [api]
-    deployment.queues.start()
     url = f"http://{api.server_address[0]}:{api.server_address[1]}"
+    if not args.no_frontend:
+        # The reference web client (web/dist) on its own origin, with the headers of the
+        # template's WebClientHeadersPolicy (infra/local/frontend.py).
+        from infra.local.frontend import make_frontend_server  # noqa: PLC0415
+
+        listeners.append(
+            make_frontend_server(
+                args.frontend_url, api_url=url, upload_origin=os.environ["AWS_ENDPOINT_URL"]
+            )
+        )
+    deployment.queues.start()
     print(f"clientarea dev API listening on {url}", flush=True)
+    if not args.no_frontend:
+        print(f"  client area (web/dist): {args.frontend_url}", flush=True)
     print(f"  mail: {url}/_dev/mail   docs: {url}/_dev/docs", flush=True)
     print(f"  links in mails point at {args.frontend_url}", flush=True)
     print(f"  browsers may read the API from {', '.join(args.frontend_origins)}", flush=True)

@@ -126,6 +126,8 @@ def _create_buckets(stack: Stack, physical: Physical) -> None:
     """
     s3 = boto3.client("s3", region_name=REGION)
     for logical_id, resource in stack.of_type("AWS::S3::Bucket").items():
+        if not condition_holds(stack, resource.get("Condition"), physical):
+            continue  # e.g. WebClientBucket: locally, make dev serves web/dist itself
         props = resource.get("Properties", {})
         name = bucket_name(logical_id)
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -177,6 +179,16 @@ def _create_buckets(stack: Stack, physical: Physical) -> None:
             s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
         physical.refs[logical_id] = name
         physical.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+
+
+def condition_holds(stack: Stack, name: str | None, physical: Physical) -> bool:
+    """Whether the template's condition `name` holds for these parameters (no condition:
+    always). Only `Fn::Equals` of parameter references and literals is used here."""
+    if name is None:
+        return True
+    spec = stack.template.get("Conditions", {})[name]
+    left, right = spec["Fn::Equals"]
+    return str(resolve(left, physical)) == str(resolve(right, physical))
 
 
 def _lifecycle_rule(rule: dict[str, Any], physical: Physical) -> dict[str, Any]:
