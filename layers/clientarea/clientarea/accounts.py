@@ -63,6 +63,7 @@ _GENERATED_LOGIN = re.compile(r"^client\d+$")
 
 class AccountStatus(StrEnum):
     ACTIVE = "active"
+    DISABLED = "disabled"  # a staff account an administrator switched off (clientarea.staff)
 
 
 def login_failures_per_ip() -> throttling.Limit:
@@ -348,6 +349,10 @@ def login(login_or_email: str, password: str, *, client_ip: str) -> sessions.New
         _refuse_if_locked(account)
     if account is None or not passwords.verify_password(account.password_hash, password):
         _record_failure(account, client_ip, claim_key)
+        raise InvalidCredentials
+    if account.status != AccountStatus.ACTIVE:
+        # A disabled account answers as a wrong password would, after the same work: the
+        # right password must not tell anyone that the account exists but is switched off.
         raise InvalidCredentials
     session = sessions.new_session(account)
     # A reset or password change that lands between our check and this write raised
