@@ -75,6 +75,13 @@ def invoke(function: Function, event: dict[str, Any]) -> Any:
     return load_handler(function)(event, context)
 
 
+def _with_request_id(response: HttpResponse, event: dict[str, Any]) -> HttpResponse:
+    """API Gateway (REST) names the request in every answer it makes for a method:
+    the id its access log and the functions' `correlation_id` carry."""
+    response.headers.setdefault("x-amzn-RequestId", event["requestContext"]["requestId"])
+    return response
+
+
 class LocalApi:
     """The REST API of template.yaml, callable in-process or behind the dev server."""
 
@@ -132,9 +139,9 @@ class LocalApi:
         if route.authorized:
             denied = self._authorize(event, method, match.route)
             if denied is not None:
-                return denied
+                return _with_request_id(denied, event)
         result = invoke(self._functions[route.function], event)
-        return self._to_http(result, event["headers"])
+        return _with_request_id(self._to_http(result, event["headers"]), event)
 
     # --- API Gateway's pieces ---------------------------------------------------------
 
