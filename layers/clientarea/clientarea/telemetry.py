@@ -19,7 +19,9 @@ from the forgot request to the mailer's `ses_message_id` (docs/operations.md).
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -84,7 +86,19 @@ _CESSION_OUTCOME_MAILS = {
 }
 
 _metrics = Metrics()
-_logger = Logger()  # the functions' logger: one per service name, so the same keys
+
+
+@cache
+def _logger_of(service: str) -> Logger:
+    return Logger(service=service)
+
+
+def _logger() -> Logger:
+    """The functions' logger: Powertools keeps one per service name, so this one shares
+    the handler's keys. Looked up when used, not at import: a process that imported this
+    module before its environment named the service (tests, the dev server) would
+    otherwise hold another logger."""
+    return _logger_of(os.environ.get("POWERTOOLS_SERVICE_NAME", "service_undefined"))
 
 
 def count(metric: Metric, value: int = 1) -> None:
@@ -111,11 +125,11 @@ def cession_outcome(kind: str, params: dict[str, Any]) -> Metric | None:
 
 
 def correlation_id() -> str | None:
-    return _logger.get_correlation_id()
+    return _logger().get_correlation_id()
 
 
 def set_correlation_id(value: str | None) -> None:
-    _logger.set_correlation_id(value)
+    _logger().set_correlation_id(value)
 
 
 def message_attributes() -> dict[str, Any]:
