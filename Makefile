@@ -38,12 +38,13 @@ export PYTHON313
 REGION ?= eu-central-1
 
 ARGS ?=
+STAFF_COMMANDS := create-staff set-staff-password disable-staff enable-staff list-staff
 RUNTIME_PACKAGES := boto3 botocore s3transfer jmespath urllib3 python-dateutil six
 LINT_PATHS := layers functions infra tests bench
 
 .PHONY: help install dev openapi test lint check check-contract check-bandit check-checkov \
-	check-audit check-asl check-template build bench lock clean python313 create-staff \
-	system-packages web web-test test-browser check-web-client
+	check-audit check-asl check-template build bench lock clean python313 deploy \
+	system-packages web web-test test-browser check-web-client $(STAFF_COMMANDS)
 
 help:
 	@echo "make install         .venv with python3.13 and requirements/dev.txt (idempotent)"
@@ -54,10 +55,13 @@ help:
 	@echo "make check           contract (openapi vs API.md), bandit, checkov, pip-audit, ASL"
 	@echo "make check-template  cfn-lint and sam validate --lint on template.yaml"
 	@echo "make build           web/dist, sam build (no container) and a check of the artifacts"
+	@echo "make deploy ENV=dev|prod  check samconfig.toml, sam build, sam deploy --config-env ENV"
 	@echo "make bench [ARGS=..] cold starts, AWS calls and latency per route, sizes"
 	@echo "make lock            recompile the locks (UPGRADE=1 to move to newest)"
 	@echo "make clean           remove build output and caches (not .venv)"
 	@echo "make create-staff ARGS=\"--email E --role support|admin --stack-name S\"  staff account in a deployed stack"
+	@echo "make set-staff-password|disable-staff|enable-staff ARGS=\"LOGIN --stack-name S\"  (docs/operations.md)"
+	@echo "make list-staff ARGS=\"--stack-name S\"  every staff account, role and status"
 
 python313:
 	@if [ -z "$(PYTHON313)" ] || ! "$(PYTHON313)" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
@@ -149,9 +153,20 @@ openapi: install
 	@if [ -n "$(findstring --check,$(ARGS))" ]; then $(MAKE) --no-print-directory check-web-client; \
 	else cd web && npx openapi-typescript ../docs/openapi.json -o src/api/schema.d.ts --silent; fi
 
-# A staff account in a deployed stack (AWS credentials from the environment); see infra/ops.py.
-create-staff: install
-	PYTHONPATH="$(CURDIR)/layers/clientarea$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m infra.ops create-staff $(ARGS)
+# Staff accounts in a deployed stack (AWS credentials from the environment); see infra/ops.py.
+# A password is typed twice (getpass) or read from stdin with --password-stdin, never argv.
+$(STAFF_COMMANDS): install
+	PYTHONPATH="$(CURDIR)/layers/clientarea$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m infra.ops $@ $(ARGS)
+
+# samconfig.toml's ENV: refuse placeholders and missing values, build, deploy (prod shows
+# the change set and asks), then say what the stack cannot do itself (infra/deploy.py).
+ENV ?=
+deploy: install $(RUNTIME_STAMP)
+	@case "$(ENV)" in dev|prod) ;; *) echo "usage: make deploy ENV=dev|prod" >&2; exit 2 ;; esac
+	$(PY) -m infra.deploy check $(ENV)
+	@$(MAKE) --no-print-directory build
+	$(VENV)/bin/sam deploy --config-env $(ENV) $(ARGS)
+	$(PY) -m infra.deploy after $(ENV)
 
 lint: install
 	$(VENV)/bin/ruff check $(LINT_PATHS)

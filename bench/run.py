@@ -13,6 +13,8 @@ b) Routes: AWS API calls per request (the authorizer's apart) and in-process p50
 c) Size: what each function deploys: its code plus its layers, unzipped and zipped.
 d) Web client: web/dist's JavaScript and CSS, gzipped, per file and in all (the whole
    client against its budget), and what a first visit loads.
+e) Cost on paper: docs/cost.md from the calls of b) and bench/prices.toml (cost.py);
+   --check-cost compares instead of writing (CI).
 
 Budgets come from bench/budgets.toml. A FAIL is reported; the exit status is non-zero
 only with --enforce. A scenario that cannot be played (an unexpected answer, a failed
@@ -309,7 +311,7 @@ def _same_calls(measured: list[Any], same: dict[str, list[str]], report: Report)
                 print(f"  {m.variant:<14} {_fmt_ops(seq)}")
 
 
-def routes(budgets: dict[str, Any], iterations: int, report: Report) -> None:
+def routes(budgets: dict[str, Any], iterations: int, report: Report) -> Any:
     import routes as route_bench
 
     section(f"b) routes: AWS calls per request, in-process latency ({iterations} requests each)")
@@ -322,7 +324,7 @@ def routes(budgets: dict[str, Any], iterations: int, report: Report) -> None:
     except route_bench.BenchError as exc:
         report.errors.append(f"route scenario: {exc}")
         print(f"  scenario failed: {exc}")
-        return
+        return None
     print(f"  (played in {time.perf_counter() - started:.1f} s)\n")
     limits = budgets.get("max_aws_calls", {})
     for m in result.measured:
@@ -360,6 +362,24 @@ def routes(budgets: dict[str, Any], iterations: int, report: Report) -> None:
     for variant, by_function in result.background.items():
         parts = [f"{fn}: {len(ops)} [{_fmt_ops(ops)}]" for fn, ops in by_function.items()]
         print(f"  forgot, {variant:<14} {'; '.join(parts) or '(no calls)'}")
+    return result
+
+
+def cost_sheet(result: Any, check: bool, report: Report) -> None:
+    """docs/cost.md from the calls just measured: written, or (--check-cost) compared."""
+    import cost
+
+    section("d) cost on paper: docs/cost.md")
+    text = cost.render(result, lambda_env.load_template(), cost.load_prices())
+    where = cost.DOC.relative_to(ROOT)
+    current = cost.DOC.read_text() if cost.DOC.is_file() else ""
+    if check:
+        if text != current:
+            report.errors.append(f"{where} is stale: run `make bench` and commit it")
+        print(f"  {where}: {'current' if text == current else 'STALE'}")
+        return
+    cost.DOC.write_text(text)
+    print(f"  {where}: {'unchanged' if text == current else 'written'}")
 
 
 # --- c) sizes ---------------------------------------------------------------------------
@@ -526,6 +546,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enforce", action="store_true", help="exit 1 when a budget fails")
     parser.add_argument("--no-build", action="store_true", help="never run `make build`")
     parser.add_argument("--only", choices=["cold-start", "routes", "size", "web"], action="append")
+    parser.add_argument(
+        "--check-cost",
+        action="store_true",
+        help="CI: fail if docs/cost.md is not what the measured calls and prices give "
+        "(instead of writing it)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         quick = budgets.get("quick", {})
@@ -550,7 +576,9 @@ def main(argv: list[str] | None = None) -> int:
     if "cold-start" in only:
         cold_starts(functions, budgets["cold_start"], args.runs, report, profile=not args.quick)
     if "routes" in only:
-        routes(budgets["routes"], args.iterations, report)
+        measured = routes(budgets["routes"], args.iterations, report)
+        if measured is not None:
+            cost_sheet(measured, args.check_cost, report)
     if "size" in only:
         sizes(functions, budgets.get("size", {}), report)
     if "web" in only:

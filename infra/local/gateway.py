@@ -65,6 +65,13 @@ class HttpResponse:
         return json.loads(self.body) if self.body else None
 
 
+def _with_request_id(response: HttpResponse, event: dict[str, Any]) -> HttpResponse:
+    """API Gateway (REST) names the request in every answer it makes for a method:
+    the id its access log and the functions' `correlation_id` carry."""
+    response.headers.setdefault("x-amzn-RequestId", event["requestContext"]["requestId"])
+    return response
+
+
 class LocalApi:
     """The REST API of template.yaml, callable in-process or behind the dev server."""
 
@@ -116,7 +123,7 @@ class LocalApi:
         if route.authorized:
             denied = self._authorize(event, method, match.route, trace)
             if denied is not None:
-                return denied
+                return _with_request_id(denied, event)
         invocation = self._lambdas.invoke(self._functions[route.function], event)
         trace.invocations.append(invocation)
         if invocation.failed or not _is_proxy_result(invocation.result):
@@ -125,10 +132,10 @@ class LocalApi:
                 logger.error(
                     "%s failed", route.function, exc_info=(type(error), error, error.__traceback__)
                 )
-            return self.gateway_response("DEFAULT_5XX", headers, trace)
+            return _with_request_id(self.gateway_response("DEFAULT_5XX", headers, trace), event)
         response = self._to_http(invocation.result, event["headers"])
         response.trace = trace
-        return response
+        return _with_request_id(response, event)
 
     # --- API Gateway's pieces ---------------------------------------------------------
 

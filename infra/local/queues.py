@@ -3,6 +3,7 @@ delete what it did not report as failed (ReportBatchItemFailures)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import threading
@@ -116,10 +117,28 @@ def _record(message: dict[str, Any], arn: str) -> dict[str, Any]:
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
         "attributes": message.get("Attributes", {}),
-        "messageAttributes": message.get("MessageAttributes", {}),
+        "messageAttributes": {
+            name: _lambda_attribute(value)
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
         # SQS's own body checksum, not a security use.
         "md5OfBody": hashlib.md5(message["Body"].encode(), usedforsecurity=False).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": arn,
         "awsRegion": REGION,
     }
+
+
+def _lambda_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """A message attribute as Lambda's SQS event spells it (camelCase, both lists),
+    not as ReceiveMessage answers it."""
+    attribute: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value["DataType"],
+    }
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return attribute

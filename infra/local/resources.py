@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 
-from infra.local.stack import ACCOUNT_ID, REGION, ROOT, Stack, physical_name
+from infra.local.stack import ACCOUNT_ID, REGION, ROOT, STACK_NAME, Stack, physical_name
 
 
 @dataclass
@@ -24,6 +24,14 @@ class Physical:
 def create_all(stack: Stack, parameters: dict[str, str]) -> Physical:
     physical = Physical()
     physical.refs.update(stack.parameter_values(parameters))
+    physical.refs.update(  # the pseudo parameters a !Ref may name
+        {
+            "AWS::StackName": STACK_NAME,
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": "aws",
+        }
+    )
     _create_tables(stack, physical)
     _create_queues(stack, physical)
     _create_buckets(stack, physical)
