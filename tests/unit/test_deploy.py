@@ -16,7 +16,7 @@ from infra import deploy
 
 FILLED = {  # what an operator writes over the placeholders
     "FrontendUrl": "https://clientarea.hoster.example",
-    "FrontendOrigin": "https://clientarea.hoster.example",
+    "AllowedOrigins": "https://clientarea.hoster.example",
     "SenderAddress": "no-reply@hoster.example",
     "SupportAddress": "support@hoster.example",
     "SalesAddress": "sales@hoster.example",

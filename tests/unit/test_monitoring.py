@@ -23,7 +23,7 @@ FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 # Values that must be real in every deployment: no example defaults.
 MUST_BE_REAL = (
     "FrontendUrl",
-    "FrontendOrigin",
+    "AllowedOrigins",
     "SenderAddress",
     "SupportAddress",
     "SalesAddress",
