@@ -15,6 +15,7 @@ from clientarea import startup  # first: pauses the garbage collector during ini
 
 # isort: split
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import sessions, snapstart
 from clientarea.errors import Unauthorized
@@ -69,7 +70,8 @@ def policy(principal: sessions.Principal, method_arn: str) -> dict:
     }
 
 
-@logger.inject_lambda_context
+# The request id of the request being authorised: its line and the function's share it.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     try:
         principal = sessions.authenticate(_bearer(event.get("headers")))

@@ -171,7 +171,7 @@ def test_another_powertools_version_fails_the_build(pristine_site: Path) -> None
 def test_a_changed_init_fails_the_build_even_under_the_same_version(pristine_site: Path) -> None:
     init = pristine_site / next(iter(PACKAGES.values()))
     init.write_text(init.read_text() + "\nfrom .graphql_appsync import router\n")
-    with pytest.raises(lazy.PatchError, match="not the 3.37.0 original"):
+    with pytest.raises(lazy.PatchError, match=r"not the 3\.37\.0 original"):
         lazy.patch(pristine_site)
 
 
