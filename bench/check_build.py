@@ -8,6 +8,8 @@
 2. Each function's handler imports from the artifact plus its layers with a plain
    python3.13 (PYTHONDONTWRITEBYTECODE=1) and every module of ours comes from its
    `.pyc`, never compiled from source; the handler attribute exists.
+3. Powertools' event_handler and data_classes package inits in the dependencies layer
+   are the lazy ones (layers/dependencies/powertools_lazy_init.py, issue 16).
 """
 
 from __future__ import annotations
@@ -65,6 +67,22 @@ def import_problems(function) -> tuple[list[str], int]:
     return problems, len(ours)
 
 
+LAZY_INITS = (
+    "aws_lambda_powertools/event_handler/__init__.py",
+    "aws_lambda_powertools/utilities/data_classes/__init__.py",
+)
+LAZY_MARKER = "# clientarea: lazy package init"
+
+
+def lazy_init_problems() -> list[str]:
+    layer = BUILD / "DependenciesLayer" / "python"
+    return [
+        f"{layer.name}/{init}: Powertools' eager init (the lazy rewrite did not run)"
+        for init in LAZY_INITS
+        if LAZY_MARKER not in (layer / init).read_text()
+    ]
+
+
 def main() -> int:
     ensure_runtime()
     template = load_template()
@@ -75,6 +93,9 @@ def main() -> int:
         problems += found
         count = sum(1 for p in artifact.rglob(f"*.{PYC_TAG}.pyc"))
         print(f"  {artifact.name:<30} {count:>5} pyc  {'ok' if not found else 'PROBLEMS'}")
+    found = lazy_init_problems()
+    problems += found
+    print(f"  Powertools lazy package inits    {'ok' if not found else 'MISSING'}")
     for function in fns:
         found, modules = import_problems(function)
         problems += found

@@ -330,6 +330,7 @@ def render(report: Any, template: dict[str, Any], prices: dict[str, Any]) -> str
         out.append("")
     out += _cognito(report, works, items, prices, memory)
     out += _fixed(template, prices)
+    out += _snapstart(template, prices, memory)
     out += [
         "## Assumptions (not measured)",
         "",
@@ -403,6 +404,55 @@ def _fixed(template: dict[str, Any], prices: dict[str, Any]) -> list[str]:
         "",
         "Custom metrics are billed only in a month they are published; the per-route API",
         "metrics only with `ApiDetailedMetrics=true` (samconfig.toml: prod yes, dev no).",
+        "",
+    ]
+
+
+def _snapstart(
+    template: dict[str, Any], prices: dict[str, Any], memory: dict[str, int]
+) -> list[str]:
+    """What EnableSnapStart=true adds: the functions whose template sets SnapStart."""
+    snap = prices["lambda_snapstart"]
+    functions = [
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function" and "SnapStart" in resource["Properties"]
+    ]
+    month = 30 * 24 * 3600
+    rows = [
+        (
+            f,
+            memory[f] / 1024 * month * snap["cache_gb_second"],
+            memory[f] / 1024 * snap["restore_per_gb"],
+        )
+        for f in functions
+    ]
+    gigabytes = sum(memory[f] for f in functions) / 1024
+    return [
+        "## SnapStart (EnableSnapStart=true)",
+        "",
+        "Off by default. When on, each function below keeps the snapshot of its live version",
+        "cached, and every new execution environment resumes from it instead of a cold start",
+        "(docs/snapstart.md). Billed per GB of the function's memory: caching for as long as",
+        "the version exists (at least 3 hours after each deployment that publishes one; the",
+        "replaced version is deleted, `VersionDeletionPolicy: Delete`), and each restore.",
+        "The restore's duration (loading the runtime, our after-restore hook) is billed as",
+        "ordinary duration; the initialisation runs once per published version instead of",
+        f"once per cold start. {snap['cache_gb_second']:.10f} USD per GB-second cached,",
+        f"{snap['restore_per_gb']} USD per GB restored (us-east-1's published prices).",
+        "",
+        "| function | memory | cache, USD a month | USD per 1,000 restores |",
+        "|---|---:|---:|---:|",
+        *(
+            f"| {f} | {memory[f]} MB | {_usd(cache)} | {_usd(restore * 1000)} |"
+            for f, cache, restore in rows
+        ),
+        f"| **all {len(rows)}** | {gigabytes:g} GB | **{_usd(sum(r[1] for r in rows))}** "
+        f"| {_usd(sum(r[2] for r in rows) * 1000)} |",
+        "",
+        "A version replaced within 3 hours of its publication is still billed 3 hours of",
+        f"cache: at most {_usd(gigabytes * 3 * 3600 * snap['cache_gb_second'])} a deployment "
+        "for all of them.",
         "",
     ]
 

@@ -134,7 +134,8 @@ def test_switching_the_parameter_publishes_a_new_version() -> None:
             if k.startswith("AccountsFunctionVersion")
         }
         ((version,),) = [list(versions.values())]
-        assert version["DeletionPolicy"] == "Retain"
+        # A replaced version is deleted: its snapshot is billed while it is cached.
+        assert version["DeletionPolicy"] == "Delete"
         descriptions[enable] = version["Properties"]["Description"]
     assert (
         descriptions["true"] == descriptions["false"] == {"Fn::Sub": "SnapStart ${EnableSnapStart}"}
