@@ -50,7 +50,7 @@ DEFERRED = (
     "email_validator",
     "argon2",
 )
-DEFERRED_ROUNDS = 3  # informational: measured in the first rounds only
+DEFERRED_ROUNDS = 3  # informational figures: measured in the first rounds only
 # The first DynamoDB client, as our code creates it (every table goes through PynamoDB),
 # in a function whose handler uses a table (the mailer's does not: no such client).
 FIRST_CLIENT = (
@@ -101,9 +101,11 @@ class Series:
 
 
 def probe(function: Function | None, pin: list[str], deferred: bool = False) -> Sample:
-    """One fresh process: `import boto3` (function None) or the function's handler."""
+    """One fresh process: `import boto3` (function None; with `deferred`, then its
+    DynamoDB client, informational) or the function's handler."""
     if function is None:
-        code = PROBE.format(module="boto3", client=BASELINE_CLIENT, deferred=())
+        client = BASELINE_CLIENT if deferred else ""
+        code = PROBE.format(module="boto3", client=client, deferred=())
     else:
         names = DEFERRED if deferred else ()
         code = PROBE.format(module=function.module, client=FIRST_CLIENT, deferred=names)
@@ -129,11 +131,12 @@ def measure(
     for round_number in range(rounds):
         started = time.perf_counter()
         order = shuffler.sample(functions, len(functions))
-        before = probe(None, pin)
+        informational = round_number < DEFERRED_ROUNDS
+        before = probe(None, pin, deferred=informational)
         baseline.append(before)
         for function in order:
-            sample = probe(function, pin, deferred=round_number < DEFERRED_ROUNDS)
-            after = probe(None, pin)
+            sample = probe(function, pin, deferred=informational)
+            after = probe(None, pin, deferred=informational)
             baseline.append(after)
             boto3_cpu = (before.import_cpu + after.import_cpu) / 2
             boto3_wall = (before.import_wall + after.import_wall) / 2

@@ -130,7 +130,9 @@ def cold_starts(
     kinds = cold_start.function_kinds(lambda_env.load_template())
     limits = budgets["max_ratio"]
     boto3_cpu = statistics.median(b.import_cpu for b in baseline)
-    boto3_client = statistics.median(b.client_cpu for b in baseline)
+    boto3_client = statistics.median(
+        b.client_cpu for b in baseline[: cold_start.DEFERRED_ROUNDS * (len(functions) + 1)]
+    )
     rows = [
         [
             "import boto3 (yardstick)",
