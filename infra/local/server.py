@@ -204,8 +204,14 @@ class DevRequestHandler(BaseHTTPRequestHandler):
         logger.info("%s %s", self.address_string(), format % args)
 
 
+class DevServer(ThreadingHTTPServer):
+    # The stdlib's listen backlog is 5: a burst of parallel requests (what API Gateway
+    # takes without blinking, and what the throttling tests send) was reset at connect.
+    request_queue_size = 128
+
+
 def make_server(api: LocalApi, host: str, port: int) -> ThreadingHTTPServer:
     handler = type("BoundDevRequestHandler", (DevRequestHandler,), {"api": api})
-    server = ThreadingHTTPServer((host, port), handler)
+    server = DevServer((host, port), handler)
     server.daemon_threads = True
     return server

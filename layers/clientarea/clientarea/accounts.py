@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactWrite
 
 from clientarea import clock, config, passwords, sessions, throttling, tokens
 from clientarea.errors import (
@@ -29,6 +29,7 @@ from clientarea.errors import (
     InvalidCredentials,
     InvalidEmail,
     InvalidLogin,
+    LoginRateLimited,
     NotFound,
     RateLimited,
     TokenInvalid,
@@ -39,22 +40,29 @@ from clientarea.tables import (
     AccountModel,
     ClaimModel,
     CounterModel,
-    RateLimitModel,
     SenderModel,
     SessionModel,
-    connection,
     transaction,
 )
 
 VERIFICATION_TTL = timedelta(hours=24)
 FIRST_CLIENT_NUMBER = 100_001
 
-# Login failures: at most 10 per login name (or address) in 15 minutes, counted alike
-# for existing and unknown logins so that the 429 reveals nothing; and never more than
-# 100 consecutive failures on an account (NIST SP 800-63B-4 §3.2.2) before its owner
-# must reset the password.
-LOGIN_FAILURES = throttling.Limit("login_failures", 10, 15 * 60)
-MAX_CONSECUTIVE_FAILURES = 100
+# Sign-in attempts, each counted before its password is checked (one conditional write):
+# at most 10 in a 15-minute window and 100 in a row (NIST SP 800-63B-4 §3.2.2), until a
+# success or a password reset by email clears the count. Counted per account (its login
+# name and its address share one count), and per login name or address for one nobody
+# has, with the same writes and the same answer, so that neither the pause nor the lock
+# tells whether an account exists. A count is kept a year after its last attempt.
+LOGIN_ATTEMPTS = throttling.ConsecutiveLimit(
+    "login_attempts",
+    per_window=10,
+    window_seconds=15 * 60,
+    consecutive=100,
+    keep_seconds=365 * 24 * 3600,
+)
+# Read for a login nobody has, so that it makes the same calls as a known one.
+_NO_ACCOUNT = "account#0"
 
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
 # Generated logins look like this; nobody may choose one, so they never collide.
@@ -302,7 +310,6 @@ def _create_account(
         status=AccountStatus.ACTIVE,
         role=Role.CLIENT,
         session_generation=0,
-        failed_logins=0,
         created_at=clock.now(),
     )
     with transaction() as tx:
@@ -328,26 +335,22 @@ def _cancellation_codes(exc: TransactWriteError) -> list[str]:
 
 
 def login(login_or_email: str, password: str, *, client_ip: str) -> sessions.NewSession:
-    """Check credentials and open a session; unknown login and wrong password look alike."""
+    """Check credentials and open a session; unknown login and wrong password look alike.
+
+    The attempt is counted (per address, then per account or unknown login) before the
+    password is checked, by writes whose own outcome decides, so parallel guesses cannot
+    all slip under the limit. A success un-counts it in the transaction that saves the
+    session.
+    """
+    ip_hit = throttling.hit(login_failures_per_ip(), client_ip)
     claim_key = _claim_key_for(login_or_email) or "login#"
-    ip_limit = login_failures_per_ip()
-    ip_counter, ip_retry = throttling.counter_key(ip_limit, client_ip)
-    login_counter, login_retry = throttling.counter_key(LOGIN_FAILURES, claim_key)
-    # One read for the claim and both failure counters.
-    with TransactGet(connection=connection()) as read:
-        claim_future = read.get(ClaimModel, claim_key)
-        ip_future = read.get(RateLimitModel, ip_counter)
-        login_future = read.get(RateLimitModel, login_counter)
-    if _hits(ip_future) >= ip_limit.max_hits:
-        raise RateLimited(ip_retry)
-    login_failures = _hits(login_future)
-    if login_failures >= LOGIN_FAILURES.max_hits:
-        raise RateLimited(login_retry)
-    account = _account_for_claim(claim_future)
-    if account is not None:
-        _refuse_if_locked(account)
-    if account is None or not passwords.verify_password(account.password_hash, password):
-        _record_failure(account, client_ip, claim_key)
+    claim = _claim(claim_key)
+    attempts = account_key(claim.client_number) if claim is not None else claim_key
+    _count_attempt(attempts)
+    account = _account_of(claim)
+    # An unknown login costs the same argon2 work as a wrong password (a hash nobody has).
+    right = passwords.verify_password(account.password_hash if account else None, password)
+    if account is None or not right:
         raise InvalidCredentials
     session = sessions.new_session(account)
     # A reset or password change that lands between our check and this write raised
@@ -356,65 +359,44 @@ def login(login_or_email: str, password: str, *, client_ip: str) -> sessions.New
     try:
         with transaction() as tx:
             tx.save(session.item)
-            if login_failures:
-                # The count is of consecutive failures: the owner's success clears it.
-                tx.delete(RateLimitModel(login_counter))
-            if account.failed_logins:
-                tx.update(
-                    account, actions=[AccountModel.failed_logins.set(0)], condition=same_generation
-                )
-            else:
-                # A read-only check: concurrent logins do not conflict with each other.
-                tx.condition_check(AccountModel, account.pk, condition=same_generation)
+            # The count is of attempts in a row: the owner's success clears it.
+            tx.delete(throttling.clear(LOGIN_ATTEMPTS, attempts))
+            ip_hit.give_back(tx)
+            # A read-only check: concurrent logins do not conflict with each other.
+            tx.condition_check(AccountModel, account.pk, condition=same_generation)
     except TransactWriteError as exc:
         raise InvalidCredentials from exc
     return session
 
 
-def login_failure_counters(account_login: str, account_email: str) -> list[RateLimitModel]:
-    """The current failure counters of an account's login and email, for a password
-    reset to clear (the owner has just proved the mailbox)."""
-    return [
-        RateLimitModel(throttling.counter_key(LOGIN_FAILURES, key)[0])
-        for key in (login_claim_key(account_login), email_claim_key(account_email))
-    ]
-
-
-def _hits(future: Any) -> int:
+def _claim(claim_key: str) -> ClaimModel | None:
     try:
-        return int(future.get().hits)
-    except RateLimitModel.DoesNotExist:
-        return 0
-
-
-def _account_for_claim(future: Any) -> AccountModel | None:
-    try:
-        claim = future.get()
-    except ClaimModel.DoesNotExist:
-        passwords.verify_password(None, "")  # same work as a wrong password
-        return None
-    try:
-        return AccountModel.get(account_key(claim.client_number), consistent_read=True)
+        return ClaimModel.get(claim_key, consistent_read=True)
     except DoesNotExist:
         return None
 
 
-def _refuse_if_locked(account: AccountModel) -> None:
-    blocked_until = account.login_blocked_until
-    if blocked_until is not None and clock.now() < blocked_until:
-        raise RateLimited(int((blocked_until - clock.now()).total_seconds()) + 1)
+def _account_of(claim: ClaimModel | None) -> AccountModel | None:
+    key = account_key(claim.client_number) if claim is not None else _NO_ACCOUNT
+    try:
+        return AccountModel.get(key, consistent_read=True)
+    except DoesNotExist:
+        return None
 
 
-def _record_failure(account: AccountModel | None, client_ip: str, claim_key: str) -> None:
-    throttling.hit(login_failures_per_ip(), client_ip, raise_over_limit=False)
-    throttling.hit(LOGIN_FAILURES, claim_key, raise_over_limit=False)
-    if account is not None:
-        account.update(actions=[AccountModel.failed_logins.add(1)])
-        if int(account.failed_logins) >= MAX_CONSECUTIVE_FAILURES:
-            # Only a password reset (proof of the mailbox) lifts this.
-            account.update(
-                actions=[AccountModel.login_blocked_until.set(clock.now() + timedelta(days=3650))]
-            )
+def _count_attempt(key: str) -> None:
+    """Count one sign-in attempt of `key` (an account, or a login nobody has) before it
+    is checked; LoginRateLimited, alike for a pause and the lock, when there is no room."""
+    try:
+        throttling.admit(LOGIN_ATTEMPTS, key)
+    except RateLimited as exc:
+        raise LoginRateLimited(exc.retry_after) from exc
+
+
+def login_attempts(client_number: int | str) -> Any:
+    """The account's count of sign-in attempts, for a password reset to delete in its
+    transaction (the owner has just proved the mailbox: that always unlocks)."""
+    return throttling.clear(LOGIN_ATTEMPTS, account_key(client_number))
 
 
 def logout(principal: sessions.Principal) -> None:
@@ -454,20 +436,27 @@ def change_password(
     password is checked under the login throttle: a stolen session must not become a
     way to guess it."""
     account = get_account(principal.client_number)
-    check_current_password(account, current_password, client_ip=client_ip)
+    # The new password's rules first: refusing it says nothing about the current one, and
+    # a weak choice must not spend one of the owner's counted attempts.
     passwords.check_policy(new_password, login=account.login, email=account.email)
+    checked = check_current_password(account, current_password, client_ip=client_ip)
     generation = int(account.session_generation)
     try:
-        _store_new_password(account, principal, generation, new_password)
+        _store_new_password(account, principal, generation, new_password, checked)
     except TransactWriteError as exc:
         raise Conflict from exc
     notify_password_changed(account)
 
 
 def _store_new_password(
-    account: AccountModel, principal: sessions.Principal, generation: int, new_password: str
+    account: AccountModel,
+    principal: sessions.Principal,
+    generation: int,
+    new_password: str,
+    checked: Reauthenticated,
 ) -> None:
     with transaction() as tx:
+        checked.settle(tx)
         tx.update(
             account,
             actions=[
@@ -527,7 +516,6 @@ def provision(
         status=AccountStatus.ACTIVE,
         role=role,
         session_generation=0,
-        failed_logins=0,
         created_at=clock.now(),
     )
     with transaction() as tx:
@@ -654,28 +642,34 @@ def account_for_sender(address: str) -> AccountModel | None:
 # --- re-authentication --------------------------------------------------------------------
 
 
-def check_current_password(account: AccountModel, password: str, *, client_ip: str) -> None:
-    """Re-authentication of a signed-in owner (e.g. before a contact-email change).
+@dataclass(frozen=True)
+class Reauthenticated:
+    """A current password that checked out; its counted attempt is still to be settled."""
 
-    A session must not become a way around the login throttle: a wrong password counts
-    as a login failure of the account's login name and of the caller's address, and the
-    same limits and lock refuse it (429) before the password is even checked.
+    attempts: str
+    ip_hit: throttling.Hit
+
+    def settle(self, tx: TransactWrite) -> None:
+        """Un-count the attempt, in the transaction of what it was for (as a login does)."""
+        tx.delete(throttling.clear(LOGIN_ATTEMPTS, self.attempts))
+        self.ip_hit.give_back(tx)
+
+
+def check_current_password(
+    account: AccountModel, password: str, *, client_ip: str
+) -> Reauthenticated:
+    """Re-authentication of a signed-in owner (before a password or contact-email change).
+
+    A session must not become a way around the login throttle: the attempt is counted,
+    before the password is checked, as a sign-in attempt of the account and of the
+    caller's address, under the same limits and the same lock as the login form.
     """
-    claim_key = login_claim_key(account.login)
-    ip_limit = login_failures_per_ip()
-    ip_counter, ip_retry = throttling.counter_key(ip_limit, client_ip)
-    login_counter, login_retry = throttling.counter_key(LOGIN_FAILURES, claim_key)
-    with TransactGet(connection=connection()) as read:
-        ip_future = read.get(RateLimitModel, ip_counter)
-        login_future = read.get(RateLimitModel, login_counter)
-    if _hits(ip_future) >= ip_limit.max_hits:
-        raise RateLimited(ip_retry)
-    if _hits(login_future) >= LOGIN_FAILURES.max_hits:
-        raise RateLimited(login_retry)
-    _refuse_if_locked(account)
+    ip_hit = throttling.hit(login_failures_per_ip(), client_ip)
+    attempts = account_key(account.client_number)
+    _count_attempt(attempts)
     if not passwords.verify_password(account.password_hash, password):
-        _record_failure(account, client_ip, claim_key)
         raise InvalidCredentials
+    return Reauthenticated(attempts, ip_hit)
 
 
 def staff_profile(client_number: int) -> dict[str, str]:

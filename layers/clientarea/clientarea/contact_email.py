@@ -72,11 +72,11 @@ def request_change(
     account = accounts.get_account(client_number)
     if address.casefold() == account.email.casefold():
         raise EmailUnchanged
-    accounts.check_current_password(account, current_password, client_ip=client_ip)
+    checked = accounts.check_current_password(account, current_password, client_ip=client_ip)
     throttling.hit(requests_per_account(), str(client_number))
     # Issued (so superseding any older link) whether or not the address is free: the
     # account's state and the old address's mail are the same in both cases.
-    issued = tokens.issue(
+    link, issued = tokens.prepare(
         tokens.Purpose.EMAIL_CHANGE,
         str(client_number),
         CHANGE_TTL,
@@ -86,6 +86,9 @@ def request_change(
             "generation": str(int(account.session_generation)),
         },
     )
+    with transaction() as tx:
+        tx.save(link)
+        checked.settle(tx)
     if not _held_by_another_account(address, client_number):
         outbox.send(
             "email_change_confirm",

@@ -57,8 +57,6 @@ class AccountModel(Model):
     # Raised to revoke every session at once: a session is valid only while its
     # generation equals the account's.
     session_generation = NumberAttribute(default=0)
-    failed_logins = NumberAttribute(default=0)
-    login_blocked_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     # Addresses allowed to open tickets by email, besides the contact email:
     # {casefolded address: {"email": as written, "added_at": ISO time}}.
@@ -139,6 +137,19 @@ class RateLimitModel(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     hits = NumberAttribute(default=0)
+    ttl = TTLAttribute()
+
+
+class AttemptsModel(Model):
+    """Consecutive attempts of one login (`clientarea.throttling.admit`): `pk` is
+    `<limit>#<hashed key>`; besides `consecutive`, one number attribute per window
+    (`w<window index>`), named at run time and so not declared here."""
+
+    class Meta(_Meta):
+        table_name = config.rate_limits_table()
+
+    pk = UnicodeAttribute(hash_key=True)
+    consecutive = NumberAttribute(default=0)
     ttl = TTLAttribute()
 
 

@@ -289,7 +289,7 @@ def create_app() -> ClientareaResolver:
             extra["reason"] = exc.reason
             message = locales.weak_password_reason(exc.reason, locale)
         else:
-            message = locales.message(exc.code, locale, **exc.params)
+            message = locales.message(exc.message_key or exc.code, locale, **exc.params)
         if isinstance(exc, RetryLater):
             extra["headers"] = {"Retry-After": str(exc.retry_after)}
         if isinstance(exc, ServiceUnavailable):
