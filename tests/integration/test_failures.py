@@ -651,7 +651,7 @@ WRITE_ROUTES = [
     ),
     WriteRoute(
         "change-password",
-        lambda api: api.account(),
+        _reset_requested,  # the pending link dies in the same write as the password
         lambda api, s: api.call(
             "PUT",
             "/account/password",

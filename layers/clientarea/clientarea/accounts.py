@@ -432,9 +432,9 @@ def update_profile(client_number: int, changes: dict[str, Any]) -> AccountView:
 def change_password(
     principal: sessions.Principal, current_password: str, new_password: str, *, client_ip: str
 ) -> None:
-    """Change the password, end every other session and tell the owner. The current
-    password is checked under the login throttle: a stolen session must not become a
-    way to guess it."""
+    """Change the password, end every other session and any pending reset link (in one
+    transaction) and tell the owner. The current password is checked under the login
+    throttle: a stolen session must not become a way to guess it."""
     account = get_account(principal.client_number)
     # The new password's rules first: refusing it says nothing about the current one, and
     # a weak choice must not spend one of the owner's counted attempts.
@@ -471,6 +471,8 @@ def _store_new_password(
             actions=[SessionModel.generation.set(generation + 1)],
             condition=SessionModel.digest.exists(),
         )
+        # And any pending reset link: it must not set a password over the one just chosen.
+        tx.delete(tokens.revoke(tokens.Purpose.PASSWORD_RESET, str(principal.client_number)))
 
 
 def notify_password_changed(account: AccountModel) -> None:
