@@ -342,7 +342,12 @@ def _match(hint: str) -> tuple[int | None, str | None]:
 
 
 def _case_for_applicant(reference: str, access_key: str | None, client_ip: str) -> Any:
-    """The case if the key opens it; else NotFound, the same for every failure."""
+    """The case if the key opens it; else NotFound, the same for every failure.
+
+    Counted against the caller's address before the key is checked (one per-IP budget
+    for guessing any secret: link tokens and access keys alike), so that an address
+    over its allowance learns nothing more, not even that a key was right."""
+    throttling.hit(tokens.guesses_per_ip(), client_ip)
     item = None
     if _REFERENCE.match(reference or ""):
         try:
@@ -351,8 +356,6 @@ def _case_for_applicant(reference: str, access_key: str | None, client_ip: str) 
             item = None
     offered = tokens.digest(access_key) if access_key and _ACCESS_KEY.match(access_key) else ""
     if item is None or not offered or not hmac.compare_digest(item.key_digest, offered):
-        # One per-IP budget for guessing any secret: link tokens and access keys alike.
-        throttling.hit(tokens.guesses_per_ip(), client_ip)
         raise NotFound
     return item
 
