@@ -94,6 +94,21 @@ def resends_per_party() -> throttling.Limit:
     return throttling.Limit("cession_resends", RESENDS_PER_PARTY_PER_HOUR, 3600)
 
 
+# Recipient checks that did not match, per owner account and per address and hour: each
+# answers whether a login and a client number belong together, which an enumerator wants.
+RECIPIENT_MISMATCHES_PER_ACCOUNT_PER_HOUR = 10
+
+
+def recipient_mismatches_per_account() -> throttling.Limit:
+    return throttling.Limit(
+        "cession_recipient_account", RECIPIENT_MISMATCHES_PER_ACCOUNT_PER_HOUR, 3600
+    )
+
+
+def recipient_mismatches_per_ip() -> throttling.Limit:
+    return throttling.Limit("cession_recipient_ip", config.ip_requests_per_hour(), 3600)
+
+
 class OrderStatus(StrEnum):
     AWAITING_ACTIVATION = "awaiting_activation"
     AWAITING_CONFIRMATIONS = "awaiting_confirmations"
@@ -282,19 +297,31 @@ def _parse_subject(subject: str) -> tuple[str, Party]:
 
 
 def order_cession(
-    owner: int, service_id: str, *, recipient_login: str, recipient_client_number: int
+    owner: int,
+    service_id: str,
+    *,
+    recipient_login: str,
+    recipient_client_number: int,
+    client_ip: str,
 ) -> Order:
     """Create an order to give `service_id` to another account, holding the service.
 
     The order and the hold on the service are one transaction: two orders racing for
-    one service cannot both be created.
+    one service cannot both be created. The recipient check is counted, per address and
+    per owner account, before it is made (so that no burst gets more answers than the
+    limits), and a match gives its counts back in the order's transaction: only
+    mismatches are limited.
     """
     service = services.get(service_id)
     if service.owner_client_number != owner:
         raise NotFound  # someone else's service looks like no service at all
-    recipient = _recipient(recipient_login, recipient_client_number, owner=owner)
     if service.open_order_id is not None:
         raise CessionPending
+    counted = [
+        throttling.hit(recipient_mismatches_per_ip(), client_ip),
+        throttling.hit(recipient_mismatches_per_account(), str(owner)),
+    ]
+    recipient = _recipient(recipient_login, recipient_client_number, owner=owner)
     order = OrderModel(
         f"ces-{secrets.token_hex(8)}",
         status=OrderStatus.AWAITING_ACTIVATION,
@@ -314,6 +341,8 @@ def order_cession(
                 condition=(ServiceModel.owner_client_number == owner)
                 & ServiceModel.open_order_id.does_not_exist(),
             )
+            for hit in counted:
+                hit.give_back(tx)
     except TransactWriteError as exc:
         if services.get(service_id).owner_client_number != owner:
             raise NotFound from exc
