@@ -63,11 +63,13 @@ class AuthorisedEmail(BaseModel):
     ),
 )
 def request_change(request: EmailChangeRequest) -> Response[dict]:
+    principal = web.principal(app)
     contact_email.request_change(
-        web.principal(app).client_number,
+        principal.client_number,
         request.new_email,
         request.current_password.get_secret_value(),
         client_ip=web.client_ip(app),
+        session_digest=principal.session_digest,
     )
     return Response(202, "application/json", {})
 

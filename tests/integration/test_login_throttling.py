@@ -166,7 +166,6 @@ def test_the_lock_after_100_failures_answers_alike_for_known_and_unknown_logins(
 
 def test_locked_known_and_unknown_logins_make_the_same_aws_calls(handler_client, monkeypatch):
     import botocore.client
-
     from clientarea import accounts, throttling
 
     # GIVEN a locked account and a locked login nobody has (the failures counted

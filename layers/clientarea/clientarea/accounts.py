@@ -334,7 +334,9 @@ def _cancellation_codes(exc: TransactWriteError) -> list[str]:
 # --- login ------------------------------------------------------------------------
 
 
-def login(login_or_email: str, password: str, *, client_ip: str) -> sessions.NewSession:
+def login(
+    login_or_email: str, password: str, *, client_ip: str, user_agent: str | None = None
+) -> sessions.NewSession:
     """Check credentials and open a session; unknown login and wrong password look alike.
 
     The attempt is counted (per address, then per account or unknown login) before the
@@ -352,7 +354,7 @@ def login(login_or_email: str, password: str, *, client_ip: str) -> sessions.New
     right = passwords.verify_password(account.password_hash if account else None, password)
     if account is None or not right:
         raise InvalidCredentials
-    session = sessions.new_session(account)
+    session = sessions.new_session(account, ip=client_ip, user_agent=user_agent)
     # A reset or password change that lands between our check and this write raised
     # the generation: this login must not survive it.
     same_generation = AccountModel.session_generation == account.session_generation

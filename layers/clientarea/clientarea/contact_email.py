@@ -7,6 +7,7 @@ stateDiagram-v2
     pending --> superseded: a newer request (only the newest link works)
     pending --> expired: 2 hours pass
     pending --> dead: password changed or reset, or the contact email changed otherwise
+    pending --> dead: every other session revoked (the generation moved on)
     pending --> switched: POST /account/email-change/confirm (notices to both addresses)
     pending --> pending: confirm finds the address taken meanwhile (409, nothing changes)
     switched --> [*]
@@ -14,11 +15,13 @@ stateDiagram-v2
 
 A pending change is one token item `email_change#<client_number>` (so a newer request
 overwrites, i.e. supersedes, the older link) whose payload binds it to the account's
-state at request time: the new address, the old address and the session generation.
-The switch itself is `accounts.switch_contact_email`: one transaction that moves the
-email uniqueness claim (two accounts racing for one address: exactly one wins), uses
-the link up, kills any pending reset link, and drops the new address from the
-account's explicit senders (the contact email is always authorised).
+state at request time: the new address, the old address, the session generation and
+the session that asked. The switch itself is `accounts.switch_contact_email`: one
+transaction that moves the email uniqueness claim (two accounts racing for one address:
+exactly one wins), uses the link up, kills any pending reset link, ends every session
+but the one that asked (the generation moves on, that session with it), and drops the
+new address from the account's explicit senders (the contact email is always
+authorised).
 
 Authorised senders live twice, written together in one transaction: in the account's
 `authorised_emails` map (what the owner lists) and as a `sender#<address>` claim (so
@@ -47,7 +50,7 @@ from clientarea.errors import (
     TooManyAuthorisedEmails,
 )
 from clientarea.mail import outbox
-from clientarea.tables import AccountModel, ClaimModel, SenderModel, transaction
+from clientarea.tables import AccountModel, ClaimModel, SenderModel, SessionModel, transaction
 
 CHANGE_TTL = timedelta(hours=2)
 MAX_AUTHORISED_EMAILS = 20
@@ -64,10 +67,16 @@ def requests_per_account() -> throttling.Limit:
 
 
 def request_change(
-    client_number: int, new_email: str, current_password: str, *, client_ip: str
+    client_number: int,
+    new_email: str,
+    current_password: str,
+    *,
+    client_ip: str,
+    session_digest: str | None = None,
 ) -> None:
     """Re-authenticate, then send a 2-hour confirmation link to the new address and a
-    notice to the old one. The contact email does not change here."""
+    notice to the old one. The contact email does not change here. `session_digest`
+    names the session asking: the only one the change will leave alive."""
     address = accounts.normalise_email(new_email)
     account = accounts.get_account(client_number)
     if address.casefold() == account.email.casefold():
@@ -84,6 +93,7 @@ def request_change(
             "new_email": address,
             "old_email": account.email,
             "generation": str(int(account.session_generation)),
+            "session": session_digest or "",
         },
     )
     with transaction() as tx:
@@ -126,12 +136,13 @@ def confirm_change(token: str, *, client_ip: str) -> accounts.AccountView:
     """Switch the contact email a live link stands for; notices to both addresses."""
     valid = tokens.check(tokens.Purpose.EMAIL_CHANGE, token, client_ip=client_ip)
     try:
-        account, old_email = _switch(valid)
+        account, old_email = _switch(valid, keep_requester=True)
     except Conflict:
         # Something else changed the account between our read and the write (a link
-        # used by a racing request, a sender added): look again, once.
+        # used by a racing request, a sender added), or the session that asked for the
+        # change is over (logged out, expired): look again, once, keeping no session.
         valid = tokens.check(tokens.Purpose.EMAIL_CHANGE, token, client_ip=client_ip)
-        account, old_email = _switch(valid)
+        account, old_email = _switch(valid, keep_requester=False)
     changed = {
         "full_name": account.full_name,
         "old_email": old_email,
@@ -144,7 +155,9 @@ def confirm_change(token: str, *, client_ip: str) -> accounts.AccountView:
     return accounts.view(account)
 
 
-def _switch(valid: tokens.ValidToken) -> tuple[AccountModel, str]:
+def _switch(valid: tokens.ValidToken, *, keep_requester: bool) -> tuple[AccountModel, str]:
+    """The switch, ending every session of the account in the same transaction but the
+    one that asked for the change (if `keep_requester` and it is still there)."""
     payload = valid.payload
     try:
         account = accounts.get_account(valid.subject)
@@ -158,11 +171,25 @@ def _switch(valid: tokens.ValidToken) -> tuple[AccountModel, str]:
         raise TokenInvalid
     old_email = account.email
 
+    requester = payload.get("session") if keep_requester else None
+
     def use_link(tx: TransactWrite) -> None:
         tx.delete(valid.item, condition=valid.consume_condition())
+        if requester:
+            # Moves with the account to the next generation; every other session stays
+            # behind and is refused from its next request.
+            tx.update(
+                SessionModel(str(account.client_number), requester),
+                actions=[SessionModel.generation.set(generation + 1)],
+                condition=SessionModel.generation == generation,
+            )
 
     accounts.switch_contact_email(
-        account, payload["new_email"], expected_generation=generation, also=use_link
+        account,
+        payload["new_email"],
+        revoke_sessions=True,
+        expected_generation=generation,
+        also=use_link,
     )
     return account, old_email
 

@@ -111,6 +111,11 @@ class SessionModel(Model):
     generation = NumberAttribute()
     role = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    # The last recorded use (written by the authorizer at most once every 5 minutes) and
+    # where it came from; the client software named at login. Shown to the owner only.
+    last_seen_at = UTCDateTimeAttribute(null=True)
+    ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
     expires_at = UTCDateTimeAttribute()  # the exact expiry the code checks
     ttl = TTLAttribute()  # the same expiry in whole seconds, for DynamoDB's lazy clean-up
 
