@@ -21,7 +21,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from clientarea import clock, config, passwords, sessions, throttling, tokens
+from clientarea import clock, config, passwords, sessions, telemetry, throttling, tokens
 from clientarea.errors import (
     Conflict,
     EmailTaken,
@@ -71,6 +71,7 @@ _GENERATED_LOGIN = re.compile(r"^client\d+$")
 
 class AccountStatus(StrEnum):
     ACTIVE = "active"
+    DISABLED = "disabled"  # a staff account an administrator switched off (clientarea.staff)
 
 
 def login_failures_per_ip() -> throttling.Limit:
@@ -228,6 +229,7 @@ def register(
     chosen_login = normalise_login(login) if login else None
     passwords.check_policy(password, login=chosen_login, email=address)
     password_hash = passwords.hash_password(password)
+    telemetry.count(telemetry.Metric.REGISTRATION_REQUESTED)
 
     existing = find_by_login_or_email(address)
     if existing is not None:
@@ -284,6 +286,7 @@ def verify_email(token: str, *, client_ip: str) -> AccountView:
         if len(reasons) != 4 or reasons[3] != "ConditionalCheckFailed" or reasons[2] != "None":
             raise TokenInvalid from exc
         account = _create_account(valid, client_number, generated_login(client_number), data)
+    telemetry.count(telemetry.Metric.REGISTRATION_COMPLETED)
     outbox.send(
         "account_created",
         account.email,
@@ -344,7 +347,7 @@ def login(
     all slip under the limit. A success un-counts it in the transaction that saves the
     session.
     """
-    ip_hit = throttling.hit(login_failures_per_ip(), client_ip)
+    ip_hit = _count_attempt_of_address(client_ip)
     claim_key = _claim_key_for(login_or_email) or "login#"
     claim = _claim(claim_key)
     attempts = account_key(claim.client_number) if claim is not None else claim_key
@@ -352,7 +355,10 @@ def login(
     account = _account_of(claim)
     # An unknown login costs the same argon2 work as a wrong password (a hash nobody has).
     right = passwords.verify_password(account.password_hash if account else None, password)
-    if account is None or not right:
+    # A disabled account answers as a wrong password would, after the same work: the
+    # right password must not tell anyone that the account exists but is switched off.
+    if account is None or not right or account.status != AccountStatus.ACTIVE:
+        telemetry.count(telemetry.Metric.LOGIN_FAILED)
         raise InvalidCredentials
     session = sessions.new_session(account, ip=client_ip, user_agent=user_agent)
     # A reset or password change that lands between our check and this write raised
@@ -367,7 +373,9 @@ def login(
             # A read-only check: concurrent logins do not conflict with each other.
             tx.condition_check(AccountModel, account.pk, condition=same_generation)
     except TransactWriteError as exc:
+        telemetry.count(telemetry.Metric.LOGIN_FAILED)
         raise InvalidCredentials from exc
+    telemetry.count(telemetry.Metric.LOGIN_SUCCEEDED)
     return session
 
 
@@ -392,7 +400,17 @@ def _count_attempt(key: str) -> None:
     try:
         throttling.admit(LOGIN_ATTEMPTS, key)
     except RateLimited as exc:
+        telemetry.count(telemetry.Metric.LOGIN_THROTTLED)
         raise LoginRateLimited(exc.retry_after) from exc
+
+
+def _count_attempt_of_address(client_ip: str) -> throttling.Hit:
+    """Count one sign-in attempt of the caller's address, before anything else."""
+    try:
+        return throttling.hit(login_failures_per_ip(), client_ip)
+    except RateLimited:
+        telemetry.count(telemetry.Metric.LOGIN_THROTTLED)
+        raise
 
 
 def login_attempts(client_number: int | str) -> Any:
@@ -668,10 +686,11 @@ def check_current_password(
     before the password is checked, as a sign-in attempt of the account and of the
     caller's address, under the same limits and the same lock as the login form.
     """
-    ip_hit = throttling.hit(login_failures_per_ip(), client_ip)
+    ip_hit = _count_attempt_of_address(client_ip)
     attempts = account_key(account.client_number)
     _count_attempt(attempts)
     if not passwords.verify_password(account.password_hash, password):
+        telemetry.count(telemetry.Metric.LOGIN_FAILED)
         raise InvalidCredentials
     return Reauthenticated(attempts, ip_hit)
 

@@ -38,7 +38,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
-from clientarea import accounts, clock, throttling, tokens
+from clientarea import accounts, clock, telemetry, throttling, tokens
 from clientarea.errors import (
     AlreadyAuthorised,
     Conflict,
@@ -122,6 +122,7 @@ def request_change(
         requested_at=clock.iso(clock.now()),
         reset_link=outbox.page("/forgot-password"),
     )
+    telemetry.count(telemetry.Metric.EMAIL_CHANGE_REQUESTED)
 
 
 def _held_by_another_account(address: str, client_number: int) -> bool:
@@ -143,6 +144,7 @@ def confirm_change(token: str, *, client_ip: str) -> accounts.AccountView:
         # change is over (logged out, expired): look again, once, keeping no session.
         valid = tokens.check(tokens.Purpose.EMAIL_CHANGE, token, client_ip=client_ip)
         account, old_email = _switch(valid, keep_requester=False)
+    telemetry.count(telemetry.Metric.EMAIL_CHANGE_COMPLETED)
     changed = {
         "full_name": account.full_name,
         "old_email": old_email,
