@@ -38,6 +38,7 @@ from clientarea.mail import outbox
 from clientarea.roles import STAFF_ROLES, Role
 from clientarea.tables import (
     AccountModel,
+    AttemptsModel,
     ClaimModel,
     CounterModel,
     SenderModel,
@@ -413,7 +414,7 @@ def _count_attempt_of_address(client_ip: str) -> throttling.Hit:
         raise
 
 
-def login_attempts(client_number: int | str) -> Any:
+def login_attempts(client_number: int | str) -> AttemptsModel:
     """The account's count of sign-in attempts, for a password reset to delete in its
     transaction (the owner has just proved the mailbox: that always unlocks)."""
     return throttling.clear(LOGIN_ATTEMPTS, account_key(client_number))

@@ -18,10 +18,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from pynamodb.attributes import NumberAttribute
 from pynamodb.exceptions import UpdateError
+from pynamodb.transactions import TransactWrite
 
 from clientarea import clock
 from clientarea.errors import RateLimited
@@ -58,7 +58,7 @@ class Hit:
     pk: str
     ttl_seconds: int
 
-    def give_back(self, tx: Any) -> None:
+    def give_back(self, tx: TransactWrite) -> None:
         tx.update(
             RateLimitModel(self.pk),
             actions=[
