@@ -686,7 +686,9 @@ WRITE_ROUTES = [
     ),
     WriteRoute(
         "email-change-start",
-        lambda api: api.known_account(),
+        # An account per case: each request counts against the account's 5 an hour
+        # before it writes, so the failed attempts and their retries would use them up.
+        lambda api: api.account(),
         lambda api, s: api.call(
             "POST",
             "/account/email-change",

@@ -50,6 +50,12 @@ def _key(limit: Limit, key: str, index: int) -> str:
     return f"{limit.name}#{_hashed(limit.name, key)}#{index}"
 
 
+def counter_key(limit: Limit, key: str) -> tuple[str, int]:
+    """`(item key, seconds left in the window)` of `key`'s counter now (to read it)."""
+    index, remaining = _window(limit.window_seconds)
+    return _key(limit, key, index), remaining
+
+
 @dataclass(frozen=True)
 class Hit:
     """One counted attempt: `give_back` un-counts it, in the caller's transaction, once
