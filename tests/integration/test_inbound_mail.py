@@ -137,22 +137,16 @@ def test_encodings_of_subjects_and_bodies_in_four_languages(client, fixture, sub
     assert "color:red" not in body and "<" not in body  # HTML-only mail: text, no markup
 
 
-def test_an_authorised_sender_other_than_the_contact_address_opens_a_ticket(handler_client):
-    from clientarea import clock
-    from clientarea.tables import SenderModel
-
-    owner = new_client(handler_client)
+def test_a_confirmed_authorised_sender_other_than_the_contact_address_opens_a_ticket(client):
+    owner = new_client(client)
     colleague = f"colleague-{uuid.uuid4().hex[:8]}@example.com"
-    # What the contact-email flow's POST /account/authorised-emails stores.
-    SenderModel(
-        f"sender#{colleague}",
-        client_number=owner["client_number"],
-        email=colleague,
-        added_at=clock.now(),
-    ).save()
-    outcome = deliver(handler_client, eml("ru_plain_qp.eml", colleague))
+    added = client.post("/account/authorised-emails", {"email": colleague}, token=owner["token"])
+    assert added.status == 202, added.body
+    token = client.mail_link_token(colleague, subject_contains="confirm this address")
+    assert client.post("/account/authorised-emails/confirm", {"token": token}).status == 200
+    outcome = deliver(client, eml("ru_plain_qp.eml", colleague))
     assert outcome["result"] == "ticket_opened"
-    listed = handler_client.get("/tickets", token=owner["token"]).json()
+    listed = client.get("/tickets", token=owner["token"]).json()
     assert [t["number"] for t in listed] == [outcome["number"]]
 
 

@@ -33,6 +33,14 @@ PARAMS: dict[str, dict[str, object]] = {
         "expires_at": "2026-11-22T12:00:00Z",
         "valid_for_seconds": 7200,
     },
+    # To an address nobody has proven yet: the client number only, no typed name.
+    "authorised_sender_confirm": {
+        "email": "olena.colleague@example.org",
+        "client_number": 100042,
+        "link": "https://my.example.net/authorised-emails/confirm#token=SENDERTOKEN",
+        "expires_at": "2026-11-22T12:00:00Z",
+        "valid_for_seconds": 7200,
+    },
     "email_change_requested": {
         "full_name": "Olena Kovalenko",
         "new_email": "olena.new@example.org",
@@ -180,6 +188,7 @@ def test_kinds_match_the_template_files() -> None:
         "email_change_confirm",
         "email_change_requested",
         "email_changed",
+        "authorised_sender_confirm",
     } | CESSION_KINDS | SUPPORT_KINDS | RECOVERY_KINDS == KINDS
     assert PARAMS.keys() == KINDS
     for locale in SUPPORTED:
@@ -196,7 +205,8 @@ def test_every_kind_renders_in_every_locale(kind: str, locale: str) -> None:
     assert isinstance(mail, RenderedMail)
     assert mail.subject.strip() and len(mail.subject) <= 200
     assert "\n" not in mail.subject and "\r" not in mail.subject
-    assert "Olena Kovalenko" in mail.text and "Olena Kovalenko" in mail.html
+    if "full_name" in params:
+        assert "Olena Kovalenko" in mail.text and "Olena Kovalenko" in mail.html
     assert mail.text.rstrip().endswith(SIGNATURE[locale])
     assert SIGNATURE[locale] in mail.html
     # No template markup or placeholders leak out.
@@ -282,6 +292,24 @@ def test_email_change_confirm_english_wording() -> None:
     assert "valid for only 2 hours, until November 22, 2026, 12:00:00 PM UTC" in text
     assert "works only once" in text
     assert "ignore" in text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_authorised_sender_confirm_names_account_address_and_two_hours(locale: str) -> None:
+    mail = render("authorised_sender_confirm", locale, PARAMS["authorised_sender_confirm"])
+    for part in (mail.text, mail.html):
+        assert "olena.colleague@example.org" in part
+        assert "100042" in part
+        assert TWO_HOURS[locale] in part
+        assert NOON_22_NOV[locale] in part
+
+
+def test_authorised_sender_confirm_english_wording() -> None:
+    text = render("authorised_sender_confirm", "en", PARAMS["authorised_sender_confirm"]).text
+    assert text.startswith("Hello,\n")
+    assert "client account 100042 asked that mail from olena.colleague@example.org" in text
+    assert "valid for only 2 hours, until November 22, 2026, 12:00:00 PM UTC" in text
+    assert "ignore this email" in text
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)
