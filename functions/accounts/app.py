@@ -92,6 +92,7 @@ def register(request: RegisterRequest) -> Response[dict]:
         full_name=request.full_name,
         locale=locale,
         login=request.login,
+        client_ip=web.client_ip(app),
     )
     return Response(202, "application/json", {})
 

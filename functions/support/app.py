@@ -170,6 +170,7 @@ def request_access(request: AccessRequestForm) -> Response[TicketNumberOnly]:
         message=request.message,
         email=request.email,
         locale=web.request_locale(app),
+        client_ip=web.client_ip(app),
     )
     return Response(201, "application/json", TicketNumberOnly(number=ticket.number))
 

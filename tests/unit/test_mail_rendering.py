@@ -15,7 +15,6 @@ TEMPLATES = Path(rendering.__file__).resolve().parent / "templates"
 PARAMS: dict[str, dict[str, object]] = {
     # No login and no client number: both are assigned only when the address is confirmed.
     "email_verification": {
-        "full_name": "Olena Kovalenko",
         "link": "https://my.example.net/verify-email#token=VERIFYTOKEN",
         "expires_at": "2026-11-22T12:00:00Z",
         "valid_for_seconds": 86400,
@@ -27,7 +26,6 @@ PARAMS: dict[str, dict[str, object]] = {
         "login_link": "https://my.example.net/login",
     },
     "email_change_confirm": {
-        "full_name": "Olena Kovalenko",
         "new_email": "olena.new@example.org",
         "link": "https://my.example.net/email-change/confirm#token=CHANGETOKEN",
         "expires_at": "2026-11-22T12:00:00Z",
@@ -122,7 +120,6 @@ RECOVERY_KINDS = {"recovery_received", "recovery_approved", "recovery_rejected"}
 PARAMS.update(
     {
         "recovery_received": {
-            "full_name": "Olena Kovalenko",
             "reference": "RC-ABCDEFGHJK",
             "status_link": "https://my.example.net/recovery/RC-ABCDEFGHJK",
             "uploads_needed": True,
@@ -221,6 +218,27 @@ def test_every_kind_renders_in_every_locale(kind: str, locale: str) -> None:
         assert url in mail.text.splitlines(), f"{key} is not on a line of its own"
         assert f'href="{url}"' in mail.html  # the button
         assert f">{url}</a>" in mail.html  # and the raw URL as text
+
+
+# Mail to an address nobody has proven yet (issue 12): whatever a stranger typed as a
+# name must not reach it, so these greet neutrally and take no name at all.
+TO_UNVERIFIED = {
+    "email_verification",
+    "email_change_confirm",
+    "recovery_received",
+    "authorised_sender_confirm",
+}
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+@pytest.mark.parametrize("kind", sorted(TO_UNVERIFIED))
+def test_mail_to_an_unverified_address_carries_no_typed_name(kind: str, locale: str) -> None:
+    assert "full_name" not in PARAMS[kind]
+    typed = "Call +1 555 0100 now"
+    mail = render(kind, locale, {**PARAMS[kind], "full_name": typed})
+    assert mail == render(kind, locale, PARAMS[kind])
+    for part in (mail.subject, mail.text, mail.html):
+        assert typed not in part
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)

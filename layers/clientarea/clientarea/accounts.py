@@ -214,12 +214,26 @@ def _next_client_number() -> int:
 
 
 def register(
-    *, email: str, password: str, full_name: str, locale: str, login: str | None = None
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    locale: str,
+    login: str | None = None,
+    client_ip: str,
 ) -> None:
-    """Start a registration. Always returns the same way (no account enumeration)."""
+    """Start a registration. Always returns the same way (no account enumeration).
+
+    Either branch mails the address typed (a link to it, or a notice to its owner), so
+    both draw on that address's unasked-mail budget first: past it, nothing is stored
+    or sent, and the answer is the same. The link's mail greets neutrally: the name was
+    typed by whoever registered, and the address is not proven theirs yet.
+    """
     address = normalise_email(email)
     chosen_login = normalise_login(login) if login else None
     passwords.check_policy(password, login=chosen_login, email=address)
+    if not throttling.may_mail_unasked(address, client_ip=client_ip):
+        return
     password_hash = passwords.hash_password(password)
 
     existing = find_by_login_or_email(address)
@@ -255,7 +269,6 @@ def register(
         "email_verification",
         address,
         locale,
-        full_name=full_name,
         link=outbox.link("/verify-email", issued.token),
         expires_at=clock.iso(issued.expires_at),
         valid_for_seconds=int(VERIFICATION_TTL.total_seconds()),

@@ -100,6 +100,10 @@ def request_change(
         raise EmailUnchanged
     accounts.check_current_password(account, current_password, client_ip=client_ip)
     throttling.hit(requests_per_account(), str(client_number))
+    # The link goes to an address not proven the requester's: it draws on that address's
+    # unasked-mail budget (counted whether or not the address is free, so that the calls
+    # made tell nothing), before anything is stored.
+    mail_link = throttling.may_mail_unasked(address, client_ip=client_ip)
     # Issued (so superseding any older link) whether or not the address is free: the
     # account's state and the old address's mail are the same in both cases.
     issued = tokens.issue(
@@ -112,12 +116,12 @@ def request_change(
             "generation": str(int(account.session_generation)),
         },
     )
-    if not _held_by_another_account(address, client_number):
+    if mail_link and not _held_by_another_account(address, client_number):
+        # Greets neutrally: the account's name is the requester's typing, not proof.
         outbox.send(
             "email_change_confirm",
             address,
             account.locale,
-            full_name=account.full_name,
             new_email=address,
             link=outbox.link("/email-change/confirm", issued.token),
             expires_at=clock.iso(issued.expires_at),
