@@ -818,14 +818,19 @@ def test_encoded_newlines_and_markup_in_an_inbound_mail_reach_no_header_and_no_h
     def encoded(text: str) -> str:
         return f"=?utf-8?b?{base64.b64encode(text.encode()).decode()}?="
 
-    raw = (
-        f"From: {encoded(f'Eve{chr(13)}{chr(10)}{INJECTED} {SCRIPT}')} <{asker}>\r\n"
-        "To: sales@clientarea.test\r\n"
-        f"Subject: {encoded(f'Price{chr(13)}{chr(10)}{INJECTED}{chr(13)}{chr(10)}{SCRIPT}')}\r\n"
-        f"Message-ID: <{uuid.uuid4().hex}@mail.example.net>\r\nMIME-Version: 1.0\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\nHow much?\r\n"
-    ).encode()
-    outcome = deliver(client, raw, to="sales", dmarc="GRAY", dkim="GRAY")
+    def mail(name: str) -> bytes:
+        return (
+            f"From: {encoded(name)} <{asker}>\r\n"
+            "To: sales@clientarea.test\r\n"
+            f"Subject: {encoded(f'Price{chr(13)}{chr(10)}{INJECTED}{chr(13)}{chr(10)}{SCRIPT}')}\r\n"
+            f"Message-ID: <{uuid.uuid4().hex}@mail.example.net>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nHow much?\r\n"
+        ).encode()
+
+    # (a From whose name decodes to header lines is no well-formed From: nothing at all)
+    forged = deliver(client, mail(f"Eve{chr(13)}{chr(10)}{INJECTED}"), to="sales", dmarc="GRAY")
+    assert forged["result"] == "ignored_malformed", forged
+    outcome = deliver(client, mail(f"Eve {SCRIPT}"), to="sales", dmarc="GRAY", dkim="GRAY")
     assert outcome["result"] == "ticket_opened", outcome
     number = outcome["number"]
     # WHEN staff answer it
@@ -834,7 +839,7 @@ def test_encoded_newlines_and_markup_in_an_inbound_mail_reach_no_header_and_no_h
     assert seen.status == 200 and seen.header("Content-Type") == "application/json"
     reply = client.post(f"/staff/tickets/{number}/messages", {"message": "10 EUR"}, token=staff)
     assert reply.status == 201, reply.body
-    # THEN the ticket's subject is one line, the forged sender name is dropped
+    # THEN the ticket's subject is one line, its header lines only text
     ticket = seen.json()
     assert ticket["subject"].splitlines() == [ticket["subject"]]
     assert INJECTED not in json.dumps(ticket["messages"])

@@ -110,7 +110,6 @@ PARAMS["access_request_received"] = {
     "reset_link": "https://my.example.net/forgot-password",
 }
 PARAMS["support_auto_reply"] = {
-    "full_name": "Olena Kovalenko",
     "client_area_link": "https://my.example.net/login",
     "access_link": "https://my.example.net/support/access-request",
     "sales_address": "sales@example.net",
@@ -227,6 +226,7 @@ TO_UNVERIFIED = {
     "email_change_confirm",
     "recovery_received",
     "authorised_sender_confirm",
+    "support_auto_reply",  # to an envelope sender: its display name is anybody's typing
 }
 
 
