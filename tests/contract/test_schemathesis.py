@@ -42,8 +42,13 @@ CONFIG = SchemathesisConfig.from_dict(
             # reported as invalid data accepted.
             "with-security-parameters": False,
         },
+        # unsupported_method expects 405 with Allow for a method an operation lacks. API
+        # Gateway (REST) answers MISSING_AUTHENTICATION_TOKEN there, which the template
+        # makes 404 not_found (as the document's description says), and the dev server
+        # answers what the deployed API would.
         "checks": {
             "positive_data_acceptance": {"enabled": False},
+            "unsupported_method": {"enabled": False},
             # A body over 64 KiB is refused by its size before any field is read (413
             # payload_too_large): a rejection of invalid data like any other.
             "negative_data_rejection": {

@@ -51,7 +51,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
-from clientarea import accounts, clock, throttling, tokens
+from clientarea import accounts, clock, telemetry, throttling, tokens
 from clientarea.accounts import SenderStatus
 from clientarea.errors import (
     AlreadyAuthorised,
@@ -139,6 +139,7 @@ def request_change(
         requested_at=clock.iso(clock.now()),
         reset_link=outbox.page("/forgot-password"),
     )
+    telemetry.count(telemetry.Metric.EMAIL_CHANGE_REQUESTED)
 
 
 def _held_by_another_account(address: str, client_number: int) -> bool:
@@ -159,6 +160,7 @@ def confirm_change(token: str, *, client_ip: str) -> accounts.AccountView:
         # used by a racing request, a sender added): look again, once.
         valid = tokens.check(tokens.Purpose.EMAIL_CHANGE, token, client_ip=client_ip)
         account, old_email = _switch(valid)
+    telemetry.count(telemetry.Metric.EMAIL_CHANGE_COMPLETED)
     changed = {
         "full_name": account.full_name,
         "old_email": old_email,
