@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from pynamodb.attributes import NumberAttribute
 
-from clientarea import clock, config
+from clientarea import clock, config, telemetry
 from clientarea.errors import RateLimited
 from clientarea.tables import RateLimitModel
 
@@ -88,6 +88,9 @@ def may_mail_unasked(to: str, *, client_ip: str | None) -> bool:
     mail when False and answers exactly as if it had been sent (nothing to enumerate).
     The address is counted only when the IP may still send: requests an IP makes past
     its own limit do not spend the target's daily allowance as well."""
-    if client_ip is not None and not take(unasked_mails_per_ip(), client_ip):
-        return False
-    return take(UNASKED_MAILS_PER_ADDRESS, to.casefold())
+    allowed = (client_ip is None or take(unasked_mails_per_ip(), client_ip)) and take(
+        UNASKED_MAILS_PER_ADDRESS, to.casefold()
+    )
+    if not allowed:
+        telemetry.count(telemetry.Metric.UNASKED_MAIL_WITHHELD)
+    return allowed

@@ -39,19 +39,6 @@ export interface pending {
     parameters: { query?: never; header?: never; path?: never; cookie?: never };
     post: NoContent;
   };
-  "/account/authorised-emails/confirm": {
-    parameters: { query?: never; header?: never; path?: never; cookie?: never };
-    post: {
-      parameters: { query?: never; header?: never; path?: never; cookie?: never };
-      requestBody: { content: { "application/json": { token: string } } };
-      responses: {
-        200: {
-          headers: Record<string, unknown>;
-          content: { "application/json": { email: string; added_at: string; status: "confirmed" } };
-        };
-      };
-    };
-  };
 }
 
 export type paths = generated & Omit<pending, keyof generated>;
