@@ -562,8 +562,8 @@ def test_a_from_unlike_the_one_ses_reports_is_refused(handler_client, deployment
     """SES's commonHeaders.from is what its verdicts were computed on: a From that
     differs from it (whatever made them differ) is not trusted."""
     from infra.local import stack as stack_module
-    from infra.local.lambdas import invoke
     from infra.local.inbound import ses_event
+    from infra.local.lambdas import invoke
 
     owner = new_client(handler_client)
     raw = simple_mail(owner["email"])
