@@ -462,8 +462,15 @@ class Scenario:
         self.measure(
             "POST",
             "/account/authorised-emails",
-            201,
+            202,
             [({"email": e}, t) for e, t in zip(senders, sessions, strict=True)],
+        )
+        tokens = self.tokens_for(senders, "/authorised-emails/confirm")
+        self.measure(
+            "POST",
+            "/account/authorised-emails/confirm",
+            200,
+            [({"token": t}, None) for t in tokens],
         )
         self.measure("GET", "/account/authorised-emails", 200, [(None, t) for t in sessions])
         self.measure(

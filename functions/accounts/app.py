@@ -17,7 +17,7 @@ logger = Logger()
 metrics = Metrics()
 app = web.create_app()
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = web.person_name(200)
 Password = Annotated[SecretStr, Field(min_length=1, max_length=1024)]
 Token = Annotated[str, Field(min_length=1, max_length=512)]
 SessionId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -73,8 +73,8 @@ class Session(BaseModel):
 
 class AccountPatch(web.Shape):
     full_name: Name | None = None
-    phone: Annotated[str | None, Field(max_length=40)] = None
-    address: Annotated[str | None, Field(max_length=500)] = None
+    phone: web.one_line(40) | None = None
+    address: web.free_text(500) | None = None
     locale: Annotated[str | None, Field(max_length=35)] = None
 
 
@@ -104,6 +104,7 @@ def register(request: RegisterRequest) -> Response[dict]:
         full_name=request.full_name,
         locale=locale,
         login=request.login,
+        client_ip=web.client_ip(app),
     )
     return Response(202, "application/json", {})
 

@@ -446,8 +446,12 @@ def _authorised(api: Api) -> dict[str, Any]:
     reply = api.call(
         "POST", "/account/authorised-emails", {"email": sender}, token=account["token"]
     )
-    assert reply.status == 201, reply.body
-    return {**account, "sender": sender}
+    assert reply.status == 202, reply.body
+    return {
+        **account,
+        "sender": sender,
+        "confirm": api.link_token(sender, "/authorised-emails/confirm"),
+    }
 
 
 def _ticket(api: Api) -> dict[str, Any]:
@@ -717,7 +721,15 @@ WRITE_ROUTES = [
             },
             token=s["token"],
         ),
-        201,
+        202,
+    ),
+    WriteRoute(
+        "authorised-email-confirm",
+        _authorised,
+        lambda api, s: api.call(
+            "POST", "/account/authorised-emails/confirm", {"token": s["confirm"]}
+        ),
+        200,
     ),
     WriteRoute(
         "authorised-email-remove",

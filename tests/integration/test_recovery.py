@@ -578,7 +578,9 @@ def test_matched_and_unmatched_hints_make_the_same_aws_calls(handler_client, mon
         sequences.append(list(calls))
     assert sequences[0] == sequences[1] == sequences[2]
     assert sequences[0] == [
-        "UpdateItem",
+        "UpdateItem",  # requests per IP
+        "UpdateItem",  # unasked mails per IP
+        "UpdateItem",  # unasked mails to the new address
         "TransactGetItems",
         "Query",
         "TransactWriteItems",

@@ -9,6 +9,7 @@ pre-hijack it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import unicodedata
@@ -97,7 +98,7 @@ class AccountView:
 
 
 def _view(account: AccountModel) -> AccountView:
-    senders = account.authorised_emails.as_dict() if account.authorised_emails else {}
+    senders = confirmed_senders(account)
     return AccountView(
         client_number=int(account.client_number),
         login=account.login,
@@ -223,12 +224,26 @@ def _next_client_number() -> int:
 
 
 def register(
-    *, email: str, password: str, full_name: str, locale: str, login: str | None = None
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    locale: str,
+    login: str | None = None,
+    client_ip: str,
 ) -> None:
-    """Start a registration. Always returns the same way (no account enumeration)."""
+    """Start a registration. Always returns the same way (no account enumeration).
+
+    Either branch mails the address typed (a link to it, or a notice to its owner), so
+    both draw on that address's unasked-mail budget first: past it, nothing is stored
+    or sent, and the answer is the same. The link's mail greets neutrally: the name was
+    typed by whoever registered, and the address is not proven theirs yet.
+    """
     address = normalise_email(email)
     chosen_login = normalise_login(login) if login else None
     passwords.check_policy(password, login=chosen_login, email=address)
+    if not throttling.may_mail_unasked(address, client_ip=client_ip):
+        return
     password_hash = passwords.hash_password(password)
     telemetry.count(telemetry.Metric.REGISTRATION_REQUESTED)
 
@@ -265,7 +280,6 @@ def register(
         "email_verification",
         address,
         locale,
-        full_name=full_name,
         link=outbox.link("/verify-email", issued.token),
         expires_at=clock.iso(issued.expires_at),
         valid_for_seconds=int(VERIFICATION_TTL.total_seconds()),
@@ -586,12 +600,15 @@ def switch_contact_email(
         condition &= AccountModel.session_generation == expected_generation
     sender_key = new_email.casefold()
     sender_entry = AccountModel.authorised_emails[sender_key]
-    was_authorised = sender_key in authorised_senders(account)
-    if was_authorised:
+    listed = authorised_senders(account).get(sender_key)
+    was_listed = listed is not None
+    # Only a confirmed entry has a sender claim (written at its confirmation).
+    was_confirmed = was_listed and is_confirmed_sender(listed)
+    if was_listed:
         actions.append(sender_entry.remove())
         condition &= sender_entry.exists()
     else:
-        # Fails (Conflict) if the address was authorised after `account` was read.
+        # Fails (Conflict) if the address was listed after `account` was read.
         condition &= sender_entry.does_not_exist()
     try:
         with transaction() as tx:
@@ -605,7 +622,11 @@ def switch_contact_email(
                 condition=ClaimModel.pk.does_not_exist(),
             )
             tx.delete(tokens.revoke(tokens.Purpose.PASSWORD_RESET, str(account.client_number)))
-            if was_authorised:
+            if was_listed:
+                # A pending confirmation link for the new contact address dies with it.
+                link = sender_link_subject(int(account.client_number), new_email)
+                tx.delete(tokens.revoke(tokens.Purpose.SENDER_CONFIRMATION, link))
+            if was_confirmed:
                 tx.delete(
                     SenderModel(sender_claim_key(new_email)),
                     condition=SenderModel.client_number == account.client_number,
@@ -619,7 +640,7 @@ def switch_contact_email(
             raise EmailTaken from exc
         raise Conflict from exc
     account.email = new_email
-    if was_authorised:
+    if was_listed:
         senders = authorised_senders(account)
         senders.pop(sender_key, None)
         account.authorised_emails = senders
@@ -639,15 +660,39 @@ def sender_claim_key(email: str) -> str:
     return f"sender#{email.casefold()}"
 
 
+class SenderStatus(StrEnum):
+    """An authorised sender is `pending` until the link mailed to it is used."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+
+
 def authorised_senders(account: AccountModel) -> dict[str, dict[str, Any]]:
-    """`{casefolded address: {"email", "added_at"}}`: the addresses the account authorised
-    besides its contact email."""
+    """`{casefolded address: {"email", "added_at", "status"}}`: the addresses the account
+    listed besides its contact email, pending or confirmed."""
     return account.authorised_emails.as_dict() if account.authorised_emails else {}
+
+
+def is_confirmed_sender(entry: dict[str, Any]) -> bool:
+    """Only a confirmed entry authorises; one written before confirmation existed (no
+    status) is pending like any other unproven claim."""
+    return entry.get("status") == SenderStatus.CONFIRMED
+
+
+def confirmed_senders(account: AccountModel) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in authorised_senders(account).items() if is_confirmed_sender(v)}
+
+
+def sender_link_subject(client_number: int, address: str) -> str:
+    """The token subject of the one live confirmation link per account and address
+    (a digest: the address itself must not be a key of the tokens table)."""
+    digest = hashlib.sha256(address.casefold().encode()).hexdigest()[:32]
+    return f"{client_number}-{digest}"
 
 
 def account_for_sender(address: str) -> AccountModel | None:
     """The account that mail from `address` belongs to: the one whose contact email it
-    is, else the one that authorised it; None for anyone else."""
+    is, else the one that confirmed it as an authorised sender; None for anyone else."""
     try:
         key = normalise_email(address).casefold()
     except InvalidEmail:
@@ -658,7 +703,12 @@ def account_for_sender(address: str) -> AccountModel | None:
             claim = model.get(claim_key, consistent_read=True)
         except DoesNotExist:
             continue
-        return get_account(claim.client_number)
+        account = get_account(claim.client_number)
+        if model is SenderModel and not is_confirmed_sender(
+            authorised_senders(account).get(key, {})
+        ):
+            return None  # a claim left from before confirmation existed: no proof
+        return account
     return None
 
 

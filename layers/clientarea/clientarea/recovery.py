@@ -266,6 +266,10 @@ def create(application: Application, *, locale: str, client_ip: str) -> Created:
     names an account: the match is stored for staff and never shown to the applicant."""
     throttling.hit(requests_per_ip(), client_ip)
     new_email = accounts.normalise_email(application.new_email)
+    # The acknowledgement goes to an address the applicant merely typed: it draws on
+    # that address's unasked-mail budget (counted before anything is stored), and past
+    # it the case is opened all the same, unannounced.
+    acknowledge = throttling.may_mail_unasked(new_email, client_ip=client_ip)
     matched_client_number, matched_by = _match(application.account_hint)
     reference = _new_reference()
     access_key = tokens.new_secret()
@@ -302,15 +306,16 @@ def create(application: Application, *, locale: str, client_ip: str) -> Created:
             condition=RecoveryAuditModel.entry.does_not_exist(),
         )
     telemetry.count(telemetry.Metric.RECOVERY_CASE_OPENED)
-    outbox.send(
-        "recovery_received",
-        new_email,
-        locale,
-        full_name=application.full_name,
-        reference=reference,
-        status_link=outbox.page(f"/recovery/{reference}"),
-        uploads_needed=bool(_slots(application.applicant_type, application.channel)),
-    )
+    if acknowledge:
+        # Greets neutrally: nothing the applicant typed goes to an unverified address.
+        outbox.send(
+            "recovery_received",
+            new_email,
+            locale,
+            reference=reference,
+            status_link=outbox.page(f"/recovery/{reference}"),
+            uploads_needed=bool(_slots(application.applicant_type, application.channel)),
+        )
     return Created(
         reference=reference,
         access_key=access_key,

@@ -11,6 +11,14 @@ against a count read earlier.
 
 Keys (client IPs, login strings) are hashed before they are stored: a rate-limit
 table should not become a log of who tried which address. Counters expire by TTL.
+
+Every hit is one atomic `ADD` whose returned value decides, so a burst of parallel
+requests cannot slip more than the limit past a read-then-write.
+
+Mail that anyone can make us send without proving anything (a registration's link, a
+"someone tried to register" notice, a recovery or access-request acknowledgement, an
+authorised sender's confirmation link, the support auto-reply) draws on one budget per
+target address, shared by every route, and one per client IP: `may_mail_unasked`.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from pynamodb.attributes import NumberAttribute
 from pynamodb.exceptions import UpdateError
 from pynamodb.transactions import TransactWrite
 
-from clientarea import clock
+from clientarea import clock, config, telemetry
 from clientarea.errors import RateLimited
 from clientarea.tables import AttemptsModel, RateLimitModel
 
@@ -78,6 +86,19 @@ class Hit:
 def hit(limit: Limit, key: str, *, raise_over_limit: bool = True) -> Hit:
     """Count one attempt; raise RateLimited once the window's allowance is spent
     (unless the caller only records)."""
+    allowed, hit_ = _count(limit, key)
+    if raise_over_limit and not allowed:
+        raise RateLimited(retry_after=_window(limit.window_seconds)[1])
+    return hit_
+
+
+def take(limit: Limit, key: str) -> bool:
+    """Count one attempt; True while it is within the window's allowance. The counter's
+    value after the atomic ADD decides, so parallel callers never share one slot."""
+    return _count(limit, key)[0]
+
+
+def _count(limit: Limit, key: str) -> tuple[bool, Hit]:
     index, remaining = _window(limit.window_seconds)
     counter = RateLimitModel(_key(limit, key, index))
     hits_attr: NumberAttribute = RateLimitModel.hits  # type: ignore[assignment]
@@ -88,9 +109,7 @@ def hit(limit: Limit, key: str, *, raise_over_limit: bool = True) -> Hit:
             RateLimitModel.ttl.set(clock.now() + timedelta(seconds=keep)),
         ]
     )
-    if raise_over_limit and counter.hits > limit.max_hits:
-        raise RateLimited(retry_after=remaining)
-    return Hit(counter.pk, keep)
+    return counter.hits <= limit.max_hits, Hit(counter.pk, keep)
 
 
 # --- consecutive failures (login) ------------------------------------------------------------
@@ -151,3 +170,25 @@ def admit(limit: ConsecutiveLimit, key: str) -> AttemptsModel:
 def clear(limit: ConsecutiveLimit, key: str) -> AttemptsModel:
     """The item to delete (in a caller's transaction) to start the count over."""
     return AttemptsModel(limit.item_key(key))
+
+
+# At most this many unasked mails a day to one address, whatever route asked for them.
+UNASKED_MAILS_PER_ADDRESS = Limit("unasked_mail_to", 3, 24 * 3600)
+
+
+def unasked_mails_per_ip() -> Limit:
+    return Limit("unasked_mail_ip", config.ip_requests_per_hour(), 3600)
+
+
+def may_mail_unasked(to: str, *, client_ip: str | None) -> bool:
+    """Whether one more unasked mail may go to `to` (a normalised address) on behalf of
+    `client_ip` (None: no client, e.g. inbound mail). Counts both; the caller skips the
+    mail when False and answers exactly as if it had been sent (nothing to enumerate).
+    The address is counted only when the IP may still send: requests an IP makes past
+    its own limit do not spend the target's daily allowance as well."""
+    allowed = (client_ip is None or take(unasked_mails_per_ip(), client_ip)) and take(
+        UNASKED_MAILS_PER_ADDRESS, to.casefold()
+    )
+    if not allowed:
+        telemetry.count(telemetry.Metric.UNASKED_MAIL_WITHHELD)
+    return allowed

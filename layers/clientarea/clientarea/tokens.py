@@ -38,6 +38,8 @@ class Purpose(StrEnum):
     EMAIL_VERIFICATION = "email_verification"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name, not a secret
     EMAIL_CHANGE = "email_change"
+    # One live link per account and address: subject `<client_number>-<address digest>`.
+    SENDER_CONFIRMATION = "sender_confirmation"
     # One live link per party of a cession order: subject `<order_id>-<owner|recipient>`.
     CESSION_ANSWER = "cession_answer"
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
@@ -29,7 +30,7 @@ from aws_lambda_powertools.event_handler import (
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pynamodb.exceptions import PynamoDBException
 
 from clientarea import availability, config, locales
@@ -102,6 +103,61 @@ class Shape(BaseModel):
     """A request body: unknown fields are refused (422), never silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+# --- what text a person types may contain --------------------------------------------------
+#
+# Nothing a person types needs a control character (C0 but tab and line breaks, DEL, C1)
+# or a Unicode noncharacter U+FFFE/U+FFFF, and XML (the DOCX application form) cannot
+# hold them: such text is refused (422), never stored to break a renderer later. Lone
+# surrogates never get this far (not a valid string). A name or a one-line field holds
+# no line break either (tab, CR, LF, U+2028/2029) and no bidirectional control (which
+# makes text display as something other than it is, e.g. in a staff view).
+#
+# Each rule is a regular expression written once and used twice: in docs/openapi.json
+# as the field's `pattern` (a client, or schemathesis, knows the rule) and by the
+# validator, with Python's `re.search` as JSON Schema's pattern means. Python's `$` also
+# matches before one final line break, so a name typed with one is taken without it.
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff"
+_NOT_IN_A_LINE = _CONTROL + r"\t\n\r\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+NAME_PATTERN = rf"^[^{_NOT_IN_A_LINE}]*[^{_NOT_IN_A_LINE}\s][^{_NOT_IN_A_LINE}]*$"
+LINE_PATTERN = rf"^[^{_NOT_IN_A_LINE}]*$"
+TEXT_PATTERN = rf"^[^{_CONTROL}]*$"
+
+
+def _typed(pattern: str, why: str, min_length: int, max_length: int) -> Any:
+    compiled = re.compile(pattern)
+
+    def follows(value: str) -> str:
+        if not compiled.search(value):
+            raise ValueError(why)
+        # The one line break Python's `$` lets through is not part of a one-line value.
+        return value if pattern == TEXT_PATTERN else value.removesuffix("\n")
+
+    return Annotated[
+        str,
+        Field(
+            min_length=min_length,
+            max_length=max_length,
+            json_schema_extra={"pattern": pattern},
+        ),
+        AfterValidator(follows),
+    ]
+
+
+def person_name(max_length: int = 200) -> Any:
+    """A person's or a company's name: one line, not blank, nothing unprintable."""
+    return _typed(NAME_PATTERN, "a name is one line of printable text", 1, max_length)
+
+
+def one_line(max_length: int, min_length: int = 0) -> Any:
+    """A phone number, a login, a code, a hint: one line, nothing unprintable."""
+    return _typed(LINE_PATTERN, "one line of printable text", min_length, max_length)
+
+
+def free_text(max_length: int, min_length: int = 0) -> Any:
+    """A postal address: lines of printable text (tabs and line breaks allowed)."""
+    return _typed(TEXT_PATTERN, "printable text", min_length, max_length)
 
 
 def responses(

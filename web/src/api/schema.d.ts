@@ -33,7 +33,24 @@ export interface paths {
         get: operations["list_authorised_account_authorised_emails_get"];
         put?: never;
         /** POST /account/authorised-emails */
-        post: operations["authorise_account_authorised_emails_post"];
+        post: operations["request_authorisation_account_authorised_emails_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/authorised-emails/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /account/authorised-emails/confirm */
+        post: operations["confirm_authorisation_account_authorised_emails_confirm_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -827,6 +844,38 @@ export interface components {
             added_at: string;
             /** Email */
             email: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "confirmed";
+        };
+        /** AuthorisedEmailConfirmation */
+        AuthorisedEmailConfirmation: {
+            /** Token */
+            token: string;
+        };
+        /** AuthorisedEmailConfirmed */
+        AuthorisedEmailConfirmed: {
+            /** Added At */
+            added_at: string;
+            /** Email */
+            email: string;
+            /**
+             * Status
+             * @constant
+             */
+            status: "confirmed";
+        };
+        /** AuthorisedEmailPending */
+        AuthorisedEmailPending: {
+            /** Email */
+            email: string;
+            /**
+             * Status
+             * @constant
+             */
+            status: "pending";
         };
         /** AuthorisedEmailRequest */
         AuthorisedEmailRequest: {
@@ -1684,7 +1733,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Explicitly authorised senders, oldest first */
+            /** @description Listed senders, oldest first: pending (a confirmation link was mailed to the address) or confirmed (may open tickets by email) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1744,7 +1793,7 @@ export interface operations {
             };
         };
     };
-    authorise_account_authorised_emails_post: {
+    request_authorisation_account_authorised_emails_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -1757,13 +1806,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The address may now open tickets by email for this account */
-            201: {
+            /** @description Listed as pending; a 2-hour confirmation link goes to the address (a fresh one, killing the older, when asked again). The same answer whether or not any account uses the address */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuthorisedEmail"];
+                    "application/json": components["schemas"]["AuthorisedEmailPending"];
                 };
             };
             /** @description unauthorized: no session, or an unknown, expired or revoked one */
@@ -1784,7 +1833,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description already_authorised: the contact email or an address already listed; email_taken: another account authorised it */
+            /** @description already_authorised: the contact email or an address already confirmed; conflict: the list changed meanwhile */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1828,7 +1877,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description rate_limited: too many confirmation links asked for the account */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1836,7 +1885,114 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
+                };
+            };
+            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    confirm_authorisation_account_authorised_emails_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthorisedEmailConfirmation"];
+            };
+        };
+        responses: {
+            /** @description The address may now open tickets by email for the account that listed it (no session: the link opened from that mailbox is the proof) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorisedEmailConfirmed"];
+                };
+            };
+            /** @description email_taken: another account confirmed the address first, or it is another account's contact email (nothing changed) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
+                };
+            };
+            /** @description token_invalid: unknown, used, superseded, expired or removed link */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: too many invalid links from this address */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
                 };
             };
             /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
@@ -1863,7 +2019,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Removed */
+            /** @description Removed, pending or confirmed */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -1890,7 +2046,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such authorised address */
+            /** @description not_found: no such listed address */
             404: {
                 headers: {
                     [name: string]: unknown;

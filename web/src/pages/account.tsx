@@ -267,7 +267,7 @@ export function AuthorisedSenders() {
           </thead>
           <tbody>
             {list.data.map((entry) => {
-              const status = (entry as { status?: string }).status ?? "confirmed";
+              const status = entry.status;
               return (
                 <tr key={entry.email}>
                   <td>{entry.email}</td>
