@@ -1,7 +1,8 @@
 """Manual recovery, the staff's side: /staff/recovery-requests* (API.md, "Manual recovery").
 
 Only staff sessions reach these routes (the authorizer allows staff nothing but
-`/staff/*`, and clients everything but). A function of its own because its rights
+`/staff/*`, and clients everything but; the function checks the role again itself,
+and approving a case needs the `admin` role). A function of its own because its rights
 differ: it may change an account's contact email and read the documents, which the
 public applicant routes must never be able to do.
 """
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 logger = Logger()
 metrics = Metrics()
-app = web.create_app()
+app = web.create_app(staff_only=True)
 
 Reference = Annotated[str, Path(min_length=1, max_length=32)]
 StatusName = Literal["awaiting_documents", "under_review", "approved", "rejected"]

@@ -30,6 +30,7 @@ from clientarea.errors import (
     ServiceUnavailable,
     WeakPassword,
 )
+from clientarea.roles import STAFF_ROLES
 from clientarea.sessions import Principal
 
 if TYPE_CHECKING:
@@ -204,11 +205,20 @@ def _idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
 
 
 class ClientareaResolver(APIGatewayRestResolver):
-    """Powertools' REST resolver with two things in front of request validation
+    """Powertools' REST resolver with three things in front of request validation
     (Powertools always runs validation first, so a middleware would come too late):
-    the body guard, and replay of write requests that carry an `Idempotency-Key`."""
+    a staff function's own role check, the body guard, and replay of write requests
+    that carry an `Idempotency-Key`."""
+
+    def __init__(self, *, staff_only: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.staff_only = staff_only
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if self.staff_only and not _is_staff(event):
+            # The authorizer already keeps clients off /staff/*; this holds even if a
+            # cached policy, a template change or a new route ever let one through.
+            return _proxy_error(403, "forbidden", event)
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         refused = _refuse_body(event)
         if refused is not None:
@@ -278,8 +288,15 @@ class _NotStored(Exception):
         self.response = response
 
 
-def create_app() -> ClientareaResolver:
-    app = ClientareaResolver(enable_validation=True)
+def _is_staff(event: dict[str, Any]) -> bool:
+    authorizer = event.get("requestContext", {}).get("authorizer") or {}
+    return str(authorizer.get("role") or "") in STAFF_ROLES
+
+
+def create_app(*, staff_only: bool = False) -> ClientareaResolver:
+    """The resolver every API function uses; `staff_only` for the functions that serve
+    /staff/* alone: any caller whose role (from the authorizer) is not staff gets 403."""
+    app = ClientareaResolver(staff_only=staff_only, enable_validation=True)
 
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
