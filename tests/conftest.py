@@ -148,6 +148,7 @@ def log_in(client: ApiClient, login: str, password: str = PASSWORD) -> str:
 
 
 DEV_STAFF = ("staff@example.com", "clientarea-dev-password")  # seeded by the dev server
+DEV_ADMIN = ("admin@example.com", "clientarea-dev-password")  # role admin, seeded too
 
 
 def expect_error(reply: Reply, status: int, code: str) -> dict[str, Any]:
@@ -159,11 +160,11 @@ def expect_error(reply: Reply, status: int, code: str) -> dict[str, Any]:
     return body
 
 
-def staff_token(client: ApiClient) -> str:
-    """A support-role session: the dev server's seeded agent over HTTP, a freshly
-    provisioned one in-process."""
+def staff_token(client: ApiClient, role: str = "support") -> str:
+    """A staff session (role `support`, or `admin`): the dev server's seeded account
+    over HTTP, a freshly provisioned one in-process."""
     if client.transport == "http":
-        return log_in(client, *DEV_STAFF)
+        return log_in(client, *(DEV_ADMIN if role == "admin" else DEV_STAFF))
     from clientarea import accounts
 
     login = f"agent{uuid.uuid4().hex[:8]}"
@@ -172,9 +173,14 @@ def staff_token(client: ApiClient) -> str:
         password=PASSWORD,
         full_name="Agent",
         login=login,
-        role=accounts.Role.SUPPORT,
+        role=accounts.Role(role),
     )
     return log_in(client, login)
+
+
+def admin_token(client: ApiClient) -> str:
+    """An admin session: only admins approve manual-recovery cases."""
+    return staff_token(client, role="admin")
 
 
 @pytest.fixture

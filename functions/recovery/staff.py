@@ -139,7 +139,8 @@ def get_request(reference: Reference) -> StaffRecoveryCase:
         200,
         StaffRecoveryCase,
         "The decided case",
-        e403=STAFF_ONLY,
+        e403="forbidden: not a staff session, or an approval by a support agent (approving "
+        "needs the admin role; any staff role may reject)",
         e404="not_found",
         e409="invalid_recovery_state (not under review, e.g. decided already); email_taken "
         "(approve: the new address belongs to another account); no_matching_account "

@@ -47,12 +47,23 @@ def seed() -> list[str]:
         login="staff",
         role=accounts.Role.SUPPORT,
     )
+    # Only an admin may approve a manual-recovery case (a support agent reviews and rejects).
+    admin = accounts.provision(
+        email="admin@example.com",
+        password=DEMO_PASSWORD,
+        full_name="Staff Admin",
+        login="admin",
+        role=accounts.Role.ADMIN,
+    )
     held = seed_services(demo.client_number)
     return [
         f"  client: demo@example.com (login demo, client number {demo.client_number})",
         f"          holding {held}",
-        f"  staff:  staff@example.com (login staff, client number {staff.client_number})",
-        f"  password for both: {DEMO_PASSWORD}",
+        f"  staff:  staff@example.com (login staff, role support, client number "
+        f"{staff.client_number})",
+        f"          admin@example.com (login admin, role admin, client number "
+        f"{admin.client_number})",
+        f"  password for all three: {DEMO_PASSWORD}",
     ]
 
 

@@ -16,10 +16,20 @@ import docx
 import pytest
 import requests
 
-from infra.local.__main__ import DEMO_PASSWORD
 from tests.clients import ApiClient, InProcessClient
-from tests.conftest import PASSWORD, log_in, register_and_verify
-from tests.integration.test_cession import Party, give_service
+from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
+from tests.conftest import staff_token as conftest_staff_token
+from tests.integration.test_cession import (
+    WORKFLOW_SECONDS,
+    Party,
+    activated,
+    give_service,
+    new_party,
+    order_cession,
+    outcome_mails,
+    service_ids,
+    wait_for_status,
+)
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF = b"%PDF-1.7\n" + b"0" * 2048 + b"\n%%EOF\n"
@@ -75,27 +85,22 @@ def submit(client: ApiClient, case: dict) -> Any:
     )
 
 
-_STAFF_TOKENS: dict[str, str] = {}
+_STAFF_TOKENS: dict[tuple[str, str], str] = {}
 
 
-def staff_token(client: ApiClient) -> str:
-    """A staff session: the dev server seeds staff@example.com; in-process, the same."""
+def staff_token(client: ApiClient, role: str = "support") -> str:
+    """A staff session (`support` reviews and rejects; only `admin` approves): provisioned
+    in-process, the dev server's seeded accounts over HTTP (logged in once per run)."""
     if isinstance(client, InProcessClient):
-        from clientarea import accounts
-        from clientarea.roles import Role
+        return conftest_staff_token(client, role)
+    key = (getattr(client, "base_url", ""), role)
+    if key not in _STAFF_TOKENS:
+        _STAFF_TOKENS[key] = conftest_staff_token(client, role)
+    return _STAFF_TOKENS[key]
 
-        accounts.provision(
-            email="staff@example.com",
-            password=DEMO_PASSWORD,
-            full_name="Support Staff",
-            login="staff",
-            role=Role.SUPPORT,
-        )
-        return log_in(client, "staff", DEMO_PASSWORD)
-    base = getattr(client, "base_url", "")
-    if base not in _STAFF_TOKENS:
-        _STAFF_TOKENS[base] = log_in(client, "staff", DEMO_PASSWORD)
-    return _STAFF_TOKENS[base]
+
+def admin_token(client: ApiClient) -> str:
+    return staff_token(client, "admin")
 
 
 def decide(client: ApiClient, token: str, reference: str, decision: str, reason: str = "") -> Any:
@@ -416,8 +421,8 @@ def test_approval_moves_the_email_and_revokes_sessions_and_reset_links(client):
     assert client.post("/password/forgot", {"login": owner["email"]}).status == 202
     reset_token = client.mail_link_token(owner["email"], subject_contains="пароля")
     body, case = under_review(client, owner["login"], channel="scanned_documents")
-    staff = staff_token(client)
-    # WHEN staff approve
+    staff = admin_token(client)
+    # WHEN an admin approves
     reply = decide(client, staff, case["reference"], "approve", "documents verified")
     # THEN the case is approved and its contact email is the new one
     assert reply.status == 200, reply.body
@@ -458,11 +463,107 @@ def test_rejection_tells_the_applicant_why(client):
     assert rejected and reason in rejected[0]["text"]
     # AND the account is untouched: the owner's session still works
     assert client.get("/account", token=owner["token"]).json()["email"] == owner["email"]
-    assert decide(client, staff, case["reference"], "approve").status == 409
+    assert decide(client, admin_token(client), case["reference"], "approve").status == 409
+
+
+def test_only_an_admin_approves_a_support_agent_reviews_and_rejects(client):
+    # GIVEN a case naming an account, and a support agent
+    owner = new_owner(client)
+    body, case = under_review(client, owner["login"])
+    support = staff_token(client)
+    path = f"/staff/recovery-requests/{case['reference']}"
+    # WHEN the agent approves (one person handing any account to any address)
+    reply = decide(client, support, case["reference"], "approve", "looks fine")
+    # THEN 403, and nothing changed: the case waits, the account keeps its address
+    expect_error(reply, 403, "forbidden")
+    assert client.get(path, token=support).json()["status"] == "under_review"
+    assert client.get("/account", token=owner["token"]).json()["email"] == owner["email"]
+    assert [m for m in client.mails(body["new_email"]) if "approved" in m["subject"]] == []
+    # AND an admin may approve it
+    reply = decide(client, admin_token(client), case["reference"], "approve", "verified")
+    assert (reply.status, reply.json()["status"]) == (200, "approved")
+    # AND the agent may still reject a case
+    _, other = under_review(client, new_owner(client)["login"])
+    reply = decide(client, support, other["reference"], "reject", "unreadable scan")
+    assert (reply.status, reply.json()["status"]) == (200, "rejected")
+
+
+def test_approval_cancels_the_accounts_open_cession_orders(client):
+    """Whoever held the old mailbox holds the cession links mailed there: an approval
+    must not leave them a way to move the account's services (or fill it) afterwards."""
+    # GIVEN an account with an activated cession of its service (links in the old mailbox),
+    owner = new_party(client)
+    other, giver = new_party(client), new_party(client)
+    service, outgoing, owner_link, other_link = activated(client, owner, other)
+    # one not yet activated,
+    waiting_service = give_service(client, owner)
+    waiting = order_cession(client, owner, other, waiting_service).json()
+    # and an activated cession TO it,
+    incoming_service, incoming, giver_link, owner_in_link = activated(client, giver, owner)
+    # and a finished one, which stays as it is
+    done_service = give_service(client, owner)
+    done = order_cession(client, owner, other, done_service).json()
+    assert client.post(f"/orders/{done['order_id']}/cancel", token=owner.token).status == 200
+    body, case = under_review(client, owner.login)
+    # WHEN an admin approves the recovery
+    reply = decide(client, admin_token(client), case["reference"], "approve", "verified")
+    assert reply.status == 200, reply.body
+    # THEN every open order is cancelled, for both parties
+    wait_for_status(client, other, outgoing["order_id"], "cancelled")
+    wait_for_status(client, other, waiting["order_id"], "cancelled")
+    wait_for_status(client, giver, incoming["order_id"], "cancelled")
+    assert client.get(f"/orders/{done['order_id']}", token=other.token).json()["status"] == (
+        "cancelled"
+    )
+    # AND no link mailed before works: nothing can move
+    for link in (owner_link, other_link, giver_link, owner_in_link):
+        late = client.post("/cession/confirm", {"token": link})
+        assert (late.status, late.json()["code"]) == (410, "token_invalid")
+    renewed = Party(
+        owner.client_number, owner.login, body["new_email"], log_in(client, body["new_email"])
+    )
+    assert {service["service_id"], waiting_service["service_id"]} <= service_ids(client, renewed)
+    assert incoming_service["service_id"] in service_ids(client, giver)
+    # AND the services are free again (a new order may hold them)
+    assert order_cession(client, renewed, other, service).status == 201
+    # AND both parties of each order are told, the account at its new address
+    for party, domain in (
+        (other, service["domain"]),
+        (renewed, service["domain"]),
+        (other, waiting_service["domain"]),
+        (renewed, waiting_service["domain"]),
+        (giver, incoming_service["domain"]),
+        (renewed, incoming_service["domain"]),
+    ):
+        assert outcome_mails(client, party, domain, "cancelled"), (party.email, domain)
+    # AND the workflows of the activated orders end cleanly (in-process: moto's executions)
+    if isinstance(client, InProcessClient):
+        _assert_executions_succeeded(client, [outgoing["order_id"], incoming["order_id"]])
+
+
+def _assert_executions_succeeded(client: InProcessClient, order_ids: list[str]) -> None:
+    import time
+
+    import boto3
+
+    sfn = boto3.client("stepfunctions", region_name="eu-central-1")
+    machine = client.deployment.physical.refs["CessionStateMachine"]
+    executions = {
+        e["name"]: e["executionArn"]
+        for e in sfn.list_executions(stateMachineArn=machine)["executions"]
+    }
+    deadline = time.monotonic() + WORKFLOW_SECONDS
+    for order_id in order_ids:
+        while (status := sfn.describe_execution(executionArn=executions[order_id])["status"]) == (
+            "RUNNING"
+        ):
+            assert time.monotonic() < deadline, f"{order_id}: the execution did not end"
+            time.sleep(0.1)
+        assert status == "SUCCEEDED", (order_id, status)
 
 
 def test_decisions_need_a_case_under_review_and_an_account(client):
-    staff = staff_token(client)
+    staff = admin_token(client)
     _, waiting = open_case(client, "anyone")
     reply = decide(client, staff, waiting["reference"], "approve")
     assert reply.status == 409 and reply.json()["code"] == "invalid_recovery_state"
@@ -479,7 +580,7 @@ def test_approval_is_409_email_taken_when_the_address_belongs_to_another_account
     taken = f"taken-{uuid.uuid4().hex[:12]}@example.org"
     register_and_verify(client, taken)
     _, case = under_review(client, owner["login"], new_email=taken)
-    staff = staff_token(client)
+    staff = admin_token(client)
     reply = decide(client, staff, case["reference"], "approve")
     assert reply.status == 409 and reply.json()["code"] == "email_taken"
     assert client.get("/account", token=owner["token"]).status == 200

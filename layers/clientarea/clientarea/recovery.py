@@ -6,14 +6,16 @@ stateDiagram-v2
     [*] --> awaiting_documents: POST /recovery/requests (reference + access key, upload forms)
     awaiting_documents --> awaiting_documents: uploads straight to S3 (presigned POST)
     awaiting_documents --> under_review: POST .../submit (every required document in; none for post)
-    under_review --> approved: staff approve (contact email := new_email, sessions + links revoked)
-    under_review --> rejected: staff decision reject (the applicant is told why)
+    under_review --> approved: an admin approves (new_email; sessions, links, cessions revoked)
+    under_review --> rejected: staff (any role) reject (the applicant is told why)
     approved --> [*]
     rejected --> [*]
 ```
 
 One function per transition (`_submit`, `_approve`, `_reject`), each first checking
-its own state; the decision dispatch fails closed on anything else. The state change
+its own state; the decision dispatch fails closed on anything else. Approving hands an
+account to whoever holds `new_email`, so it takes the `admin` role (a `support` agent
+reviews and rejects): no single agent can give any account away. The state change
 and its audit entry are written in one DynamoDB transaction, conditioned on the state
 read, so two racing decisions cannot both win.
 
@@ -56,7 +58,16 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactGet, TransactWrite
 
-from clientarea import accounts, clock, config, recovery_texts, services, throttling, tokens
+from clientarea import (
+    accounts,
+    cession,
+    clock,
+    config,
+    recovery_texts,
+    services,
+    throttling,
+    tokens,
+)
 from clientarea.errors import (
     Conflict,
     DocumentsMissing,
@@ -67,7 +78,7 @@ from clientarea.errors import (
     NotFound,
 )
 from clientarea.mail import outbox
-from clientarea.roles import STAFF_ROLES
+from clientarea.roles import STAFF_ROLES, Role
 from clientarea.tables import (
     AccountModel,
     ClaimModel,
@@ -626,6 +637,8 @@ def decide(
 ) -> dict[str, Any]:
     """POST /staff/recovery-requests/{reference}/decision."""
     actor = _staff_actor(principal)
+    if decision == Decision.APPROVE and principal.role != Role.ADMIN:
+        raise Forbidden  # a support agent reviews and rejects; only an admin approves
     case = _get(reference)
     transitions: dict[str, Callable[[Any, int, str, str, str], None]] = {
         Decision.APPROVE: _approve,
@@ -659,6 +672,8 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
     except NotFound as exc:
         raise NoMatchingAccount from exc
     old_email = account.email
+    # Whoever held the old mailbox holds the links of the account's cession orders.
+    withdrawal = cession.withdraw_all(int(account.client_number))
     entry = _audit(
         case.reference,
         "approved",
@@ -666,6 +681,7 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
         client_ip,
         client_number=int(account.client_number),
         reason=reason,
+        cancelled_orders=withdrawal.order_ids or None,
     )
 
     def close_case(tx: TransactWrite) -> None:
@@ -675,10 +691,13 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
             condition=RecoveryRequestModel.status == RecoveryStatus.UNDER_REVIEW,
         )
         tx.save(entry, condition=RecoveryAuditModel.entry.does_not_exist())
+        withdrawal.cancel_in(tx)
 
     # Contact (and login) email, both claims, the pending reset link, every session
-    # (the generation is raised) and this case: one transaction. EmailTaken if the new
-    # address belongs to another account by now; Conflict if anything moved meanwhile.
+    # (the generation is raised), the open cession orders (closed, services released,
+    # links revoked) and this case: one transaction. EmailTaken if the new address
+    # belongs to another account by now; Conflict if anything moved meanwhile (an order
+    # finished, say: a retry decides afresh).
     try:
         accounts.switch_contact_email(
             account, case.new_email, revoke_sessions=True, also=close_case
@@ -687,6 +706,7 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
         if _get(case.reference).status != RecoveryStatus.UNDER_REVIEW:
             raise InvalidRecoveryState from exc
         raise
+    withdrawal.finish()  # wake the orders' workflows, tell both parties of each
     changed_at = clock.iso(clock.now())
     common = {
         "full_name": account.full_name,
