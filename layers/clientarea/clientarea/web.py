@@ -9,6 +9,7 @@ and anything unexpected as a bare 500 that leaks nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from functools import cache
@@ -197,9 +198,12 @@ def _idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
     )
 
     config = IdempotencyConfig(
-        event_key_jmespath="[key, method, resource, caller]",
+        # The scope of a key (API.md "Conventions"): the same method on the same concrete
+        # path by the same caller; the body must then be the same too (else 422).
+        event_key_jmespath="[key, method, path, caller]",
         payload_validation_jmespath="body",
         expires_after_seconds=3600,
+        hash_function="sha256",  # the table keeps only these digests, never the inputs
     )
     return DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"]), config
 
@@ -247,12 +251,13 @@ class ClientareaResolver(APIGatewayRestResolver):
 
         persistence, config = _idempotency()
         config.register_lambda_context(context)
-        authorizer = event.get("requestContext", {}).get("authorizer") or {}
         request = {
             "key": key,
             "method": event.get("httpMethod"),
-            "resource": event.get("resource"),
-            "caller": authorizer.get("principalId") or "anonymous",
+            # The concrete path (`/tickets/T-1/messages`, not the route's template), as
+            # the route will read it: one key on two tickets is two requests.
+            "path": unquote(event.get("path") or ""),
+            "caller": _caller(event),
             "body": event.get("body") or "",
         }
 
@@ -276,6 +281,21 @@ class ClientareaResolver(APIGatewayRestResolver):
         except IdempotencyPersistenceLayerError:  # the idempotency table is throttled or down
             retry = {"Retry-After": str(availability.RETRY_AFTER_SECONDS)}
             return _proxy_error(503, "service_unavailable", event, retry)
+
+
+def _caller(event: dict[str, Any]) -> str:
+    """Who sends the request, as far as a replay is concerned: the session (the digest
+    of its secret, as the authorizer hands it on), else the SHA-256 of the recovery
+    access key the request carries, else nobody in particular. A reused key replays
+    only to the caller who first used it, and nothing stored can open anything."""
+    authorizer = event.get("requestContext", {}).get("authorizer") or {}
+    if authorizer.get("session"):
+        return f"session:{authorizer['session']}"
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    access_key = headers.get("x-recovery-key")
+    if access_key:
+        return "recovery:" + hashlib.sha256(access_key.encode()).hexdigest()
+    return "anonymous"
 
 
 class _NotStored(Exception):
