@@ -44,11 +44,15 @@ class StaffRecoveryAccount(BaseModel):
 
 
 class StaffRecoveryDocument(BaseModel):
+    """A document as the applicant handed it in (frozen at submit: a later upload is
+    never shown); `size` and `etag` are those of the submission's audit entry."""
+
     document: str
     required: bool
     uploaded: bool
     size: int | None
     uploaded_at: str | None
+    etag: str | None  # S3's ETag of the file: its MD5, hex (a single-part upload)
     download_url: str | None  # presigned, valid 5 minutes
 
 

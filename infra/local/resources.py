@@ -152,6 +152,11 @@ def _create_buckets(stack: Stack, physical: Physical) -> None:
             s3.put_bucket_ownership_controls(
                 Bucket=name, OwnershipControls=props["OwnershipControls"]
             )
+        if "VersioningConfiguration" in props:
+            s3.put_bucket_versioning(
+                Bucket=name,
+                VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]},
+            )
         if "LifecycleConfiguration" in props:
             s3.put_bucket_lifecycle_configuration(
                 Bucket=name,
@@ -188,6 +193,13 @@ def _lifecycle_rule(rule: dict[str, Any], physical: Physical) -> dict[str, Any]:
     }
     if "ExpirationInDays" in rule:
         converted["Expiration"] = {"Days": int(resolve(rule["ExpirationInDays"], physical))}
+    if "ExpiredObjectDeleteMarker" in rule:
+        converted["Expiration"] = {
+            "ExpiredObjectDeleteMarker": bool(rule["ExpiredObjectDeleteMarker"])
+        }
+    if "NoncurrentVersionExpiration" in rule:
+        days = rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
+        converted["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(resolve(days, physical))}
     if "AbortIncompleteMultipartUpload" in rule:
         converted["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
     return converted

@@ -7,6 +7,7 @@ policy check is emulated by infra/local/moto_fixes.py (moto itself checks nothin
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import uuid
@@ -415,6 +416,47 @@ def test_staff_list_by_status_and_open_a_case_with_download_links(client):
     assert client.get("/staff/recovery-requests/RC-AAAAAAAAAA", token=staff).status == 404
 
 
+SWAPPED = b"%PDF-1.7\n" + b"forged passport " * 300 + b"\n%%EOF\n"
+
+
+def test_a_document_swapped_after_submit_is_not_what_staff_see(client):
+    # GIVEN a submitted case (the audit trail records what was handed in)
+    owner = new_owner(client)
+    _, case = under_review(client, owner["login"])
+    form = next(f for f in case["uploads"] if f["document"] == "passport_pages_1_2")
+    # WHEN the applicant re-uses the still-valid upload form with another file
+    upload(form, "application/pdf", SWAPPED)
+    # THEN staff get exactly the file that was submitted, and the audit's size and
+    # MD5 (S3's ETag) are those of the file they download
+    staff = staff_token(client)
+    seen = client.get(f"/staff/recovery-requests/{case['reference']}", token=staff).json()
+    documents = {d["document"]: d for d in seen["documents"]}
+    passport = documents["passport_pages_1_2"]
+    fetched = requests.get(passport["download_url"], timeout=30).content
+    assert fetched == PDF
+    (submitted,) = [e for e in seen["audit"] if e["action"] == "submitted"]
+    recorded = submitted["detail"]["documents"]["passport_pages_1_2"]
+    assert recorded["bytes"] == passport["size"] == len(fetched)
+    assert recorded["etag"] == passport["etag"] == hashlib.md5(fetched).hexdigest()
+    # AND a slot left empty at submit stays empty, whatever arrives later
+    photo = next(f for f in case["uploads"] if f["document"] == "passport_photo_25")
+    upload(photo, "image/jpeg", b"\xff\xd8\xff" + b"0" * 100)
+    seen = client.get(f"/staff/recovery-requests/{case['reference']}", token=staff).json()
+    documents = {d["document"]: d for d in seen["documents"]}
+    assert documents["passport_photo_25"]["uploaded"] is False
+    assert documents["passport_photo_25"]["download_url"] is None
+    # AND the applicant sees the submitted documents too
+    view = client.get(f"/recovery/requests/{case['reference']}", headers={KEY: case["access_key"]})
+    sizes = {d["document"]: d["size"] for d in view.json()["documents"]}
+    assert sizes["passport_pages_1_2"] == len(PDF) and sizes["passport_photo_25"] is None
+    # AND after the decision staff still get the original (the closed copy is made of it)
+    assert decide(client, staff, case["reference"], "reject", "unreadable").status == 200
+    seen = client.get(f"/staff/recovery-requests/{case['reference']}", token=staff).json()
+    for document in seen["documents"]:
+        if document["uploaded"]:
+            assert requests.get(document["download_url"], timeout=30).content == PDF
+
+
 def test_approval_moves_the_email_and_revokes_sessions_and_reset_links(client):
     # GIVEN an owner with a live session and a pending reset link
     owner = new_owner(client, locale="uk")
@@ -617,21 +659,28 @@ def test_decided_documents_move_under_closed_for_the_retention_rule(handler_clie
 
     owner = new_owner(handler_client)
     _, case = under_review(handler_client, owner["login"])
+    # (a file sent after submit: a newer version, which must not become the closed copy)
+    form = next(f for f in case["uploads"] if f["document"] == "passport_pages_1_2")
+    assert upload(form, "application/pdf", SWAPPED).status_code == 204
     staff = staff_token(handler_client)
     assert decide(handler_client, staff, case["reference"], "reject", "blurred").status == 200
     s3 = boto3.client("s3")
-    keys = [
-        item["Key"]
-        for item in s3.list_objects_v2(Bucket=config.recovery_bucket()).get("Contents", [])
-        if case["reference"] in item["Key"]
-    ]
-    assert sorted(keys) == [
+    bucket = config.recovery_bucket()
+    listed = s3.list_object_versions(Bucket=bucket, Prefix=f"requests/{case['reference']}/")
+    # nothing is left under requests/: no version, no delete marker
+    assert listed.get("Versions", []) == listed.get("DeleteMarkers", []) == []
+    closed = s3.list_object_versions(Bucket=bucket, Prefix=f"closed/{case['reference']}/")
+    assert sorted(item["Key"] for item in closed["Versions"]) == [
         f"closed/{case['reference']}/application_handwritten",
         f"closed/{case['reference']}/passport_pages_1_2",
     ]
-    rules = s3.get_bucket_lifecycle_configuration(Bucket=config.recovery_bucket())["Rules"]
-    closed = next(rule for rule in rules if rule["ID"] == "ExpireClosedCases")
-    assert closed["Filter"]["Prefix"] == "closed/" and closed["Expiration"]["Days"] == 90
+    for item in closed["Versions"]:
+        assert s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() == PDF
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+    assert rules["ExpireClosedCases"]["Filter"]["Prefix"] == "closed/"
+    assert rules["ExpireClosedCases"]["Expiration"]["Days"] == 90
+    assert rules["ExpireClosedCases"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert rules["RemoveExpiredDeleteMarkers"]["Expiration"]["ExpiredObjectDeleteMarker"]
     # staff still download them after the decision
     seen = handler_client.get(f"/staff/recovery-requests/{case['reference']}", token=staff).json()
     link = seen["documents"][0]["download_url"]

@@ -30,10 +30,20 @@ failure counts against the caller's address like a guessed link token.
 Documents go from the browser straight to a private, encrypted S3 bucket by presigned
 POST: one key per document slot (a re-upload replaces), one signed form per accepted
 content type with `Content-Type` pinned by `eq` and a `content-length-range`, so S3
-itself refuses a wrong type or a too-large file. When a case is decided its objects are
-copied under `closed/` (a copy is a new object, created now) and the originals deleted:
-the bucket's lifecycle rule expires `closed/` objects `RecoveryRetentionDays` after
-creation, that is after the case closed plus the retention period.
+itself refuses a wrong type or a too-large file. A form stays valid for an hour, also
+after the case is submitted, and S3 cannot revoke it: so the bucket is versioned and
+submit freezes what was handed in. It lists the case's object versions (metadata only:
+the public function can read no document) and stores each document's current version
+id, size, ETag (the MD5 S3 computed) and upload time on the case and in the audit
+entry, in the transaction that submits it; staff views and download links use exactly
+those versions, and a later upload is only a newer version nobody is shown.
+
+When a case is decided the frozen versions are copied under `closed/` (a copy is a new
+object, created now) and every version under `requests/` is deleted for good: the
+bucket's lifecycle rule expires `closed/` objects `RecoveryRetentionDays` after
+creation, that is after the case closed plus the retention period (and removes the
+expired version a day later; versions that never became a closed copy, such as a file
+sent after submit to a case never decided, expire from `requests/` by the backstop).
 
 Every step is appended to the audit table (who, when, what, from which IP); nothing
 updates or deletes audit items, and the functions may only PutItem and Query there.
@@ -372,7 +382,7 @@ def view(reference: str, access_key: str | None, *, client_ip: str) -> Applicant
     """GET /recovery/requests/{reference}: status, documents received, and while
     documents are awaited, fresh upload forms."""
     case = _case_for_applicant(reference, access_key, client_ip)
-    return _applicant_view(case, _documents(case))
+    return _applicant_view(case, _documents(case, _held(case)))
 
 
 def _applicant_view(case: Any, documents: list[dict[str, Any]]) -> ApplicantView:
@@ -392,32 +402,31 @@ def _applicant_view(case: Any, documents: list[dict[str, Any]]) -> ApplicantView
 
 
 def submit(reference: str, access_key: str | None, *, client_ip: str) -> str:
-    """POST /recovery/requests/{reference}/submit: hand the case to staff."""
+    """POST /recovery/requests/{reference}/submit: hand the case to staff, frozen as it is."""
     case = _case_for_applicant(reference, access_key, client_ip)
-    documents = _documents(case)
-    _submit(case, documents, client_ip)
+    if case.status != RecoveryStatus.AWAITING_DOCUMENTS:
+        raise InvalidRecoveryState
+    _submit(case, _latest_versions(case), client_ip)
     return RecoveryStatus.UNDER_REVIEW
 
 
-def _submit(case: Any, documents: list[dict[str, Any]], client_ip: str) -> None:
+def _submit(case: Any, held: dict[str, dict[str, Any]], client_ip: str) -> None:
     if case.status != RecoveryStatus.AWAITING_DOCUMENTS:
         raise InvalidRecoveryState
-    missing = [doc["document"] for doc in documents if doc["required"] and not doc["uploaded"]]
+    slots = _slots(case.applicant_type, case.channel)
+    missing = [slot.name for slot in slots if slot.required and slot.name not in held]
     if missing:
         raise DocumentsMissing(missing=", ".join(missing))
-    received = {
-        doc["document"]: {"bytes": doc["size"], "uploaded_at": doc["uploaded_at"]}
-        for doc in documents
-        if doc["uploaded"]
-    }
+    frozen = {slot.name: held[slot.name] for slot in slots if slot.name in held}
     _transition(
         case,
         RecoveryStatus.AWAITING_DOCUMENTS,
         [
             RecoveryRequestModel.status.set(RecoveryStatus.UNDER_REVIEW),
             RecoveryRequestModel.submitted_at.set(clock.now()),
+            RecoveryRequestModel.submitted_documents.set(frozen),
         ],
-        _audit(case.reference, "submitted", APPLICANT, client_ip, documents=received),
+        _audit(case.reference, "submitted", APPLICANT, client_ip, documents=frozen),
     )
 
 
@@ -438,11 +447,33 @@ def _object_key(case: Any, slot: str) -> str:
     return f"{case.document_prefix}{case.reference}/{slot}"
 
 
-def _documents(case: Any) -> list[dict[str, Any]]:
-    """Every document slot of the case and what S3 holds for it (one ListObjectsV2)."""
+def _latest_versions(case: Any) -> dict[str, dict[str, Any]]:
+    """What S3 holds now for each slot of the case: the current version's id, size, ETag
+    and upload time (ListObjectVersions: metadata only, no document is read)."""
     prefix = f"{case.document_prefix}{case.reference}/"
-    listing = _s3().list_objects_v2(Bucket=config.recovery_bucket(), Prefix=prefix)
-    held = {item["Key"].removeprefix(prefix): item for item in listing.get("Contents", [])}
+    held: dict[str, dict[str, Any]] = {}
+    pages = _s3().get_paginator("list_object_versions")
+    for page in pages.paginate(Bucket=config.recovery_bucket(), Prefix=prefix):
+        for item in page.get("Versions", []):
+            if item.get("IsLatest"):  # a deleted object's latest is a delete marker
+                held[item["Key"].removeprefix(prefix)] = {
+                    "version_id": item["VersionId"],
+                    "bytes": int(item["Size"]),
+                    "etag": str(item["ETag"]).strip('"'),
+                    "uploaded_at": clock.iso(item["LastModified"]),
+                }
+    return held
+
+
+def _held(case: Any) -> dict[str, dict[str, Any]]:
+    """The case's documents: as frozen at submit, else (still awaiting them) as S3 has them."""
+    if case.submitted_documents is not None:
+        return case.submitted_documents.as_dict()
+    return _latest_versions(case)
+
+
+def _documents(case: Any, held: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every document slot of the case and what is held for it."""
     documents = []
     for slot in _slots(case.applicant_type, case.channel):
         item = held.get(slot.name)
@@ -451,8 +482,9 @@ def _documents(case: Any) -> list[dict[str, Any]]:
                 "document": slot.name,
                 "required": slot.required,
                 "uploaded": item is not None,
-                "size": int(item["Size"]) if item else None,
-                "uploaded_at": clock.iso(item["LastModified"]) if item else None,
+                "size": int(item["bytes"]) if item else None,
+                "uploaded_at": item["uploaded_at"] if item else None,
+                "etag": item["etag"] if item else None,
             }
         )
     return documents
@@ -495,44 +527,61 @@ def _upload_forms(case: Any) -> list[dict[str, Any]]:
     return uploads
 
 
-def _download_links(case: Any, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _download_links(case: Any, held: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents with a short-lived link to each: while the case is open, to the very
+    version frozen at submit (or listed just now); once decided, to its closed copy."""
     links = []
-    for doc in documents:
+    for doc in _documents(case, held):
         url = None
         if doc["uploaded"]:
+            params = {
+                "Bucket": config.recovery_bucket(),
+                "Key": _object_key(case, doc["document"]),
+                # Never rendered inline by the staff's browser.
+                "ResponseContentDisposition": f'attachment; filename="{doc["document"]}"',
+            }
+            version_id = held[doc["document"]].get("version_id")
+            if case.document_prefix == OPEN_PREFIX and version_id:
+                params["VersionId"] = version_id
             url = _s3().generate_presigned_url(
-                "get_object",
-                Params={
-                    "Bucket": config.recovery_bucket(),
-                    "Key": _object_key(case, doc["document"]),
-                    # Never rendered inline by the staff's browser.
-                    "ResponseContentDisposition": f'attachment; filename="{doc["document"]}"',
-                },
-                ExpiresIn=int(DOWNLOAD_TTL.total_seconds()),
+                "get_object", Params=params, ExpiresIn=int(DOWNLOAD_TTL.total_seconds())
             )
         links.append({**doc, "download_url": url})
     return links
 
 
 def _close_documents(case: Any) -> None:
-    """Move the case's objects under `closed/`: the copy is created now, so the
-    lifecycle rule's "days after creation" counts from the closing of the case."""
+    """Copy the decided case's documents, as frozen at submit, under `closed/` (the copy
+    is created now, so the lifecycle rule's "days after creation" counts from the
+    closing of the case), then delete every version left under `requests/` for good."""
     bucket = config.recovery_bucket()
     source_prefix = f"{OPEN_PREFIX}{case.reference}/"
     try:
-        listing = _s3().list_objects_v2(Bucket=bucket, Prefix=source_prefix)
-        for item in listing.get("Contents", []):
-            name = item["Key"].removeprefix(source_prefix)
+        for name, item in _held(case).items():
+            source = {"Bucket": bucket, "Key": f"{source_prefix}{name}"}
+            if item.get("version_id"):
+                source["VersionId"] = item["version_id"]
             _s3().copy_object(
-                Bucket=bucket,
-                Key=f"{CLOSED_PREFIX}{case.reference}/{name}",
-                CopySource={"Bucket": bucket, "Key": item["Key"]},
+                Bucket=bucket, Key=f"{CLOSED_PREFIX}{case.reference}/{name}", CopySource=source
             )
-            _s3().delete_object(Bucket=bucket, Key=item["Key"])
+        _delete_every_version(bucket, source_prefix)
     except ClientError:
         # The case is decided either way; the `requests/` backstop rule still expires
         # whatever could not be moved.
         logger.exception("could not move a closed case's documents", extra={"case": case.reference})
+
+
+def _delete_every_version(bucket: str, prefix: str) -> None:
+    """Every version and delete marker under `prefix`, deleted for good (a plain delete
+    in a versioned bucket would only hide them behind a marker)."""
+    pages = _s3().get_paginator("list_object_versions")
+    for page in pages.paginate(Bucket=bucket, Prefix=prefix):
+        doomed = [
+            {"Key": item["Key"], "VersionId": item["VersionId"]}
+            for item in (*page.get("Versions", []), *page.get("DeleteMarkers", []))
+        ]
+        if doomed:
+            _s3().delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
 
 
 # --- staff ----------------------------------------------------------------------------
@@ -609,7 +658,7 @@ def _staff_case(case: Any) -> dict[str, Any]:
         "locale": case.locale,
         "account_hint": case.account_hint,
         "account": account,
-        "documents": _download_links(case, _documents(case)),
+        "documents": _download_links(case, _held(case)),
         "created_at": clock.iso(case.created_at),
         "submitted_at": _iso(case.submitted_at),
         "decided_at": _iso(case.decided_at),

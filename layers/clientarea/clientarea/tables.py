@@ -299,6 +299,10 @@ class RecoveryRequestModel(Model):
     # Where the documents are: `requests/` while open, `closed/` once decided (the
     # bucket's lifecycle rule expires `closed/` objects after the retention period).
     document_prefix = UnicodeAttribute(default="requests/")
+    # What was handed in, frozen at submit: {slot: {version_id, bytes, etag, uploaded_at}}
+    # of each document's S3 object version then (the bucket is versioned). Staff are
+    # served exactly these versions, whatever is uploaded with a still-valid form later.
+    submitted_documents = MapAttribute(null=True)  # type: ignore[var-annotated]
     created_at = UTCDateTimeAttribute()
     submitted_at = UTCDateTimeAttribute(null=True)
     decided_at = UTCDateTimeAttribute(null=True)
