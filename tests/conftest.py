@@ -27,6 +27,7 @@ from clientarea import clock  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from infra.local.deployment import MOTO_CONFIG, LocalDeployment  # noqa: E402
+from tests.accounts_iam import AccountsAccessCheck  # noqa: E402
 from tests.clients import ApiClient, HttpClient, InProcessClient, Reply  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,10 +42,23 @@ def _fresh_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def deployment() -> Iterator[LocalDeployment]:
-    """template.yaml deployed on a fresh in-process moto."""
+def accounts_access() -> AccountsAccessCheck:
+    """What IAM would refuse of the functions' requests on the Accounts table."""
+    return AccountsAccessCheck()
+
+
+@pytest.fixture
+def deployment(
+    monkeypatch: pytest.MonkeyPatch, accounts_access: AccountsAccessCheck
+) -> Iterator[LocalDeployment]:
+    """template.yaml deployed on a fresh in-process moto. Every request a function makes
+    on the Accounts table must be one its IAM statements allow, attribute conditions
+    included (tests/accounts_iam.py): else the test fails."""
     with mock_aws(config=MOTO_CONFIG):
+        accounts_access.install(monkeypatch)
         yield LocalDeployment().start()
+    refused = accounts_access.refused
+    assert not refused, "IAM would refuse:\n" + "\n".join(refused)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -67,12 +68,21 @@ def load_module(function: Function) -> ModuleType:
     return sys.modules[name]
 
 
+# The function running in this thread (what Lambda tells a function by its context and
+# AWS_LAMBDA_FUNCTION_NAME): the tests check each AWS request against its IAM statements.
+RUNNING: ContextVar[str | None] = ContextVar("running_function", default=None)
+
+
 def invoke(function: Function, event: dict[str, Any]) -> Any:
     context = LambdaContext(function.logical_id, function.memory, function.timeout * 1000)
     context.invoked_function_arn = (  # type: ignore[attr-defined]
         f"arn:aws:lambda:eu-central-1:123456789012:function:{function.logical_id}"
     )
-    return load_handler(function)(event, context)
+    running = RUNNING.set(function.logical_id)
+    try:
+        return load_handler(function)(event, context)
+    finally:
+        RUNNING.reset(running)
 
 
 class LocalApi:

@@ -121,6 +121,7 @@ def test_a_reused_key_without_the_recovery_key_is_not_replayed(client):
 
 def test_the_idempotency_table_keeps_no_secret_in_clear(handler_client, unique_email):
     import boto3
+
     from tests.integration.test_recovery import KEY, open_case
 
     client = handler_client

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -174,22 +174,43 @@ def generated_login(client_number: int) -> str:
     return f"client{client_number}"
 
 
-def get_account(client_number: int | str) -> AccountModel:
+# Least privilege down to attributes: the functions that need no password hash may read
+# only some attributes of the Accounts table (template.yaml: a `dynamodb:Attributes`
+# condition on each of their statements; a read without a projection is refused), so
+# each of their reads names what it needs. A claim (login#, email#, sender#) is read
+# for whose it is; an account's key (`pk`) always comes along, to write back to it.
+CLAIM = ("client_number",)
+CONTACT = ("client_number", "email", "locale", "full_name")  # to mail the holder
+
+
+def _projection(attributes: Sequence[str] | None) -> list[str] | None:
+    return None if attributes is None else list(dict.fromkeys(("pk", *attributes)))
+
+
+def get_account(client_number: int | str, attributes: Sequence[str] | None = None) -> AccountModel:
+    """The account, whole, or only `attributes` of it (the others are None)."""
     try:
-        return AccountModel.get(account_key(client_number), consistent_read=True)
+        return AccountModel.get(
+            account_key(client_number),
+            consistent_read=True,
+            attributes_to_get=_projection(attributes),
+        )
     except DoesNotExist as exc:
         raise NotFound from exc
 
 
-def find_by_login_or_email(login_or_email: str) -> AccountModel | None:
-    """The account a person means by a login name or contact email, if any."""
+def find_by_login_or_email(
+    login_or_email: str, attributes: Sequence[str] | None = None
+) -> AccountModel | None:
+    """The account a person means by a login name or contact email, if any (whole, or
+    only `attributes` of it)."""
     key = _claim_key_for(login_or_email)
     if key is None:
         return None
     try:
-        claim = ClaimModel.get(key, consistent_read=True)
-        return AccountModel.get(account_key(claim.client_number), consistent_read=True)
-    except DoesNotExist:
+        claim = ClaimModel.get(key, consistent_read=True, attributes_to_get=list(CLAIM))
+        return get_account(claim.client_number, attributes)
+    except (DoesNotExist, NotFound):
         return None
 
 
@@ -617,7 +638,7 @@ def switch_contact_email(
 
 def _claimed_by_another(claim_key: str, client_number: int) -> bool:
     try:
-        claim = ClaimModel.get(claim_key, consistent_read=True)
+        claim = ClaimModel.get(claim_key, consistent_read=True, attributes_to_get=list(CLAIM))
     except DoesNotExist:
         return False
     return int(claim.client_number) != int(client_number)
@@ -634,9 +655,10 @@ def authorised_senders(account: AccountModel) -> dict[str, dict[str, Any]]:
     return account.authorised_emails.as_dict() if account.authorised_emails else {}
 
 
-def account_for_sender(address: str) -> AccountModel | None:
+def account_for_sender(address: str, attributes: Sequence[str] = CLAIM) -> AccountModel | None:
     """The account that mail from `address` belongs to: the one whose contact email it
-    is, else the one that authorised it; None for anyone else."""
+    is, else the one that authorised it; None for anyone else. Only `attributes` of it
+    are read (its number, unless asked for more)."""
     try:
         key = normalise_email(address).casefold()
     except InvalidEmail:
@@ -644,10 +666,10 @@ def account_for_sender(address: str) -> AccountModel | None:
     for claim_key in (f"email#{key}", f"sender#{key}"):
         model = ClaimModel if claim_key.startswith("email#") else SenderModel
         try:
-            claim = model.get(claim_key, consistent_read=True)
+            claim = model.get(claim_key, consistent_read=True, attributes_to_get=list(CLAIM))
         except DoesNotExist:
             continue
-        return get_account(claim.client_number)
+        return get_account(claim.client_number, attributes)
     return None
 
 

@@ -335,10 +335,14 @@ def _recipient(login: str, client_number: int, *, owner: int) -> AccountModel:
     if client_number == owner:
         raise RecipientMismatch
     try:
-        claim = ClaimModel.get(accounts.login_claim_key(login.strip()), consistent_read=True)
+        claim = ClaimModel.get(
+            accounts.login_claim_key(login.strip()),
+            consistent_read=True,
+            attributes_to_get=list(accounts.CLAIM),
+        )
         if int(claim.client_number) != client_number:
             raise RecipientMismatch
-        account = accounts.get_account(client_number)
+        account = accounts.get_account(client_number, ("client_number", "role", "status"))
     except (DoesNotExist, NotFound) as exc:
         raise RecipientMismatch from exc
     if account.role != Role.CLIENT or account.status != accounts.AccountStatus.ACTIVE:
@@ -676,7 +680,7 @@ def _send_link(order: OrderModel, party: Party) -> None:
 def _mail_link(
     order: OrderModel, party: Party, issued: tokens.IssuedToken, lifetime: timedelta
 ) -> None:
-    account = accounts.get_account(_client_number(order, party))
+    account = accounts.get_account(_client_number(order, party), accounts.CONTACT)
     outbox.send(
         "cession_confirm",
         account.email,
@@ -693,7 +697,7 @@ def _notify(order: OrderModel, kind: str, **extra: Any) -> None:
     """Tell both parties how the order ended (the workflow does it for completion and
     expiry, with the same parameters)."""
     for party in Party:
-        account = accounts.get_account(_client_number(order, party))
+        account = accounts.get_account(_client_number(order, party), accounts.CONTACT)
         outbox.send(
             kind,
             account.email,

@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactWrite
 
 from clientarea import (
     accounts,
@@ -92,6 +92,7 @@ from clientarea.roles import STAFF_ROLES, Role
 from clientarea.tables import (
     AccountModel,
     ClaimModel,
+    ProjectedTransactGet,
     RecoveryAuditModel,
     RecoveryRequestModel,
     connection,
@@ -347,10 +348,11 @@ def _match(hint: str) -> tuple[int | None, str | None]:
     if "@" in text:
         with contextlib.suppress(InvalidEmail):  # then no account has it as contact email
             email_key = accounts.email_claim_key(accounts.normalise_email(text))
-    with TransactGet(connection=connection()) as read:
-        by_number = read.get(AccountModel, number_key)
-        by_login = read.get(ClaimModel, login_key)
-        by_email = read.get(ClaimModel, email_key)
+    # Only whose each item is: this function may read no other attribute of an account.
+    with ProjectedTransactGet(connection=connection()) as read:
+        by_number = read.get(AccountModel, number_key, attributes_to_get=accounts.CLAIM)
+        by_login = read.get(ClaimModel, login_key, attributes_to_get=accounts.CLAIM)
+        by_email = read.get(ClaimModel, email_key, attributes_to_get=accounts.CLAIM)
     by_domain = services.find_by_domain(text) if text else None
     for how, future in (("client_number", by_number), ("login", by_login), ("email", by_email)):
         try:
@@ -637,7 +639,7 @@ def _staff_case(case: Any) -> dict[str, Any]:
         # Staff compare the documents with the account's holder: the name is needed;
         # the account's contact email, address and phone are not shown.
         try:
-            holder = accounts.get_account(int(case.matched_client_number))
+            holder = accounts.get_account(int(case.matched_client_number), ("full_name",))
             account = {
                 "client_number": int(case.matched_client_number),
                 "matched_by": case.matched_by,
@@ -717,7 +719,10 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
     if case.matched_client_number is None:
         raise NoMatchingAccount
     try:
-        account = accounts.get_account(int(case.matched_client_number))
+        # What the switch and the notices need (never the password hash: see accounts).
+        account = accounts.get_account(
+            int(case.matched_client_number), (*accounts.CONTACT, "authorised_emails")
+        )
     except NotFound as exc:
         raise NoMatchingAccount from exc
     old_email = account.email
