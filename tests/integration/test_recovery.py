@@ -583,6 +583,29 @@ def test_approval_cancels_the_accounts_open_cession_orders(client):
         _assert_executions_succeeded(client, [outgoing["order_id"], incoming["order_id"]])
 
 
+def test_orders_beyond_one_transaction_are_cancelled_right_after_it(handler_client, monkeypatch):
+    from clientarea import cession
+
+    # (DynamoDB takes 100 items per transaction: past WITHDRAW_IN_TRANSACTION orders, the
+    # rest are cancelled each on its own once the approval has committed)
+    monkeypatch.setattr(cession, "WITHDRAW_IN_TRANSACTION", 1)
+    client = handler_client
+    owner, other = new_party(client), new_party(client)
+    first = order_cession(client, owner, other, give_service(client, owner)).json()
+    service, second, owner_link, other_link = activated(client, owner, other)
+    _, case = under_review(client, owner.login)
+    reply = decide(client, admin_token(client), case["reference"], "approve", "verified")
+    assert reply.status == 200, reply.body
+    for order in (first, second):
+        assert client.get(f"/orders/{order['order_id']}", token=other.token).json()["status"] == (
+            "cancelled"
+        )
+    for link in (owner_link, other_link):
+        assert client.post("/cession/confirm", {"token": link}).status == 410
+    assert outcome_mails(client, other, service["domain"], "cancelled")
+    _assert_executions_succeeded(client, [second["order_id"]])
+
+
 def _assert_executions_succeeded(client: InProcessClient, order_ids: list[str]) -> None:
     import time
 

@@ -496,6 +496,7 @@ class Withdrawal:
             _cancel_in(tx, order, OrderModel.status.is_in(*OPEN))
 
     def finish(self) -> None:
+        cancelled = self.orders[:WITHDRAW_IN_TRANSACTION]
         for order in self.orders[WITHDRAW_IN_TRANSACTION:]:
             try:
                 with transaction() as tx:
@@ -506,12 +507,11 @@ class Withdrawal:
                     extra={"order_id": order.order_id},
                 )
                 continue
-        for order in self.orders:
-            order.refresh(consistent_read=True)
-            if order.status != OrderStatus.CANCELLED:
-                continue
+            cancelled.append(order)
+        for order in cancelled:
             # After the commit: a branch that stored its token before it is woken, one
             # that tries later finds the order closed and ends at once.
+            order.refresh(consistent_read=True)
             _wake_both(order)
             _notify(order, "cession_cancelled", cancelled_by="staff")
 

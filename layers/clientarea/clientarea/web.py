@@ -229,9 +229,10 @@ class ClientareaResolver(APIGatewayRestResolver):
             return _proxy_error(*refused, event)
         key = headers.get("idempotency-key")
         route = (event.get("httpMethod", ""), event.get("resource", ""))
-        if not key or route[0] not in WRITE_METHODS or route in NOT_REPLAYED:
+        caller = _caller(event)
+        if not key or route[0] not in WRITE_METHODS or route in NOT_REPLAYED or caller is None:
             return super().resolve(event, context)
-        return self._resolve_once(event, context, key)
+        return self._resolve_once(event, context, key, caller)
 
     def _convert_matches_into_route_keys(self, match: Match) -> dict[str, str]:
         """Path parameters decoded once: API Gateway (REST) hands the function the path
@@ -239,7 +240,9 @@ class ClientareaResolver(APIGatewayRestResolver):
         its length limits) as `T%2D1` rather than `T-1`."""
         return {name: unquote(value) for name, value in match.groupdict().items()}
 
-    def _resolve_once(self, event: dict[str, Any], context: Any, key: str) -> dict[str, Any]:
+    def _resolve_once(
+        self, event: dict[str, Any], context: Any, key: str, caller: str
+    ) -> dict[str, Any]:
         from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - see above
             idempotent_function,
         )
@@ -257,7 +260,7 @@ class ClientareaResolver(APIGatewayRestResolver):
             # The concrete path (`/tickets/T-1/messages`, not the route's template), as
             # the route will read it: one key on two tickets is two requests.
             "path": unquote(event.get("path") or ""),
-            "caller": _caller(event),
+            "caller": caller,
             "body": event.get("body") or "",
         }
 
@@ -283,14 +286,18 @@ class ClientareaResolver(APIGatewayRestResolver):
             return _proxy_error(503, "service_unavailable", event, retry)
 
 
-def _caller(event: dict[str, Any]) -> str:
+def _caller(event: dict[str, Any]) -> str | None:
     """Who sends the request, as far as a replay is concerned: the session (the digest
     of its secret, as the authorizer hands it on), else the SHA-256 of the recovery
     access key the request carries, else nobody in particular. A reused key replays
-    only to the caller who first used it, and nothing stored can open anything."""
+    only to the caller who first used it, and nothing stored can open anything.
+    None (never replayed: the request acts afresh) for a signed-in request whose
+    session cannot be told apart."""
     authorizer = event.get("requestContext", {}).get("authorizer") or {}
     if authorizer.get("session"):
         return f"session:{authorizer['session']}"
+    if authorizer.get("principalId") or authorizer.get("client_number"):
+        return None
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     access_key = headers.get("x-recovery-key")
     if access_key:
