@@ -8,8 +8,8 @@ Moto enforces no IAM: without this, a read that forgets its projection would pas
 local test and be refused on AWS (or, with a looser policy, read a password hash).
 tests/conftest.py installs it for every in-process deployment; a request no statement
 allows fails the test that made it. It knows which function runs from
-`infra.local.gateway.RUNNING`, set by the local Lambda invoke (the dev server's
-functions, in their own process, are not checked)."""
+`infra.local.lambdas.running_function()` (the local Lambda's execution environment on
+the calling thread; the dev server's functions, in their own process, are not checked)."""
 
 from __future__ import annotations
 
@@ -142,13 +142,13 @@ class AccountsAccessCheck:
     def install(self, monkeypatch: Any) -> None:
         import botocore.client
 
-        from infra.local.gateway import RUNNING
+        from infra.local.lambdas import running_function
 
         original = botocore.client.BaseClient._make_api_call
         check = self
 
         def checked(client: Any, operation: str, params: dict[str, Any]) -> Any:
-            function = RUNNING.get()
+            function = running_function()
             if function is not None and client.meta.service_model.service_name == "dynamodb":
                 check.refused.extend(refusals(function, operation, params))
             return original(client, operation, params)

@@ -159,14 +159,15 @@ def test_the_check_runs_inside_the_local_invoke(deployment: Any, accounts_access
     allowed named attributes only is recorded (and would fail that test)."""
     from clientarea.tables import AccountModel
 
-    from infra.local.gateway import RUNNING
+    from infra.local import lambdas
 
-    running = RUNNING.set("SupportFunction")
+    # as on the thread of one of SupportFunction's execution environments
+    lambdas._current.invocation = lambdas.Invocation("SupportFunction")
     try:
         with pytest.raises(AccountModel.DoesNotExist):
             AccountModel.get("account#1")
     finally:
-        RUNNING.reset(running)
+        lambdas._current.invocation = None
     (refused,) = accounts_access.refused
     assert refused.startswith("SupportFunction: dynamodb:GetItem")
     accounts_access.refused.clear()  # recorded: this test made it on purpose

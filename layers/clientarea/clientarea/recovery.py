@@ -75,6 +75,7 @@ from clientarea import (
     config,
     recovery_texts,
     services,
+    telemetry,
     throttling,
     tokens,
 )
@@ -314,6 +315,7 @@ def create(application: Application, *, locale: str, client_ip: str) -> Created:
             ),
             condition=RecoveryAuditModel.entry.does_not_exist(),
         )
+    telemetry.count(telemetry.Metric.RECOVERY_CASE_OPENED)
     outbox.send(
         "recovery_received",
         new_email,
@@ -699,6 +701,11 @@ def decide(
     if transition is None:  # fail closed on anything the dispatch does not know
         raise InvalidRecoveryState
     transition(case, principal.client_number, actor, reason, client_ip)
+    telemetry.count(
+        telemetry.Metric.RECOVERY_CASE_APPROVED
+        if decision == Decision.APPROVE
+        else telemetry.Metric.RECOVERY_CASE_REJECTED
+    )
     _close_documents(case)
     return _staff_case(_get(reference))
 
