@@ -304,9 +304,10 @@ class ClientareaResolver(APIGatewayRestResolver):
         return _with_cors(self._cors_config, event, self._answer(event, context))
 
     def _answer(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if self.staff_only and not _is_staff(event):
+        if self.staff_only and event.get("httpMethod") != "OPTIONS" and not _is_staff(event):
             # The authorizer already keeps clients off /staff/*; this holds even if a
             # cached policy, a template change or a new route ever let one through.
+            # (A CORS preflight carries no session and gets no data: it is answered.)
             return _proxy_error(403, "forbidden", event)
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         refused = _refuse_body(event)
