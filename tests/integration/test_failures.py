@@ -559,9 +559,10 @@ def _cession_parties(api: Api) -> dict[str, Any]:
     return {"owner": owner, "recipient": recipient, "service": service, "token": owner["token"]}
 
 
-def _staff(api: Api) -> str:
-    """A staff session of this deployment."""
-    if "staff_token" not in api.cache:
+def _staff(api: Api, role: str = "support") -> str:
+    """A staff session of this deployment (`admin` to approve recovery cases)."""
+    key = f"{role}_token"
+    if key not in api.cache:
         from clientarea import accounts
         from clientarea.roles import Role
 
@@ -571,12 +572,12 @@ def _staff(api: Api) -> str:
             password=PASSWORD,
             full_name="Support Staff",
             login=login,
-            role=Role.SUPPORT,
+            role=Role(role),
         )
         session = api.call("POST", "/auth/login", {"login": login, "password": PASSWORD})
         assert session.status == 200, session.body
-        api.cache["staff_token"] = session.json()["session_token"]
-    return api.cache["staff_token"]
+        api.cache[key] = session.json()["session_token"]
+    return api.cache[key]
 
 
 def _staff_ticket(api: Api) -> dict[str, Any]:
@@ -600,7 +601,7 @@ def _recovery_under_review(api: Api) -> dict[str, Any]:
         headers={"X-Recovery-Key": case["access_key"]},
     )
     assert submitted.status == 202, submitted.body
-    return {**case, "account": account, "staff": _staff(api)}
+    return {**case, "account": account, "staff": _staff(api, "admin")}
 
 
 def _decide(decision: str) -> Callable[[Api, dict[str, Any]], Any]:

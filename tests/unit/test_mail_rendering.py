@@ -94,6 +94,7 @@ PARAMS["cession_confirm"].update(
     valid_for_seconds=604800,
 )
 PARAMS["cession_declined"]["declined_by"] = "owner"
+PARAMS["cession_cancelled"]["cancelled_by"] = "owner"
 
 # Support mails (issue 4).
 SUPPORT_KINDS = {"ticket_reply", "access_request_received", "support_auto_reply"}

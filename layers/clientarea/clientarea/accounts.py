@@ -13,7 +13,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -185,22 +185,43 @@ def generated_login(client_number: int) -> str:
     return f"client{client_number}"
 
 
-def get_account(client_number: int | str) -> AccountModel:
+# Least privilege down to attributes: the functions that need no password hash may read
+# only some attributes of the Accounts table (template.yaml: a `dynamodb:Attributes`
+# condition on each of their statements; a read without a projection is refused), so
+# each of their reads names what it needs. A claim (login#, email#, sender#) is read
+# for whose it is; an account's key (`pk`) always comes along, to write back to it.
+CLAIM = ("client_number",)
+CONTACT = ("client_number", "email", "locale", "full_name")  # to mail the holder
+
+
+def _projection(attributes: Sequence[str] | None) -> list[str] | None:
+    return None if attributes is None else list(dict.fromkeys(("pk", *attributes)))
+
+
+def get_account(client_number: int | str, attributes: Sequence[str] | None = None) -> AccountModel:
+    """The account, whole, or only `attributes` of it (the others are None)."""
     try:
-        return AccountModel.get(account_key(client_number), consistent_read=True)
+        return AccountModel.get(
+            account_key(client_number),
+            consistent_read=True,
+            attributes_to_get=_projection(attributes),
+        )
     except DoesNotExist as exc:
         raise NotFound from exc
 
 
-def find_by_login_or_email(login_or_email: str) -> AccountModel | None:
-    """The account a person means by a login name or contact email, if any."""
+def find_by_login_or_email(
+    login_or_email: str, attributes: Sequence[str] | None = None
+) -> AccountModel | None:
+    """The account a person means by a login name or contact email, if any (whole, or
+    only `attributes` of it)."""
     key = _claim_key_for(login_or_email)
     if key is None:
         return None
     try:
-        claim = ClaimModel.get(key, consistent_read=True)
-        return AccountModel.get(account_key(claim.client_number), consistent_read=True)
-    except DoesNotExist:
+        claim = ClaimModel.get(key, consistent_read=True, attributes_to_get=list(CLAIM))
+        return get_account(claim.client_number, attributes)
+    except (DoesNotExist, NotFound):
         return None
 
 
@@ -649,7 +670,7 @@ def switch_contact_email(
 
 def _claimed_by_another(claim_key: str, client_number: int) -> bool:
     try:
-        claim = ClaimModel.get(claim_key, consistent_read=True)
+        claim = ClaimModel.get(claim_key, consistent_read=True, attributes_to_get=list(CLAIM))
     except DoesNotExist:
         return False
     return int(claim.client_number) != int(client_number)
@@ -673,26 +694,11 @@ def authorised_senders(account: AccountModel) -> dict[str, dict[str, Any]]:
     return account.authorised_emails.as_dict() if account.authorised_emails else {}
 
 
-def is_confirmed_sender(entry: dict[str, Any]) -> bool:
-    """Only a confirmed entry authorises; one written before confirmation existed (no
-    status) is pending like any other unproven claim."""
-    return entry.get("status") == SenderStatus.CONFIRMED
-
-
-def confirmed_senders(account: AccountModel) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in authorised_senders(account).items() if is_confirmed_sender(v)}
-
-
-def sender_link_subject(client_number: int, address: str) -> str:
-    """The token subject of the one live confirmation link per account and address
-    (a digest: the address itself must not be a key of the tokens table)."""
-    digest = hashlib.sha256(address.casefold().encode()).hexdigest()[:32]
-    return f"{client_number}-{digest}"
-
-
-def account_for_sender(address: str) -> AccountModel | None:
+def account_for_sender(address: str, attributes: Sequence[str] = CLAIM) -> AccountModel | None:
     """The account that mail from `address` belongs to: the one whose contact email it
-    is, else the one that confirmed it as an authorised sender; None for anyone else."""
+    is, else the one that confirmed it as an authorised sender; None for anyone else.
+    Only `attributes` of it are read (its number, unless asked for more; a sender's
+    entry is read too, to see that it was confirmed)."""
     try:
         key = normalise_email(address).casefold()
     except InvalidEmail:
@@ -700,13 +706,15 @@ def account_for_sender(address: str) -> AccountModel | None:
     for claim_key in (f"email#{key}", f"sender#{key}"):
         model = ClaimModel if claim_key.startswith("email#") else SenderModel
         try:
-            claim = model.get(claim_key, consistent_read=True)
+            claim = model.get(claim_key, consistent_read=True, attributes_to_get=list(CLAIM))
         except DoesNotExist:
             continue
-        account = get_account(claim.client_number)
-        if model is SenderModel and not is_confirmed_sender(
-            authorised_senders(account).get(key, {})
-        ):
+        if model is ClaimModel:
+            return get_account(claim.client_number, attributes)
+        account = get_account(
+            claim.client_number, tuple(dict.fromkeys((*attributes, "authorised_emails")))
+        )
+        if not is_confirmed_sender(authorised_senders(account).get(key, {})):
             return None  # a claim left from before confirmation existed: no proof
         return account
     return None

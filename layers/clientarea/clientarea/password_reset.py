@@ -55,7 +55,9 @@ def send_reset_link(login_or_email: str) -> bool:
 
     Returns whether a mail was queued (for metrics only; callers show nobody).
     """
-    account = accounts.find_by_login_or_email(login_or_email)
+    account = accounts.find_by_login_or_email(
+        login_or_email, (*accounts.CONTACT, "login", "status", "role")
+    )
     if account is None or account.status != accounts.AccountStatus.ACTIVE:
         return False
     if account.role != accounts.Role.CLIENT:

@@ -611,7 +611,7 @@ def request_access(
     that contact address: the form never mails an address someone merely typed, and
     whether anything was sent is never told (the answer is the same either way).
     """
-    account = accounts.find_by_login_or_email(login_or_email)
+    account = accounts.find_by_login_or_email(login_or_email, accounts.CONTACT)
     given = email or (login_or_email if "@" in login_or_email else None)
     ticket = open_ticket(
         department=Department.TECHNICAL,

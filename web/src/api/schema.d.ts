@@ -1310,12 +1310,18 @@ export interface components {
              */
             reason: string;
         };
-        /** StaffRecoveryDocument */
+        /**
+         * StaffRecoveryDocument
+         * @description A document as the applicant handed it in (frozen at submit: a later upload is
+         *     never shown); `size` and `etag` are those of the submission's audit entry.
+         */
         StaffRecoveryDocument: {
             /** Document */
             document: string;
             /** Download Url */
             download_url: string | null;
+            /** Etag */
+            etag: string | null;
             /** Required */
             required: boolean;
             /** Size */
@@ -4479,13 +4485,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only) */
+            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
                 };
             };
             /** @description Validation Error */
@@ -4786,7 +4796,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
+            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session, or an approval by a support agent (approving needs the admin role; any staff role may reject) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4905,13 +4915,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only) */
+            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
                 };
             };
             /** @description Validation Error */
@@ -4976,13 +4990,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only) */
+            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
                 };
             };
             /** @description not_found */
@@ -5064,13 +5082,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only) */
+            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
                 };
             };
             /** @description not_found */
