@@ -694,6 +694,23 @@ def authorised_senders(account: AccountModel) -> dict[str, dict[str, Any]]:
     return account.authorised_emails.as_dict() if account.authorised_emails else {}
 
 
+def is_confirmed_sender(entry: dict[str, Any]) -> bool:
+    """Only a confirmed entry authorises; one written before confirmation existed (no
+    status) is pending like any other unproven claim."""
+    return entry.get("status") == SenderStatus.CONFIRMED
+
+
+def confirmed_senders(account: AccountModel) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in authorised_senders(account).items() if is_confirmed_sender(v)}
+
+
+def sender_link_subject(client_number: int, address: str) -> str:
+    """The token subject of the one live confirmation link per account and address
+    (a digest: the address itself must not be a key of the tokens table)."""
+    digest = hashlib.sha256(address.casefold().encode()).hexdigest()[:32]
+    return f"{client_number}-{digest}"
+
+
 def account_for_sender(address: str, attributes: Sequence[str] = CLAIM) -> AccountModel | None:
     """The account that mail from `address` belongs to: the one whose contact email it
     is, else the one that confirmed it as an authorised sender; None for anyone else.
