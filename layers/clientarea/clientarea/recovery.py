@@ -70,7 +70,6 @@ from pynamodb.transactions import TransactWrite
 
 from clientarea import (
     accounts,
-    cession,
     clock,
     config,
     recovery_texts,
@@ -742,6 +741,10 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
         raise NoMatchingAccount from exc
     old_email = account.email
     # Whoever held the old mailbox holds the links of the account's cession orders.
+    # (clientarea.cession on first use: only an admin's approval needs it, and the
+    # applicant's function never does; about 0.05x an `import boto3` at every cold start.)
+    from clientarea import cession  # noqa: PLC0415
+
     withdrawal = cession.withdraw_all(int(account.client_number))
     entry = _audit(
         case.reference,
