@@ -24,11 +24,17 @@ same way. The protocol:
   beside them; on an idle machine the two agree;
 - `rounds` rounds, each in a new random order (drift cannot favour the functions that
   happen to come first), and the verdict on the median of a function's paired ratios,
-  with the interquartile range printed beside it to show the spread.
+  with the interquartile range printed beside it to show the spread;
+- a verdict is not left to chance: while a budget lies inside the 95 % confidence
+  interval of a function's median (distribution-free: order statistics), that function
+  gets two more paired rounds, up to `max_rounds`. A function clear of its budget is
+  judged after `rounds`; one close to it is judged on up to `max_rounds` samples, so
+  that another run comes to the same verdict.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 import time
@@ -51,6 +57,8 @@ DEFERRED = (
     "argon2",
 )
 DEFERRED_ROUNDS = 3  # informational figures: measured in the first rounds only
+# The confidence asked of a verdict before the extra rounds stop (see `undecided`).
+CONFIDENCE = 0.95
 # The first DynamoDB client, as our code creates it (every table goes through PynamoDB),
 # in a function whose handler uses a table (the mailer's does not: no such client).
 FIRST_CLIENT = (
@@ -117,38 +125,101 @@ def probe(function: Function | None, pin: list[str], deferred: bool = False) -> 
     return Sample(*values)
 
 
+Limits = Callable[[Function], dict[str, float]]
+
+
 def measure(
     functions: list[Function],
     rounds: int,
     pin: list[str],
     progress: Callable[[str], None] = lambda _: None,
+    limits: Limits | None = None,
+    max_rounds: int | None = None,
 ) -> tuple[dict[str, Series], list[Sample]]:
     """Paired rounds (see the module docstring): each function's series, and every
-    `import boto3` sample taken."""
+    `import boto3` sample taken. With `limits` (a function's budgets, by metric), then
+    more rounds, up to `max_rounds`, of the functions whose verdict is still undecided
+    (see `undecided`), so that a median near its budget gets the samples it needs."""
     series: dict[str, Series] = defaultdict(Series)
     baseline: list[Sample] = []
     shuffler = random.Random()  # an order, not a secret
-    for round_number in range(rounds):
+    done = 0
+    for done in range(1, rounds + 1):
         started = time.perf_counter()
-        order = shuffler.sample(functions, len(functions))
-        informational = round_number < DEFERRED_ROUNDS
-        before = probe(None, pin, deferred=informational)
-        baseline.append(before)
-        for function in order:
-            sample = probe(function, pin, deferred=informational)
-            after = probe(None, pin, deferred=informational)
-            baseline.append(after)
-            boto3_cpu = (before.import_cpu + after.import_cpu) / 2
-            boto3_wall = (before.import_wall + after.import_wall) / 2
-            s = series[function.logical_id]
-            s.import_ratio.append(sample.import_cpu / boto3_cpu)
-            if sample.client_cpu:
-                s.client_ratio.append(sample.client_cpu / boto3_cpu)
-            s.wall_ratio.append(sample.import_wall / boto3_wall)
-            s.samples.append(sample)
-            before = after
-        progress(f"round {round_number + 1}/{rounds} in {time.perf_counter() - started:.1f} s")
+        _round(shuffler.sample(functions, len(functions)), series, baseline, pin, done)
+        progress(f"round {done}/{rounds} in {time.perf_counter() - started:.1f} s")
+    # Two rounds at a time: each function keeps an odd number of ratios, its median
+    # one measured ratio.
+    while limits is not None and done + 2 <= (max_rounds or rounds):
+        close = [f for f in functions if undecided(series[f.logical_id], limits(f))]
+        if not close:
+            break
+        for _ in range(2):
+            done += 1
+            started = time.perf_counter()
+            _round(shuffler.sample(close, len(close)), series, baseline, pin, done)
+            names = ", ".join(f.logical_id for f in close)
+            progress(
+                f"round {done}/{max_rounds} (undecided: {names}) in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
     return series, baseline
+
+
+def _round(
+    order: list[Function],
+    series: dict[str, Series],
+    baseline: list[Sample],
+    pin: list[str],
+    number: int,
+) -> None:
+    """One round: B F1 B F2 B ... Fn B, each F judged against the B on either side."""
+    informational = number <= DEFERRED_ROUNDS
+    before = probe(None, pin, deferred=informational)
+    baseline.append(before)
+    for function in order:
+        sample = probe(function, pin, deferred=informational)
+        after = probe(None, pin, deferred=informational)
+        baseline.append(after)
+        boto3_cpu = (before.import_cpu + after.import_cpu) / 2
+        boto3_wall = (before.import_wall + after.import_wall) / 2
+        s = series[function.logical_id]
+        s.import_ratio.append(sample.import_cpu / boto3_cpu)
+        if sample.client_cpu:
+            s.client_ratio.append(sample.client_cpu / boto3_cpu)
+        s.wall_ratio.append(sample.import_wall / boto3_wall)
+        s.samples.append(sample)
+        before = after
+
+
+def median_interval(values: list[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """A distribution-free confidence interval of the median: the order statistics
+    x(k) and x(n+1-k) for the largest k whose coverage, 1 - 2 P(B <= k-1) with
+    B ~ Binomial(n, 1/2), is at least `confidence` (n = 9: x(2)..x(8), 96 %).
+    (-inf, inf) when there are too few values for any."""
+    ordered = sorted(values)
+    n, k, tail = len(ordered), 0, 0.0
+    for j in range(n // 2 + 1):
+        tail += math.comb(n, j) / 2**n
+        if 1 - 2 * tail < confidence:
+            break
+        k = j + 1
+    if k == 0:
+        return -math.inf, math.inf
+    return ordered[k - 1], ordered[n - k]
+
+
+def undecided(series: Series, limits: dict[str, float]) -> bool:
+    """Whether a budget lies inside the confidence interval of its median: the verdict
+    (median <= budget) could then come out either way on another run."""
+    for metric, ratios in (("import", series.import_ratio), ("first_client", series.client_ratio)):
+        limit = limits.get(metric)
+        if limit is None or not ratios:
+            continue
+        low, high = median_interval(ratios)
+        if low <= limit < high:
+            return True
+    return False
 
 
 def median_iqr(values: list[float]) -> tuple[float, float, float]:

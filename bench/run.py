@@ -112,6 +112,7 @@ def cold_starts(
     rounds: int,
     report: Report,
     profile: bool = True,
+    max_rounds: int | None = None,
 ) -> None:
     pin = lambda_env.pin_command(budgets.get("cpu", 0))
     pinned = " ".join([Path(pin[0]).name, *pin[1:]]) if pin else "NOT pinned: no taskset"
@@ -122,13 +123,25 @@ def cold_starts(
         "paired ratios",
         flush=True,
     )
-    started = time.perf_counter()
-    series, baseline = cold_start.measure(
-        functions, rounds, pin, lambda step: print(f"  ... {step}", flush=True)
-    )
-    print(f"  (measured in {time.perf_counter() - started:.0f} s)\n")
     kinds = cold_start.function_kinds(lambda_env.load_template())
     limits = budgets["max_ratio"]
+    max_rounds = max(rounds, max_rounds or rounds)
+    if max_rounds > rounds:
+        print(
+            f"  a function whose budget lies within the 95 % confidence interval of its "
+            f"median gets more rounds, up to {max_rounds}",
+            flush=True,
+        )
+    started = time.perf_counter()
+    series, baseline = cold_start.measure(
+        functions,
+        rounds,
+        pin,
+        lambda step: print(f"  ... {step}", flush=True),
+        limits=lambda f: limits.get(kinds[f.logical_id], {}),
+        max_rounds=max_rounds,
+    )
+    print(f"  (measured in {time.perf_counter() - started:.0f} s)\n")
     boto3_cpu = statistics.median(b.import_cpu for b in baseline)
     boto3_client = statistics.median(
         b.client_cpu for b in baseline[: cold_start.DEFERRED_ROUNDS * (len(functions) + 1)]
@@ -144,6 +157,7 @@ def cold_starts(
             "",
             "",
             "1.00",
+            "",
             f"{boto3_cpu:.0f}",
             "",
         ],
@@ -170,6 +184,7 @@ def cold_starts(
         deferred = [x.deferred_wall for x in s.samples[: cold_start.DEFERRED_ROUNDS]]
         cells += [
             f"{cold_start.median_iqr(s.wall_ratio)[0]:.2f}",
+            len(s.samples),
             f"{statistics.median(x.import_cpu for x in s.samples):.0f}",
             f"{statistics.median(deferred):.0f}",
         ]
@@ -186,16 +201,18 @@ def cold_starts(
                 "budget",
                 "",
                 "wall x",
+                "rounds",
                 "import ms",
                 "deferred ms",
             ],
             rows,
-            right={2, 5, 8, 9, 10},
+            right={2, 5, 8, 9, 10, 11},
         )
     )
     print(
         "\nimport ms: CPU ms of the handler import (median); wall x: the import's wall-clock "
-        "ratio (informational); the yardstick's `+ client` is `import boto3` then "
+        "ratio (informational); rounds: the paired samples judged; the yardstick's "
+        "`+ client` is `import boto3` then "
         "`boto3.client('dynamodb')`. deferred ms: what a request that needs them adds on "
         f"first use (wall, first {cold_start.DEFERRED_ROUNDS} rounds): "
         f"{', '.join(cold_start.DEFERRED)}."
@@ -550,8 +567,9 @@ def main(argv: list[str] | None = None) -> int:
         "--rounds",
         type=int,
         default=None,
-        help="cold-start rounds (odd: the median is then one measured ratio); default: "
-        "budgets.toml's rounds, or its [quick] rounds with --quick",
+        help="cold-start rounds (odd: the median is then one measured ratio), exactly "
+        "(no extra rounds for close verdicts); default: budgets.toml's rounds, or its "
+        "[quick] rounds with --quick, then up to its max_rounds for close verdicts",
     )
     parser.add_argument("--iterations", type=int, default=budgets["routes"].get("iterations", 30))
     parser.add_argument(
@@ -571,8 +589,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     quick = budgets.get("quick", {}) if args.quick else {}
+    explicit_rounds = args.rounds is not None
     if args.rounds is None:
         args.rounds = int(quick.get("rounds", budgets["cold_start"]["rounds"]))
+    # --rounds N alone: exactly N rounds (no extra rounds for close verdicts).
+    max_rounds = (
+        args.rounds
+        if explicit_rounds
+        else int(quick.get("max_rounds", budgets["cold_start"].get("max_rounds", args.rounds)))
+    )
     if args.quick:
         args.iterations = int(quick.get("iterations", args.iterations))
     if args.rounds % 2 == 0:
@@ -592,7 +617,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{BUDGETS.relative_to(ROOT)}"
     )
     if "cold-start" in only:
-        cold_starts(functions, budgets["cold_start"], args.rounds, report, profile=not args.quick)
+        cold_starts(
+            functions,
+            budgets["cold_start"],
+            args.rounds,
+            report,
+            profile=not args.quick,
+            max_rounds=max_rounds,
+        )
     if "routes" in only:
         measured = routes(budgets["routes"], args.iterations, report)
         if measured is not None:
