@@ -46,7 +46,8 @@ class _NoPolicies:
 
 def _translated(enable: str) -> dict[str, Any]:
     """template.yaml as CloudFormation (SAM transform, offline), with `Fn::If` on the
-    SnapStartOn condition resolved for EnableSnapStart=`enable`."""
+    SnapStartOn condition resolved for EnableSnapStart=`enable` (other conditions, e.g.
+    the web client's hosting, left as they are)."""
     template = json.loads(json.dumps(load().template))
     for resource in template["Resources"].values():
         props = resource.get("Properties", {})
@@ -61,9 +62,8 @@ def _translated(enable: str) -> dict[str, Any]:
 
     def resolve(value: Any) -> Any:
         if isinstance(value, dict):
-            if "Fn::If" in value:
-                condition, when_true, when_false = value["Fn::If"]
-                assert condition == "SnapStartOn"
+            if "Fn::If" in value and value["Fn::If"][0] == "SnapStartOn":
+                _, when_true, when_false = value["Fn::If"]
                 return resolve(when_true if enable == "true" else when_false)
             return {
                 k: resolve(v) for k, v in value.items() if resolve(v) != {"Ref": "AWS::NoValue"}
