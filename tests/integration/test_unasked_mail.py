@@ -233,3 +233,20 @@ def test_a_staff_reply_to_forged_sales_mail_carries_no_display_name_or_subject(c
     for part in ("subject", "text", "html"):
         assert name not in mails[0][part] and "evil.example" not in mails[0][part], part
 
+
+def test_plus_tags_of_one_mailbox_share_its_budget(client):
+    """The attack: `victim+1@`, `victim+2@`, ... are one mailbox at most providers, and
+    each tag got a fresh budget of three mails."""
+    local = f"victim-{uuid.uuid4().hex[:10]}"
+    tagged = [f"{local}+{i}@example.com" for i in range(6)]
+    for address in tagged:
+        assert _register(client, address).status == 202
+    # THEN the mailbox got three mails in all (waiting for the asynchronous mailer long
+    # enough that a fourth would have arrived)
+    deadline = time.monotonic() + (5 if client.transport == "http" else 0)
+    while True:
+        mails = [m for m in client.all_mails() if m["to"].lower().startswith(local + "+")]
+        if len(mails) > PER_ADDRESS or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    assert 1 <= len(mails) <= PER_ADDRESS, [m["to"] for m in mails]
