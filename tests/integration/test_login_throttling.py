@@ -214,3 +214,28 @@ def test_the_login_429_says_a_reset_unlocks_it_in_every_language(handler_client,
     generic = locales.message("rate_limited", locale, retry_after=reply.header("Retry-After"))
     assert body["message"] != generic
     assert reply.header("Retry-After") in body["message"]
+
+
+# --- found by the attacker review of issue 12 -------------------------------------------------
+
+
+def test_a_paused_email_does_not_tell_which_login_name_is_the_same_account(client):
+    """The attack: pause an address with 10 wrong passwords, then try a login name once.
+    A login name of the same account shares the account's count (429); any other name,
+    existing or not, has a count of its own (401). Generated logins are `client<number>`,
+    so walking them tells whether the address is registered, and whose it is."""
+    email = _email()
+    created = register_and_verify(client, email)
+    other = _email()
+    other_login = register_and_verify(client, other)["login"]
+    with client.frozen_clock():  # one 15-minute window
+        for i in range(PER_WINDOW):
+            _login(client, email, f"wrong guess number {i} xx")
+        expect_error(_login(client, email, "one more wrong guess"), 429, "rate_limited")
+        # WHEN the attacker tries candidate login names once each
+        own = _login(client, created["login"], "a wrong guess for the name")
+        foreign = _login(client, other_login, "a wrong guess for the name")
+        nobody = _login(client, f"nobody{uuid.uuid4().hex[:8]}", "a wrong guess for the name")
+    # THEN the account's own login name answers like any other name: nothing pairs them
+    assert (foreign.status, foreign.body) == (nobody.status, nobody.body)
+    assert (own.status, own.body) == (nobody.status, nobody.body), own.body
