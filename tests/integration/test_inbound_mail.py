@@ -490,6 +490,20 @@ def test_an_auto_reply_when_only_dmarc_passes(handler_client):
     assert len(_auto_replies(handler_client, sender)) == 1
 
 
+def test_no_auto_reply_to_an_envelope_sender_that_failed_spf_when_only_dmarc_passes(
+    handler_client,
+):
+    """The attack: DMARC passes for the attacker's own From domain (DKIM-signed there),
+    while the envelope sender is a victim's address that SPF FAILS: the auto-reply went
+    to the victim (backscatter to an address nothing proved)."""
+    attacker, victim = unknown_sender(), unknown_sender()
+    outcome = deliver(
+        handler_client, simple_mail(attacker), mail_from=victim, spf="FAIL", dkim="PASS", dmarc="PASS"
+    )
+    assert outcome["result"] == "ignored_unattached", outcome
+    assert handler_client.mails(victim) == []
+
+
 def test_a_hostile_message_id_is_not_echoed(handler_client):
     sender = unknown_sender()
     raw = simple_mail(sender).replace(b"Message-ID: <", b"Message-ID: <call +1 555 0100 now> <")
