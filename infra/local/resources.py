@@ -202,11 +202,15 @@ def _cors(props: dict[str, Any], physical: Physical) -> dict[str, Any]:
 
 
 def evaluate_conditions(stack: Stack, physical: Physical) -> dict[str, bool]:
-    """Every condition of the template, for the parameters in `physical.refs`."""
-    return {
-        name: _holds(spec, stack, physical)
-        for name, spec in stack.template.get("Conditions", {}).items()
-    }
+    """Every condition of the template that the parameters in `physical.refs` decide
+    (one naming a parameter not given is left out: an `Fn::If` on it fails loudly)."""
+    decided = {}
+    for name, spec in stack.template.get("Conditions", {}).items():
+        try:
+            decided[name] = _holds(spec, stack, physical)
+        except KeyError:
+            continue
+    return decided
 
 
 def rule_failures(stack: Stack, physical: Physical) -> list[str]:
