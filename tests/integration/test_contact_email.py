@@ -310,10 +310,11 @@ def test_wrong_current_password_is_401_and_sends_nothing(client):
 
 
 def test_wrong_passwords_count_as_login_failures(client):
-    # GIVEN ten wrong current passwords on the change route
+    # GIVEN five wrong current passwords on the change route (the sign-in allowance of
+    # the account's address for one window)
     account = _new_account(client)
     new = _email("new")
-    for _ in range(10):
+    for _ in range(5):
         expect_error(
             _request_change(client, account, new, password="wrong passphrase!!"),
             401,
