@@ -324,9 +324,9 @@ def test_wrong_passwords_count_as_login_failures(client):
     limited = _request_change(client, account, new)
     expect_error(limited, 429, "rate_limited")
     assert int(limited.header("Retry-After")) > 0
-    # AND the login throttle of the login name is the same counter
+    # AND it is the sign-in count of the account's address
     expect_error(
-        client.post("/auth/login", {"login": account["login"], "password": PASSWORD}),
+        client.post("/auth/login", {"login": account["email"], "password": PASSWORD}),
         429,
         "rate_limited",
     )
