@@ -42,9 +42,14 @@ def _fresh_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def deployment() -> Iterator[LocalDeployment]:
-    """template.yaml deployed on a fresh in-process moto."""
+    """template.yaml deployed on a fresh in-process moto, each function running with
+    exactly its role's policies and moto enforcing IAM (infra/local/roles.py)."""
     with mock_aws(config=MOTO_CONFIG):
-        yield LocalDeployment().start()
+        deployed = LocalDeployment(enforce_iam=True).start()
+        try:
+            yield deployed
+        finally:
+            deployed.stop()
 
 
 @pytest.fixture

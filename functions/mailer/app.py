@@ -3,6 +3,9 @@
 Partial batch failures: only the messages SES refused go back to the queue (and to
 the dead-letter queue after the redrive limit), so a throttled send loses nothing and
 a delivered mail is never sent twice because a neighbour failed.
+
+A mail to an address that hard-bounced or drew a complaint is not sent at all
+(clientarea.bounces): logged by kind, counted as MailSuppressed, and done with.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from clientarea import bounces
 from clientarea.mail.delivery import deliver
 from clientarea.mail.outbox import OutgoingMail
 
@@ -26,6 +30,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def send_one(record: SQSRecord) -> None:
     mail = OutgoingMail.model_validate_json(record.body)
+    if bounces.is_undeliverable(mail.to):
+        logger.info("mail not sent: the address is undeliverable", extra={"kind": mail.kind})
+        metrics.add_metric(name="MailSuppressed", unit=MetricUnit.Count, value=1)
+        return
     message_id = deliver(mail)
     # Never the body or the recipient: bodies carry link secrets.
     logger.info("mail sent", extra={"kind": mail.kind, "ses_message_id": message_id})

@@ -30,6 +30,8 @@ from chalice.local import (
     RouteMatcher,
 )
 
+from infra.local.roles import acting_as
+
 if TYPE_CHECKING:
     from infra.local.stack import Function, Stack
 
@@ -72,7 +74,9 @@ def invoke(function: Function, event: dict[str, Any]) -> Any:
     context.invoked_function_arn = (  # type: ignore[attr-defined]
         f"arn:aws:lambda:eu-central-1:123456789012:function:{function.logical_id}"
     )
-    return load_handler(function)(event, context)
+    handler = load_handler(function)
+    with acting_as(function.logical_id):  # its AWS calls sign with its role
+        return handler(event, context)
 
 
 class LocalApi:

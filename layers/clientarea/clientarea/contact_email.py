@@ -123,12 +123,12 @@ def confirm_change(token: str, *, client_ip: str) -> accounts.AccountView:
     """Switch the contact email a live link stands for; notices to both addresses."""
     valid = tokens.check(tokens.Purpose.EMAIL_CHANGE, token, client_ip=client_ip)
     try:
-        account, old_email = _switch(valid)
+        account, old_email, old_deliverable = _switch(valid)
     except Conflict:
         # Something else changed the account between our read and the write (a link
         # used by a racing request, a sender added): look again, once.
         valid = tokens.check(tokens.Purpose.EMAIL_CHANGE, token, client_ip=client_ip)
-        account, old_email = _switch(valid)
+        account, old_email, old_deliverable = _switch(valid)
     changed = {
         "full_name": account.full_name,
         "old_email": old_email,
@@ -136,12 +136,13 @@ def confirm_change(token: str, *, client_ip: str) -> accounts.AccountView:
         "changed_at": clock.iso(clock.now()),
         "reset_link": outbox.page("/forgot-password"),
     }
-    for address in (old_email, account.email):
+    # Not to an old address that bounces: its claim (which the mailer checks) is gone.
+    for address in (old_email, account.email) if old_deliverable else (account.email,):
         outbox.send("email_changed", address, account.locale, **changed)
     return accounts.view(account)
 
 
-def _switch(valid: tokens.ValidToken) -> tuple[AccountModel, str]:
+def _switch(valid: tokens.ValidToken) -> tuple[AccountModel, str, bool]:
     payload = valid.payload
     try:
         account = accounts.get_account(valid.subject)
@@ -154,6 +155,7 @@ def _switch(valid: tokens.ValidToken) -> tuple[AccountModel, str]:
     if account.email != payload["old_email"] or int(account.session_generation) != generation:
         raise TokenInvalid
     old_email = account.email
+    old_deliverable = accounts.contact_email_deliverable(account)
 
     def use_link(tx: TransactWrite) -> None:
         tx.delete(valid.item, condition=valid.consume_condition())
@@ -161,7 +163,7 @@ def _switch(valid: tokens.ValidToken) -> tuple[AccountModel, str]:
     accounts.switch_contact_email(
         account, payload["new_email"], expected_generation=generation, also=use_link
     )
-    return account, old_email
+    return account, old_email, old_deliverable
 
 
 # --- authorised senders ------------------------------------------------------------------

@@ -659,6 +659,7 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
     except NotFound as exc:
         raise NoMatchingAccount from exc
     old_email = account.email
+    old_deliverable = accounts.contact_email_deliverable(account)
     entry = _audit(
         case.reference,
         "approved",
@@ -696,7 +697,8 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
         "reference": case.reference,
         "reset_link": outbox.page("/forgot-password"),
     }
-    outbox.send("recovery_approved", old_email, account.locale, **common)
+    if old_deliverable:  # the old address's claim, which the mailer checks, is gone
+        outbox.send("recovery_approved", old_email, account.locale, **common)
     outbox.send("recovery_approved", case.new_email, case.locale, **common)
 
 

@@ -37,6 +37,14 @@ class _Meta:
     max_retry_attempts = 2
 
 
+class Undeliverable(MapAttribute):
+    """Why, and since when, mail to an address is no longer sent: SES reported a hard
+    bounce or a complaint for it (clientarea.bounces)."""
+
+    reason = UnicodeAttribute()  # "bounce" | "complaint"
+    since = UTCDateTimeAttribute()
+
+
 class AccountModel(Model):
     """An account: `pk` is `account#<client_number>`."""
 
@@ -63,6 +71,9 @@ class AccountModel(Model):
     # Addresses allowed to open tickets by email, besides the contact email:
     # {casefolded address: {"email": as written, "added_at": ISO time}}.
     authorised_emails = MapAttribute(default=dict)  # type: ignore[var-annotated]
+    # Set while the contact email is undeliverable (GET /account shows it); cleared by a
+    # contact-email change.
+    email_undeliverable = Undeliverable(null=True)
 
 
 class ClaimModel(Model):
@@ -77,6 +88,9 @@ class ClaimModel(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     client_number = NumberAttribute()
+    # Email claims only: set with the account's `email_undeliverable`, read by the
+    # mailer (by address, the only thing it knows) before every send.
+    undeliverable = Undeliverable(null=True)
 
 
 class SenderModel(Model):
