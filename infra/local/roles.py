@@ -319,7 +319,8 @@ def _denied(request: Any, check: iam.Check) -> Exception:
         f"on resource: {check.resource} because no identity-based policy allows the "
         f"{check.action} action"
     )
-    if "X-Amz-Target" in request._headers:  # a JSON-protocol service
+    content_type = request._headers.get("Content-Type") or request._headers.get("content-type")
+    if "json" in (content_type or ""):  # a JSON or REST-JSON protocol service
         error = JsonRESTError("AccessDeniedException", message)
         error.code = 400
         return error
