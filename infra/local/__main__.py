@@ -79,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds a cession waits for confirmations",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    parser.add_argument(
+        "--enforce-iam",
+        action="store_true",
+        help="run each function with only its role's permissions (as the handler tests do)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
 
@@ -86,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {}
     if args.cession_timeout is not None:
         overrides["CessionTimeoutSeconds"] = str(args.cession_timeout)
-    deployment = LocalDeployment(overrides).start()
+    deployment = LocalDeployment(overrides, enforce_iam=args.enforce_iam).start()
     credentials = seed()
     assert deployment.api is not None and deployment.queues is not None
 
