@@ -292,3 +292,23 @@ def test_roles_are_the_templates(deployment):
     for function in roles:
         arn = iam_client.get_role(RoleName=physical_name(f"{function}Role"))["Role"]["Arn"]
         assert arn == f"arn:aws:iam::{ACCOUNT_ID}:role/{physical_name(function + 'Role')}"
+
+
+def test_presigned_links_act_with_the_signers_role(deployment):
+    """A presigned URL or POST form acts with its signer's permissions: the applicant
+    function (which may upload under requests/) cannot hand out a download link."""
+    import requests
+
+    bucket = deployment.physical.refs["RecoveryDocumentsBucket"]
+    boto3.client("s3", region_name=REGION).put_object(
+        Bucket=bucket, Key="requests/REF-1/passport.pdf", Body=b"%PDF-1.7"
+    )
+
+    def download_link(function: str) -> str:
+        with acting_as(function):
+            return boto3.client("s3", region_name=REGION).generate_presigned_url(
+                "get_object", Params={"Bucket": bucket, "Key": "requests/REF-1/passport.pdf"}
+            )
+
+    assert requests.get(download_link("RecoveryStaffFunction"), timeout=30).status_code == 200
+    assert requests.get(download_link("RecoveryFunction"), timeout=30).status_code == 403
