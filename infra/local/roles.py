@@ -28,7 +28,6 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.credentials import Credentials
 from botocore.signers import RequestSigner
 
@@ -143,16 +142,20 @@ class LambdaRoles:
         self._credentials: dict[str | None, Credentials] = {}
 
     def install(self) -> LambdaRoles:
+        """Create the administrator and the roles in moto's IAM (through its backend,
+        as CloudFormation would: no request of ours is the deployer's to sign)."""
         global _active  # noqa: PLW0603 - one enforcing deployment per process at a time
-        iam_client = boto3.client("iam", region_name=REGION)
-        iam_client.create_user(UserName=ADMIN_USER)
-        iam_client.put_user_policy(
-            UserName=ADMIN_USER,
-            PolicyName="AdministratorAccess",
-            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [EVERYTHING]}),
+        from moto.iam.models import iam_backends  # noqa: PLC0415
+
+        backend = iam_backends[ACCOUNT_ID]["aws"]
+        backend.create_user(REGION, ADMIN_USER)
+        backend.put_user_policy(
+            ADMIN_USER,
+            "AdministratorAccess",
+            json.dumps({"Version": "2012-10-17", "Statement": [EVERYTHING]}),
         )
-        key = iam_client.create_access_key(UserName=ADMIN_USER)["AccessKey"]
-        self._credentials[None] = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+        key = backend.create_access_key(ADMIN_USER)
+        self._credentials[None] = Credentials(key.access_key_id, key.secret_access_key)
         trust = {
             "Version": "2012-10-17",
             "Statement": [
@@ -165,17 +168,23 @@ class LambdaRoles:
         }
         for function, documents in self.policies.items():
             role_name = physical_name(f"{function}Role")
-            arn = iam_client.create_role(
-                RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust)
-            )["Role"]["Arn"]
+            role = backend.create_role(
+                role_name=role_name,
+                assume_role_policy_document=json.dumps(trust),
+                path="/",
+                permissions_boundary=None,
+                description=f"{function} (template.yaml)",
+                tags=[],
+                max_session_duration=None,
+            )
             for index, document in enumerate(documents):
-                iam_client.put_role_policy(
-                    RoleName=role_name,
-                    PolicyName=f"{function}Policy{index}",
-                    # IAM takes a document without Version as 2008-10-17; moto wants one.
-                    PolicyDocument=json.dumps({"Version": "2012-10-17", **document}),
+                # IAM takes a document without Version as 2008-10-17; moto wants one.
+                backend.put_role_policy(
+                    role_name,
+                    f"{function}Policy{index}",
+                    json.dumps({"Version": "2012-10-17", **document}),
                 )
-            self._credentials[function] = _assume(arn, function)
+            self._credentials[function] = _assume(role.arn, function)
         _install_signer_hook()
         _install_moto_checks()
         from moto import settings  # noqa: PLC0415

@@ -284,7 +284,7 @@ def test_a_record_that_is_not_ses_feedback_fails_alone(deployment, handler_clien
 
 
 def test_the_mailer_drops_mail_to_an_undeliverable_address(
-    deployment, handler_client, three_accounts, capsys
+    deployment, handler_client, three_accounts, capsys, caplog
 ):
     from clientarea.mail import outbox
     from moto.ses.models import ses_backends
@@ -310,4 +310,7 @@ def test_the_mailer_drops_mail_to_an_undeliverable_address(
     assert recipients == [[fine["email"]]], recipients
     printed = capsys.readouterr().out
     assert "MailSuppressed" in printed
-    assert gone["email"] not in printed  # never the address in logs
+    dropped = [r for r in caplog.records if r.getMessage().startswith("mail not sent")]
+    assert [getattr(r, "kind", None) for r in dropped] == ["password_changed"]
+    # never the address in the logs
+    assert gone["email"] not in printed + "".join(str(vars(r)) for r in caplog.records)

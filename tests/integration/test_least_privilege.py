@@ -204,12 +204,12 @@ def emitted_metrics(output: str) -> list[str]:
     return names
 
 
-def error_logs(output: str) -> list[dict[str, Any]]:
-    logs = [json.loads(line) for line in output.splitlines() if line.startswith('{"level"')]
-    return [entry for entry in logs if entry["level"] == "ERROR"]
+def error_logs(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The functions' error-level log lines (Powertools' records, with their extras)."""
+    return [vars(r) for r in caplog.records if r.name == "clientarea" and r.levelname == "ERROR"]
 
 
-def test_a_refused_task_callback_fails_the_request_and_is_counted(handler_client, capsys):
+def test_a_refused_task_callback_fails_the_request_and_is_counted(handler_client, capsys, caplog):
     from tests.integration.test_cession import activated, new_party, wait_for_status
 
     owner, recipient = new_party(handler_client), new_party(handler_client)
@@ -228,14 +228,16 @@ def test_a_refused_task_callback_fails_the_request_and_is_counted(handler_client
     assert "SendTaskSuccess" not in reply.body.decode()
     # AND the refusal is logged at error level and counted for its alarm
     assert "AccessDenied" in emitted_metrics(output)
-    assert any(e.get("operation") == "SendTaskSuccess" for e in error_logs(output))
+    assert any(e.get("operation") == "SendTaskSuccess" for e in error_logs(caplog))
     # AND the confirmation itself is on the order (the workflow reads it at the latest
     # when the window ends)
     seen = handler_client.get(f"/orders/{order['order_id']}", token=owner.token).json()
     assert seen["owner"]["confirmed_at"] is not None
 
 
-def test_the_authorizer_tells_a_refused_read_from_a_throttle(handler_client, unique_email, capsys):
+def test_the_authorizer_tells_a_refused_read_from_a_throttle(
+    handler_client, unique_email, capsys, caplog
+):
     register_and_verify(handler_client, unique_email)
     token = log_in(handler_client, unique_email)
     # GIVEN a deploy whose authorizer role lost dynamodb:GetItem
@@ -249,11 +251,11 @@ def test_the_authorizer_tells_a_refused_read_from_a_throttle(handler_client, uni
     assert reply.json()["code"] == "service_unavailable"
     # BUT operations see an AccessDenied, at error level, with its own metric
     assert "AccessDenied" in emitted_metrics(output)
-    assert any(e.get("error_code") == "AccessDeniedException" for e in error_logs(output))
+    assert any(e.get("error_code") == "AccessDeniedException" for e in error_logs(caplog))
 
 
 def test_a_throttled_authorizer_read_is_a_warning_not_an_access_denied(
-    handler_client, unique_email, capsys, monkeypatch
+    handler_client, unique_email, capsys, caplog, monkeypatch
 ):
     from botocore.client import BaseClient
     from botocore.exceptions import ClientError
@@ -275,7 +277,9 @@ def test_a_throttled_authorizer_read_is_a_warning_not_an_access_denied(
     output = capsys.readouterr().out
     assert reply.status == 503
     assert "AccessDenied" not in emitted_metrics(output)
-    assert error_logs(output) == []
+    assert error_logs(caplog) == []
+    warnings = [r for r in caplog.records if r.name == "clientarea" and r.levelname == "WARNING"]
+    assert [r.getMessage() for r in warnings] == ["session store unavailable"]
 
 
 def test_roles_are_the_templates(deployment):
