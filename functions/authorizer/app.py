@@ -15,6 +15,7 @@ as AccessDenied, which has an alarm of its own; a throttle is a warning.
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import availability, sessions
 from clientarea.errors import Unauthorized
@@ -68,7 +69,8 @@ def policy(principal: sessions.Principal, method_arn: str) -> dict:
     }
 
 
-@logger.inject_lambda_context
+# The request id of the request being authorised: its line and the function's share it.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     try:
         principal = sessions.authenticate(_bearer(event.get("headers")))

@@ -8,7 +8,6 @@ queue, and to its dead-letter queue after the redrive limit; its neighbours are 
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -16,17 +15,21 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import bounces
+from clientarea import bounces, telemetry
 
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 # One metric per kind of feedback that changes something (never the addresses).
-_METRICS = {bounces.Reason.BOUNCE: "MailBounced", bounces.Reason.COMPLAINT: "MailComplained"}
+_METRICS = {
+    bounces.Reason.BOUNCE: telemetry.Metric.MAIL_BOUNCED,
+    bounces.Reason.COMPLAINT: telemetry.Metric.MAIL_COMPLAINED,
+}
 
 
 def record_feedback(record: SQSRecord) -> None:
+    telemetry.set_correlation_id(telemetry.correlation_of(record))
     feedback = bounces.parse(record.body)
     outcomes = bounces.record(feedback)
     logger.info(
@@ -39,12 +42,10 @@ def record_feedback(record: SQSRecord) -> None:
         },
     )
     if feedback.reason is not None:
-        metrics.add_metric(
-            name=_METRICS[feedback.reason], unit=MetricUnit.Count, value=len(outcomes)
-        )
+        telemetry.count(_METRICS[feedback.reason], len(outcomes))
     marked = sum(outcome == bounces.Outcome.MARKED for outcome in outcomes.values())
     if marked:
-        metrics.add_metric(name="ContactEmailsUndeliverable", unit=MetricUnit.Count, value=marked)
+        telemetry.count(telemetry.Metric.CONTACT_EMAIL_UNDELIVERABLE, marked)
 
 
 @logger.inject_lambda_context

@@ -11,9 +11,10 @@
    function: the test's own setup and reads, the dev routes, and the Step Functions
    executor (whose own role moto cannot apply: see docs/operations.md).
 3. Signs every request with the credentials of the function running on this thread
-   (`acting_as`, entered by `gateway.invoke` and by the SQS event source mappings,
-   which poll with their function's role as Lambda does): per request, not through
-   process-wide environment variables, since every function shares this process.
+   (an execution environment's thread is its function's, infra/local/lambdas.py; the
+   SQS event source mappings poll with their function's role, as Lambda's do;
+   `acting_as` for anything else): per request, not through process-wide environment
+   variables, since every function shares this process.
 4. Turns moto's IAM enforcement on, with the checks of `infra/local/iam.py` in place
    of moto's own (table and index ARNs, one check per transaction item, conditions).
 """

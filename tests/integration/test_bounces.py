@@ -184,7 +184,7 @@ def sns_envelope(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_bounces(deployment, *bodies: str) -> dict[str, Any]:
-    from infra.local.gateway import invoke
+    from infra.local.lambdas import invoke
 
     function = deployment.stack.functions()["BouncesFunction"]
     records = [

@@ -68,7 +68,6 @@ def is_transaction_conflict(exc: BaseException) -> bool:
 # IAM refused the call: the function's role lacks a permission (a deployment bug). Never
 # transient, never the caller's doing: it must not pass for throttling, nor be retried.
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
-ACCESS_DENIED_METRIC = "AccessDenied"
 
 
 def is_access_denied(exc: BaseException) -> bool:
@@ -80,9 +79,12 @@ def is_access_denied(exc: BaseException) -> bool:
 
 
 def report_access_denied(exc: BaseException, logger: Any) -> None:
-    """Log the refusal at error level, with the operation AWS refused, and count it
-    (metric AccessDenied, alarmed in template.yaml). Never the request's data."""
+    """Log the refusal at error level, with the operation AWS refused, and count it at
+    once (metric AccessDenied, alarmed in template.yaml: not every handler publishes
+    metrics when it returns). Never the request's data."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric  # noqa: PLC0415
+
+    from clientarea.telemetry import Metric  # noqa: PLC0415
 
     cause = exc.cause if isinstance(exc, PynamoDBException) else exc
     logger.error(
@@ -92,5 +94,5 @@ def report_access_denied(exc: BaseException, logger: Any) -> None:
             "operation": getattr(cause, "operation_name", None),
         },
     )
-    with single_metric(name=ACCESS_DENIED_METRIC, unit=MetricUnit.Count, value=1):
+    with single_metric(name=Metric.ACCESS_DENIED, unit=MetricUnit.Count, value=1):
         pass
