@@ -141,6 +141,7 @@ class LambdaRoles:
         self.physical = physical
         self.policies = function_policies(physical)
         self._credentials: dict[str | None, Credentials] = {}
+        self._previous: LambdaRoles | None = None
 
     def install(self) -> LambdaRoles:
         """Create the administrator and the roles in moto's IAM (through its backend,
@@ -197,6 +198,7 @@ class LambdaRoles:
         )
         settings.INITIAL_NO_AUTH_ACTION_COUNT = 0  # every request from now on is checked
         ActionAuthenticatorMixin.request_count = 0
+        self._previous = _active  # a deployment started inside another one's lifetime
         _active = self
         return self
 
@@ -208,7 +210,7 @@ class LambdaRoles:
         from moto.core.authorization import ActionAuthenticatorMixin  # noqa: PLC0415
 
         settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = self._saved
-        _active = None
+        _active = self._previous
 
     def credentials(self, function: str | None) -> Credentials:
         """The function's role session; the administrator's outside any function."""
