@@ -34,7 +34,7 @@ from botocore.signers import RequestSigner
 
 from infra.local import iam
 from infra.local.resources import Physical, resolve
-from infra.local.stack import ACCOUNT_ID, REGION, ROOT, Stack, physical_name
+from infra.local.stack import ACCOUNT_ID, REGION, ROOT, STACK_NAME, Stack, physical_name
 
 if TYPE_CHECKING:
     from moto.core.responses import BaseResponse
@@ -105,8 +105,12 @@ def _resolve_deep(value: Any, physical: Physical) -> Any:
     if isinstance(value, dict):
         if len(value) == 1 and (next(iter(value)).startswith("Fn::") or "Ref" in value):
             if "Ref" in value and value["Ref"].startswith("AWS::"):
-                pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID}
-                return {**pseudo, "AWS::Partition": "aws"}[value["Ref"]]
+                return {
+                    "AWS::Region": REGION,
+                    "AWS::AccountId": ACCOUNT_ID,
+                    "AWS::Partition": "aws",
+                    "AWS::StackName": STACK_NAME,
+                }[value["Ref"]]
             if "Fn::Join" in value:
                 separator, parts = value["Fn::Join"]
                 return separator.join(str(_resolve_deep(p, physical)) for p in parts)
@@ -146,7 +150,7 @@ class LambdaRoles:
     def install(self) -> LambdaRoles:
         """Create the administrator and the roles in moto's IAM (through its backend,
         as CloudFormation would: no request of ours is the deployer's to sign)."""
-        global _active  # noqa: PLW0603 - one enforcing deployment per process at a time
+        global _active  # noqa: PLW0603 - the process's enforcing deployment (the innermost)
         from moto.iam.models import iam_backends  # noqa: PLC0415
 
         backend = iam_backends[ACCOUNT_ID]["aws"]
