@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from moto.ses.models import ses_backends
 
-from infra.local.lambdas import invoke
+from infra.local.lambdas import SERVICE
 from infra.local.stack import ACCOUNT_ID, REGION
 from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
 from tests.integration.test_cession import (  # noqa: F401 - short_window is a fixture
@@ -115,7 +115,7 @@ def test_the_authorizer_logs_under_the_request_id_it_authorises(deployment):
         "requestContext": {"requestId": "req-authorizer-1"},
     }
     with pytest.raises(Exception, match="Unauthorized"):
-        invoke(authorizer, event)
+        SERVICE.invoke(authorizer, event).outcome()
     assert telemetry.correlation_id() == "req-authorizer-1"
 
 
@@ -246,6 +246,19 @@ def test_tickets_are_counted_by_origin_and_inbound_mail_by_result(handler_client
     for origin in ("client_area", "access_request", "sales_question", "email"):
         assert emitted[("TicketOpened", (("origin", origin),))] == 1, origin
     assert emitted[("InboundMail", (("result", "ticket_opened"),))] == 1
+
+
+def test_unasked_mail_withheld_and_malformed_inbound_mail_are_counted(handler_client, capsys):
+    victim = _email()
+    body = {"email": victim, "password": "a passphrase long enough", "full_name": "A"}
+    metrics(capsys)
+    for _ in range(5):  # the address's allowance is 3 a day: two are withheld
+        assert handler_client.post("/auth/register", body).status == 202
+    two_froms = simple_mail(victim).replace(b"To: ", f"From: <{_email()}>\r\nTo: ".encode(), 1)
+    assert deliver(handler_client, two_froms)["result"] == "ignored_malformed"
+    emitted = metrics(capsys)
+    assert plain(emitted)["UnaskedMailWithheld"] == 2
+    assert emitted[("InboundMail", (("result", "ignored_malformed"),))] == 1
 
 
 def test_a_declined_cession_is_counted(handler_client, capsys):

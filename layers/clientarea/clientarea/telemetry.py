@@ -61,6 +61,10 @@ class Metric(StrEnum):
     CONTACT_EMAIL_UNDELIVERABLE = "ContactEmailsUndeliverable"  # an account's, marked so
     # Operations, not business: a call IAM refused (the role lacks a permission). Alarmed.
     ACCESS_DENIED = "AccessDenied"
+    # Unasked mail (registration, recovery and access acknowledgements, sender and
+    # contact-change links, auto-replies) not sent: the target address or the client IP
+    # had spent its allowance (throttling.may_mail_unasked). A rise is someone's flood.
+    UNASKED_MAIL_WITHHELD = "UnaskedMailWithheld"
     INBOUND_MAIL = "InboundMail"  # by dimension `result` (inbound.Outcome.result)
 
 
@@ -78,6 +82,7 @@ DIMENSIONS: dict[Metric, tuple[str, tuple[str, ...]]] = {
             "auto_replied",
             "ignored_automatic",
             "ignored_unattached",
+            "ignored_malformed",
             "duplicate",
         ),
     ),
