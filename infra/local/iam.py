@@ -347,8 +347,10 @@ def sqs_checks(operation: str, queue_arn: str) -> list[Check]:
 
 
 def s3_context(action: str, querystring: dict[str, list[str]]) -> Context:
-    """The S3 condition keys the template's policies use: `s3:prefix` on a listing."""
-    if action == "s3:ListBucket" and "prefix" in querystring:
+    """The S3 condition keys the template's policies use: `s3:prefix` on a listing of
+    objects or of object versions (the Service Authorization Reference lists the key
+    for both actions)."""
+    if action in {"s3:ListBucket", "s3:ListBucketVersions"} and "prefix" in querystring:
         return {"s3:prefix": [querystring["prefix"][0]]}
     return {}
 

@@ -524,6 +524,8 @@ def test_sender_link_is_gone_at_2_00_00(client, monkeypatch):
     token = _sender_token(client, address)
     _at_sender_link_age(client, monkeypatch, account, address, TWO_HOURS)
     expect_error(_confirm_sender(client, token), 410, "token_invalid")
+    # two hours on, the session has ended (idle timeout): the owner signs in again
+    account = {**account, "token": log_in(client, account["email"])}
     assert _statuses(client, account) == {address: "pending"}
 
 

@@ -213,3 +213,26 @@ def test_task_callbacks_have_no_resource_type():
 def test_sqs_batches_are_authorised_as_their_single_action():
     (check,) = iam.sqs_checks("DeleteMessageBatch", "arn:q")
     assert check.action == "sqs:DeleteMessage"
+
+
+@pytest.mark.parametrize("action", ["s3:ListBucket", "s3:ListBucketVersions"])
+def test_a_listing_is_checked_against_its_prefix(action):
+    # A ListObjectVersions (s3:ListBucketVersions) is held to s3:prefix as a ListObjects is.
+    bucket = "arn:aws:s3:::documents"
+    policy = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": action,
+                "Resource": bucket,
+                "Condition": {"StringLike": {"s3:prefix": ["requests/*"]}},
+            }
+        ]
+    }
+
+    def allowed(prefix: str) -> bool:
+        return iam.is_allowed([policy], action, bucket, iam.s3_context(action, {"prefix": [prefix]}))
+
+    assert allowed("requests/RC-1/")
+    assert not allowed("closed/RC-1/")
+    assert not iam.is_allowed([policy], action, bucket, iam.s3_context(action, {}))
