@@ -254,6 +254,26 @@ def test_the_authorizer_tells_a_refused_read_from_a_throttle(
     assert any(e.get("error_code") == "AccessDeniedException" for e in error_logs(caplog))
 
 
+def test_a_refused_session_use_record_is_an_access_denied_not_a_warning(
+    handler_client, unique_email, capsys, caplog
+):
+    register_and_verify(handler_client, unique_email)
+    token = log_in(handler_client, unique_email)
+    # GIVEN a deploy whose authorizer role lost the write that records a session's use
+    # (without it every session idles out after 30 minutes however busy its client)
+    deny("AuthorizerFunction", "dynamodb:UpdateItem")
+    handler_client.advance_clock(6 * 60)  # a use is recorded at most every 5 minutes
+    capsys.readouterr()
+    # WHEN the client calls an authenticated route
+    reply = handler_client.get("/account", token=token)
+    output = capsys.readouterr().out
+    # THEN the request is served (the session is valid; the next request tries again)
+    assert reply.status == 200, reply.body
+    # AND operations see an AccessDenied, at error level, with its own metric
+    assert "AccessDenied" in emitted_metrics(output)
+    assert any(e.get("error_code") == "AccessDeniedException" for e in error_logs(caplog))
+
+
 def test_a_throttled_authorizer_read_is_a_warning_not_an_access_denied(
     handler_client, unique_email, capsys, caplog, monkeypatch
 ):
