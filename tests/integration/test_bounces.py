@@ -314,3 +314,25 @@ def test_the_mailer_drops_mail_to_an_undeliverable_address(
     assert [getattr(r, "kind", None) for r in dropped] == ["password_changed"]
     # never the address in the logs
     assert gone["email"] not in printed + "".join(str(vars(r)) for r in caplog.records)
+
+
+def test_an_approved_recovery_tells_only_the_new_address_when_the_old_one_bounces(
+    handler_client,
+):
+    from tests.integration.test_recovery import admin_token, decide, under_review
+
+    # GIVEN an account whose contact address hard-bounces, and a recovery case for it
+    account = simulator_account(handler_client, "bounce")
+    assert account_view(handler_client, account)["email_undeliverable"] is True
+    body, case = under_review(handler_client, account["login"])
+    before = len(handler_client.mails(account["email"]))
+    # WHEN an admin approves it
+    reply = decide(handler_client, admin_token(handler_client), case["reference"], "approve", "ok")
+    assert reply.status == 200, reply.body
+    # THEN the new address is told, and is the account's deliverable contact email
+    assert any("approved" in m["subject"] for m in handler_client.mails(body["new_email"], count=2))
+    token = log_in(handler_client, body["new_email"])
+    view = account_view(handler_client, {"token": token})
+    assert (view["email"], view["email_undeliverable"]) == (body["new_email"], False)
+    # AND the bouncing old address is not mailed (its claim, which the mailer checks, is gone)
+    assert len(handler_client.mails(account["email"])) == before

@@ -235,6 +235,29 @@ def test_a_refused_task_callback_fails_the_request_and_is_counted(handler_client
     assert seen["owner"]["confirmed_at"] is not None
 
 
+def test_a_refused_transaction_is_an_access_denied_not_a_conflict(
+    handler_client, unique_email, capsys, caplog
+):
+    register_and_verify(handler_client, unique_email)
+    token = log_in(handler_client, unique_email)
+    # GIVEN a deploy whose accounts role lost a write one of its transactions makes
+    deny("AccountsFunction", "dynamodb:DeleteItem")
+    capsys.readouterr()
+    # WHEN the client changes the password (one transaction, a reset link deleted in it)
+    reply = handler_client.put(
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "another long passphrase 31"},
+        token=token,
+    )
+    output = capsys.readouterr().out
+    # THEN the client gets a safe 500, not a 4XX that blames the request or the data
+    assert reply.status == 500, reply.body
+    assert reply.json()["code"] == "internal_error"
+    # AND operations see an AccessDenied, at error level, with its own metric
+    assert "AccessDenied" in emitted_metrics(output)
+    assert any(e.get("operation") == "TransactWriteItems" for e in error_logs(caplog))
+
+
 def test_the_authorizer_tells_a_refused_read_from_a_throttle(
     handler_client, unique_email, capsys, caplog
 ):

@@ -735,8 +735,11 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
         raise NoMatchingAccount
     try:
         # What the switch and the notices need (never the password hash: see accounts).
+        # (email_undeliverable: whether the old address may be told; its claim, which
+        # the mailer checks, is gone with the switch)
         account = accounts.get_account(
-            int(case.matched_client_number), (*accounts.CONTACT, "authorised_emails")
+            int(case.matched_client_number),
+            (*accounts.CONTACT, "authorised_emails", "email_undeliverable"),
         )
     except NotFound as exc:
         raise NoMatchingAccount from exc

@@ -398,7 +398,10 @@ def transaction() -> Iterator[TransactWrite]:
     left to the caller (as TransactWriteError): a transaction refused for capacity or
     an outage is ServiceUnavailable, and one that lost to a concurrent transaction is
     Conflict, because reading those as "the token was used" or "the state changed"
-    would tell the user something false about a request that changed nothing."""
+    would tell the user something false about a request that changed nothing. A
+    transaction IAM refused is raised as AWS's error itself (not a TransactWriteError,
+    which callers read as a failed condition: a 409 or "link used" would hide it), for
+    the handler to report as AccessDenied."""
     try:
         with TransactWrite(connection=connection()) as tx:
             yield tx
@@ -407,6 +410,8 @@ def transaction() -> Iterator[TransactWrite]:
             raise ServiceUnavailable(availability.RETRY_AFTER_SECONDS) from exc
         if availability.is_transaction_conflict(exc):
             raise Conflict from exc
+        if availability.is_access_denied(exc) and exc.cause is not None:
+            raise exc.cause from exc
         raise
 
 
