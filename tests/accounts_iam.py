@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-from fnmatch import fnmatchcase
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from functools import cache
 from typing import Any
 

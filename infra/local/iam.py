@@ -355,6 +355,19 @@ def s3_context(action: str, querystring: dict[str, list[str]]) -> Context:
     return {}
 
 
+def s3_delete_objects_checks(bucket_arn: str, objects: list[dict[str, Any]]) -> list[Check]:
+    """DeleteObjects is authorised per object it names: `s3:DeleteObject` on the object,
+    and `s3:DeleteObjectVersion` too for one named with a version id (AWS's DeleteObjects
+    reference). Where AWS refuses only the objects not allowed, moto here refuses all."""
+    checks = []
+    for item in objects:
+        resource = f"{bucket_arn}/{item['Key']}"
+        checks.append(Check("s3:DeleteObject", resource))
+        if item.get("VersionId"):
+            checks.append(Check("s3:DeleteObjectVersion", resource))
+    return checks
+
+
 __all__ = [
     "Check",
     "UnsupportedCondition",
@@ -362,6 +375,7 @@ __all__ = [
     "expression_attributes",
     "is_allowed",
     "s3_context",
+    "s3_delete_objects_checks",
     "ses_send_checks",
     "sqs_checks",
     "states_checks",

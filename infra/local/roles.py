@@ -321,9 +321,19 @@ def _checks(response: BaseResponse, action: str, resource: str) -> list[iam.Chec
     if service == "sqs":
         return iam.sqs_checks(operation, resource)
     if service == "s3":
+        if getattr(response, "is_delete_keys", lambda: False)():
+            return iam.s3_delete_objects_checks(resource, _deleted_objects(response))
         querystring = getattr(response, "querystring", {}) or {}
         return [iam.Check(action, resource, iam.s3_context(action, querystring))]
     return [iam.Check(action, resource)]
+
+
+def _deleted_objects(response: BaseResponse) -> list[dict[str, Any]]:
+    """The objects a DeleteObjects request names (its XML body), as moto reads them."""
+    import xmltodict  # noqa: PLC0415 - moto's own dependency
+
+    objects = xmltodict.parse(response.body, strip_whitespace=False)["Delete"].get("Object", [])
+    return objects if isinstance(objects, list) else [objects]
 
 
 def _denied(request: Any, check: iam.Check) -> Exception:

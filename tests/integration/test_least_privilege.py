@@ -205,8 +205,13 @@ def emitted_metrics(output: str) -> list[str]:
 
 
 def error_logs(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    """The functions' error-level log lines (Powertools' records, with their extras)."""
-    return [vars(r) for r in caplog.records if r.name == "clientarea" and r.levelname == "ERROR"]
+    """The functions' error-level log lines (Powertools' records, with their extras; a
+    module's child logger, `clientarea.clientarea.recovery`, included)."""
+    return [
+        vars(r)
+        for r in caplog.records
+        if r.name.split(".")[0] == "clientarea" and r.levelname == "ERROR"
+    ]
 
 
 def test_a_refused_task_callback_fails_the_request_and_is_counted(handler_client, capsys, caplog):
@@ -359,3 +364,27 @@ def test_presigned_links_act_with_the_signers_role(deployment):
 
     assert requests.get(download_link("RecoveryStaffFunction"), timeout=30).status_code == 200
     assert requests.get(download_link("RecoveryFunction"), timeout=30).status_code == 403
+
+
+def test_a_refused_document_deletion_is_reported_and_the_decision_stands(
+    handler_client, capsys, caplog
+):
+    from tests.integration.test_recovery import new_owner, staff_token, under_review
+
+    owner = new_owner(handler_client)
+    _, case = under_review(handler_client, owner["login"])
+    # GIVEN a deploy whose staff recovery role lost the deletion of object versions
+    deny("RecoveryStaffFunction", "s3:DeleteObjectVersion")
+    capsys.readouterr()
+    # WHEN staff decide the case (its documents move under closed/, the open ones go)
+    reply = handler_client.post(
+        f"/staff/recovery-requests/{case['reference']}/decision",
+        {"decision": "reject", "reason": "blurred"},
+        token=staff_token(handler_client),
+    )
+    output = capsys.readouterr().out
+    # THEN the decision stands (the requests/ lifecycle rule is the backstop)
+    assert reply.status == 200, reply.body
+    # AND the documents left behind are an AccessDenied, at error level, with its metric
+    assert "AccessDenied" in emitted_metrics(output)
+    assert any(e.get("operation") == "DeleteObjects" for e in error_logs(caplog))

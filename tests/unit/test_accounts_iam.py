@@ -155,7 +155,10 @@ def test_a_write_of_the_password_or_returning_the_whole_item_is_refused() -> Non
     assert refusals("ContactEmailFunction", "UpdateItem", hash_update)
     # the mailer reads an email claim's flag, nothing of an account
     assert refusals("MailerFunction", "GetItem", _get("#0", {"#0": "email"}))
-    claim = {**_get("#0, #1", {"#0": "pk", "#1": "undeliverable"}), "Key": {"pk": {"S": "email#a@b.c"}}}
+    claim = {
+        **_get("#0, #1", {"#0": "pk", "#1": "undeliverable"}),
+        "Key": {"pk": {"S": "email#a@b.c"}},
+    }
     assert not refusals("MailerFunction", "GetItem", claim)
     assert refusals("MailerFunction", "GetItem", {**claim, "Key": {"pk": {"S": "account#1"}}})
 

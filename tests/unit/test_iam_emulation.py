@@ -231,8 +231,22 @@ def test_a_listing_is_checked_against_its_prefix(action):
     }
 
     def allowed(prefix: str) -> bool:
-        return iam.is_allowed([policy], action, bucket, iam.s3_context(action, {"prefix": [prefix]}))
+        return iam.is_allowed(
+            [policy], action, bucket, iam.s3_context(action, {"prefix": [prefix]})
+        )
 
     assert allowed("requests/RC-1/")
     assert not allowed("closed/RC-1/")
     assert not iam.is_allowed([policy], action, bucket, iam.s3_context(action, {}))
+
+
+def test_a_delete_objects_request_is_checked_per_object_and_version():
+    checks = iam.s3_delete_objects_checks(
+        "arn:aws:s3:::documents",
+        [{"Key": "requests/RC-1/a", "VersionId": "v1"}, {"Key": "closed/RC-1/b"}],
+    )
+    assert [(c.action, c.resource) for c in checks] == [
+        ("s3:DeleteObject", "arn:aws:s3:::documents/requests/RC-1/a"),
+        ("s3:DeleteObjectVersion", "arn:aws:s3:::documents/requests/RC-1/a"),
+        ("s3:DeleteObject", "arn:aws:s3:::documents/closed/RC-1/b"),
+    ]

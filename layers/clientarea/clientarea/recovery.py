@@ -70,6 +70,7 @@ from pynamodb.transactions import TransactWrite
 
 from clientarea import (
     accounts,
+    availability,
     cession,
     clock,
     config,
@@ -577,10 +578,15 @@ def _close_documents(case: Any) -> None:
                 Bucket=bucket, Key=f"{CLOSED_PREFIX}{case.reference}/{name}", CopySource=source
             )
         _delete_every_version(bucket, source_prefix)
-    except ClientError:
+    except ClientError as exc:
         # The case is decided either way; the `requests/` backstop rule still expires
-        # whatever could not be moved.
-        logger.exception("could not move a closed case's documents", extra={"case": case.reference})
+        # whatever could not be moved. A refused permission is reported as such (alarm).
+        if availability.is_access_denied(exc):
+            availability.report_access_denied(exc, logger)
+        else:
+            logger.exception(
+                "could not move a closed case's documents", extra={"case": case.reference}
+            )
 
 
 def _delete_every_version(bucket: str, prefix: str) -> None:
@@ -593,7 +599,14 @@ def _delete_every_version(bucket: str, prefix: str) -> None:
             for item in (*page.get("Versions", []), *page.get("DeleteMarkers", []))
         ]
         if doomed:
-            _s3().delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+            result = _s3().delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+            # Quiet: only the objects S3 did not delete are listed, each with its code (a
+            # refused permission among them); the call itself succeeds.
+            if errors := result.get("Errors"):
+                raise ClientError(
+                    {"Error": {"Code": errors[0].get("Code"), "Message": errors[0].get("Message")}},
+                    "DeleteObjects",
+                )
 
 
 # --- staff ----------------------------------------------------------------------------
