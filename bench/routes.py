@@ -351,8 +351,8 @@ class Scenario:
             variant="wrong password, nobody",
             block=4,
         )
-        # Locked: as many attempts in a row on record as the lock allows, counted per
-        # identifier as typed (accounts.LOGIN_ATTEMPTS), here the login name.
+        # Locked: the attempts in a row on record (as that many wrong passwords leave
+        # them), per login name as typed.
         locked = [self.provision(f"benchlocked{i}") for i in range(n)]
         unknown = [f"nobody-locked-{i}" for i in range(n)]
         keys = [accounts.login_claim_key(login) for login in locked + unknown]
