@@ -18,19 +18,32 @@ import cold_start  # noqa: E402
 from lambda_env import Function  # noqa: E402
 
 
+def _lognormal(sigma: float, seed: int) -> Callable[[str], float]:
+    """Noise of each process: log-normal with `sigma`, one seeded stream per name."""
+    streams: dict[str, random.Random] = {}
+
+    def draw(name: str) -> float:
+        stream = streams.setdefault(name, random.Random(f"{seed}-{name}"))
+        return math.exp(stream.gauss(0, sigma))
+
+    return draw
+
+
 def _function(name: str) -> Function:
     return Function(name, "app", "lambda_handler", {}, (), ROOT)
 
 
 class Machine:
     """A stand-in for `cold_start.probe`: every process costs its intrinsic CPU ms
-    (boto3: 100) times the machine's slowdown at that moment, times its own noise."""
+    (boto3: 100) times the machine's slowdown at that moment, times its own noise
+    (drawn per function name, so that the rounds' random order does not change what
+    each function draws)."""
 
     def __init__(
         self,
         ratios: dict[str, float],
         slowdown: Callable[[int], float] = lambda _: 1.0,
-        noise: Callable[[], float] = lambda: 1.0,
+        noise: Callable[[str], float] = lambda _: 1.0,
     ) -> None:
         self.ratios, self.slowdown, self.noise = ratios, slowdown, noise
         self.calls: list[str] = []
@@ -38,7 +51,7 @@ class Machine:
     def probe(self, function: Function | None, pin: list[str], deferred: bool = False):
         name = function.logical_id if function else "boto3"
         self.calls.append(name)
-        cpu = 100 * self.ratios.get(name, 1.0) * self.slowdown(len(self.calls)) * self.noise()
+        cpu = 100 * self.ratios.get(name, 1.0) * self.slowdown(len(self.calls)) * self.noise(name)
         return cold_start.Sample(cpu, cpu * 1.3, cpu, cpu * 1.3, 0.0)
 
 
@@ -88,8 +101,7 @@ def test_too_few_values_decide_nothing() -> None:
 def test_a_close_verdict_gets_more_rounds_and_a_clear_one_does_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    noise = random.Random(16)
-    machine = Machine({"close": 1.64, "clear": 1.2}, noise=lambda: math.exp(noise.gauss(0, 0.05)))
+    machine = Machine({"close": 1.64, "clear": 1.2}, noise=_lognormal(0.05, 16))
     monkeypatch.setattr(cold_start, "probe", machine.probe)
     series, _ = cold_start.measure(
         [_function("close"), _function("clear")],
@@ -110,7 +122,7 @@ def test_extra_rounds_stop_once_the_verdict_is_clear(monkeypatch: pytest.MonkeyP
     noise = random.Random(3)
     machine = Machine(
         {"f": 1.5},
-        noise=lambda: math.exp(noise.gauss(0, 0.3 if len(machine.calls) < 20 else 0.01)),
+        noise=lambda _: math.exp(noise.gauss(0, 0.3 if len(machine.calls) < 20 else 0.01)),
     )
     monkeypatch.setattr(cold_start, "probe", machine.probe)
     series, _ = cold_start.measure(
@@ -127,13 +139,11 @@ def test_runs_in_a_row_agree_more_often_than_with_fixed_rounds(
 ) -> None:
     """A function 3 % under its budget on a loaded machine (each process's CPU time off
     by about 5 %, as measured under a load average of 8 on 2 cores), over 200 runs:
-    CI's 9 fixed rounds would fail it in about one run in fifteen, the extra rounds in
-    under one in fifty. (Nothing can decide a function at its very budget: that one is
+    CI's 9 fixed rounds would fail it in 15 runs of 200, the extra rounds in 1. (Nothing can decide a function at its very budget: that one is
     the budget's to move, or the code's.)"""
 
     def failures(max_rounds: int) -> int:
-        noise = random.Random(1616)
-        machine = Machine({"f": 1.60}, noise=lambda: math.exp(noise.gauss(0, 0.05)))
+        machine = Machine({"f": 1.60}, noise=_lognormal(0.05, 1616))
         monkeypatch.setattr(cold_start, "probe", machine.probe)
         failed = 0
         for _ in range(200):
