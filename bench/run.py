@@ -138,7 +138,7 @@ def cold_starts(
         rounds,
         pin,
         lambda step: print(f"  ... {step}", flush=True),
-        limits=lambda f: limits.get(kinds[f.logical_id], {}),
+        limits=lambda f: limits.get(f.logical_id, limits.get(kinds[f.logical_id], {})),
         max_rounds=max_rounds,
     )
     print(f"  (measured in {time.perf_counter() - started:.0f} s)\n")
@@ -170,7 +170,8 @@ def cold_starts(
                 cells += ["(uses no table)", "", ""]
                 continue
             ratio = round(cold_start.median_iqr(ratios)[0], 2)  # judged as shown
-            limit = limits.get(kind, {}).get(metric)
+            # A function's own budget (a table named after it), else its kind's.
+            limit = limits.get(f.logical_id, limits.get(kind, {})).get(metric)
             label = "import" if metric == "import" else "import + first DynamoDB client"
             verdict = ""
             if limit is not None:

@@ -42,7 +42,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
-from clientarea import accounts, clock
+from clientarea import clock
 from clientarea.tables import AccountModel, ClaimModel, Undeliverable, transaction
 
 
@@ -120,12 +120,19 @@ def record(feedback: Feedback) -> dict[str, Outcome]:
 
 
 def _claim_key(address: str) -> str:
+    # clientarea.accounts on first use: the mailer reads the flag for every mail and
+    # needs nothing else of it (its import brings sessions, tokens, throttling and
+    # passwords into the mailer's cold start).
+    from clientarea import accounts  # noqa: PLC0415
+
     return accounts.email_claim_key(address.strip())
 
 
 def mark_undeliverable(address: str, reason: Reason, since: datetime) -> Outcome:
     """Mark `address` undeliverable if it is an account's contact email (idempotent:
     the same feedback twice leaves the first `since`)."""
+    from clientarea import accounts  # noqa: PLC0415 - see _claim_key
+
     key = _claim_key(address)
     try:
         claim = ClaimModel.get(key, consistent_read=True, attributes_to_get=["client_number"])
