@@ -41,13 +41,16 @@ RUNTIME_PACKAGES := boto3 botocore s3transfer jmespath urllib3 python-dateutil s
 LINT_PATHS := layers functions infra tests bench
 
 .PHONY: help install dev openapi test lint check check-contract check-bandit check-checkov \
-	check-audit check-asl check-template build bench lock clean python313 create-staff
+	check-audit check-asl check-template build bench lock clean python313 create-staff \
+	catalogs messages
 
 help:
 	@echo "make install         .venv with python3.13 and requirements/dev.txt (idempotent)"
 	@echo "make dev [ARGS=...]  local API on 127.0.0.1:3000 (ARGS=\"--port 3001\")"
 	@echo "make test            ruff check, then the whole pytest suite"
 	@echo "make openapi         regenerate docs/openapi.json (ARGS=--check: fail if stale or unlike API.md)"
+	@echo "make messages        after changing words: re-extract messages.pot and update every .po"
+	@echo "make catalogs        compile the .po catalogs to .mo (make install does it)"
 	@echo "make check           contract (openapi vs API.md), bandit, checkov, pip-audit, ASL"
 	@echo "make check-template  cfn-lint and sam validate --lint on template.yaml"
 	@echo "make build           sam build (no container) and a check of the artifacts"
@@ -76,7 +79,28 @@ $(STAMP): $(LOCKS) | $(UV)
 	$(UV) pip install --python $(PY) -r requirements/dev.txt
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP) catalogs
+
+# --- words (gettext catalogs; docs/translations.md) ----------------------------------
+# The .po files are the source; the .mo files are compiled from them: here (what is
+# missing or older than its .po) for the tests and the dev server, git ignoring them,
+# and by the layer's Makefile for sam build.
+I18N := layers/clientarea/clientarea/translations
+PYBABEL := $(VENV)/bin/pybabel
+
+catalogs: $(STAMP)
+	@$(PY) -m infra.catalogs
+
+# Extract every marked word (templates, errors, recovery texts) into messages.pot, then
+# merge it into each catalog: new words arrive untranslated, changed ones fuzzy, and
+# tests/unit/test_catalogs.py fails until a translator has done them all.
+messages: $(STAMP)
+	cd layers/clientarea && ../../$(PYBABEL) extract -F babel.cfg --add-location=file \
+		--no-wrap --sort-by-file --project=clientarea --copyright-holder="" \
+		--header-comment="# The words of clientarea to translate: extracted by make messages." \
+		--msgid-bugs-address="" -o clientarea/translations/messages.pot .
+	$(PYBABEL) update -i $(I18N)/messages.pot -d $(I18N) --no-wrap --ignore-obsolete
+	@$(MAKE) --no-print-directory catalogs
 
 $(CHECKOV_STAMP): requirements/checkov.txt | $(UV)
 	@$(MAKE) --no-print-directory python313

@@ -8,6 +8,9 @@
 2. Each function's handler imports from the artifact plus its layers with a plain
    python3.13 (PYTHONDONTWRITEBYTECODE=1) and every module of ours comes from its
    `.pyc`, never compiled from source; the handler attribute exists.
+3. The shared layer carries one compiled gettext catalog (`.mo`) per catalog of the
+   source tree, each a valid catalog with every message of its `.po`, and no `.po` or
+   `.pot` (the layer's Makefile compiles them; only the `.mo` is read at run time).
 """
 
 from __future__ import annotations
@@ -49,6 +52,46 @@ def pyc_problems(artifact: Path) -> list[str]:
     return problems
 
 
+CATALOGS = Path(__file__).resolve().parents[1] / "layers/clientarea/clientarea/translations"
+LAYER_CATALOGS = BUILD / "ClientareaLayer" / "python" / "clientarea" / "translations"
+
+
+def _mo_problems(source: Path, compiled: Path) -> list[str]:
+    """Every translated message of the .po reads back from the .mo as written."""
+    import gettext
+
+    from babel.messages.pofile import read_po
+
+    with source.open("rb") as po, compiled.open("rb") as mo:
+        catalog, loaded = read_po(po), gettext.GNUTranslations(mo)
+    wrong = 0
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        ctx = message.context
+        if isinstance(message.id, tuple):  # a plural: the form the catalog gives for 1
+            got = loaded.npgettext(ctx, *message.id, 1) if ctx else loaded.ngettext(*message.id, 1)
+            wrong += got != message.string[loaded.plural(1)]  # type: ignore[attr-defined]
+        else:
+            got = loaded.pgettext(ctx, message.id) if ctx else loaded.gettext(message.id)
+            wrong += got != message.string
+    where = compiled.relative_to(BUILD)
+    return [f"{where}: {wrong} messages differ from {source.name}"] if wrong else []
+
+
+def catalog_problems() -> tuple[list[str], int]:
+    stray = [*LAYER_CATALOGS.rglob("*.po"), *LAYER_CATALOGS.rglob("*.pot")]
+    problems = [f"{p.relative_to(BUILD)}: a catalog source in the layer" for p in stray]
+    sources = sorted(CATALOGS.glob("*/LC_MESSAGES/messages.po"))
+    for source in sources:
+        compiled = LAYER_CATALOGS / source.relative_to(CATALOGS).with_suffix(".mo")
+        if not compiled.is_file():
+            problems.append(f"{compiled.relative_to(BUILD)}: missing")
+        else:
+            problems += _mo_problems(source, compiled)
+    return problems, len(sources)
+
+
 def import_problems(function) -> tuple[list[str], int]:
     code = (
         f"import {function.module} as m; "
@@ -75,6 +118,9 @@ def main() -> int:
         problems += found
         count = sum(1 for p in artifact.rglob(f"*.{PYC_TAG}.pyc"))
         print(f"  {artifact.name:<30} {count:>5} pyc  {'ok' if not found else 'PROBLEMS'}")
+    found, catalogs = catalog_problems()
+    problems += found
+    print(f"  ClientareaLayer catalogs: {catalogs} compiled, {'ok' if not found else 'PROBLEMS'}")
     for function in fns:
         found, modules = import_problems(function)
         problems += found
