@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from babel.core import Locale
 from babel.dates import format_date, format_time
 from markupsafe import Markup, escape
 
@@ -132,6 +133,11 @@ def _npgettext(
 # --- filters ------------------------------------------------------------------------
 
 
+@functools.cache
+def _cldr(language: str) -> Locale:
+    return Locale.parse(i18n.cldr_locale(language))
+
+
 @jinja2.pass_context
 def _datetime_filter(context: jinja2.runtime.Context, value: object) -> str:
     """'2026-12-04T12:00:00Z' → 'December 4, 2026, 12:00 PM UTC' in en, '4 grudnia
@@ -139,7 +145,7 @@ def _datetime_filter(context: jinja2.runtime.Context, value: object) -> str:
     _require(value)
     moment = _to_datetime(value)
     lang = _language(context)
-    cldr = i18n.cldr_locale(lang)
+    cldr = _cldr(lang)
     # Translators: a date and time in UTC, e.g. "December 4, 2026, 12:00 PM UTC";
     # %(date)s is the long date, %(time)s hours and minutes, both in your language.
     pattern = i18n.translation(lang).pgettext("datetime", "%(date)s, %(time)s UTC")
@@ -176,6 +182,7 @@ def _add(context: jinja2.runtime.Context, block: str) -> str:
     return ""
 
 
+@functools.cache
 def _html_parts() -> Any:
     return _environment(html=True).get_template("_html.j2").module
 
@@ -243,7 +250,7 @@ def _clean_subject(raw: str) -> str:
 
 
 def _clean_body(raw: str) -> str:
-    lines = [line.rstrip() for line in raw.strip().splitlines()]
+    lines = [line.rstrip() for line in str(raw).strip().splitlines()]  # str: not Markup's
     return "\n".join(lines) + "\n"
 
 
