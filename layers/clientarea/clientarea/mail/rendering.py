@@ -224,7 +224,7 @@ def _environment(*, html: bool) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         # The plain-text rendering is never read as HTML: it must keep "<" and "&" as
         # typed. The HTML rendering escapes.
-        autoescape=html,  # noqa: S701  # nosec B701 - plain text is not markup
+        autoescape=html,  # noqa: S701  # nosec B701
         undefined=jinja2.StrictUndefined,
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
