@@ -438,9 +438,10 @@ def test_unknown_kind_is_a_value_error(kind: str) -> None:
         render(kind, "en", PARAMS["password_reset"])
 
 
-def test_missing_parameter_is_a_value_error() -> None:
+@pytest.mark.parametrize("missing", ["expires_at", "link", "full_name", "valid_for_seconds"])
+def test_missing_parameter_is_a_value_error(missing: str) -> None:
     params = dict(PARAMS["password_reset"])
-    del params["expires_at"]
+    del params[missing]
     with pytest.raises(ValueError, match="missing parameter"):
         render("password_reset", "en", params)
 

@@ -197,6 +197,7 @@ def _paragraph(context: jinja2.runtime.Context, caller: Callable[[], str]) -> st
 @jinja2.pass_context
 def _button(context: jinja2.runtime.Context, url: str, label: str, secondary: bool = False) -> str:
     """A link as a button, with the raw URL under it; in plain text, the URL alone."""
+    _require(url)
     if not _html(context):
         return _add(context, url)
     # Translators: under each button of a mail, above the link written out.
