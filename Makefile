@@ -24,6 +24,7 @@ UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 LOCKS := requirements/dev.txt layers/dependencies/requirements.txt
 # checkov pins versions the dev lock cannot share: it gets a venv and a lock of its own.
+WEB_STAMP := web/node_modules/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
@@ -37,27 +38,33 @@ export PYTHON313
 REGION ?= eu-central-1
 
 ARGS ?=
+STAFF_COMMANDS := create-staff set-staff-password disable-staff enable-staff list-staff
 RUNTIME_PACKAGES := boto3 botocore s3transfer jmespath urllib3 python-dateutil six
 LINT_PATHS := layers functions infra tests bench
 
 .PHONY: help install dev openapi test lint check check-contract check-bandit check-checkov \
-	check-audit check-asl check-template build bench lock clean python313 create-staff \
+	check-audit check-asl check-template build bench lock clean python313 deploy \
+	system-packages web web-test test-browser check-web-client $(STAFF_COMMANDS) \
 	catalogs messages
 
 help:
 	@echo "make install         .venv with python3.13 and requirements/dev.txt (idempotent)"
-	@echo "make dev [ARGS=...]  local API on 127.0.0.1:3000 (ARGS=\"--port 3001\")"
-	@echo "make test            ruff check, then the whole pytest suite"
+	@echo "make dev [ARGS=...]  local API on 127.0.0.1:3000, web client on 127.0.0.1:5173 (ARGS=\"--port 3001\")"
+	@echo "make test            ruff check, the web client's checks, then the whole pytest suite"
+	@echo "make web             build the reference web client into web/dist (npm ci first)"
 	@echo "make openapi         regenerate docs/openapi.json (ARGS=--check: fail if stale or unlike API.md)"
 	@echo "make messages        after changing words: re-extract messages.pot and update every .po"
 	@echo "make catalogs        compile the .po catalogs to .mo (make install does it)"
 	@echo "make check           contract (openapi vs API.md), bandit, checkov, pip-audit, ASL"
 	@echo "make check-template  cfn-lint and sam validate --lint on template.yaml"
-	@echo "make build           sam build (no container) and a check of the artifacts"
+	@echo "make build           web/dist, sam build (no container) and a check of the artifacts"
+	@echo "make deploy ENV=dev|prod  check samconfig.toml, sam build, sam deploy --config-env ENV"
 	@echo "make bench [ARGS=..] cold starts, AWS calls and latency per route, sizes"
 	@echo "make lock            recompile the locks (UPGRADE=1 to move to newest)"
 	@echo "make clean           remove build output and caches (not .venv)"
 	@echo "make create-staff ARGS=\"--email E --role support|admin --stack-name S\"  staff account in a deployed stack"
+	@echo "make set-staff-password|disable-staff|enable-staff ARGS=\"LOGIN --stack-name S\"  (docs/operations.md)"
+	@echo "make list-staff ARGS=\"--stack-name S\"  every staff account, role and status"
 
 python313:
 	@if [ -z "$(PYTHON313)" ] || ! "$(PYTHON313)" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
@@ -79,7 +86,45 @@ $(STAMP): $(LOCKS) | $(UV)
 	$(UV) pip install --python $(PY) -r requirements/dev.txt
 	touch $@
 
-install: $(STAMP) catalogs
+install: $(STAMP) catalogs system-packages $(WEB_STAMP)
+
+# What the machine must have beyond Python: Node.js and npm (to build web/) and
+# Chromium (the browser tests drive Debian's /usr/bin/chromium). Debian packages, and
+# only when missing; Playwright's own browser download is never used.
+system-packages:
+	@missing=""; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+		echo "installing from Debian:$$missing"; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+# --- the reference web client (web/) -----------------------------------------------
+
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+	web/vite.config.ts web/tsconfig.json web/package.json
+$(WEB_STAMP): web/package-lock.json | system-packages
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+web/dist/index.html: $(WEB_SOURCES) $(WEB_STAMP)
+	cd web && npm run --silent build
+
+web: web/dist/index.html
+
+# The client's own checks: types (tsc), unit tests (vitest), the generated API types current.
+web-test: $(WEB_STAMP)
+	cd web && npx tsc --noEmit && npx vitest run --reporter=dot
+
+check-web-client: $(WEB_STAMP)
+	cd web && npx openapi-typescript ../docs/openapi.json -o node_modules/.schema-check.d.ts --silent
+	@cmp -s web/node_modules/.schema-check.d.ts web/src/api/schema.d.ts || \
+		{ echo "web/src/api/schema.d.ts is stale: run make openapi" >&2; exit 1; }
+	@echo "web/src/api/schema.d.ts matches docs/openapi.json"
 
 # --- words (gettext catalogs; docs/translations.md) ----------------------------------
 # The .po files are the source; the .mo files are compiled from them: here (what is
@@ -122,16 +167,30 @@ $(RUNTIME_STAMP): requirements/dev.txt | $(STAMP)
 
 # The layer folder is what Lambda mounts as /opt/python: put it on the path, as
 # pyproject's pytest settings do for the tests.
-dev: install
+dev: install web
 	PYTHONPATH="$(CURDIR)/layers/clientarea$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m infra.local $(ARGS)
 
 # docs/openapi.json from the functions' resolvers (ARGS=--check: fail if it is stale).
+# ...and web/src/api/schema.d.ts from it (openapi-typescript): the web client's types.
 openapi: install
 	PYTHONPATH="$(CURDIR)/layers/clientarea$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m infra.openapi $(ARGS)
+	@if [ -n "$(findstring --check,$(ARGS))" ]; then $(MAKE) --no-print-directory check-web-client; \
+	else cd web && npx openapi-typescript ../docs/openapi.json -o src/api/schema.d.ts --silent; fi
 
-# A staff account in a deployed stack (AWS credentials from the environment); see infra/ops.py.
-create-staff: install
-	PYTHONPATH="$(CURDIR)/layers/clientarea$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m infra.ops create-staff $(ARGS)
+# Staff accounts in a deployed stack (AWS credentials from the environment); see infra/ops.py.
+# A password is typed twice (getpass) or read from stdin with --password-stdin, never argv.
+$(STAFF_COMMANDS): install
+	PYTHONPATH="$(CURDIR)/layers/clientarea$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m infra.ops $@ $(ARGS)
+
+# samconfig.toml's ENV: refuse placeholders and missing values, build, deploy (prod shows
+# the change set and asks), then say what the stack cannot do itself (infra/deploy.py).
+ENV ?=
+deploy: install $(RUNTIME_STAMP)
+	@case "$(ENV)" in dev|prod) ;; *) echo "usage: make deploy ENV=dev|prod" >&2; exit 2 ;; esac
+	$(PY) -m infra.deploy check $(ENV)
+	@$(MAKE) --no-print-directory build
+	$(VENV)/bin/sam deploy --config-env $(ENV) $(ARGS)
+	$(PY) -m infra.deploy after $(ENV)
 
 lint: install
 	$(VENV)/bin/ruff check $(LINT_PATHS)
@@ -139,9 +198,15 @@ lint: install
 # The schemathesis tests run apart, without xdist: their items share one node id per
 # test function, which xdist's scheduler collapses into one (44 of 45 operations would
 # silently not run), and they share one dev server.
-test: lint
-	$(PY) -m pytest -n 2 -q --ignore=tests/contract
+# The browser suite runs apart too: one dev server and one Chromium for the whole run
+# (tests/browser/conftest.py), its tests in one process.
+test: lint web-test web
+	$(PY) -m pytest -n 2 -q --ignore=tests/contract --ignore=tests/browser
 	$(PY) -m pytest -q -p no:xdist tests/contract
+	$(PY) -m pytest -q -p no:xdist tests/browser
+
+test-browser: install web
+	$(PY) -m pytest -q -p no:xdist tests/browser $(ARGS)
 
 # Hardening checks; any finding fails (`make -k check` to see every one). Each is also
 # a target of its own: check-contract, check-bandit, check-checkov, check-audit, check-asl.
@@ -150,6 +215,7 @@ check: check-contract check-bandit check-checkov check-audit check-asl
 # docs/openapi.json is fresh and agrees with ../shared/API.md (infra/api_contract.py).
 check-contract: install
 	PYTHONPATH="$(CURDIR)/layers/clientarea$${PYTHONPATH:+:$$PYTHONPATH}" $(PY) -m infra.openapi --check
+	@$(MAKE) --no-print-directory check-web-client
 
 # Medium and high severity; a `# nosec BXXX` needs a reason beside it.
 check-bandit: install
@@ -176,12 +242,12 @@ check-template: install
 	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/sam validate --lint --template-file template.yaml
 
-build: install $(RUNTIME_STAMP)
+build: install $(RUNTIME_STAMP) web
 	@$(MAKE) --no-print-directory python313
 	PATH="$(PYTHON313_BIN):$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build --parallel
 	$(PY) bench/check_build.py
 
-bench: install $(RUNTIME_STAMP)
+bench: install $(RUNTIME_STAMP) web
 	$(PY) bench/run.py $(ARGS)
 
 # --- locks ------------------------------------------------------------------------
@@ -206,5 +272,5 @@ lock: | $(UV)
 	done
 
 clean:
-	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache .hypothesis web/dist
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -print0 | xargs -0 rm -rf

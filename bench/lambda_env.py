@@ -64,14 +64,27 @@ def layer_ids(template: dict[str, Any]) -> list[str]:
     return list(of_type(template, "AWS::Serverless::LayerVersion"))
 
 
+def _dev_parameters() -> dict[str, str]:
+    """The dev server's values for the parameters that have no default (they must be
+    real in a deployment: samconfig.toml names them)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from infra.local.deployment import DEV_PARAMETERS  # imports moto: only when needed
+
+    return DEV_PARAMETERS
+
+
 def _dummy(value: Any, template: dict[str, Any]) -> str:
-    """A stand-in for an environment value: parameters take their default, resources
-    a plausible physical id, literals stay as they are."""
+    """A stand-in for an environment value: parameters take their default (else the dev
+    server's value), resources a plausible physical id, literals stay as they are."""
     if isinstance(value, str | int | float):
         return str(value)
     ref = value.get("Ref") if isinstance(value, dict) else None
+    if ref == "AWS::StackName":
+        return "clientarea-bench"
     if ref in template.get("Parameters", {}):
-        return str(template["Parameters"][ref].get("Default", "x"))
+        spec = template["Parameters"][ref]
+        return str(spec["Default"] if "Default" in spec else _dev_parameters().get(ref, "x"))
     resource_type = template["Resources"].get(ref, {}).get("Type")
     if resource_type == "AWS::SQS::Queue":
         return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{ref}"
@@ -113,6 +126,8 @@ def template_routes(template: dict[str, Any] | None = None) -> list[str]:
         for event in props.get("Events", {}).values():
             if event.get("Type") == "Api":
                 spec = event["Properties"]
+                if spec["Method"].upper() == "OPTIONS":
+                    continue  # CORS preflight: answered by Powertools, no AWS call
                 routes.append(f"{spec['Method'].upper()} {spec['Path']}")
     return routes
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from cost import capacity
 from lambda_env import ROOT, authorizer_id, functions, load_template
 
 PASSWORD = "correct horse battery staple 9"
@@ -39,6 +40,7 @@ class BenchError(Exception):
 class Call:
     function: str | None  # logical id of the function that made it; None: the emulator
     operation: str  # "dynamodb:TransactGetItems"
+    units: tuple[float, float] = (0.0, 0.0)  # DynamoDB read and write request units (cost.py)
 
 
 class CallLog:
@@ -66,7 +68,8 @@ class CallLog:
 
         def counting(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
             service = client.meta.service_model.service_name
-            log.calls.append(Call(log._caller(), f"{service}:{operation_name}"))
+            units = capacity(service, operation_name, api_params)
+            log.calls.append(Call(log._caller(), f"{service}:{operation_name}", units))
             return original(client, operation_name, api_params)
 
         BaseClient._make_api_call = counting
@@ -141,6 +144,7 @@ class RouteReport:
     background: dict[str, dict[str, list[str]]]  # variant -> function -> operations
     cession: dict[str, Any]  # one full cession: transitions, AWS calls
     captured_output: str
+    background_calls: dict[str, list[Call]] = field(default_factory=dict)  # variant -> calls
 
 
 def address(i: int, block: int = 0) -> str:
@@ -509,11 +513,13 @@ class Scenario:
             "recipient_client_number": self.client_number(recipient),
         }
         request_calls: Counter[str] = Counter()
+        every_call: list[Call] = []  # the requests' calls, the authorizer's included
 
         def step(method: str, path: str, payload: Any, expected: int, token: Any) -> Any:
             response, _, calls = self.send(method, path, payload, token, "192.0.2.9")
             if response.status != expected:
                 raise BenchError(f"full cession {method} {path}: {response.status}")
+            every_call.extend(c for c in calls if c.function is not None)
             for c in calls:
                 if c.function not in (None, self.log.authorizer):
                     request_calls[c.operation] += 1
@@ -557,6 +563,15 @@ class Scenario:
             "workflow_calls": len(tasks),
             "request_calls": sum(request_calls.values()),
             "request_operations": dict(request_calls),
+            "calls": every_call,
+            "tasks": [
+                {
+                    "resource_type": e["taskScheduledEventDetails"]["resourceType"],
+                    "resource": e["taskScheduledEventDetails"]["resource"],
+                    "parameters": json.loads(e["taskScheduledEventDetails"]["parameters"]),
+                }
+                for e in tasks
+            ],
         }
 
     def support(self) -> None:
@@ -717,29 +732,29 @@ class Scenario:
         )
         self.d.queues.drain()
 
-    def behind_the_queue(self) -> dict[str, dict[str, list[str]]]:
-        """What a forgot request costs after the answer: worker and mailer calls."""
+    def behind_the_queue(self) -> tuple[dict[str, dict[str, list[str]]], dict[str, list[Call]]]:
+        """What a forgot request costs after the answer: worker and mailer calls (by
+        function, and as the calls themselves)."""
         self.d.queues.drain()
         known = self.provision("benchworker")
-        result = {}
+        result, calls = {}, {}
         for variant, login in (("known login", known), ("unknown login", "nobody-at-all")):
             self.call("POST", "/password/forgot", {"login": login}, 202)
             self.log.take()
             self.d.queues.drain()
             by_function: dict[str, list[str]] = {}
-            for c in self.log.take():
-                if c.function is not None:
-                    by_function.setdefault(c.function, []).append(c.operation)
-            result[variant] = by_function
-        return result
+            made = [c for c in self.log.take() if c.function is not None]
+            for c in made:
+                by_function.setdefault(c.function, []).append(c.operation)
+            result[variant], calls[variant] = by_function, made
+        return result, calls
 
 
 def _warm_up(deployment: Any) -> None:
     """Import every handler first, so no route's first request pays a cold start."""
-    from infra.local.gateway import load_handler
+    from infra.local.lambdas import SERVICE
 
-    for function in deployment.stack.functions().values():
-        load_handler(function)
+    SERVICE.warm(list(deployment.stack.functions().values()))
 
 
 def run(iterations: int, progress: Callable[[str], None]) -> RouteReport:
@@ -766,7 +781,7 @@ def run(iterations: int, progress: Callable[[str], None]) -> RouteReport:
             scenario.accounts_and_sessions()
             progress("password reset")
             scenario.password_reset()
-            background = scenario.behind_the_queue()
+            background, background_calls = scenario.behind_the_queue()
             progress("contact email")
             scenario.contact_email()
             scenario.staff_me()
@@ -780,4 +795,6 @@ def run(iterations: int, progress: Callable[[str], None]) -> RouteReport:
         except BenchError:
             sys.stderr.write(captured.getvalue()[-4000:])
             raise
-    return RouteReport(scenario.measured, background, full_cession, captured.getvalue())
+    return RouteReport(
+        scenario.measured, background, full_cession, captured.getvalue(), background_calls
+    )

@@ -1,4 +1,4 @@
-"""`make bench`: cold starts, AWS calls and latency per route, deployable sizes.
+"""`make bench`: cold starts, AWS calls and latency per route, deployable sizes, web client.
 
 a) Cold start: the import time of each function's handler module from the BUILT
    artifact (`.aws-sam/build/<Fn>` plus its layers, plain python3.13, shipped .pyc,
@@ -11,6 +11,10 @@ a) Cold start: the import time of each function's handler module from the BUILT
 b) Routes: AWS API calls per request (the authorizer's apart) and in-process p50/p95
    latency, the whole API on moto in this process (see routes.py).
 c) Size: what each function deploys: its code plus its layers, unzipped and zipped.
+d) Web client: web/dist's JavaScript and CSS, gzipped, per file and in all (the whole
+   client against its budget), and what a first visit loads.
+e) Cost on paper: docs/cost.md from the calls of b) and bench/prices.toml (cost.py);
+   --check-cost compares instead of writing (CI).
 
 Budgets come from bench/budgets.toml. A FAIL is reported; the exit status is non-zero
 only with --enforce. A scenario that cannot be played (an unexpected answer, a failed
@@ -20,6 +24,7 @@ import) always exits non-zero.
 from __future__ import annotations
 
 import argparse
+import gzip
 import io
 import re
 import shutil
@@ -306,7 +311,7 @@ def _same_calls(measured: list[Any], same: dict[str, list[str]], report: Report)
                 print(f"  {m.variant:<14} {_fmt_ops(seq)}")
 
 
-def routes(budgets: dict[str, Any], iterations: int, report: Report) -> None:
+def routes(budgets: dict[str, Any], iterations: int, report: Report) -> Any:
     import routes as route_bench
 
     section(f"b) routes: AWS calls per request, in-process latency ({iterations} requests each)")
@@ -319,7 +324,7 @@ def routes(budgets: dict[str, Any], iterations: int, report: Report) -> None:
     except route_bench.BenchError as exc:
         report.errors.append(f"route scenario: {exc}")
         print(f"  scenario failed: {exc}")
-        return
+        return None
     print(f"  (played in {time.perf_counter() - started:.1f} s)\n")
     limits = budgets.get("max_aws_calls", {})
     for m in result.measured:
@@ -357,6 +362,24 @@ def routes(budgets: dict[str, Any], iterations: int, report: Report) -> None:
     for variant, by_function in result.background.items():
         parts = [f"{fn}: {len(ops)} [{_fmt_ops(ops)}]" for fn, ops in by_function.items()]
         print(f"  forgot, {variant:<14} {'; '.join(parts) or '(no calls)'}")
+    return result
+
+
+def cost_sheet(result: Any, check: bool, report: Report) -> None:
+    """docs/cost.md from the calls just measured: written, or (--check-cost) compared."""
+    import cost
+
+    section("d) cost on paper: docs/cost.md")
+    text = cost.render(result, lambda_env.load_template(), cost.load_prices())
+    where = cost.DOC.relative_to(ROOT)
+    current = cost.DOC.read_text() if cost.DOC.is_file() else ""
+    if check:
+        if text != current:
+            report.errors.append(f"{where} is stale: run `make bench` and commit it")
+        print(f"  {where}: {'current' if text == current else 'STALE'}")
+        return
+    cost.DOC.write_text(text)
+    print(f"  {where}: {'unchanged' if text == current else 'written'}")
 
 
 # --- c) sizes ---------------------------------------------------------------------------
@@ -435,6 +458,45 @@ def sizes(functions: list[Function], budgets: dict[str, Any], report: Report) ->
     )
 
 
+# --- d) the web client -------------------------------------------------------------------
+
+WEB_DIST = ROOT / "web" / "dist"
+
+
+def web_client(budgets: dict[str, Any], report: Report) -> None:
+    """web/dist's JavaScript and CSS, gzipped (what a browser downloads): the whole
+    client (every page and all five catalogs) against the budget, and what the first
+    visit loads (index.html's script and stylesheet) apart."""
+    section("d) web client (web/dist), gzipped")
+    index = WEB_DIST / "index.html"
+    if not index.is_file():
+        make = shutil.which("make") or "make"
+        subprocess.run([make, "-C", str(ROOT), "web"], check=True)
+    entry = set(re.findall(r'(?:src|href)="/(assets/[^"]+)"', index.read_text()))
+    rows, totals, first = [], {"js": 0, "css": 0}, 0
+    for path in sorted((WEB_DIST / "assets").iterdir()):
+        kind = path.suffix.lstrip(".")
+        if kind not in totals:
+            continue
+        raw = path.read_bytes()
+        zipped = len(gzip.compress(raw, compresslevel=9, mtime=0))
+        totals[kind] += zipped
+        loaded_first = str(path.relative_to(WEB_DIST)) in entry
+        first += zipped if loaded_first else 0
+        rows.append(
+            [path.name, mib(len(raw)), mib(zipped), "first visit" if loaded_first else "on demand"]
+        )
+    print(table(["file", "size", "gzipped", "loaded"], rows, right={1, 2}))
+    for kind, limit_key in (("js", "max_js_gzip_kib"), ("css", "max_css_gzip_kib")):
+        limit = float(budgets[limit_key])
+        kib = totals[kind] / 1024
+        verdict = report.check(
+            f"web client {kind.upper()} (KiB gzipped)", f"{kib:.1f}", limit, kib <= limit
+        )
+        print(f"{kind.upper()} in all: {kib:.1f} KiB gzipped (budget {limit:g} KiB) {verdict}")
+    print(f"first visit (index.html's script and stylesheet): {first / 1024:.1f} KiB gzipped")
+
+
 # --- main -------------------------------------------------------------------------------
 
 
@@ -483,7 +545,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--enforce", action="store_true", help="exit 1 when a budget fails")
     parser.add_argument("--no-build", action="store_true", help="never run `make build`")
-    parser.add_argument("--only", choices=["cold-start", "routes", "size"], action="append")
+    parser.add_argument("--only", choices=["cold-start", "routes", "size", "web"], action="append")
+    parser.add_argument(
+        "--check-cost",
+        action="store_true",
+        help="CI: fail if docs/cost.md is not what the measured calls and prices give "
+        "(instead of writing it)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         quick = budgets.get("quick", {})
@@ -491,7 +559,11 @@ def main(argv: list[str] | None = None) -> int:
         args.iterations = int(quick.get("iterations", args.iterations))
     if args.runs % 2 == 0:
         parser.error("--runs must be odd (the median is then one measured run)")
-    only = set(args.only or ["cold-start", "routes", "size"])
+    only = set(args.only or ["cold-start", "routes", "size", "web"])
+    if only == {"web"}:
+        report = Report()
+        web_client(budgets["web"], report)
+        return summary(report, args.enforce)
 
     ensure_build(not args.no_build)
     lambda_env.ensure_runtime()
@@ -504,9 +576,13 @@ def main(argv: list[str] | None = None) -> int:
     if "cold-start" in only:
         cold_starts(functions, budgets["cold_start"], args.runs, report, profile=not args.quick)
     if "routes" in only:
-        routes(budgets["routes"], args.iterations, report)
+        measured = routes(budgets["routes"], args.iterations, report)
+        if measured is not None:
+            cost_sheet(measured, args.check_cost, report)
     if "size" in only:
         sizes(functions, budgets.get("size", {}), report)
+    if "web" in only:
+        web_client(budgets["web"], report)
     return summary(report, args.enforce)
 
 

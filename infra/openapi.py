@@ -12,13 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import cache
 from typing import Any
 
 from clientarea.sessions import Principal
 
 from infra import api_contract
 from infra.local.deployment import preset_table_environment
-from infra.local.gateway import LocalApi, load_module
+from infra.local.gateway import LocalApi
+from infra.local.lambdas import load_module
 from infra.local.stack import ROOT, load
 
 OUTPUT = ROOT / "docs" / "openapi.json"
@@ -37,7 +39,21 @@ def generate() -> dict[str, Any]:
     _mark_authorization(document, stack)
     _document_gateway_responses(document)
     _add_links(document)
+    document["info"]["description"] = DESCRIPTION
     return document
+
+
+# What no operation can say: the answers to requests the API has no operation for, and
+# CORS (template.yaml's GatewayResponses and OPTIONS routes, clientarea.web).
+DESCRIPTION = (
+    "A path or a method the API does not have is answered 404 "
+    '`{"code": "not_found"}` by API Gateway (its MISSING_AUTHENTICATION_TOKEN response): '
+    "there is no 405 and no `Allow` header. Every path answers a CORS preflight "
+    "(OPTIONS, no session) for the origins the stack allows (its AllowedOrigins); those "
+    "origins can read every answer of the functions, `Retry-After` included. API "
+    "Gateway's own refusals (401 without a valid session, 403, 404 above, its 429 and "
+    "5xx) carry one fixed origin, the first allowed one."
+)
 
 
 def _merge(document: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
@@ -90,9 +106,14 @@ def _document_refusal(operation: dict[str, Any], status: int, description: str) 
         own["description"] = f"{description}; or {own.get('description', '')}"
 
 
+@cache
+def _authorizer_module() -> Any:
+    return load_module(load().functions()["AuthorizerFunction"])
+
+
 def _denied_roles(stack: Any, route: Any) -> list[str]:
     """The roles the authorizer's policy refuses this route to."""
-    authorizer = load_module(stack.functions()["AuthorizerFunction"])
+    authorizer = _authorizer_module()
     arn = f"arn:aws:execute-api:eu-central-1:123456789012:api/stage/{route.method}{route.path}"
     denied = []
     for role in FORBIDDEN:

@@ -160,6 +160,75 @@ class InProcessClient(ApiClient):
         return _parse_now(reply.json()["now"])
 
 
+class DirectClient(ApiClient):
+    """Calls a function's handler itself with a hand-made API Gateway proxy event: no
+    emulated gateway, no execution environment, nothing but the handler's own answer
+    (what API Gateway would pass through unchanged). Public routes with fixed paths only."""
+
+    transport = "direct"
+
+    def __init__(self, deployment: Any) -> None:
+        self.deployment = deployment
+        self._modules: dict[str, Any] = {}
+        self._routes = {(r.method, r.path): r for r in deployment.stack.routes(preflight=True)}
+
+    def _handler(self, function: str) -> Any:
+        from infra.local.lambdas import load_module
+
+        if function not in self._modules:
+            spec = self.deployment.stack.functions()[function]
+            self._modules[function] = load_module(spec, f"tests_direct.{function}")
+        return self._modules[function].lambda_handler
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        raw: bytes | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        ip: str = TEST_IP,
+    ) -> Reply:
+        from chalice.local import LambdaContext
+
+        route = self._routes[(method, path)]
+        assert not route.authorized, "the authorizer's context is the gateway's to add"
+        body = _encode(json, raw)
+        sent = _headers(token, headers, body is not None)
+        event = {
+            "resource": path,
+            "path": path,
+            "httpMethod": method,
+            "headers": sent,
+            "multiValueHeaders": {k: [v] for k, v in sent.items()},
+            "queryStringParameters": None,
+            "multiValueQueryStringParameters": None,
+            "pathParameters": None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": path,
+                "httpMethod": method,
+                "path": f"/api{path}",
+                "stage": "api",
+                "requestId": "direct",
+                "identity": {"sourceIp": ip},
+            },
+            "body": None if body is None else body.decode(),
+            "isBase64Encoded": False,
+        }
+        context = LambdaContext(route.function, 1024, 10_000)
+        arn = f"arn:aws:lambda:eu-central-1:123456789012:function:{route.function}"
+        context.invoked_function_arn = arn
+        result = self._handler(route.function)(event, context)
+        self.deployment.queues.drain()
+        answer = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            answer[name] = ", ".join(values)
+        return Reply(result["statusCode"], answer, (result.get("body") or "").encode())
+
+
 class HttpClient(ApiClient):
     transport = "http"
 

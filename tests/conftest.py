@@ -68,23 +68,36 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_dev_server(log_dir: Path) -> Iterator[str]:
+def running_dev_server(
+    log_dir: Path, extra_args: tuple[str, ...] = ("--no-frontend",), *, quiet: bool = True
+) -> Iterator[str]:
     """`make dev`'s server, started the way the README says, on a free port; its URL.
+    The web client is not served unless `extra_args` ask for it (--frontend-url).
 
-    Its output goes to a file, not a pipe: an unread pipe fills up and blocks the server.
+    Its output goes to a file (log_dir/server.log), not a pipe: an unread pipe fills up
+    and blocks the server. `quiet`: without the access log.
     """
     port = _free_port()
     log = (log_dir / "server.log").open("w")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "MOTO_PORT"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local", "--port", str(port), "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "--port",
+            str(port),
+            *(["--quiet"] * quiet),
+            *extra_args,
+        ],
         cwd=ROOT,
         env={**env, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'layers' / 'clientarea'}"},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    # Importing moto alone takes over 20 s on a busy 2-core machine: be patient.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             if requests.get(f"{url}/_dev/mail", timeout=1).status_code == 200:
@@ -95,7 +108,7 @@ def running_dev_server(log_dir: Path) -> Iterator[str]:
             time.sleep(0.2)
     else:
         process.kill()
-        raise RuntimeError("dev server did not start within 60 s")
+        raise RuntimeError("dev server did not start within 180 s")
     try:
         yield url
     finally:

@@ -12,6 +12,7 @@ a retryable 503 `service_unavailable`, never a 401 that would log the client out
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import sessions
 from clientarea.errors import Unauthorized
@@ -65,7 +66,8 @@ def policy(principal: sessions.Principal, method_arn: str) -> dict:
     }
 
 
-@logger.inject_lambda_context
+# The request id of the request being authorised: its line and the function's share it.
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     try:
         principal = sessions.authenticate(_bearer(event.get("headers")))

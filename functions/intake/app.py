@@ -1,24 +1,23 @@
 """Inbound mail: the SES receipt rule stored the raw mail in the bucket and invokes
 this function with the receipt (verdicts, recipients, message id). What the mail
-becomes is decided in `clientarea.inbound`."""
+becomes is decided in `clientarea.inbound`. The inbound SES message id is the
+correlation id of everything it causes (the ticket, an auto-reply)."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import inbound
+from clientarea import inbound, telemetry
 
-logger = Logger()
-metrics = Metrics()
+logger = Logger()  # its counts carry a dimension: each is published at once, no decorator
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path="Records[0].ses.mail.messageId")
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     outcomes = []
     for record in event.get("Records", []):
         envelope = inbound.Envelope.from_ses(record["ses"])
+        telemetry.set_correlation_id(envelope.message_id)
         outcome = inbound.receive(envelope)
         # Ids and results only: never an address, a subject or a body.
         logger.info(
@@ -29,6 +28,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
                 "ticket": outcome.number,
             },
         )
-        metrics.add_metric(name=f"Inbound_{outcome.result}", unit=MetricUnit.Count, value=1)
+        telemetry.count_by(telemetry.Metric.INBOUND_MAIL, outcome.result)
         outcomes.append(outcome.as_dict())
     return {"outcomes": outcomes}

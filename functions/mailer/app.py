@@ -3,12 +3,15 @@
 Partial batch failures: only the messages SES refused go back to the queue (and to
 the dead-letter queue after the redrive limit), so a throttled send loses nothing and
 a delivered mail is never sent twice because a neighbour failed.
+
+Each record is logged under the correlation id it was queued with (the API request
+that caused it, or the cession's order id), next to the SES message id: the two ends
+of "my mail never came".
 """
 
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -16,6 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from clientarea import telemetry
 from clientarea.mail.delivery import deliver
 from clientarea.mail.outbox import OutgoingMail
 
@@ -25,11 +29,15 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def send_one(record: SQSRecord) -> None:
+    telemetry.set_correlation_id(telemetry.correlation_of(record))
     mail = OutgoingMail.model_validate_json(record.body)
     message_id = deliver(mail)
     # Never the body or the recipient: bodies carry link secrets.
     logger.info("mail sent", extra={"kind": mail.kind, "ses_message_id": message_id})
-    metrics.add_metric(name="MailSent", unit=MetricUnit.Count, value=1)
+    telemetry.count(telemetry.Metric.MAIL_SENT)
+    outcome = telemetry.cession_outcome(mail.kind, mail.params)
+    if outcome is not None:
+        telemetry.count(outcome)
 
 
 @logger.inject_lambda_context

@@ -1,12 +1,13 @@
 """Reset-request worker: looks the login up and mails a link, behind the queue so the
-forgot route answers identically for known and unknown accounts."""
+forgot route answers identically for known and unknown accounts. Each request is
+handled under the correlation id of the forgot request that queued it, and the mail it
+queues carries that id on to the mailer."""
 
 from __future__ import annotations
 
 import json
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -14,7 +15,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import password_reset
+from clientarea import password_reset, telemetry
 
 logger = Logger()
 metrics = Metrics()
@@ -22,10 +23,11 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def handle_request(record: SQSRecord) -> None:
+    telemetry.set_correlation_id(telemetry.correlation_of(record))
     request = json.loads(record.body)
     sent = password_reset.send_reset_link(str(request["login"]))
-    metrics.add_metric(
-        name="ResetLinksSent" if sent else "ResetRequestsIgnored", unit=MetricUnit.Count, value=1
+    telemetry.count(
+        telemetry.Metric.RESET_LINK_SENT if sent else telemetry.Metric.RESET_REQUEST_IGNORED
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -18,7 +18,6 @@ from clientarea import tickets, web
 from pydantic import BaseModel, Field
 
 logger = Logger()
-metrics = Metrics()
 app = web.create_app()
 
 TicketNumber = Annotated[str, Path(min_length=1, max_length=32)]
@@ -115,6 +114,5 @@ def products(client_number: Annotated[int, Path(ge=1, le=10**12)]) -> list[Staff
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

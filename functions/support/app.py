@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
@@ -12,8 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import config, throttling, tickets, web
 from pydantic import BaseModel, Field
 
-logger = Logger()
-metrics = Metrics()
+logger = Logger()  # tickets are counted by origin, each published at once: no decorator
 app = web.create_app()
 
 TicketNumber = Annotated[str, Path(min_length=1, max_length=32)]
@@ -196,6 +195,5 @@ def ask_sales(request: SalesQuestionForm) -> Response[TicketNumberOnly]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -29,10 +29,14 @@ FAKE_CREDENTIALS = {
 # moto runs state machines for real (service integrations only; it never runs Lambda code).
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
+# Where the reference web client runs in development (`make dev`'s --frontend-url).
+DEV_FRONTEND_URL = "http://127.0.0.1:5173"
+DEV_ALLOWED_ORIGINS = ("http://127.0.0.1:5173", "http://localhost:5173")
+
 DEV_PARAMETERS = {
     "Stage": "api",
-    "FrontendUrl": "http://localhost:5173",
-    "FrontendOrigin": "*",
+    "FrontendUrl": DEV_FRONTEND_URL,
+    "AllowedOrigins": ",".join(DEV_ALLOWED_ORIGINS),
     "SenderAddress": "no-reply@clientarea.test",
     "SupportAddress": "support@clientarea.test",
     "SalesAddress": "sales@clientarea.test",
@@ -77,7 +81,7 @@ class LocalDeployment:
         self.physical = create_all(self.stack, self.parameters)
         self.env = environment(self.stack, self.physical)
         os.environ.update(self.env)
-        self.api = LocalApi(self.stack, stage=self.parameters["Stage"])
+        self.api = LocalApi(self.stack, stage=self.parameters["Stage"], physical=self.physical)
         self.queues = QueueConsumers(self.stack, self.physical)
         return self
 

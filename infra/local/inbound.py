@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 
 from infra.local import stack as stack_module
-from infra.local.gateway import invoke
+from infra.local.lambdas import invoke
 from infra.local.stack import ACCOUNT_ID, REGION
 
 VERDICTS = ("spf", "dkim", "dmarc", "spam", "virus")

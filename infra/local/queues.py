@@ -3,6 +3,7 @@ delete what it did not report as failed (ReportBatchItemFailures)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import threading
@@ -10,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from infra.local.gateway import invoke
-from infra.local.stack import REGION
+from infra.local.lambdas import SERVICE
+from infra.local.stack import REGION, STACK_NAME
 
 if TYPE_CHECKING:
     from infra.local.resources import Physical
     from infra.local.stack import Stack
 
-logger = logging.getLogger("clientarea.local")
+logger = logging.getLogger("infra.local")  # not under "clientarea": Powertools owns that logger
 
 
 class QueueConsumers:
@@ -62,12 +63,24 @@ class QueueConsumers:
         if not received:
             return 0
         event = {"Records": [_record(m, arn) for m in received]}
+        invocation = SERVICE.invoke(function, event)
         try:
-            result = invoke(function, event) or {}
+            result = invocation.outcome() or {}
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-        except Exception:  # a crashed batch is retried whole, as on AWS
+        except Exception:  # a crashed (or timed-out) batch is retried whole, as on AWS
             logger.exception("consumer %s failed", function.logical_id)
             failed = {m["MessageId"] for m in received}
+        state = f"cold (init {invocation.init_ms:.0f} ms)" if invocation.cold else "warm"
+        logger.info(
+            "%s: %d message(s) from %s, %d failed, %.0f ms  %s aws=%d",
+            function.logical_id,
+            len(received),
+            arn.rpartition(":")[2].removeprefix(f"{STACK_NAME}-"),
+            len(failed),
+            invocation.duration_ms,
+            state,
+            invocation.aws_calls,
+        )
         done = [m for m in received if m["MessageId"] not in failed]
         if done:
             self._sqs.delete_message_batch(
@@ -104,10 +117,28 @@ def _record(message: dict[str, Any], arn: str) -> dict[str, Any]:
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
         "attributes": message.get("Attributes", {}),
-        "messageAttributes": message.get("MessageAttributes", {}),
+        "messageAttributes": {
+            name: _lambda_attribute(value)
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
         # SQS's own body checksum, not a security use.
         "md5OfBody": hashlib.md5(message["Body"].encode(), usedforsecurity=False).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": arn,
         "awsRegion": REGION,
     }
+
+
+def _lambda_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """A message attribute as Lambda's SQS event spells it (camelCase, both lists),
+    not as ReceiveMessage answers it."""
+    attribute: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value["DataType"],
+    }
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return attribute

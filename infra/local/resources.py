@@ -10,20 +10,28 @@ from typing import Any
 
 import boto3
 
-from infra.local.stack import ACCOUNT_ID, REGION, ROOT, Stack, physical_name
+from infra.local.stack import ACCOUNT_ID, REGION, ROOT, STACK_NAME, Stack, physical_name
 
 
 @dataclass
 class Physical:
     """What each logical resource became: its Ref value and GetAtt attributes."""
 
-    refs: dict[str, str] = field(default_factory=dict)
+    refs: dict[str, Any] = field(default_factory=dict)  # a list parameter's Ref is a list
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def create_all(stack: Stack, parameters: dict[str, str]) -> Physical:
     physical = Physical()
-    physical.refs.update(parameters)
+    physical.refs.update(stack.parameter_values(parameters))
+    physical.refs.update(  # the pseudo parameters a !Ref may name
+        {
+            "AWS::StackName": STACK_NAME,
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": "aws",
+        }
+    )
     _create_tables(stack, physical)
     _create_queues(stack, physical)
     _create_buckets(stack, physical)
@@ -126,6 +134,8 @@ def _create_buckets(stack: Stack, physical: Physical) -> None:
     """
     s3 = boto3.client("s3", region_name=REGION)
     for logical_id, resource in stack.of_type("AWS::S3::Bucket").items():
+        if not condition_holds(stack, resource.get("Condition"), physical):
+            continue  # e.g. WebClientBucket: locally, make dev serves web/dist itself
         props = resource.get("Properties", {})
         name = bucket_name(logical_id)
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -179,6 +189,16 @@ def _create_buckets(stack: Stack, physical: Physical) -> None:
         physical.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
 
 
+def condition_holds(stack: Stack, name: str | None, physical: Physical) -> bool:
+    """Whether the template's condition `name` holds for these parameters (no condition:
+    always). Only `Fn::Equals` of parameter references and literals is used here."""
+    if name is None:
+        return True
+    spec = stack.template.get("Conditions", {})[name]
+    left, right = spec["Fn::Equals"]
+    return str(resolve(left, physical)) == str(resolve(right, physical))
+
+
 def _lifecycle_rule(rule: dict[str, Any], physical: Physical) -> dict[str, Any]:
     """CloudFormation's lifecycle rule shape → the S3 API's."""
     converted: dict[str, Any] = {
@@ -221,6 +241,9 @@ def resolve(value: Any, physical: Physical) -> Any:
     if "Fn::Select" in value:
         index, items = value["Fn::Select"]
         return resolve(items, physical)[int(index)]
+    if "Fn::Join" in value:
+        separator, items = value["Fn::Join"]
+        return separator.join(str(resolve(item, physical)) for item in resolve_all(items, physical))
     if "Fn::Split" in value:
         separator, text = value["Fn::Split"]
         return resolve(text, physical).split(separator)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -13,23 +14,35 @@ from urllib.parse import parse_qs, urlsplit
 from clientarea import clock
 
 from infra.local import mailbox
-from infra.local.gateway import HttpResponse
+from infra.local.gateway import HttpResponse, Trace
 from infra.local.stack import ROOT
 
 if TYPE_CHECKING:
     from infra.local.gateway import LocalApi
 
-logger = logging.getLogger("clientarea.local")
+logger = logging.getLogger("infra.local")  # not under "clientarea": Powertools owns that logger
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 OPENAPI = ROOT / "docs" / "openapi.json"
 
+# Swagger UI from a Python package (swagger-ui-bundle-v2), so the docs work offline.
 SWAGGER_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>clientarea API</title>
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+<link rel="icon" type="image/png" href="/_dev/docs/favicon-32x32.png">
+<link rel="stylesheet" href="/_dev/docs/swagger-ui.css"></head>
 <body><div id="ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script src="/_dev/docs/swagger-ui-bundle.js"></script>
 <script>SwaggerUIBundle({url: "/_dev/openapi.json", dom_id: "#ui"});</script>
 </body></html>"""
+SWAGGER_ASSETS = {
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+    "favicon-16x16.png": "image/png",
+}
+# What a page on an allowed dev origin may do with /_dev/* (read the mailbox, move the
+# clock, drop inbound mail): the dev server's own routes, so its own CORS.
+DEV_METHODS = "GET, POST"
+DEV_REQUEST_HEADERS = "Content-Type"
 
 
 def _json(status: int, body: Any) -> HttpResponse:
@@ -52,12 +65,39 @@ def dev_route(method: str, path: str, body: bytes | None) -> HttpResponse | None
         return HttpResponse(
             200, {"Content-Type": "text/html; charset=utf-8"}, SWAGGER_PAGE.encode()
         )
+    if route[0] == "GET" and route[1].startswith("/_dev/docs/"):
+        return _swagger_asset(route[1].removeprefix("/_dev/docs/"))
     if route == ("GET", "/_dev/openapi.json"):
         document = OPENAPI.read_bytes() if OPENAPI.exists() else b"{}"
         return HttpResponse(200, {"Content-Type": "application/json"}, document)
-    if path.startswith("/_dev/"):
-        return _json(404, {"code": "not_found", "message": "No such dev route."})
     return None
+
+
+def _swagger_asset(name: str) -> HttpResponse:
+    """One of Swagger UI's files (a fixed list: nothing else of the disk is served)."""
+    if name not in SWAGGER_ASSETS:
+        return _json(404, {"code": "not_found", "message": "No such dev route."})
+    from swagger_ui_bundle import swagger_ui_path  # noqa: PLC0415 - a dev-only package
+
+    content = (swagger_ui_path / name).read_bytes()
+    return HttpResponse(200, {"Content-Type": SWAGGER_ASSETS[name]}, content)
+
+
+def dev_cors(origins: tuple[str, ...], method: str, headers: dict[str, str]) -> dict[str, str]:
+    """CORS for /_dev/*, for the dev origins only (a frontend reads the mailbox)."""
+    origin = next((v for k, v in headers.items() if k.lower() == "origin"), None)
+    if origin not in origins:
+        return {"Vary": "Origin"}
+    allowed = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    if method == "OPTIONS":
+        allowed.update(
+            {
+                "Access-Control-Allow-Methods": DEV_METHODS,
+                "Access-Control-Allow-Headers": DEV_REQUEST_HEADERS,
+                "Access-Control-Max-Age": "600",
+            }
+        )
+    return allowed
 
 
 def _advance_clock(body: bytes | None) -> HttpResponse:
@@ -160,28 +200,70 @@ def _inbound_mail(path: str, body: bytes | None) -> HttpResponse:
     return _json(200, outcome)
 
 
+def access_line(method: str, path: str, status: int, ms: float, trace: Trace | None) -> str:
+    """`200 GET /account 21 ms  AccountsFunction warm aws=1 | authorizer ...`"""
+    line = f"{status} {method} {path} {ms:.0f} ms"
+    if trace is None:
+        return f"{line}  dev"
+    served = []
+    for invocation in reversed(trace.invocations):  # the route's function first
+        state = f"cold (init {invocation.init_ms:.0f} ms)" if invocation.cold else "warm"
+        error = invocation.error
+        outcome = (
+            " TIMED OUT"
+            if invocation.timed_out
+            else ""
+            if error is None
+            else " Unauthorized"
+            if str(error) == "Unauthorized"
+            else f" raised {type(error).__name__}"
+        )
+        served.append(f"{invocation.function} {state} aws={invocation.aws_calls}{outcome}")
+    if trace.gateway_response is not None:
+        served.insert(0, f"gateway {trace.gateway_response}")
+    return f"{line}  {' | '.join(served)}"
+
+
 class DevRequestHandler(BaseHTTPRequestHandler):
     """Every request goes to /_dev/* or through the emulated API Gateway."""
 
     api: LocalApi  # bound by make_server
+    dev_origins: tuple[str, ...] = ()  # bound by make_server
     server_version = "clientarea-dev"
     protocol_version = "HTTP/1.1"
 
     def _serve(self) -> None:
+        started = time.perf_counter()
         length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._send(_json(413, {"code": "payload_too_large", "message": "Body too large."}))
-            self.close_connection = True
-            return
-        body = self.rfile.read(length) if length else None
+        body = self.rfile.read(length) if 0 < length <= MAX_BODY else None
+        headers = dict(self.headers.items())
         try:
-            response = dev_route(self.command, self.path, body) or self.api.handle(
-                self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
-            )
+            if length > MAX_BODY:  # API Gateway's REQUEST_TOO_LARGE, before any route
+                response = self.api.gateway_response("REQUEST_TOO_LARGE", headers)
+                self.close_connection = True
+            elif self.path.startswith("/_dev/"):
+                response = self._dev(headers, body)
+            else:
+                response = self.api.handle(
+                    self.command, self.path, headers, body, self.client_address[0]
+                )
         except Exception:
             logger.exception("request failed")
             response = _json(500, {"code": "internal_error", "message": "Something went wrong."})
         self._send(response)
+        elapsed = (time.perf_counter() - started) * 1000
+        logger.info(access_line(self.command, self.path, response.status, elapsed, response.trace))
+
+    def _dev(self, headers: dict[str, str], body: bytes | None) -> HttpResponse:
+        cors = dev_cors(self.dev_origins, self.command, headers)
+        if self.command == "OPTIONS":
+            response = HttpResponse(204)
+        else:
+            response = dev_route(self.command, self.path, body) or _json(
+                404, {"code": "not_found", "message": "No such dev route."}
+            )
+        response.headers.update(cors)
+        return response
 
     def _send(self, response: HttpResponse) -> None:
         self.send_response(response.status)
@@ -195,17 +277,35 @@ class DevRequestHandler(BaseHTTPRequestHandler):
 
     def __getattr__(self, name: str) -> Any:
         # Every method, including TRACE or made-up ones, reaches the gateway, which
-        # answers 405 with Allow rather than the stdlib's 501.
+        # answers what API Gateway answers rather than the stdlib's 501.
         if name.startswith("do_"):
             return self._serve
         raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
-        logger.info("%s %s", self.address_string(), format % args)
+        """The stdlib's own lines (malformed requests): one access line per request is ours."""
+        logger.debug("%s %s", self.address_string(), format % args)
 
 
-def make_server(api: LocalApi, host: str, port: int) -> ThreadingHTTPServer:
-    handler = type("BoundDevRequestHandler", (DevRequestHandler,), {"api": api})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+class DevServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Many browsers' and tests' connections at once: the stdlib's backlog of 5 would make
+    # the kernel drop connection attempts (each one costing its client a 1 s retry).
+    request_queue_size = 128
+
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up is not news; anything else is logged once, with its trace."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            logger.debug("%s hung up", client_address[0])
+        else:
+            logger.exception("request from %s failed", client_address[0])
+
+
+def make_server(
+    api: LocalApi, host: str, port: int, *, dev_origins: tuple[str, ...] = ()
+) -> DevServer:
+    handler = type(
+        "BoundDevRequestHandler", (DevRequestHandler,), {"api": api, "dev_origins": dev_origins}
+    )
+    return DevServer((host, port), handler)

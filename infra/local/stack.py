@@ -63,6 +63,18 @@ class Stack:
             for name, spec in self.template.get("Parameters", {}).items()
         }
 
+    def parameter_values(self, given: dict[str, str]) -> dict[str, Any]:
+        """Parameter values as `Ref` gives them: a CommaDelimitedList is a list."""
+        specs = self.template.get("Parameters", {})
+        return {
+            name: (
+                [item.strip() for item in value.split(",")]
+                if specs.get(name, {}).get("Type") == "CommaDelimitedList"
+                else value
+            )
+            for name, value in given.items()
+        }
+
     def functions(self) -> dict[str, Function]:
         globals_ = self.template.get("Globals", {}).get("Function", {})
         global_env = globals_.get("Environment", {}).get("Variables", {})
@@ -92,13 +104,17 @@ class Stack:
     def gateway_responses(self) -> dict[str, dict[str, Any]]:
         return self.api().get("GatewayResponses", {})
 
-    def routes(self) -> list[Route]:
+    def routes(self, *, preflight: bool = False) -> list[Route]:
+        """The API's routes; with `preflight`, also the OPTIONS routes that answer CORS
+        preflights (they are not operations of the API: no document lists them)."""
         routes = []
         for logical_id, resource in self.of_type("AWS::Serverless::Function").items():
             for event in resource["Properties"].get("Events", {}).values():
                 if event["Type"] != "Api":
                     continue
                 props = event["Properties"]
+                if props["Method"].upper() == "OPTIONS" and not preflight:
+                    continue
                 authorizer = props.get("Auth", {}).get("Authorizer")
                 routes.append(
                     Route(

@@ -42,7 +42,14 @@ CONFIG = SchemathesisConfig.from_dict(
             # reported as invalid data accepted.
             "with-security-parameters": False,
         },
-        "checks": {"positive_data_acceptance": {"enabled": False}},
+        # unsupported_method expects 405 with Allow for a method an operation lacks. API
+        # Gateway (REST) answers MISSING_AUTHENTICATION_TOKEN there, which the template
+        # makes 404 not_found (as the document's description says), and the dev server
+        # answers what the deployed API would.
+        "checks": {
+            "positive_data_acceptance": {"enabled": False},
+            "unsupported_method": {"enabled": False},
+        },
     }
 )
 schema = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.json", config=CONFIG).exclude(

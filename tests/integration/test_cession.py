@@ -14,7 +14,7 @@ from unittest import mock
 import pytest
 from moto import mock_aws
 
-from infra.local.deployment import MOTO_CONFIG, LocalDeployment
+from infra.local.deployment import DEV_FRONTEND_URL, MOTO_CONFIG, LocalDeployment
 from infra.local.server import dev_route
 from tests.clients import ApiClient, InProcessClient
 from tests.conftest import log_in, register_and_verify
@@ -201,8 +201,8 @@ def test_confirmation_mails_name_the_service_and_the_other_party(handler_client)
     assert "Kiedy obydwie strony potwierdzą cesję" in to_recipient["text"]
     for mail in (to_owner, to_recipient):
         links = [link for link in mail["links"] if "#token=" in link]
-        assert len(links) == 1 and links[0].startswith("http://localhost:5173/cession#token=")
-        assert f"http://localhost:5173/orders/{order['order_id']}" in mail["links"]
+        assert len(links) == 1 and links[0].startswith(f"{DEV_FRONTEND_URL}/cession#token=")
+        assert f"{DEV_FRONTEND_URL}/orders/{order['order_id']}" in mail["links"]
 
 
 # --- decline, cancel, resend, expiry ----------------------------------------------------------

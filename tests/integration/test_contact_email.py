@@ -14,11 +14,12 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
+from infra.local.deployment import DEV_FRONTEND_URL
 from tests.clients import ApiClient, Reply
 from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
 
 TWO_HOURS = 2 * 3600
-FRONTEND = "http://localhost:5173"  # the dev deployment's FrontendUrl
+FRONTEND = DEV_FRONTEND_URL  # the dev deployment's FrontendUrl
 NEW_PASSWORD = "a completely new passphrase 42"
 
 

@@ -27,7 +27,8 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from infra.local import mailbox
-from infra.local.deployment import LocalDeployment
+from infra.local.deployment import DEV_ALLOWED_ORIGINS, LocalDeployment
+from infra.local.lambdas import invoking_thread
 from infra.local.stack import load as load_stack
 
 # --- fault injection --------------------------------------------------------------------
@@ -43,8 +44,9 @@ class Fault:
     calls: int = 0
     fired: int = 0
     log: list[str] = field(default_factory=list)
-    # Only the calls of the thread that set the fault (the request's), never those of a
-    # workflow moto runs in the background.
+    # Only the calls made for the thread that set the fault (the request's, also from the
+    # execution environments it invoked), never those of a workflow moto runs in the
+    # background.
     thread: int = field(default_factory=threading.get_ident)
     refused: list[dict[str, Any]] = field(default_factory=list)  # the refused calls' params
 
@@ -59,7 +61,7 @@ def faults(monkeypatch: pytest.MonkeyPatch, *injected: Fault) -> Iterator[None]:
             if (
                 service == fault.service
                 and operation in fault.operations
-                and threading.get_ident() == fault.thread
+                and invoking_thread() == fault.thread
             ):
                 fault.calls += 1
                 fault.log.append(operation)
@@ -1078,7 +1080,9 @@ def test_a_throttled_session_read_is_503_and_the_same_session_works_on_retry(
         "message": "The service is busy right now. Please try again in a few seconds.",
     }
     assert reply.header("Retry-After") == str(RETRY_AFTER_SECONDS)
-    assert reply.header("Access-Control-Allow-Origin")
+    # AND the frontend can read it, and the wait (the template's fixed headers)
+    assert reply.header("Access-Control-Allow-Origin") == DEV_ALLOWED_ORIGINS[0]
+    assert reply.header("Access-Control-Expose-Headers") == "Retry-After"
     # AND once DynamoDB is back, the same session reads the account
     retried = api.call("GET", "/account", token=account["token"])
     assert retried.status == 200, retried.body

@@ -232,7 +232,7 @@ def test_the_same_ses_mail_delivered_twice_opens_one_ticket(handler_client):
     """SES and Lambda's async retries may deliver one mail twice."""
     from infra.local import inbound as local_inbound
     from infra.local import stack as stack_module
-    from infra.local.gateway import invoke
+    from infra.local.lambdas import invoke
 
     owner = new_client(handler_client)
     raw = eml("uk_multipart_attachment.eml", owner["email"])

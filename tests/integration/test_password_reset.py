@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from infra.local.deployment import DEV_FRONTEND_URL
 from tests.conftest import PASSWORD, log_in, register_and_verify
 
 NEW_PASSWORD = "a brand new passphrase 2026"
@@ -49,7 +50,7 @@ def test_reset_mail_states_two_hour_validity_and_points_at_the_frontend(client, 
     assert "2 hours" in mail["text"]
     assert "UTC" in mail["text"]
     (link,) = [link for link in mail["links"] if "#token=" in link]
-    assert link.startswith("http://localhost:5173/reset-password#token=")
+    assert link.startswith(f"{DEV_FRONTEND_URL}/reset-password#token=")
     # and the token lives in the fragment, never in a query string a server would log
     assert "?" not in link
     assert mail["sent_at"] is not None

@@ -8,7 +8,8 @@ from unittest import mock
 import botocore.client
 import pytest
 
-from infra.local.gateway import LocalApi, invoke
+from infra.local.gateway import LocalApi
+from infra.local.lambdas import invoke
 from tests.clients import InProcessClient
 from tests.conftest import PASSWORD, log_in, register_and_verify
 

@@ -21,7 +21,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactGet, TransactWrite
 
-from clientarea import clock, config, passwords, sessions, throttling, tokens
+from clientarea import clock, config, passwords, sessions, telemetry, throttling, tokens
 from clientarea.errors import (
     Conflict,
     EmailTaken,
@@ -63,6 +63,7 @@ _GENERATED_LOGIN = re.compile(r"^client\d+$")
 
 class AccountStatus(StrEnum):
     ACTIVE = "active"
+    DISABLED = "disabled"  # a staff account an administrator switched off (clientarea.staff)
 
 
 def login_failures_per_ip() -> throttling.Limit:
@@ -220,6 +221,7 @@ def register(
     chosen_login = normalise_login(login) if login else None
     passwords.check_policy(password, login=chosen_login, email=address)
     password_hash = passwords.hash_password(password)
+    telemetry.count(telemetry.Metric.REGISTRATION_REQUESTED)
 
     existing = find_by_login_or_email(address)
     if existing is not None:
@@ -276,6 +278,7 @@ def verify_email(token: str, *, client_ip: str) -> AccountView:
         if len(reasons) != 4 or reasons[3] != "ConditionalCheckFailed" or reasons[2] != "None":
             raise TokenInvalid from exc
         account = _create_account(valid, client_number, generated_login(client_number), data)
+    telemetry.count(telemetry.Metric.REGISTRATION_COMPLETED)
     outbox.send(
         "account_created",
         account.email,
@@ -339,15 +342,20 @@ def login(login_or_email: str, password: str, *, client_ip: str) -> sessions.New
         ip_future = read.get(RateLimitModel, ip_counter)
         login_future = read.get(RateLimitModel, login_counter)
     if _hits(ip_future) >= ip_limit.max_hits:
-        raise RateLimited(ip_retry)
+        raise _throttled(ip_retry)
     login_failures = _hits(login_future)
     if login_failures >= LOGIN_FAILURES.max_hits:
-        raise RateLimited(login_retry)
+        raise _throttled(login_retry)
     account = _account_for_claim(claim_future)
     if account is not None:
         _refuse_if_locked(account)
     if account is None or not passwords.verify_password(account.password_hash, password):
         _record_failure(account, client_ip, claim_key)
+        raise InvalidCredentials
+    if account.status != AccountStatus.ACTIVE:
+        # A disabled account answers as a wrong password would, after the same work: the
+        # right password must not tell anyone that the account exists but is switched off.
+        telemetry.count(telemetry.Metric.LOGIN_FAILED)
         raise InvalidCredentials
     session = sessions.new_session(account)
     # A reset or password change that lands between our check and this write raised
@@ -367,7 +375,9 @@ def login(login_or_email: str, password: str, *, client_ip: str) -> sessions.New
                 # A read-only check: concurrent logins do not conflict with each other.
                 tx.condition_check(AccountModel, account.pk, condition=same_generation)
     except TransactWriteError as exc:
+        telemetry.count(telemetry.Metric.LOGIN_FAILED)
         raise InvalidCredentials from exc
+    telemetry.count(telemetry.Metric.LOGIN_SUCCEEDED)
     return session
 
 
@@ -399,13 +409,20 @@ def _account_for_claim(future: Any) -> AccountModel | None:
         return None
 
 
+def _throttled(retry_after: int) -> RateLimited:
+    """A login (or re-authentication) refused before its password was checked."""
+    telemetry.count(telemetry.Metric.LOGIN_THROTTLED)
+    return RateLimited(retry_after)
+
+
 def _refuse_if_locked(account: AccountModel) -> None:
     blocked_until = account.login_blocked_until
     if blocked_until is not None and clock.now() < blocked_until:
-        raise RateLimited(int((blocked_until - clock.now()).total_seconds()) + 1)
+        raise _throttled(int((blocked_until - clock.now()).total_seconds()) + 1)
 
 
 def _record_failure(account: AccountModel | None, client_ip: str, claim_key: str) -> None:
+    telemetry.count(telemetry.Metric.LOGIN_FAILED)
     throttling.hit(login_failures_per_ip(), client_ip, raise_over_limit=False)
     throttling.hit(LOGIN_FAILURES, claim_key, raise_over_limit=False)
     if account is not None:
@@ -669,9 +686,9 @@ def check_current_password(account: AccountModel, password: str, *, client_ip: s
         ip_future = read.get(RateLimitModel, ip_counter)
         login_future = read.get(RateLimitModel, login_counter)
     if _hits(ip_future) >= ip_limit.max_hits:
-        raise RateLimited(ip_retry)
+        raise _throttled(ip_retry)
     if _hits(login_future) >= LOGIN_FAILURES.max_hits:
-        raise RateLimited(login_retry)
+        raise _throttled(login_retry)
     _refuse_if_locked(account)
     if not passwords.verify_password(account.password_hash, password):
         _record_failure(account, client_ip, claim_key)

@@ -60,7 +60,7 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from clientarea import accounts, clock, config, services, throttling, tokens
+from clientarea import accounts, clock, config, services, telemetry, throttling, tokens
 from clientarea.errors import (
     CessionPending,
     Forbidden,
@@ -529,6 +529,7 @@ def _decline(order: OrderModel, party: Party, valid: tokens.ValidToken) -> Answe
             tx.delete(tokens.revoke(tokens.Purpose.CESSION_ANSWER, other_link))
     except TransactWriteError as exc:
         raise TokenInvalid from exc
+    telemetry.count(telemetry.Metric.CESSION_DECLINED)
     order.refresh(consistent_read=True)
     _wake_both(order)
     _notify(order, "cession_declined", declined_by=str(party))

@@ -7,6 +7,7 @@ environment before the first request without import-order tricks.
 from __future__ import annotations
 
 import os
+import re
 
 
 def _required(name: str) -> str:
@@ -47,6 +48,27 @@ def reset_requests_queue_url() -> str:
 def frontend_url() -> str:
     """Where emailed links point; never derived from a request's Host header."""
     return _required("FRONTEND_URL").rstrip("/")
+
+
+_ORIGIN = re.compile(r"^https?://[^/\s*]+$")
+
+
+def allowed_origins() -> tuple[str, ...]:
+    """The browser origins the API answers CORS for (`ALLOWED_ORIGINS`, comma-separated,
+    from the template's AllowedOrigins). Unset: none, so no browser may read an answer.
+
+    Read once per execution environment, when `clientarea.web.create_app()` builds the
+    resolver: Lambda starts new environments when a function's configuration changes.
+    A value that is not an origin (`*`, a path, `null`) fails that cold start loudly
+    rather than opening or silently closing the API."""
+    raw = os.environ.get("ALLOWED_ORIGINS", "")
+    origins = tuple(origin.strip() for origin in raw.split(",") if origin.strip())
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            raise RuntimeError(
+                f"ALLOWED_ORIGINS: {origin!r} is not an origin (scheme://host[:port])"
+            )
+    return origins
 
 
 def sender_address() -> str:

@@ -35,7 +35,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
-from clientarea import accounts, clock, throttling, tokens
+from clientarea import accounts, clock, telemetry, throttling, tokens
 from clientarea.errors import (
     AlreadyAuthorised,
     Conflict,
@@ -109,6 +109,7 @@ def request_change(
         requested_at=clock.iso(clock.now()),
         reset_link=outbox.page("/forgot-password"),
     )
+    telemetry.count(telemetry.Metric.EMAIL_CHANGE_REQUESTED)
 
 
 def _held_by_another_account(address: str, client_number: int) -> bool:
@@ -129,6 +130,7 @@ def confirm_change(token: str, *, client_ip: str) -> accounts.AccountView:
         # used by a racing request, a sender added): look again, once.
         valid = tokens.check(tokens.Purpose.EMAIL_CHANGE, token, client_ip=client_ip)
         account, old_email = _switch(valid)
+    telemetry.count(telemetry.Metric.EMAIL_CHANGE_COMPLETED)
     changed = {
         "full_name": account.full_name,
         "old_email": old_email,

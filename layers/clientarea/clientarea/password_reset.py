@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import TransactWriteError
 
-from clientarea import accounts, clock, config, passwords, throttling, tokens
+from clientarea import accounts, clock, config, passwords, telemetry, throttling, tokens
 from clientarea.errors import RateLimited, TokenInvalid
 from clientarea.mail import outbox
 from clientarea.tables import AccountModel, transaction
@@ -47,6 +47,7 @@ def request_reset(login_or_email: str, *, locale: str, client_ip: str) -> None:
         config.reset_requests_queue_url(),
         {"login": login_or_email, "locale": locale},
     )
+    telemetry.count(telemetry.Metric.RESET_REQUESTED)
 
 
 def send_reset_link(login_or_email: str) -> bool:
@@ -117,6 +118,7 @@ def reset(token: str, new_password: str, *, client_ip: str) -> None:
     except TransactWriteError as exc:
         # Someone used the link a moment earlier (or it was superseded meanwhile).
         raise TokenInvalid from exc
+    telemetry.count(telemetry.Metric.RESET_COMPLETED)
     outbox.send(
         "password_changed",
         payload["email"],

@@ -56,7 +56,16 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactGet, TransactWrite
 
-from clientarea import accounts, clock, config, recovery_texts, services, throttling, tokens
+from clientarea import (
+    accounts,
+    clock,
+    config,
+    recovery_texts,
+    services,
+    telemetry,
+    throttling,
+    tokens,
+)
 from clientarea.errors import (
     Conflict,
     DocumentsMissing,
@@ -292,6 +301,7 @@ def create(application: Application, *, locale: str, client_ip: str) -> Created:
             ),
             condition=RecoveryAuditModel.entry.does_not_exist(),
         )
+    telemetry.count(telemetry.Metric.RECOVERY_CASE_OPENED)
     outbox.send(
         "recovery_received",
         new_email,
@@ -635,6 +645,11 @@ def decide(
     if transition is None:  # fail closed on anything the dispatch does not know
         raise InvalidRecoveryState
     transition(case, principal.client_number, actor, reason, client_ip)
+    telemetry.count(
+        telemetry.Metric.RECOVERY_CASE_APPROVED
+        if decision == Decision.APPROVE
+        else telemetry.Metric.RECOVERY_CASE_REJECTED
+    )
     _close_documents(case)
     return _staff_case(_get(reference))
 

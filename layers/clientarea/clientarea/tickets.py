@@ -44,7 +44,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from clientarea import accounts, availability, clock, config, locales, services, throttling
+from clientarea import (
+    accounts,
+    availability,
+    clock,
+    config,
+    locales,
+    services,
+    telemetry,
+    throttling,
+)
 from clientarea.errors import Conflict, InvalidEmail, NotFound, RateLimited, TicketClosed
 from clientarea.mail import outbox
 from clientarea.tables import (
@@ -398,6 +407,7 @@ def open_ticket(
         # The number exists (only if the counter were ever set back) or `also` failed:
         # never an overwrite.
         raise Conflict from exc
+    telemetry.count_by(telemetry.Metric.TICKET_OPENED, str(origin))
     return _ticket(item, [_message(message)])
 
 

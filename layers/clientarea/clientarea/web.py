@@ -5,6 +5,10 @@ contract's shape: domain errors mapped once, by class, to `{code, message}` in t
 caller's language; validation errors as 422 with `errors`; oversized or non-JSON bodies
 as 413/415; AWS throttling or outages as 503 `service_unavailable` with Retry-After;
 and anything unexpected as a bare 500 that leaks nothing.
+
+It also answers CORS, for every answer and the preflight alike: with the template's
+proxy integrations API Gateway passes a function's headers through unchanged, so a
+browser can read an answer only if the function itself says its origin may.
 """
 
 from __future__ import annotations
@@ -16,14 +20,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import (
+    APIGatewayRestResolver,
+    CORSConfig,
+    Response,
+    content_types,
+)
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 from pynamodb.exceptions import PynamoDBException
 
-from clientarea import availability, locales
+from clientarea import availability, config, locales
 from clientarea.errors import (
     DomainError,
     RetryLater,
@@ -46,6 +55,31 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # recovery case's access key) that the idempotency table would keep in clear.
 NOT_REPLAYED = frozenset({("POST", "/auth/login"), ("POST", "/recovery/requests")})
 logger = Logger()
+
+# CORS. The allowed origins come from configuration (config.allowed_origins); the rest
+# is the contract's: the request headers a page may send, the answer headers it may read.
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "X-Recovery-Key",
+    "Accept-Language",
+]
+CORS_EXPOSED_HEADERS = ["Retry-After"]
+# Every preflight is a Lambda invocation: let browsers reuse one for as long as they
+# allow (Chromium caps Access-Control-Max-Age at 2 hours, Firefox at 24).
+CORS_MAX_AGE_SECONDS = 7200
+# Set per request by _with_cors; a preflight's Access-Control-Allow-Methods is Powertools'.
+_CORS_ANSWER_HEADERS = frozenset(
+    {
+        "access-control-allow-origin",
+        "access-control-allow-headers",
+        "access-control-expose-headers",
+        "access-control-max-age",
+        "access-control-allow-credentials",
+        "vary",
+    }
+)
 
 # The contract's error answer, inline rather than a named model (names are shared by
 # every function's part of docs/openapi.json).
@@ -185,6 +219,51 @@ def _proxy_error(
     }
 
 
+def cors_config() -> CORSConfig | None:
+    """Powertools' CORS settings for the configured origins; None (no browser may read
+    anything) when none are configured. A request from any other origin gets no
+    Access-Control-Allow-Origin, so the browser keeps the answer from the page."""
+    origins = config.allowed_origins()
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=list(origins[1:]),
+        allow_headers=CORS_REQUEST_HEADERS,
+        expose_headers=CORS_EXPOSED_HEADERS,
+        max_age=CORS_MAX_AGE_SECONDS,
+    )
+
+
+def _with_cors(
+    cors: CORSConfig | None, event: dict[str, Any], response: dict[str, Any]
+) -> dict[str, Any]:
+    """Every answer's CORS headers, decided here once for this request's Origin: also
+    on the answers Powertools does not build (the body guard's refusals) and on replays
+    of a stored answer, which carry the CORS headers of the request that stored them.
+    `Vary: Origin` tells caches that the answer depends on the Origin."""
+    single = response.get("headers") or {}
+    multi = response.get("multiValueHeaders") or {}
+    vary = {"Origin"}
+    for headers in (single, multi):
+        for name in [n for n in headers if n.lower() in _CORS_ANSWER_HEADERS]:
+            value = headers.pop(name)
+            if name.lower() == "vary":
+                values = value if isinstance(value, list) else [value]
+                vary.update(v.strip() for item in values for v in item.split(",") if v.strip())
+    added = {"Vary": ", ".join(sorted(vary))}
+    if cors is not None:
+        asked = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        added.update(cors.to_dict(cors.allowed_origin(asked.get("origin"))))
+    if "multiValueHeaders" in response:
+        multi.update({name: [value] for name, value in added.items()})
+        response["multiValueHeaders"] = multi
+    else:
+        single.update(added)
+        response["headers"] = single
+    return response
+
+
 @cache
 def _idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
     """One persistence layer per config (Powertools keeps the first config it sees).
@@ -208,7 +287,14 @@ class ClientareaResolver(APIGatewayRestResolver):
     (Powertools always runs validation first, so a middleware would come too late):
     the body guard, and replay of write requests that carry an `Idempotency-Key`."""
 
+    def __init__(self, cors: CORSConfig | None = None, **options: Any) -> None:
+        super().__init__(cors=cors, **options)
+        self._cors_config = cors
+
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return _with_cors(self._cors_config, event, self._answer(event, context))
+
+    def _answer(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         refused = _refuse_body(event)
         if refused is not None:
@@ -279,7 +365,7 @@ class _NotStored(Exception):
 
 
 def create_app() -> ClientareaResolver:
-    app = ClientareaResolver(enable_validation=True)
+    app = ClientareaResolver(enable_validation=True, cors=cors_config())
 
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from clientarea import config
+from clientarea import config, telemetry
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -49,9 +49,19 @@ def send(
     """Queue one mail. The message holds the link secret for the minutes it takes to
     deliver it: the queue is encrypted and the mailer never logs bodies."""
     message = OutgoingMail(kind=kind, to=to, locale=locale, params=params, headers=headers or {})
-    _sqs().send_message(QueueUrl=config.mail_queue_url(), MessageBody=message.model_dump_json())
+    _send(config.mail_queue_url(), message.model_dump_json())
 
 
 def enqueue_json(queue_url: str, body: dict[str, Any]) -> None:
     """Put a work item on another queue (e.g. a password-reset request)."""
-    _sqs().send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))
+    _send(queue_url, json.dumps(body))
+
+
+def _send(queue_url: str, body: str) -> None:
+    """One message, carrying the request's correlation id (clientarea.telemetry) so the
+    consumer's log lines, down to the SES message id, name the request they came from."""
+    attributes = telemetry.message_attributes()
+    if attributes:
+        _sqs().send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)
+    else:
+        _sqs().send_message(QueueUrl=queue_url, MessageBody=body)

@@ -1,0 +1,117 @@
+"""Staff accounts as an administrator manages them: from `infra/ops.py` with AWS
+credentials, never through an API route, so no session (stolen or not) can change a
+staff account's password or switch one on again.
+
+- **Disabling** sets the account's status to `disabled` and raises its session
+  generation in the same write: every open session dies at once (the authorizer
+  compares generations and checks the status on every request), and login answers a
+  disabled account exactly as a wrong password (`accounts.login`).
+- **Enabling** only sets the status back: the sessions ended by disabling stay ended.
+- **Setting a password** (staff never get a reset link by mail) applies the rules every
+  password follows, ends every session and lifts the login-failure lock and counters,
+  as a reset by link does for clients.
+
+Client accounts are refused by all three (`NotFound`): their owners change their own
+passwords, and a lost account goes through manual recovery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from clientarea import accounts, clock, passwords
+from clientarea.accounts import AccountStatus
+from clientarea.errors import NotFound
+from clientarea.roles import STAFF_ROLES
+from clientarea.tables import AccountModel, transaction
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """What the operator sees of a staff account (never its password hash)."""
+
+    client_number: int
+    login: str
+    email: str
+    role: str
+    status: str
+    created_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _member(account: AccountModel) -> StaffMember:
+    return StaffMember(
+        client_number=int(account.client_number),
+        login=account.login,
+        email=account.email,
+        role=account.role,
+        status=account.status,
+        created_at=clock.iso(account.created_at),
+    )
+
+
+def _is_staff() -> Any:
+    """The write condition: the item is (still) a staff account."""
+    return AccountModel.role.is_in(*sorted(STAFF_ROLES))
+
+
+def find(login_or_email: str) -> AccountModel:
+    """The staff account named by its login or email; NotFound for anyone else."""
+    account = accounts.find_by_login_or_email(login_or_email)
+    if account is None or account.role not in STAFF_ROLES:
+        raise NotFound(f"no staff account {login_or_email!r}")
+    return account
+
+
+def set_password(login_or_email: str, password: str) -> StaffMember:
+    """A new password chosen by an administrator; every session of the account ends."""
+    account = find(login_or_email)
+    passwords.check_policy(password, login=account.login, email=account.email)
+    try:
+        with transaction() as tx:
+            tx.update(
+                account,
+                actions=[
+                    AccountModel.password_hash.set(passwords.hash_password(password)),
+                    AccountModel.session_generation.add(1),
+                    AccountModel.failed_logins.set(0),
+                    AccountModel.login_blocked_until.remove(),
+                ],
+                condition=_is_staff(),
+            )
+            for counter in accounts.login_failure_counters(account.login, account.email):
+                tx.delete(counter)
+    except TransactWriteError as exc:  # the account stopped being staff meanwhile
+        raise NotFound(f"no staff account {login_or_email!r}") from exc
+    return _member(find(login_or_email))
+
+
+def disable(login_or_email: str) -> StaffMember:
+    """Switch a staff account off and end all its sessions (idempotent)."""
+    account = find(login_or_email)
+    account.update(
+        actions=[
+            AccountModel.status.set(AccountStatus.DISABLED),
+            AccountModel.session_generation.add(1),
+        ],
+        condition=_is_staff(),
+    )
+    return _member(account)
+
+
+def enable(login_or_email: str) -> StaffMember:
+    """Switch a disabled staff account on again; it must log in anew (idempotent)."""
+    account = find(login_or_email)
+    account.update(actions=[AccountModel.status.set(AccountStatus.ACTIVE)], condition=_is_staff())
+    return _member(account)
+
+
+def list_all() -> list[StaffMember]:
+    """Every staff account, by login. A scan: the operator's command, never a route."""
+    found = AccountModel.scan(filter_condition=_is_staff() & AccountModel.pk.startswith("account#"))
+    return sorted((_member(a) for a in found), key=lambda m: m.login)
