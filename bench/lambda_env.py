@@ -79,6 +79,11 @@ def _dummy(value: Any, template: dict[str, Any]) -> str:
     server's value), resources a plausible physical id, literals stay as they are."""
     if isinstance(value, str | int | float):
         return str(value)
+    joined = value.get("Fn::Join") if isinstance(value, dict) else None
+    if joined:  # e.g. ALLOWED_ORIGINS: !Join [",", !Ref AllowedOrigins]
+        separator, parts = joined
+        parts = parts if isinstance(parts, list) else [parts]
+        return separator.join(_dummy(part, template) for part in parts)
     ref = value.get("Ref") if isinstance(value, dict) else None
     if ref == "AWS::StackName":
         return "clientarea-bench"
