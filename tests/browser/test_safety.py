@@ -69,11 +69,6 @@ def test_unknown_page_says_so(page: Page) -> None:
     check_page(page, "not-found")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Retry-After reaches the page only once the API answers CORS with "
-    "Access-Control-Expose-Headers: Retry-After (issue 11, not merged yet)",
-)
 def test_a_throttled_sign_in_says_when_to_try_again(page: Page, make_person) -> None:
     # GIVEN an account whose password someone keeps guessing wrong
     person = make_person()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from moto.ses.models import ses_backends
 
-from infra.local.gateway import invoke
+from infra.local.lambdas import SERVICE
 from infra.local.stack import ACCOUNT_ID, REGION
 from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
 from tests.integration.test_cession import (  # noqa: F401 - short_window is a fixture
@@ -115,7 +115,7 @@ def test_the_authorizer_logs_under_the_request_id_it_authorises(deployment):
         "requestContext": {"requestId": "req-authorizer-1"},
     }
     with pytest.raises(Exception, match="Unauthorized"):
-        invoke(authorizer, event)
+        SERVICE.invoke(authorizer, event).outcome()
     assert telemetry.correlation_id() == "req-authorizer-1"
 
 
