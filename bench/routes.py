@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from cost import capacity
@@ -322,6 +323,88 @@ class Scenario:
             ],
         )
         self.measure("POST", "/auth/logout", 204, [(None, s) for s in sessions])
+        self.login_refusals()
+        self.own_sessions()
+
+    def login_refusals(self) -> None:
+        """Wrong passwords and locked logins, each for an account and for a login nobody
+        has: the same AWS calls either way (budgets.toml, same_calls)."""
+        from clientarea import accounts, clock
+        from clientarea.tables import AttemptsModel
+
+        n = self.n
+        known = [self.provision(f"benchwrong{i}") for i in range(n)]
+        wrong = "not the password at all"
+        self.measure(
+            "POST",
+            "/auth/login",
+            401,
+            [({"login": login, "password": wrong}, None) for login in known],
+            variant="wrong password, account",
+            block=3,
+        )
+        self.measure(
+            "POST",
+            "/auth/login",
+            401,
+            [({"login": f"nobody-wrong-{i}", "password": wrong}, None) for i in range(n)],
+            variant="wrong password, nobody",
+            block=4,
+        )
+        # Locked: 100 attempts in a row on record (as 100 wrong passwords leave it).
+        locked = [self.provision(f"benchlocked{i}") for i in range(n)]
+        unknown = [f"nobody-locked-{i}" for i in range(n)]
+        keys = [accounts.account_key(self.client_number_of(login)) for login in locked]
+        keys += [accounts.login_claim_key(login) for login in unknown]
+        lock = accounts.LOGIN_ATTEMPTS
+        for key in keys:
+            AttemptsModel(
+                lock.item_key(key),
+                consecutive=lock.consecutive,
+                ttl=clock.now() + timedelta(seconds=lock.keep_seconds),
+            ).save()
+        for variant, logins, block in (
+            ("locked, account", locked, 5),
+            ("locked, nobody", unknown, 6),
+        ):
+            self.measure(
+                "POST",
+                "/auth/login",
+                429,
+                [({"login": login, "password": PASSWORD}, None) for login in logins],
+                variant=variant,
+                block=block,
+            )
+
+    def client_number_of(self, login: str) -> int:
+        from clientarea import accounts
+
+        found = accounts.find_by_login_or_email(login)
+        if found is None:
+            raise BenchError(f"setup: no account {login}")
+        return int(found.client_number)
+
+    def own_sessions(self) -> None:
+        """GET /account/sessions, DELETE one, POST revoke-others: one account with
+        n + 1 sessions (the caller's first)."""
+        n = self.n
+        login = self.provision("benchsessions")
+        body = {"login": login, "password": PASSWORD}
+        tokens = [self.call("POST", "/auth/login", body, 200) for _ in range(n + 1)]
+        caller = tokens[0]["session_token"]
+        self.measure("GET", "/account/sessions", 200, [(None, caller)] * n)
+        listed = self.call("GET", "/account/sessions", None, 200, caller)
+        others = [s["session_id"] for s in listed if not s["current"]]
+        if len(others) != n:
+            raise BenchError(f"setup: {len(others)} other sessions listed, not {n}")
+        self.measure(
+            "DELETE",
+            "/account/sessions/{session_id}",
+            204,
+            [(None, caller)] * n,
+            paths=[f"/account/sessions/{session_id}" for session_id in others],
+        )
+        self.measure("POST", "/account/sessions/revoke-others", 204, [(None, caller)] * n)
 
     def password_reset(self) -> None:
         n = self.n
@@ -379,8 +462,15 @@ class Scenario:
         self.measure(
             "POST",
             "/account/authorised-emails",
-            201,
+            202,
             [({"email": e}, t) for e, t in zip(senders, sessions, strict=True)],
+        )
+        tokens = self.tokens_for(senders, "/authorised-emails/confirm")
+        self.measure(
+            "POST",
+            "/account/authorised-emails/confirm",
+            200,
+            [({"token": t}, None) for t in tokens],
         )
         self.measure("GET", "/account/authorised-emails", 200, [(None, t) for t in sessions])
         self.measure(

@@ -294,8 +294,15 @@ def _full_cession(cession: dict[str, Any], limits: dict[str, Any], report: Repor
     print(f"    requests: {', '.join(f'{op} x{n}' for op, n in operations)}")
 
 
-def _same_calls(measured: list[Any], same: dict[str, list[str]], report: Report) -> None:
-    for route, variants in same.items():
+def _same_calls(measured: list[Any], same: dict[str, list[Any]], report: Report) -> None:
+    """Each group of variants of a route made one and the same sequence of calls (a
+    route's value is one group of variant names, or a list of such groups)."""
+    groups = [
+        (route, group)
+        for route, value in same.items()
+        for group in (value if value and isinstance(value[0], list) else [value])
+    ]
+    for route, variants in groups:
         chosen = [m for m in measured if m.route == route and m.variant in variants]
         sequences = {s for m in chosen for s in m.sequences()}
         ok = len(chosen) == len(variants) and len(sequences) == 1

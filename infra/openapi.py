@@ -244,7 +244,7 @@ LINKS: dict[tuple[str, str, str], list[tuple[str, str, dict[str, str]]]] = {
     ("get", "/orders", "200"): [
         (m, p, {"order_id": "$response.body#/0/order_id"}) for m, p in ORDER_ROUTES
     ],
-    ("post", "/account/authorised-emails", "201"): [
+    ("post", "/account/authorised-emails", "202"): [
         ("delete", "/account/authorised-emails/{email}", {"email": "$response.body#/email"})
     ],
     ("post", "/recovery/requests", "201"): [

@@ -27,6 +27,7 @@ from clientarea import clock  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from infra.local.deployment import MOTO_CONFIG, LocalDeployment  # noqa: E402
+from tests.accounts_iam import AccountsAccessCheck  # noqa: E402
 from tests.clients import ApiClient, HttpClient, InProcessClient, Reply  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,10 +51,23 @@ def _fresh_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def deployment() -> Iterator[LocalDeployment]:
-    """template.yaml deployed on a fresh in-process moto."""
+def accounts_access() -> AccountsAccessCheck:
+    """What IAM would refuse of the functions' requests on the Accounts table."""
+    return AccountsAccessCheck()
+
+
+@pytest.fixture
+def deployment(
+    monkeypatch: pytest.MonkeyPatch, accounts_access: AccountsAccessCheck
+) -> Iterator[LocalDeployment]:
+    """template.yaml deployed on a fresh in-process moto. Every request a function makes
+    on the Accounts table must be one its IAM statements allow, attribute conditions
+    included (tests/accounts_iam.py): else the test fails."""
     with mock_aws(config=MOTO_CONFIG):
+        accounts_access.install(monkeypatch)
         yield LocalDeployment().start()
+    refused = accounts_access.refused
+    assert not refused, "IAM would refuse:\n" + "\n".join(refused)
 
 
 @pytest.fixture
@@ -170,6 +184,7 @@ def log_in(client: ApiClient, login: str, password: str = PASSWORD) -> str:
 
 
 DEV_STAFF = ("staff@example.com", "clientarea-dev-password")  # seeded by the dev server
+DEV_ADMIN = ("admin@example.com", "clientarea-dev-password")  # role admin, seeded too
 
 
 def expect_error(reply: Reply, status: int, code: str) -> dict[str, Any]:
@@ -181,11 +196,11 @@ def expect_error(reply: Reply, status: int, code: str) -> dict[str, Any]:
     return body
 
 
-def staff_token(client: ApiClient) -> str:
-    """A support-role session: the dev server's seeded agent over HTTP, a freshly
-    provisioned one in-process."""
+def staff_token(client: ApiClient, role: str = "support") -> str:
+    """A staff session (role `support`, or `admin`): the dev server's seeded account
+    over HTTP, a freshly provisioned one in-process."""
     if client.transport == "http":
-        return log_in(client, *DEV_STAFF)
+        return log_in(client, *(DEV_ADMIN if role == "admin" else DEV_STAFF))
     from clientarea import accounts
 
     login = f"agent{uuid.uuid4().hex[:8]}"
@@ -194,9 +209,14 @@ def staff_token(client: ApiClient) -> str:
         password=PASSWORD,
         full_name="Agent",
         login=login,
-        role=accounts.Role.SUPPORT,
+        role=accounts.Role(role),
     )
     return log_in(client, login)
+
+
+def admin_token(client: ApiClient) -> str:
+    """An admin session: only admins approve manual-recovery cases."""
+    return staff_token(client, role="admin")
 
 
 @pytest.fixture

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import accounts, clock, locales, web
+from clientarea import accounts, clock, locales, sessions, web
 from pydantic import BaseModel, Field, SecretStr
 
 logger = Logger()
 metrics = Metrics()
 app = web.create_app()
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = web.person_name(200)
 Password = Annotated[SecretStr, Field(min_length=1, max_length=1024)]
 Token = Annotated[str, Field(min_length=1, max_length=512)]
+SessionId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 
@@ -59,10 +62,19 @@ class Account(BaseModel):
     authorised_emails: list[str]
 
 
+class Session(BaseModel):
+    session_id: str
+    created_at: str
+    last_seen_at: str
+    user_agent: str | None
+    ip: str | None
+    current: bool
+
+
 class AccountPatch(web.Shape):
     full_name: Name | None = None
-    phone: Annotated[str | None, Field(max_length=40)] = None
-    address: Annotated[str | None, Field(max_length=500)] = None
+    phone: web.one_line(40) | None = None
+    address: web.free_text(500) | None = None
     locale: Annotated[str | None, Field(max_length=35)] = None
 
 
@@ -92,6 +104,7 @@ def register(request: RegisterRequest) -> Response[dict]:
         full_name=request.full_name,
         locale=locale,
         login=request.login,
+        client_ip=web.client_ip(app),
     )
     return Response(202, "application/json", {})
 
@@ -121,7 +134,10 @@ def verify_email(request: VerifyEmailRequest) -> VerifiedAccount:
 )
 def login(request: LoginRequest) -> SessionResponse:
     session = accounts.login(
-        request.login, request.password.get_secret_value(), client_ip=web.client_ip(app)
+        request.login,
+        request.password.get_secret_value(),
+        client_ip=web.client_ip(app),
+        user_agent=app.current_event.headers.get("user-agent"),
     )
     return SessionResponse(session_token=session.token, expires_at=clock.iso(session.expires_at))
 
@@ -132,6 +148,42 @@ def login(request: LoginRequest) -> SessionResponse:
 )
 def logout() -> Response[None]:
     accounts.logout(web.principal(app))
+    return Response(204)
+
+
+@app.get(
+    "/account/sessions",
+    responses=web.responses(
+        200, list[Session], "The caller's live sessions, most recently used first"
+    ),
+)
+def list_sessions() -> list[Session]:
+    return [Session(**asdict(view)) for view in sessions.list_own(web.principal(app))]
+
+
+@app.delete(
+    "/account/sessions/<session_id>",
+    responses=web.responses(
+        204,
+        None,
+        "The session is over",
+        content=web.NO_BODY,
+        e404="not_found: no live session of the caller's has this id (another account's alike)",
+    ),
+)
+def end_session(session_id: SessionId) -> Response[None]:
+    sessions.end_one(web.principal(app), session_id)
+    return Response(204)
+
+
+@app.post(
+    "/account/sessions/revoke-others",
+    responses=web.responses(
+        204, None, "Every session of the account but this one is over", content=web.NO_BODY
+    ),
+)
+def revoke_other_sessions() -> Response[None]:
+    sessions.end_others(web.principal(app))
     return Response(204)
 
 

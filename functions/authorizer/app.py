@@ -3,7 +3,9 @@
 Clients are allowed everything but /staff/*; staff only /staff/* (and logout). The policy covers
 whole path families rather than the one method called, so a cached answer stays
 right for the caller's other requests (the cache TTL is a template parameter).
-Every failure is the same "Unauthorized" (401): nothing tells a guesser why. When the
+Every failure is the same "Unauthorized" (401): nothing tells a guesser why. One read per
+request; at most once every 5 minutes per session, also one conditional write that
+records the use (clientarea.sessions: the idle timeout counts from it). When the
 session cannot be read (DynamoDB throttled or failing), the error is raised as it is:
 API Gateway then refuses the request with the template's AUTHORIZER_CONFIGURATION_ERROR,
 a retryable 503 `service_unavailable`, never a 401 that would log the client out.
@@ -69,8 +71,11 @@ def policy(principal: sessions.Principal, method_arn: str) -> dict:
 # The request id of the request being authorised: its line and the function's share it.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    identity = (event.get("requestContext") or {}).get("identity") or {}
     try:
-        principal = sessions.authenticate(_bearer(event.get("headers")))
+        principal = sessions.authenticate(
+            _bearer(event.get("headers")), ip=identity.get("sourceIp")
+        )
     except Unauthorized:
         # API Gateway turns exactly this message into a 401.
         raise Exception("Unauthorized") from None

@@ -90,6 +90,7 @@ def list_services() -> list[Service]:
         e409="cession_pending: the service already has an open cession",
         e422="recipient_mismatch: login and client number do not name one other client "
         "account; or validation_error",
+        e429="rate_limited: too many recipient mismatches from this account or address",
     ),
 )
 def order_cession(service_id: PathId, request: CessionRequest) -> Response[Order]:
@@ -98,6 +99,7 @@ def order_cession(service_id: PathId, request: CessionRequest) -> Response[Order
         service_id,
         recipient_login=request.recipient_login,
         recipient_client_number=request.recipient_client_number,
+        client_ip=web.client_ip(app),
     )
     return Response(201, "application/json", _order(view))
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -45,9 +45,25 @@ class AuthorisedEmailRequest(web.Shape):
     email: Email
 
 
+class AuthorisedEmailConfirmation(web.Shape):
+    token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
 class AuthorisedEmail(BaseModel):
     email: str
     added_at: str
+    status: Literal["pending", "confirmed"]
+
+
+class AuthorisedEmailPending(BaseModel):
+    email: str
+    status: Literal["pending"]
+
+
+class AuthorisedEmailConfirmed(BaseModel):
+    email: str
+    added_at: str
+    status: Literal["confirmed"]
 
 
 @app.post(
@@ -63,11 +79,13 @@ class AuthorisedEmail(BaseModel):
     ),
 )
 def request_change(request: EmailChangeRequest) -> Response[dict]:
+    principal = web.principal(app)
     contact_email.request_change(
-        web.principal(app).client_number,
+        principal.client_number,
         request.new_email,
         request.current_password.get_secret_value(),
         client_ip=web.client_ip(app),
+        session_digest=principal.session_digest,
     )
     return Response(202, "application/json", {})
 
@@ -90,7 +108,10 @@ def confirm_change(request: EmailChangeConfirmation) -> Account:
 @app.get(
     "/account/authorised-emails",
     responses=web.responses(
-        200, list[AuthorisedEmail], "Explicitly authorised senders, oldest first"
+        200,
+        list[AuthorisedEmail],
+        "Listed senders, oldest first: pending (a confirmation link was mailed to the "
+        "address) or confirmed (may open tickets by email)",
     ),
 )
 def list_authorised() -> list[AuthorisedEmail]:
@@ -101,22 +122,48 @@ def list_authorised() -> list[AuthorisedEmail]:
 @app.post(
     "/account/authorised-emails",
     responses=web.responses(
-        201,
-        AuthorisedEmail,
-        "The address may now open tickets by email for this account",
-        e409="already_authorised: the contact email or an address already listed; "
-        "email_taken: another account authorised it",
+        202,
+        AuthorisedEmailPending,
+        "Listed as pending; a 2-hour confirmation link goes to the address (a fresh one, "
+        "killing the older, when asked again). The same answer whether or not any "
+        "account uses the address",
+        e409="already_authorised: the contact email or an address already confirmed; "
+        "conflict: the list changed meanwhile",
         e422="too_many_authorised_emails (at most 20), invalid_email or validation_error",
+        e429="rate_limited: too many confirmation links asked for the account",
     ),
 )
-def authorise(request: AuthorisedEmailRequest) -> Response[AuthorisedEmail]:
-    entry = contact_email.authorise(web.principal(app).client_number, request.email)
-    return Response(201, "application/json", AuthorisedEmail(**entry.as_dict()))
+def request_authorisation(request: AuthorisedEmailRequest) -> Response[AuthorisedEmailPending]:
+    entry = contact_email.request_authorisation(
+        web.principal(app).client_number, request.email, client_ip=web.client_ip(app)
+    )
+    body = AuthorisedEmailPending(email=entry.email, status="pending")
+    return Response(202, "application/json", body)
+
+
+@app.post(
+    "/account/authorised-emails/confirm",
+    responses=web.responses(
+        200,
+        AuthorisedEmailConfirmed,
+        "The address may now open tickets by email for the account that listed it (no "
+        "session: the link opened from that mailbox is the proof)",
+        e409="email_taken: another account confirmed the address first, or it is "
+        "another account's contact email (nothing changed)",
+        e410="token_invalid: unknown, used, superseded, expired or removed link",
+        e429="rate_limited: too many invalid links from this address",
+    ),
+)
+def confirm_authorisation(request: AuthorisedEmailConfirmation) -> AuthorisedEmailConfirmed:
+    entry = contact_email.confirm_authorisation(request.token, client_ip=web.client_ip(app))
+    return AuthorisedEmailConfirmed(email=entry.email, added_at=entry.added_at, status="confirmed")
 
 
 @app.delete(
     "/account/authorised-emails/<email>",
-    responses=web.responses(204, None, "Removed", e404="not_found: no such authorised address"),
+    responses=web.responses(
+        204, None, "Removed, pending or confirmed", e404="not_found: no such listed address"
+    ),
 )
 def revoke(email: Annotated[str, Path(min_length=1, max_length=254)]) -> Response[None]:
     contact_email.revoke(web.principal(app).client_number, email)

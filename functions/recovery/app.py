@@ -93,13 +93,13 @@ def _applicant_rules(schema: dict[str, Any]) -> None:
 
 
 class RecoveryApplication(web.Shape):
-    account_hint: Annotated[str, Field(min_length=1, max_length=254)]
+    account_hint: web.one_line(254, min_length=1)
     applicant_type: ApplicantTypeName
-    full_name: Annotated[str, Field(min_length=1, max_length=200)]
+    full_name: web.person_name(200)
     new_email: Annotated[str, Field(min_length=3, max_length=254)]
-    phone: Annotated[str, Field(min_length=3, max_length=40)]
-    company_name: Annotated[str | None, Field(max_length=200)] = None
-    company_code: Annotated[str | None, Field(max_length=40)] = None
+    phone: web.one_line(40, min_length=3)
+    company_name: web.one_line(200) | None = None
+    company_code: web.one_line(40) | None = None
     channel: Literal["e_signature", "scanned_documents", "post"]
 
     @model_validator(mode="after")

@@ -1,7 +1,8 @@
 """Manual recovery, the staff's side: /staff/recovery-requests* (API.md, "Manual recovery").
 
 Only staff sessions reach these routes (the authorizer allows staff nothing but
-`/staff/*`, and clients everything but). A function of its own because its rights
+`/staff/*`, and clients everything but; the function checks the role again itself,
+and approving a case needs the `admin` role). A function of its own because its rights
 differ: it may change an account's contact email and read the documents, which the
 public applicant routes must never be able to do.
 """
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 logger = Logger()
 metrics = Metrics()
-app = web.create_app()
+app = web.create_app(staff_only=True)
 
 Reference = Annotated[str, Path(min_length=1, max_length=32)]
 StatusName = Literal["awaiting_documents", "under_review", "approved", "rejected"]
@@ -43,11 +44,15 @@ class StaffRecoveryAccount(BaseModel):
 
 
 class StaffRecoveryDocument(BaseModel):
+    """A document as the applicant handed it in (frozen at submit: a later upload is
+    never shown); `size` and `etag` are those of the submission's audit entry."""
+
     document: str
     required: bool
     uploaded: bool
     size: int | None
     uploaded_at: str | None
+    etag: str | None  # S3's ETag of the file: its MD5, hex (a single-part upload)
     download_url: str | None  # presigned, valid 5 minutes
 
 
@@ -138,7 +143,8 @@ def get_request(reference: Reference) -> StaffRecoveryCase:
         200,
         StaffRecoveryCase,
         "The decided case",
-        e403=STAFF_ONLY,
+        e403="forbidden: not a staff session, or an approval by a support agent (approving "
+        "needs the admin role; any staff role may reject)",
         e404="not_found",
         e409="invalid_recovery_state (not under review, e.g. decided already); email_taken "
         "(approve: the new address belongs to another account); no_matching_account "

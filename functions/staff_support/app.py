@@ -1,5 +1,6 @@
 """Support for staff: the ticket queue, replies and a client's product list
-(API.md, "Support"). The authorizer lets only staff roles reach /staff/*.
+(API.md, "Support"). The authorizer lets only staff roles reach /staff/*, and this
+function checks the role again itself (403 for anyone else).
 
 Nothing here returns a client's profile: a ticket view names the client by number
 only, and the product view is `[{service_id, product, domain, status}]`.
@@ -18,9 +19,10 @@ from clientarea import tickets, web
 from pydantic import BaseModel, Field
 
 logger = Logger()
-app = web.create_app()
+app = web.create_app(staff_only=True)
 
 TicketNumber = Annotated[str, Path(min_length=1, max_length=32)]
+STAFF_ONLY = "forbidden: not a staff session"
 
 
 class StaffTicketAttachment(BaseModel):
@@ -71,7 +73,9 @@ class StaffClientProduct(BaseModel):
 
 @app.get(
     "/staff/tickets",
-    responses=web.responses(200, list[StaffTicketSummary], "Tickets in that status, oldest first"),
+    responses=web.responses(
+        200, list[StaffTicketSummary], "Tickets in that status, oldest first", e403=STAFF_ONLY
+    ),
 )
 def ticket_queue(
     status: Annotated[Literal["open", "answered", "closed"], Query()] = "open",
@@ -82,7 +86,9 @@ def ticket_queue(
 
 @app.get(
     "/staff/tickets/<number>",
-    responses=web.responses(200, StaffTicket, "The ticket and its messages", e404="not_found"),
+    responses=web.responses(
+        200, StaffTicket, "The ticket and its messages", e403=STAFF_ONLY, e404="not_found"
+    ),
 )
 def read_ticket(number: TicketNumber) -> StaffTicket:
     return StaffTicket(**tickets.get_for_staff(number).staff_view())
@@ -94,6 +100,7 @@ def read_ticket(number: TicketNumber) -> StaffTicket:
         201,
         StaffTicketMessage,
         "The reply, also mailed to the client in the client's language",
+        e403=STAFF_ONLY,
         e404="not_found",
         e409="ticket_closed: a closed ticket takes no more messages",
     ),
@@ -106,7 +113,7 @@ def reply(number: TicketNumber, request: StaffReply) -> Response[StaffTicketMess
 @app.get(
     "/staff/clients/<client_number>/products",
     responses=web.responses(
-        200, list[StaffClientProduct], "The client's products, and nothing else"
+        200, list[StaffClientProduct], "The client's products, and nothing else", e403=STAFF_ONLY
     ),
 )
 def products(client_number: Annotated[int, Path(ge=1, le=10**12)]) -> list[StaffClientProduct]:

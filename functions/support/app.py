@@ -18,7 +18,6 @@ app = web.create_app()
 TicketNumber = Annotated[str, Path(min_length=1, max_length=32)]
 Body = Annotated[str, Field(min_length=1, max_length=tickets.MAX_BODY)]
 Subject = Annotated[str, Field(min_length=1, max_length=tickets.MAX_SUBJECT)]
-Line = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class TicketRequest(web.Shape):
@@ -67,10 +66,10 @@ class TicketMessageRequest(web.Shape):
 
 
 class AccessRequestForm(web.Shape):
-    full_name: Annotated[str, Field(min_length=1, max_length=200)]
-    address: Line
-    phone: Annotated[str, Field(min_length=3, max_length=40)]
-    login_or_email: Annotated[str, Field(min_length=1, max_length=254)]
+    full_name: web.person_name(200)
+    address: web.free_text(500, min_length=1)
+    phone: web.one_line(40, min_length=3)
+    login_or_email: web.one_line(254, min_length=1)
     message: Body
     # Where the person can be reached, if not `login_or_email`; acknowledged only when
     # it is the named account's contact address.
@@ -80,7 +79,7 @@ class AccessRequestForm(web.Shape):
 class SalesQuestionForm(web.Shape):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     message: Body
-    full_name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    full_name: web.person_name(200) | None = None
 
 
 class TicketNumberOnly(BaseModel):
@@ -169,6 +168,7 @@ def request_access(request: AccessRequestForm) -> Response[TicketNumberOnly]:
         message=request.message,
         email=request.email,
         locale=web.request_locale(app),
+        client_ip=web.client_ip(app),
     )
     return Response(201, "application/json", TicketNumberOnly(number=ticket.number))
 

@@ -13,7 +13,11 @@ from typing import Any
 
 from infra.local import stack as stack_module
 from infra.local.gateway import LocalApi
-from infra.local.moto_fixes import enforce_s3_post_policy, serialise_dynamodb
+from infra.local.moto_fixes import (
+    enforce_s3_post_policy,
+    honour_transact_get_projections,
+    serialise_dynamodb,
+)
 from infra.local.queues import QueueConsumers
 from infra.local.resources import Physical, create_all, environment
 from infra.local.stack import REGION, physical_name
@@ -77,6 +81,7 @@ class LocalDeployment:
     def start(self) -> LocalDeployment:
         aws_environment()
         serialise_dynamodb()  # transactions all-or-nothing across threads, as on AWS
+        honour_transact_get_projections()  # TransactGetItems returns what was asked
         enforce_s3_post_policy()  # S3 refuses uploads outside their signed policy
         self.physical = create_all(self.stack, self.parameters)
         self.env = environment(self.stack, self.physical)

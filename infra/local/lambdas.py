@@ -132,6 +132,14 @@ def _install_call_counting() -> None:
         _counting_installed = True
 
 
+def running_function() -> str | None:
+    """The function (logical id) whose invocation runs on this thread, else None: what
+    Lambda tells a function by AWS_LAMBDA_FUNCTION_NAME. The tests check each AWS
+    request against that function's IAM statements (tests/accounts_iam.py)."""
+    invocation = getattr(_current, "invocation", None)
+    return invocation.function if invocation is not None else None
+
+
 def invoking_thread() -> int:
     """The thread an invocation was made from (the request's, a test's), also when
     asked from inside the environment that runs it: tests inject faults into the calls

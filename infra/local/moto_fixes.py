@@ -48,6 +48,46 @@ def serialise_dynamodb() -> None:
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
+# moto's TransactGetItems ignores each Get's ProjectionExpression and returns whole items;
+# DynamoDB returns only the projected attributes. Code that projects (a function allowed
+# only some attributes of a table) could then use an attribute it never asked for and
+# pass every local test, to fail on AWS. This applies the projection, by top-level name
+# (the only kind this code uses).
+
+
+def honour_transact_get_projections() -> None:
+    """Filter moto's TransactGetItems answer to each Get's projection (idempotent)."""
+    if getattr(DynamoHandler.transact_get_items, "projected", False):
+        return
+    original = DynamoHandler.transact_get_items
+
+    @functools.wraps(original)
+    def transact_get_items(self: DynamoHandler) -> Any:
+        result = original(self)
+        gets = [item.get("Get", {}) for item in self.body.get("TransactItems", [])]
+        for get, answer in zip(gets, result.result["Responses"], strict=True):
+            names = projected_names(
+                get.get("ProjectionExpression"), get.get("ExpressionAttributeNames")
+            )
+            if names is not None and "Item" in answer:
+                answer["Item"] = {k: v for k, v in answer["Item"].items() if k in names}
+        return result
+
+    transact_get_items.projected = True  # type: ignore[attr-defined]
+    DynamoHandler.transact_get_items = transact_get_items  # type: ignore[method-assign]
+
+
+def projected_names(expression: str | None, names: dict[str, str] | None) -> set[str] | None:
+    """The top-level attribute names a ProjectionExpression asks for (None: everything)."""
+    if not expression:
+        return None
+    result = set()
+    for path in expression.split(","):
+        first = path.strip().split(".", 1)[0].split("[", 1)[0]
+        result.add((names or {}).get(first, first))
+    return result
+
+
 # --- S3 POST policy -------------------------------------------------------------------
 #
 # moto stores whatever a browser-style POST upload sends: it checks neither the policy's

@@ -162,6 +162,11 @@ def _create_buckets(stack: Stack, physical: Physical) -> None:
             s3.put_bucket_ownership_controls(
                 Bucket=name, OwnershipControls=props["OwnershipControls"]
             )
+        if "VersioningConfiguration" in props:
+            s3.put_bucket_versioning(
+                Bucket=name,
+                VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]},
+            )
         if "LifecycleConfiguration" in props:
             s3.put_bucket_lifecycle_configuration(
                 Bucket=name,
@@ -173,20 +178,25 @@ def _create_buckets(stack: Stack, physical: Physical) -> None:
                 },
             )
         if "CorsConfiguration" in props:
-            rules = [
-                {
-                    key: resolve_all(value, physical)
-                    for key, value in rule.items()
-                    if key in {"AllowedMethods", "AllowedOrigins", "AllowedHeaders", "MaxAge"}
-                }
-                for rule in props["CorsConfiguration"]["CorsRules"]
-            ]
-            for rule in rules:
-                if "MaxAge" in rule:
-                    rule["MaxAgeSeconds"] = int(rule.pop("MaxAge"))
-            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration=_cors(props, physical))
         physical.refs[logical_id] = name
         physical.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+
+
+def _cors(props: dict[str, Any], physical: Physical) -> dict[str, Any]:
+    """CloudFormation's bucket CORS rules → the S3 API's."""
+    rules = [
+        {
+            key: resolve_all(value, physical)
+            for key, value in rule.items()
+            if key in {"AllowedMethods", "AllowedOrigins", "AllowedHeaders", "MaxAge"}
+        }
+        for rule in props["CorsConfiguration"]["CorsRules"]
+    ]
+    for rule in rules:
+        if "MaxAge" in rule:
+            rule["MaxAgeSeconds"] = int(rule.pop("MaxAge"))
+    return {"CORSRules": rules}
 
 
 def condition_holds(stack: Stack, name: str | None, physical: Physical) -> bool:
@@ -208,6 +218,13 @@ def _lifecycle_rule(rule: dict[str, Any], physical: Physical) -> dict[str, Any]:
     }
     if "ExpirationInDays" in rule:
         converted["Expiration"] = {"Days": int(resolve(rule["ExpirationInDays"], physical))}
+    if "ExpiredObjectDeleteMarker" in rule:
+        converted["Expiration"] = {
+            "ExpiredObjectDeleteMarker": bool(rule["ExpiredObjectDeleteMarker"])
+        }
+    if "NoncurrentVersionExpiration" in rule:
+        days = rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
+        converted["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(resolve(days, physical))}
     if "AbortIncompleteMultipartUpload" in rule:
         converted["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
     return converted

@@ -46,8 +46,6 @@ def _new_account(client: ApiClient, email: str | None = None, **kwargs: Any) -> 
     return {**created, "email": email, "token": log_in(client, email)}
 
 
-
-
 def _wait_mails(client: ApiClient, to: str, subject_part: str, count: int = 1) -> list[dict]:
     """Mails to `to` whose subject has the text, waiting for the asynchronous mailer."""
     deadline = time.monotonic() + 10
@@ -137,16 +135,14 @@ def test_access_request_login_with_crlf_cannot_inject_into_the_reply_subject(cli
     assert mail["to"] == contact
 
 
-def test_full_name_with_crlf_does_not_reach_any_header(client):
+def test_full_name_with_crlf_is_refused_and_mails_nothing(client):
     # GIVEN a registration whose full name carries header lines
     email = _email()
-    register_and_verify(client, email, full_name=f"Eve\r\n{INJECTED}\r\nX-Injected: yes")
-    # THEN the verification and welcome mails carry no injected header
-    mails = _wait_mails(client, email, "", count=2)
-    assert len(mails) == 2
-    for mail in mails:
-        _assert_no_injected_header(mail)
-        assert mail["to"] == email
+    name = f"Eve\r\n{INJECTED}\r\nX-Injected: yes"
+    body = {"email": email, "password": PASSWORD, "full_name": name, "locale": "en"}
+    # THEN it is refused (a name is one line) and nothing is mailed
+    _error(client.post("/auth/register", body), 422, "validation_error")
+    assert client.mails(email, timeout=1) == []
 
 
 # --- markup in fields that reach mails and staff views ---------------------------------------
@@ -160,10 +156,14 @@ def test_markup_in_names_is_escaped_in_every_mail(client):
     assert client.post("/password/forgot", {"login": email}).status == 202
     mails = _wait_mails(client, email, "", count=3)
     assert len(mails) == 3
-    for mail in mails:
-        # THEN the HTML part shows the name as text, never as markup
+    verification, *to_the_owner = mails
+    # THEN the verification link, sent before the address was proven, carries no name
+    assert "confirm your email address" in verification["subject"]
+    assert "<script" not in verification["html"] and "script" not in verification["text"]
+    for mail in to_the_owner:
+        # and the others show the name in HTML as text, never as markup
         _assert_escaped(mail["html"])
-        # and the plain-text part shows it as typed (it is not HTML)
+        # and in the plain-text part as typed (it is not HTML)
         assert SCRIPT in mail["text"]
 
 
@@ -260,9 +260,10 @@ def test_the_same_address_written_differently_is_one_account(client):
         reply = client.post("/auth/register", body)
         # THEN the answer is the registration's usual one (nothing is revealed)
         assert (reply.status, reply.body) == (202, b"{}"), (variant, reply.body)
-    # and the owner is told each time, while no verification link goes out
+    # and the owner is told, as often as the address's daily allowance of unasked mail
+    # permits (3, the first spent on the verification link), while no link goes out
     notices = _wait_mails(client, account["email"], "tried to register", count=len(variants))
-    assert len(notices) == len(variants)
+    assert len(notices) == 2
     for mail in client.all_mails():
         if mail["to"].casefold() != account["email"].casefold():
             assert not any(v.strip() in mail["to"] for v in variants), mail["to"]
@@ -353,13 +354,14 @@ def test_contact_email_change_and_senders_use_the_same_normalisation(client):
     # WHEN it authorises the other account's address in each spelling
     first, *others = other_variants
     # THEN the first is accepted like any address (whose contact email it is stays
-    # untold; mail from it still goes to its owner, see test_contact_email.py)
+    # untold; only its mailbox's owner could confirm it, see test_contact_email.py)
     reply = client.post("/account/authorised-emails", {"email": first}, token=mine["token"])
-    assert reply.status == 201, reply.body
-    # and every other spelling is that same entry
+    assert reply.status == 202, reply.body
+    stored = reply.json()["email"]
+    # and every other spelling is that same pending entry, asked for again
     for variant in others:
         reply = client.post("/account/authorised-emails", {"email": variant}, token=mine["token"])
-        _error(reply, 409, "already_authorised")
+        assert (reply.status, reply.json()) == (202, {"email": stored, "status": "pending"})
     listed = client.get("/account/authorised-emails", token=mine["token"]).json()
     assert [entry["email"].casefold() for entry in listed] == [other["email"].casefold()]
     # WHEN it asks to move to the other's address in fullwidth letters
@@ -720,7 +722,7 @@ def _recovery_case(client: ApiClient, **changes: Any) -> tuple[dict, dict]:
         "account_hint": SCRIPT,
         "applicant_type": "legal_entity",
         "full_name": SCRIPT,
-        "company_name": f"{SCRIPT}\r\n{INJECTED}",
+        "company_name": f"{SCRIPT} {INJECTED}",
         "company_code": "12345678",
         "new_email": _email("recover"),
         "phone": "+380 44 000 00 00",
@@ -737,9 +739,9 @@ def test_markup_in_a_recovery_case_is_escaped_in_mails_and_literal_for_staff(cli
     body, case = _recovery_case(client)
     key = {"X-Recovery-Key": case["access_key"]}
     assert client.post(f"/recovery/requests/{case['reference']}/submit", headers=key).status == 202
-    # THEN the receipt to the new address escapes the name and injects no header
+    # THEN the receipt to the (unverified) new address carries no name and no header
     (received,) = _wait_mails(client, body["new_email"], "received")
-    _assert_escaped(received["html"])
+    assert "script" not in received["html"] and "script" not in received["text"]
     _assert_no_injected_header(received)
     # WHEN staff open it and reject it with a reason that is markup too
     staff = staff_token(client)
@@ -814,14 +816,19 @@ def test_encoded_newlines_and_markup_in_an_inbound_mail_reach_no_header_and_no_h
     def encoded(text: str) -> str:
         return f"=?utf-8?b?{base64.b64encode(text.encode()).decode()}?="
 
-    raw = (
-        f"From: {encoded(f'Eve{chr(13)}{chr(10)}{INJECTED} {SCRIPT}')} <{asker}>\r\n"
-        "To: sales@clientarea.test\r\n"
-        f"Subject: {encoded(f'Price{chr(13)}{chr(10)}{INJECTED}{chr(13)}{chr(10)}{SCRIPT}')}\r\n"
-        f"Message-ID: <{uuid.uuid4().hex}@mail.example.net>\r\nMIME-Version: 1.0\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\nHow much?\r\n"
-    ).encode()
-    outcome = deliver(client, raw, to="sales", dmarc="GRAY", dkim="GRAY")
+    def mail(name: str) -> bytes:
+        return (
+            f"From: {encoded(name)} <{asker}>\r\n"
+            "To: sales@clientarea.test\r\n"
+            f"Subject: {encoded(f'Price{chr(13)}{chr(10)}{INJECTED}{chr(13)}{chr(10)}{SCRIPT}')}\r\n"
+            f"Message-ID: <{uuid.uuid4().hex}@mail.example.net>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nHow much?\r\n"
+        ).encode()
+
+    # (a From whose name decodes to header lines is no well-formed From: nothing at all)
+    forged = deliver(client, mail(f"Eve{chr(13)}{chr(10)}{INJECTED}"), to="sales", dmarc="GRAY")
+    assert forged["result"] == "ignored_malformed", forged
+    outcome = deliver(client, mail(f"Eve {SCRIPT}"), to="sales", dmarc="GRAY", dkim="GRAY")
     assert outcome["result"] == "ticket_opened", outcome
     number = outcome["number"]
     # WHEN staff answer it
@@ -830,7 +837,7 @@ def test_encoded_newlines_and_markup_in_an_inbound_mail_reach_no_header_and_no_h
     assert seen.status == 200 and seen.header("Content-Type") == "application/json"
     reply = client.post(f"/staff/tickets/{number}/messages", {"message": "10 EUR"}, token=staff)
     assert reply.status == 201, reply.body
-    # THEN the ticket's subject is one line, the forged sender name is dropped
+    # THEN the ticket's subject is one line, its header lines only text
     ticket = seen.json()
     assert ticket["subject"].splitlines() == [ticket["subject"]]
     assert INJECTED not in json.dumps(ticket["messages"])
@@ -865,3 +872,251 @@ def test_markup_and_header_lines_in_a_profile_are_literal_and_escaped_in_mail(cl
     (notice,) = _wait_mails(client, account["email"], "password was changed")
     _assert_escaped(notice["html"])
     _assert_no_injected_header(notice)
+
+
+# --- control characters and markup in everything rendered: no bad input ever gives 5xx ----
+#
+# Issue 12: a control character in full_name made the recovery application (DOCX) answer
+# 500. Every field that reaches a rendered document or mail gets each of these, alone;
+# each request answers a 4xx or succeeds, and whatever was accepted renders: the DOCX
+# downloads, the staff views load, the mail arrives.
+
+BAD_TEXTS = {
+    "c0": "A\x00\x01\x07\x08\x0b\x0c\x1b[31mB",
+    "c1-del": "A\x7f\x85\x9fB",
+    "separators": "A\u2028B\u2029C",
+    "bidi": "A\u202eB\u2066C\u200f",
+    "nonchars": "A\ufffe\uffffB",
+    "surrogate": "A\ud800B",  # a lone surrogate, sent as the JSON escape \ud800
+    "markup": "<script>alert(1)</script>]]><w:p/>&amp;{{ 7*7 }}{% if x %}",
+}
+
+
+def _not_5xx(reply: Reply, what: str) -> Reply:
+    assert reply.status < 500, (what, reply.status, reply.body[:300])
+    if reply.status >= 400:
+        assert reply.json()["code"], (what, reply.body[:300])
+    return reply
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _docx_ok(reply: Reply, what: str) -> None:
+    assert reply.status == 200, (what, reply.status, reply.body[:300])
+    assert reply.body.startswith(b"PK"), what  # a zip, i.e. a DOCX
+
+
+def test_the_recovery_application_of_a_name_with_a_control_character_is_never_a_500(client):
+    """The attack as reported: a name with a control character, then its DOCX."""
+    body = {
+        "account_hint": "someone",
+        "applicant_type": "individual",
+        "full_name": "Olena\x01Kovalenko",
+        "new_email": _email("recover"),
+        "phone": "+380 44 000 00 00",
+        "channel": "e_signature",
+    }
+    created = _not_5xx(client.post("/recovery/requests", body), "create")
+    if created.status == 201:
+        case = created.json()
+        path = f"/recovery/requests/{case['reference']}/application"
+        headers = {"X-Recovery-Key": case["access_key"], "Accept": DOCX}
+        application = client.get(path, headers=headers)
+        _docx_ok(application, "application")
+    else:
+        _error(created, 422, "validation_error")
+
+
+def _sweep(client: ApiClient, act) -> None:
+    for name, value in BAD_TEXTS.items():
+        act(name, value)
+
+
+REGISTRATION_FIELDS = ["full_name"]
+
+
+@pytest.mark.parametrize("field", REGISTRATION_FIELDS)
+def test_registration_with_bad_text_is_4xx_or_mails(client, field):
+    def act(name: str, value: str) -> None:
+        email = _email(f"reg-{name}")
+        body = {"email": email, "password": PASSWORD, "full_name": "Ok", "locale": "en"}
+        reply = _not_5xx(client.post("/auth/register", {**body, field: value}), name)
+        if reply.status != 202:
+            return
+        token = client.mail_link_token(email)
+        _not_5xx(client.post("/auth/verify-email", {"token": token}), name)
+        assert len(_wait_mails(client, email, "", count=2)) == 2, name  # and the welcome
+
+    _sweep(client, act)
+
+
+@pytest.mark.parametrize("field", ["full_name", "address", "phone"])
+def test_a_profile_with_bad_text_is_4xx_or_renders(client, field):
+    account = _new_account(client)
+
+    def act(name: str, value: str) -> None:
+        reply = _not_5xx(client.patch("/account", {field: value}, token=account["token"]), name)
+        assert client.get("/account", token=account["token"]).status == 200, name
+        if reply.status != 200:
+            return
+        # the reset mail greets the owner by name: it must render (an hour later each
+        # time: at most five reset mails an hour per account)
+        client.advance_clock(3601)
+        before = len(_wait_mails(client, account["email"], "reset"))
+        assert client.post("/password/forgot", {"login": account["email"]}).status == 202
+        assert len(_wait_mails(client, account["email"], "reset", count=before + 1)) > before
+
+    _sweep(client, act)
+
+
+RECOVERY_FIELDS = ["full_name", "account_hint", "phone", "company_name", "company_code"]
+
+
+@pytest.mark.parametrize("field", RECOVERY_FIELDS)
+def test_a_recovery_case_with_bad_text_is_4xx_or_renders_everywhere(client, field):
+    staff = staff_token(client)
+
+    def act(name: str, value: str) -> None:
+        body = {
+            "account_hint": "someone",
+            "applicant_type": "legal_entity",
+            "full_name": "Olena Kovalenko",
+            "company_name": "Firma",
+            "company_code": "12345678",
+            "new_email": _email("recover"),
+            "phone": "+380 44 000 00 00",
+            "channel": "post",
+            field: value,
+        }
+        reply = _not_5xx(client.post("/recovery/requests", body), name)
+        if reply.status != 201:
+            return
+        case = reply.json()
+        key = {"X-Recovery-Key": case["access_key"]}
+        path = f"/recovery/requests/{case['reference']}"
+        _docx_ok(client.get(f"{path}/application", headers={**key, "Accept": DOCX}), name)
+        assert client.get(path, headers=key).status == 200, name
+        assert client.post(f"{path}/submit", headers=key).status == 202, name
+        staff_path = f"/staff/recovery-requests/{case['reference']}"
+        assert client.get(staff_path, token=staff).status == 200, name
+        decision = {"decision": "reject", "reason": "Unsigned."}
+        assert client.post(f"{staff_path}/decision", decision, token=staff).status == 200
+        assert _wait_mails(client, body["new_email"], "rejected"), name
+
+    _sweep(client, act)
+
+
+def test_a_recovery_decision_with_a_bad_reason_is_4xx_or_mailed(client):
+    staff = staff_token(client)
+
+    def act(name: str, value: str) -> None:
+        body, case = _recovery_case(client, full_name="Olena", company_name="Firma")
+        key = {"X-Recovery-Key": case["access_key"]}
+        assert (
+            client.post(f"/recovery/requests/{case['reference']}/submit", headers=key).status == 202
+        )
+        path = f"/staff/recovery-requests/{case['reference']}/decision"
+        reply = _not_5xx(
+            client.post(path, {"decision": "reject", "reason": value}, token=staff), name
+        )
+        if reply.status == 200:
+            assert _wait_mails(client, body["new_email"], "rejected"), name
+            seen = client.get(f"/recovery/requests/{case['reference']}", headers=key)
+            assert seen.status == 200, name
+
+    _sweep(client, act)
+
+
+ACCESS_FIELDS = ["full_name", "address", "phone", "login_or_email", "message"]
+
+
+@pytest.mark.parametrize("field", ACCESS_FIELDS)
+def test_an_access_request_with_bad_text_is_4xx_or_answered(client, field):
+    def act(name: str, value: str) -> None:
+        contact = _email(f"access-{name}")
+        form = {
+            "full_name": "Jane",
+            "address": "1 Street",
+            "phone": "+380 44 000 00 00",
+            "login_or_email": "somebody",
+            "message": "I lost access",
+            "email": contact,
+            field: value,
+        }
+        reply = _not_5xx(client.post("/support/access-requests", form), name)
+        if reply.status == 201:
+            _staff_answer(client, reply.json()["number"], contact)
+
+    _sweep(client, act)
+
+
+@pytest.mark.parametrize("field", ["full_name", "message"])
+def test_a_sales_question_with_bad_text_is_4xx_or_answered(client, field):
+    def act(name: str, value: str) -> None:
+        email = _email(f"sales-{name}")
+        question = {"email": email, "full_name": "Jane", "message": "Price?", field: value}
+        reply = _not_5xx(client.post("/support/sales-questions", question), name)
+        if reply.status == 201:
+            _staff_answer(client, reply.json()["number"], email)
+
+    _sweep(client, act)
+
+
+@pytest.mark.parametrize("field", ["subject", "message"])
+def test_a_ticket_with_bad_text_is_4xx_or_answered(client, field):
+    account = _new_account(client)
+
+    def act(name: str, value: str) -> None:
+        ticket = {"department": "technical", "subject": "Help", "message": "Down", field: value}
+        reply = _not_5xx(client.post("/tickets", ticket, token=account["token"]), name)
+        if reply.status == 201:
+            number = reply.json()["number"]
+            assert client.get(f"/tickets/{number}", token=account["token"]).status == 200
+            _staff_answer(client, number, account["email"])
+
+    _sweep(client, act)
+
+
+def test_a_staff_reply_with_bad_text_is_4xx_or_mailed(client):
+    account = _new_account(client)
+    staff = staff_token(client)
+
+    def act(name: str, value: str) -> None:
+        ticket = {"department": "technical", "subject": f"Help {name}", "message": "Down"}
+        number = client.post("/tickets", ticket, token=account["token"]).json()["number"]
+        path = f"/staff/tickets/{number}/messages"
+        reply = _not_5xx(client.post(path, {"message": value}, token=staff), name)
+        if reply.status == 201:
+            assert _wait_mails(client, account["email"], number), name
+            assert client.get(f"/tickets/{number}", token=account["token"]).status == 200
+
+    _sweep(client, act)
+
+
+@pytest.mark.parametrize("part", ["subject", "body", "name"])
+def test_inbound_mail_with_bad_text_is_a_ticket_staff_can_answer(client, part):
+    import base64
+
+    from tests.integration.test_inbound_mail import deliver
+
+    def encoded(text: str) -> str:
+        return f"=?utf-8?b?{base64.b64encode(text.encode('utf-8', 'surrogatepass')).decode()}?="
+
+    def act(name: str, value: str) -> None:
+        asker = _email(f"inbound-{name}")
+        fields = {"subject": "Price", "body": "How much?", "name": "Jane"} | {part: value}
+        raw = (
+            f"From: {encoded(fields['name'])} <{asker}>\r\nTo: sales@clientarea.test\r\n"
+            f"Subject: {encoded(fields['subject'])}\r\n"
+            f"Message-ID: <{uuid.uuid4().hex}@mail.example.net>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + base64.b64encode(fields["body"].encode("utf-8", "surrogatepass")).decode()
+            + "\r\n"
+        ).encode()
+        outcome = deliver(client, raw, to="sales", dmarc="GRAY", dkim="GRAY")
+        assert outcome["result"] in {"ticket_opened", "ignored_malformed"}, (name, outcome)
+        if outcome["result"] == "ticket_opened":
+            _staff_answer(client, outcome["number"], asker)
+
+    _sweep(client, act)

@@ -8,7 +8,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from unittest import mock
 
 import pytest
@@ -378,6 +378,62 @@ def test_recipient_must_be_named_by_both_login_and_number(client, owner, recipie
         reply = client.post(f"/services/{service['service_id']}/cession", body, token=owner.token)
         assert (reply.status, reply.json()["code"]) == (422, "recipient_mismatch"), body
     assert client.get("/orders", token=owner.token).json() == []
+
+
+RECIPIENT_GUESSES = 10  # recipient mismatches per account and hour
+
+
+def test_recipient_guesses_are_throttled_per_account(client, owner, recipient):
+    # GIVEN an owner probing which client number goes with a login (an oracle of pairs)
+    service = give_service(client, owner)
+    path = f"/services/{service['service_id']}/cession"
+    guesses = [
+        {"recipient_login": recipient.login, "recipient_client_number": recipient.client_number + 1 + i}
+        for i in range(RECIPIENT_GUESSES + 1)
+    ]
+    with client.frozen_clock():  # one hourly window
+        replies = [client.post(path, body, token=owner.token) for body in guesses]
+        # and then the right pair
+        right = client.post(
+            path,
+            {"recipient_login": recipient.login, "recipient_client_number": recipient.client_number},
+            token=owner.token,
+        )
+    # THEN 10 mismatches are answered, the 11th guess and even the right pair are 429
+    assert [r.status for r in replies] == [422] * RECIPIENT_GUESSES + [429]
+    assert replies[-1].json()["code"] == "rate_limited"
+    assert 0 < int(replies[-1].header("Retry-After")) <= 3600
+    assert (right.status, right.json()["code"]) == (429, "rate_limited")
+    assert client.get("/orders", token=owner.token).json() == []
+    # AND an hour later (signed in afresh) the owner can order the cession
+    client.advance_clock(3600)
+    again = replace(owner, token=log_in(client, owner.email))
+    assert order_cession(client, again, recipient, service).status == 201
+
+
+def test_recipient_guesses_are_throttled_per_address(handler_client, monkeypatch):
+    client = handler_client
+    # GIVEN two owners behind one address, with an allowance of 3 guesses per address
+    owners = [new_party(client), new_party(client)]
+    recipient = new_party(client)
+    services = [give_service(client, owner) for owner in owners]
+    monkeypatch.setenv("IP_REQUESTS_PER_HOUR", "3")
+    guess = {"recipient_login": recipient.login, "recipient_client_number": 1}
+
+    def order(i: int, body: dict, ip: str = "198.51.100.80"):
+        path = f"/services/{services[i]['service_id']}/cession"
+        return client.post(path, body, token=owners[i].token, ip=ip)
+
+    with client.frozen_clock():
+        # WHEN the first owner spends the address's guesses
+        assert [order(0, guess).status for _ in range(3)] == [422, 422, 422]
+        # THEN the second owner, from that address, is refused unchecked, even for the right pair
+        right = {"recipient_login": recipient.login, "recipient_client_number": recipient.client_number}
+        refused = order(1, right)
+        assert (refused.status, refused.json()["code"]) == (429, "rate_limited")
+        assert int(refused.header("Retry-After")) > 0
+        # AND from another address it works
+        assert order(1, right, ip="198.51.100.81").status == 201
 
 
 def test_a_service_cannot_be_ceded_to_its_own_account(handler_client):

@@ -30,8 +30,6 @@ def _email(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
 
 
-
-
 def _new_account(client: ApiClient) -> dict[str, Any]:
     email = _email()
     created = register_and_verify(client, email)
@@ -170,7 +168,8 @@ def test_link_still_works_at_1_59_59(client, monkeypatch):
     token = _change_token(client, new)
     _at_link_age(client, account, monkeypatch, TWO_HOURS - 1)
     assert _confirm(client, token).status == 200
-    assert _contact_of(client, account) == new
+    # (signed in afresh: the old session has been idle for two hours)
+    assert _contact_of(client, {"token": log_in(client, new)}) == new
 
 
 def test_link_is_gone_at_2_00_00(client, monkeypatch):
@@ -181,7 +180,7 @@ def test_link_is_gone_at_2_00_00(client, monkeypatch):
     # exactly 2:00:00 in-process, 2:00:00 plus the round trips over HTTP
     _at_link_age(client, account, monkeypatch, TWO_HOURS)
     expect_error(_confirm(client, token), 410, "token_invalid")
-    assert _contact_of(client, account) == account["email"]
+    assert _contact_of(client, {"token": log_in(client, account["email"])}) == account["email"]
 
 
 def test_garbage_and_malformed_links(client):
@@ -276,7 +275,9 @@ def test_reset_link_issued_before_the_switch_is_dead_after_it(client):
     assert _request_change(client, account, new).status == 202
     assert _confirm(client, _change_token(client, new)).status == 200
     # THEN the reset link no longer works
-    expect_error(client.post("/password/reset/verify", {"token": reset_token}), 410, "token_invalid")
+    expect_error(
+        client.post("/password/reset/verify", {"token": reset_token}), 410, "token_invalid"
+    )
     reset = client.post("/password/reset", {"token": reset_token, "new_password": NEW_PASSWORD})
     expect_error(reset, 410, "token_invalid")
     assert client.post("/auth/login", {"login": new, "password": PASSWORD}).status == 200
@@ -368,7 +369,9 @@ def test_changing_routes_need_a_session(client):
         client.post("/account/email-change", body, token="100001." + "A" * 43), 401, "unauthorized"
     )
     expect_error(client.get("/account/authorised-emails"), 401, "unauthorized")
-    expect_error(client.post("/account/authorised-emails", {"email": _email()}), 401, "unauthorized")
+    expect_error(
+        client.post("/account/authorised-emails", {"email": _email()}), 401, "unauthorized"
+    )
     expect_error(
         client.request("DELETE", "/account/authorised-emails/a@example.com"), 401, "unauthorized"
     )
@@ -385,15 +388,25 @@ def test_email_change_mails_follow_the_account_language(client):
 
 # --- authorised senders ------------------------------------------------------------------
 
+SENDER_SUBJECT = "confirm this address for support requests"
+
 
 def _authorise(client: ApiClient, account: dict[str, Any], email: str) -> Reply:
     return client.post("/account/authorised-emails", {"email": email}, token=account["token"])
 
 
-def _listed(client: ApiClient, account: dict[str, Any]) -> list[str]:
+def _entries(client: ApiClient, account: dict[str, Any]) -> list[dict[str, Any]]:
     reply = client.get("/account/authorised-emails", token=account["token"])
     assert reply.status == 200, reply.body
-    return [entry["email"] for entry in reply.json()]
+    return reply.json()
+
+
+def _listed(client: ApiClient, account: dict[str, Any]) -> list[str]:
+    return [entry["email"] for entry in _entries(client, account)]
+
+
+def _statuses(client: ApiClient, account: dict[str, Any]) -> dict[str, str]:
+    return {entry["email"]: entry["status"] for entry in _entries(client, account)}
 
 
 def _remove(client: ApiClient, account: dict[str, Any], email: str) -> Reply:
@@ -401,69 +414,203 @@ def _remove(client: ApiClient, account: dict[str, Any], email: str) -> Reply:
     return client.request("DELETE", path, token=account["token"])
 
 
-def test_authorised_senders_add_list_remove(client):
+def _sender_token(client: ApiClient, address: str, count: int = 1) -> str:
+    return client.mail_link_token(address, subject_contains=SENDER_SUBJECT, count=count)
+
+
+def _confirm_sender(client: ApiClient, token: str) -> Reply:
+    return client.post("/account/authorised-emails/confirm", {"token": token})  # no session
+
+
+def _authorise_and_confirm(client: ApiClient, account: dict[str, Any], email: str) -> Reply:
+    assert _authorise(client, account, email).status == 202
+    return _confirm_sender(client, _sender_token(client, email))
+
+
+def test_a_sender_is_pending_until_its_mailbox_confirms_then_listed_and_removable(client):
     account = _new_account(client)
     # GIVEN no authorised senders yet: the list is empty (the contact email is implicit)
     assert _listed(client, account) == []
-    # WHEN an address is authorised, with an upper-case domain
+    # WHEN an address is asked for, with an upper-case domain
     local = f"Billing-{uuid.uuid4().hex[:8]}"
+    address = f"{local}@example.com"
     reply = _authorise(client, account, f"{local}@EXAMPLE.com")
-    # THEN 201 with the address as stored (domain normalised) and when
-    assert reply.status == 201, reply.body
-    body = reply.json()
-    assert set(body) == {"email", "added_at"}
-    assert body["email"] == f"{local}@example.com"
-    assert body["added_at"].endswith("Z")
-    # AND it is listed, here and on GET /account
+    # THEN 202 with the address as stored (domain normalised), pending
+    assert reply.status == 202, reply.body
+    assert reply.json() == {"email": address, "status": "pending"}
+    (pending,) = _entries(client, account)
+    assert pending["email"] == address and pending["status"] == "pending"
+    assert pending["added_at"].endswith("Z")
+    # AND it authorises nothing yet
+    assert client.get("/account", token=account["token"]).json()["authorised_emails"] == []
+    # AND a 2-hour link went to that address, pointing at the frontend's page
+    (mail,) = _mails_about(client, address, SENDER_SUBJECT)
+    (link,) = [link for link in mail["links"] if "#token=" in link]
+    assert link.startswith(f"{FRONTEND}/authorised-emails/confirm#token=")
+    assert "2 hours" in mail["text"] and str(account["client_number"]) in mail["text"]
+    # WHEN the link is used, without any session
+    confirmed = _confirm_sender(client, link.split("#token=", 1)[1])
+    # THEN the address is confirmed, listed so, and on the account
+    assert confirmed.status == 200, confirmed.body
+    assert confirmed.json() == {
+        "email": address,
+        "added_at": pending["added_at"],
+        "status": "confirmed",
+    }
+    assert _entries(client, account) == [confirmed.json()]
+    assert client.get("/account", token=account["token"]).json()["authorised_emails"] == [address]
+    # AND a second, still pending address is listed beside it
     second = _email("second")
-    assert _authorise(client, account, second).status == 201
-    assert _listed(client, account) == [f"{local}@example.com", second]
-    profile = client.get("/account", token=account["token"]).json()
-    assert sorted(profile["authorised_emails"]) == sorted([f"{local}@example.com", second])
-    # WHEN it is removed in another capitalisation, '@' percent-encoded
+    assert _authorise(client, account, second).status == 202
+    assert _statuses(client, account) == {address: "confirmed", second: "pending"}
+    # WHEN the confirmed one is removed in another capitalisation, '@' percent-encoded
     assert _remove(client, account, f"{local.lower()}@example.COM").status == 204
     # THEN it is gone, and removing it again is 404
     assert _listed(client, account) == [second]
-    expect_error(_remove(client, account, f"{local}@example.com"), 404, "not_found")
-    # AND an '@' written as is in the path works too
+    expect_error(_remove(client, account, address), 404, "not_found")
+    # AND a pending one is removed too ('@' as is in the path), and its link dies
+    second_token = _sender_token(client, second)
     raw = client.request("DELETE", f"/account/authorised-emails/{second}", token=account["token"])
     assert raw.status == 204
     assert _listed(client, account) == []
+    expect_error(_confirm_sender(client, second_token), 410, "token_invalid")
 
 
-def test_duplicates_and_the_contact_email_are_already_authorised(client):
+def test_the_link_works_once_and_asking_again_kills_the_older_link(client):
+    account = _new_account(client)
+    address = _email("colleague")
+    assert _authorise(client, account, address).status == 202
+    older = _sender_token(client, address)
+    # WHEN it is asked for again while pending
+    again = _authorise(client, account, address.upper())
+    # THEN the same answer, a fresh link, and the older link is dead
+    assert (again.status, again.json()) == (202, {"email": address, "status": "pending"})
+    newer = _sender_token(client, address, count=2)
+    assert newer != older
+    expect_error(_confirm_sender(client, older), 410, "token_invalid")
+    assert _statuses(client, account) == {address: "pending"}
+    # AND the fresh link confirms, once
+    assert _confirm_sender(client, newer).status == 200
+    expect_error(_confirm_sender(client, newer), 410, "token_invalid")
+    assert _statuses(client, account) == {address: "confirmed"}
+
+
+def _at_sender_link_age(client: ApiClient, monkeypatch, account: dict, address: str, seconds: int):
+    """The functions' clock `seconds` after the sender link was issued (exact in-process;
+    over HTTP the round trips since it was issued add up to a second)."""
+    if client.transport == "handler":
+        from clientarea import accounts, clock
+        from clientarea.tables import TokenModel
+
+        subject = accounts.sender_link_subject(account["client_number"], address)
+        item = TokenModel.get(f"sender_confirmation#{subject}", consistent_read=True)
+        issued_at = item.expires_at - timedelta(seconds=TWO_HOURS)
+        monkeypatch.setattr(clock, "now", lambda: issued_at + timedelta(seconds=seconds))
+    else:
+        client.advance_clock(seconds - 1 if seconds < TWO_HOURS else seconds)
+
+
+def test_sender_link_still_works_at_1_59_59(client, monkeypatch):
+    account, address = _new_account(client), _email("colleague")
+    assert _authorise(client, account, address).status == 202
+    token = _sender_token(client, address)
+    _at_sender_link_age(client, monkeypatch, account, address, TWO_HOURS - 1)
+    assert _confirm_sender(client, token).status == 200
+
+
+def test_sender_link_is_gone_at_2_00_00(client, monkeypatch):
+    account, address = _new_account(client), _email("colleague")
+    assert _authorise(client, account, address).status == 202
+    token = _sender_token(client, address)
+    _at_sender_link_age(client, monkeypatch, account, address, TWO_HOURS)
+    expect_error(_confirm_sender(client, token), 410, "token_invalid")
+    assert _statuses(client, account) == {address: "pending"}
+
+
+def test_sender_confirmation_refuses_garbage_and_foreign_links(client):
+    account = _new_account(client)
+    address, change = _email("colleague"), _email("change")
+    assert _authorise(client, account, address).status == 202
+    token = _sender_token(client, address)
+    assert _request_change(client, account, change).status == 202
+    change_token = _change_token(client, change)
+    subject, secret = token.split(".")
+    for bad in ("nonsense", f"{subject}.{'A' * 43}", f"{subject}.{secret[:-1]}", change_token):
+        expect_error(_confirm_sender(client, bad), 410, "token_invalid")
+    expect_error(_confirm(client, token), 410, "token_invalid")  # not an email-change link
+    for body in ({}, {"token": ""}, {"token": 5}, {"token": token, "extra": 1}):
+        reply = client.post("/account/authorised-emails/confirm", body)
+        expect_error(reply, 422, "validation_error")
+    # AND none of that spent the real link
+    assert _confirm_sender(client, token).status == 200
+
+
+def test_the_contact_email_and_confirmed_senders_are_already_authorised(client):
     account = _new_account(client)
     address = _email("sender")
-    assert _authorise(client, account, address).status == 201
+    assert _authorise_and_confirm(client, account, address).status == 200
     expect_error(_authorise(client, account, address.upper()), 409, "already_authorised")
     expect_error(_authorise(client, account, account["email"]), 409, "already_authorised")
     expect_error(_authorise(client, account, account["email"].upper()), 409, "already_authorised")
-    assert _listed(client, account) == [address]
+    assert _statuses(client, account) == {address: "confirmed"}
 
 
-def test_an_address_belongs_to_one_account_only(client):
+def test_the_answer_is_the_same_whoever_uses_the_address(client):
+    # GIVEN an address nobody uses, another account's confirmed sender, and another
+    # account's contact email
+    owner, asker = _new_account(client), _new_account(client)
+    confirmed = _email("theirs")
+    assert _authorise_and_confirm(client, owner, confirmed).status == 200
+    free = _email("free")
+    # WHEN a client asks for each
+    replies = [_authorise(client, asker, a) for a in (free, confirmed, owner["email"].upper())]
+    # THEN each gets the same answer (its own address back, pending): nothing tells
+    # whose an address is
+    assert [(r.status, r.json()["status"]) for r in replies] == [(202, "pending")] * 3
+    assert [r.json()["email"].casefold() for r in replies] == [
+        a.casefold() for a in (free, confirmed, owner["email"])
+    ]
+
+
+def test_an_address_confirmed_by_one_account_is_409_for_another(client):
     first, second = _new_account(client), _new_account(client)
     address = _email("shared")
-    assert _authorise(client, first, address).status == 201
-    # WHEN another account authorises it / THEN 409 email_taken, and nothing is listed
-    expect_error(_authorise(client, second, address.upper()), 409, "email_taken")
-    assert _listed(client, second) == []
-    # AND once the first account removes it, the second may
+    # GIVEN both accounts asked for the same address (no 409 at request time)
+    assert _authorise(client, first, address).status == 202
+    first_token = _sender_token(client, address)
+    assert _authorise(client, second, address).status == 202
+    second_token = _sender_token(client, address, count=2)
+    # WHEN the first link is used, then the second
+    assert _confirm_sender(client, first_token).status == 200
+    expect_error(_confirm_sender(client, second_token), 409, "email_taken")
+    # THEN only the first account has it confirmed; the second's stays pending
+    assert _statuses(client, first) == {address: "confirmed"}
+    assert _statuses(client, second) == {address: "pending"}
+    # AND once the first removes it, the second may ask and confirm
     assert _remove(client, first, address).status == 204
-    assert _authorise(client, second, address).status == 201
+    assert _authorise(client, second, address).status == 202
+    assert _confirm_sender(client, _sender_token(client, address, count=3)).status == 200
 
 
-def test_at_most_twenty_authorised_senders(client):
+def test_another_accounts_contact_email_cannot_be_confirmed(client):
+    owner, other = _new_account(client), _new_account(client)
+    assert _authorise(client, other, owner["email"]).status == 202
+    token = _sender_token(client, owner["email"])
+    expect_error(_confirm_sender(client, token), 409, "email_taken")
+    assert _statuses(client, other) == {owner["email"]: "pending"}
+
+
+def test_at_most_twenty_listed_senders(client):
     account = _new_account(client)
     with ThreadPoolExecutor(2) as pool:
         replies = list(pool.map(lambda _: _authorise(client, account, _email("s")), range(20)))
-    assert [r.status for r in replies] == [201] * 20
+    assert [r.status for r in replies] == [202] * 20
     body = expect_error(_authorise(client, account, _email("s")), 422, "too_many_authorised_emails")
     assert "20" in body["message"]
     assert len(_listed(client, account)) == 20
     # AND removing one makes room again
     assert _remove(client, account, replies[0].json()["email"]).status == 204
-    assert _authorise(client, account, _email("s")).status == 201
+    assert _authorise(client, account, _email("s")).status == 202
 
 
 def test_authorised_sender_input_is_checked(client):
@@ -474,44 +621,100 @@ def test_authorised_sender_input_is_checked(client):
         expect_error(reply, 422, "validation_error")
     expect_error(_remove(client, account, "never-added@example.com"), 404, "not_found")
     expect_error(_remove(client, account, "not an address"), 404, "not_found")
-    expect_error(_remove(client, account, account["email"]), 404, "not_found")  # implicit, not an entry
+    expect_error(
+        _remove(client, account, account["email"]), 404, "not_found"
+    )  # implicit, not an entry
 
 
 def test_new_contact_email_leaves_the_explicit_senders(client):
-    # GIVEN an account that authorised an address explicitly
+    # GIVEN an account with a confirmed sender, a pending one, and one more confirmed
     account = _new_account(client)
-    address, kept = _email("later-contact"), _email("kept")
-    assert _authorise(client, account, address).status == 201
-    assert _authorise(client, account, kept).status == 201
-    # WHEN that address becomes the contact email
+    address, pending, kept = _email("later-contact"), _email("pending"), _email("kept")
+    assert _authorise_and_confirm(client, account, address).status == 200
+    assert _authorise_and_confirm(client, account, kept).status == 200
+    assert _authorise(client, account, pending).status == 202
+    pending_token = _sender_token(client, pending)
+    # WHEN the confirmed address becomes the contact email
     assert _request_change(client, account, address).status == 202
     confirmed = _confirm(client, _change_token(client, address))
     # THEN it is the contact email and no longer an explicit entry (it is implicit now)
     assert confirmed.status == 200, confirmed.body
     assert confirmed.json()["authorised_emails"] == [kept]
-    assert _listed(client, account) == [kept]
-    # AND authorising it elsewhere is accepted like any address (the answer must not tell
-    # whose contact email it is), but has no effect: see the handler-level test below
-    assert _authorise(client, _new_account(client), address).status == 201
+    assert _statuses(client, account) == {kept: "confirmed", pending: "pending"}
+    # WHEN the pending address becomes the contact email
+    assert _request_change(client, account, pending).status == 202
+    assert _confirm(client, _change_token(client, pending)).status == 200
+    # THEN its entry is gone, and so is its confirmation link
+    assert _statuses(client, account) == {kept: "confirmed"}
+    expect_error(_confirm_sender(client, pending_token), 410, "token_invalid")
+
+
+def test_the_sender_routes_need_a_session_but_the_confirmation_does_not(client):
+    expect_error(client.get("/account/authorised-emails"), 401, "unauthorized")
+    expect_error(
+        client.post("/account/authorised-emails", {"email": _email()}), 401, "unauthorized"
+    )
+    reply = client.request("DELETE", "/account/authorised-emails/a@example.com")
+    expect_error(reply, 401, "unauthorized")
+    # The confirmation reaches its function without a session (and judges the link)
+    expect_error(_confirm_sender(client, "nonsense"), 410, "token_invalid")
 
 
 # --- inbound mail lookup (handler level: clientarea.accounts.account_for_sender) ----------
 
 
-def test_account_for_sender_follows_contact_and_authorised_addresses(handler_client):
+def test_only_confirmed_senders_map_inbound_mail_to_the_account(handler_client):
     from clientarea import accounts
+    from clientarea.tables import SenderModel
 
     account = _new_account(handler_client)
     sender = _email("Sender")
-    assert _authorise(handler_client, account, sender).status == 201
-    # THEN mail from the authorised address (any capitalisation) maps to the account
+    # GIVEN an address asked for but not confirmed: no claim, no mapping
+    assert _authorise(handler_client, account, sender).status == 202
+    assert SenderModel.count(accounts.sender_claim_key(sender)) == 0
+    assert accounts.account_for_sender(sender) is None
+    # WHEN it is confirmed / THEN mail from it (any capitalisation) maps to the account
+    assert _confirm_sender(handler_client, _sender_token(handler_client, sender)).status == 200
+    assert SenderModel.count(accounts.sender_claim_key(sender)) == 1
     assert accounts.account_for_sender(sender.upper()).client_number == account["client_number"]
     assert accounts.account_for_sender(account["email"]).client_number == account["client_number"]
     assert accounts.account_for_sender(_email("stranger")) is None
     assert accounts.account_for_sender("not an address") is None
-    # WHEN it is removed / THEN it maps to nobody
+    # WHEN it is removed / THEN it maps to nobody, and the claim is gone
     assert _remove(handler_client, account, sender).status == 204
     assert accounts.account_for_sender(sender) is None
+    assert SenderModel.count(accounts.sender_claim_key(sender)) == 0
+
+
+def test_a_claim_without_a_confirmed_entry_maps_nothing(handler_client):
+    """A sender claim written before confirmation existed (the migration removes them)
+    still gives its account nothing."""
+    from clientarea import accounts, clock
+    from clientarea.tables import AccountModel, SenderModel
+
+    account = _new_account(handler_client)
+    legacy = _email("legacy")
+    key = legacy.casefold()
+    item = AccountModel.get(accounts.account_key(account["client_number"]))
+    item.update(
+        actions=[
+            AccountModel.authorised_emails[key].set(
+                {"email": legacy, "added_at": "2026-01-01T00:00:00Z"}
+            )
+        ]
+    )
+    SenderModel(
+        accounts.sender_claim_key(legacy),
+        client_number=account["client_number"],
+        email=legacy,
+        added_at=clock.now(),
+    ).save()
+    assert accounts.account_for_sender(legacy) is None
+    assert _statuses(handler_client, account) == {legacy: "pending"}
+    # AND its owner may confirm it like any pending entry
+    assert _authorise(handler_client, account, legacy).status == 202
+    assert _confirm_sender(handler_client, _sender_token(handler_client, legacy)).status == 200
+    assert accounts.account_for_sender(legacy).client_number == account["client_number"]
 
 
 def test_contact_switch_removes_the_sender_claim_in_the_same_write(handler_client):
@@ -520,7 +723,7 @@ def test_contact_switch_removes_the_sender_claim_in_the_same_write(handler_clien
 
     account = _new_account(handler_client)
     old, address = account["email"], _email("next")
-    assert _authorise(handler_client, account, address).status == 201
+    assert _authorise_and_confirm(handler_client, account, address).status == 200
     assert _request_change(handler_client, account, address).status == 202
     assert _confirm(handler_client, _change_token(handler_client, address)).status == 200
     # THEN no sender claim is left for the new contact address
@@ -530,23 +733,53 @@ def test_contact_switch_removes_the_sender_claim_in_the_same_write(handler_clien
     assert accounts.account_for_sender(old) is None
 
 
-def test_another_accounts_contact_address_is_not_revealed_and_stays_theirs(handler_client):
-    from clientarea import accounts
-
-    owner, other = _new_account(handler_client), _new_account(handler_client)
-    # WHEN a client authorises another account's contact email
-    reply = _authorise(handler_client, other, owner["email"].upper())
-    # THEN it gets the answer any address gets (no enumeration of contact emails)
-    assert reply.status == 201
-    # BUT mail from that address still belongs to the account whose contact it is
-    assert accounts.account_for_sender(owner["email"]).client_number == owner["client_number"]
-
-
-def test_two_accounts_racing_for_one_sender_exactly_one_wins(http_client):
+def test_two_accounts_racing_to_confirm_one_sender_exactly_one_wins(http_client):
     first, second = _new_account(http_client), _new_account(http_client)
     address = _email("raced")
+    assert _authorise(http_client, first, address).status == 202
+    assert _authorise(http_client, second, address).status == 202
+    links = [
+        link.split("#token=", 1)[1]
+        for mail in http_client.mails(address, count=2)
+        for link in mail["links"]
+        if "#token=" in link
+    ]
+    assert len(set(links)) == 2
     with ThreadPoolExecutor(2) as pool:
-        replies = list(pool.map(lambda a: _authorise(http_client, a, address), [first, second]))
-    assert sorted(r.status for r in replies) == [201, 409]
+        replies = list(pool.map(lambda t: _confirm_sender(http_client, t), links))
+    assert sorted(r.status for r in replies) == [200, 409]
     assert next(r for r in replies if r.status == 409).json()["code"] == "email_taken"
-    assert sorted([len(_listed(http_client, first)), len(_listed(http_client, second))]) == [0, 1]
+    statuses = [_statuses(http_client, first), _statuses(http_client, second)]
+    assert sorted(s[address] for s in statuses) == ["confirmed", "pending"]
+
+
+# --- attacks (issue 12) ---------------------------------------------------------------------
+
+
+def test_an_address_claimed_without_its_mailbox_gains_the_claimer_nothing(client):
+    """Issue 12, item 1: any client could authorise any address; genuine mail from
+    that person (SPF, DKIM, DMARC all PASS) then opened tickets on the claimer's
+    account, and the real owner got 409 email_taken for their own address."""
+    from tests.integration.test_inbound_mail import deliver, simple_mail
+
+    claimer, owner = _new_account(client), _new_account(client)
+    address = _email("colleague")
+    # GIVEN a client who names an address whose mailbox they do not hold
+    claimed = _authorise(client, claimer, address)
+    assert claimed.status in {201, 202}, claimed.body
+    # WHEN genuine mail from that address reaches support
+    outcome = deliver(client, simple_mail(address, subject="Invoice 42 is wrong"))
+    # THEN it opens nothing on the claimer's account
+    assert outcome["result"] != "ticket_opened", outcome
+    assert client.get("/tickets", token=claimer["token"]).json() == []
+    # AND the real owner can still authorise it for their own account
+    reply = _authorise(client, owner, address)
+    assert reply.status == 202, reply.body
+    assert _confirm_sender(client, _sender_token(client, address, count=2)).status == 200
+    # AND from then on mail from it opens tickets on the owner's account, never the claimer's
+    outcome = deliver(client, simple_mail(address, subject="Invoice 43 is wrong"))
+    assert outcome["result"] == "ticket_opened", outcome
+    assert [t["number"] for t in client.get("/tickets", token=owner["token"]).json()] == [
+        outcome["number"]
+    ]
+    assert client.get("/tickets", token=claimer["token"]).json() == []

@@ -446,8 +446,12 @@ def _authorised(api: Api) -> dict[str, Any]:
     reply = api.call(
         "POST", "/account/authorised-emails", {"email": sender}, token=account["token"]
     )
-    assert reply.status == 201, reply.body
-    return {**account, "sender": sender}
+    assert reply.status == 202, reply.body
+    return {
+        **account,
+        "sender": sender,
+        "confirm": api.link_token(sender, "/authorised-emails/confirm"),
+    }
 
 
 def _ticket(api: Api) -> dict[str, Any]:
@@ -555,9 +559,10 @@ def _cession_parties(api: Api) -> dict[str, Any]:
     return {"owner": owner, "recipient": recipient, "service": service, "token": owner["token"]}
 
 
-def _staff(api: Api) -> str:
-    """A staff session of this deployment."""
-    if "staff_token" not in api.cache:
+def _staff(api: Api, role: str = "support") -> str:
+    """A staff session of this deployment (`admin` to approve recovery cases)."""
+    key = f"{role}_token"
+    if key not in api.cache:
         from clientarea import accounts
         from clientarea.roles import Role
 
@@ -567,12 +572,12 @@ def _staff(api: Api) -> str:
             password=PASSWORD,
             full_name="Support Staff",
             login=login,
-            role=Role.SUPPORT,
+            role=Role(role),
         )
         session = api.call("POST", "/auth/login", {"login": login, "password": PASSWORD})
         assert session.status == 200, session.body
-        api.cache["staff_token"] = session.json()["session_token"]
-    return api.cache["staff_token"]
+        api.cache[key] = session.json()["session_token"]
+    return api.cache[key]
 
 
 def _staff_ticket(api: Api) -> dict[str, Any]:
@@ -596,7 +601,7 @@ def _recovery_under_review(api: Api) -> dict[str, Any]:
         headers={"X-Recovery-Key": case["access_key"]},
     )
     assert submitted.status == 202, submitted.body
-    return {**case, "account": account, "staff": _staff(api)}
+    return {**case, "account": account, "staff": _staff(api, "admin")}
 
 
 def _decide(decision: str) -> Callable[[Api, dict[str, Any]], Any]:
@@ -653,7 +658,7 @@ WRITE_ROUTES = [
     ),
     WriteRoute(
         "change-password",
-        lambda api: api.account(),
+        _reset_requested,  # the pending link dies in the same write as the password
         lambda api, s: api.call(
             "PUT",
             "/account/password",
@@ -686,7 +691,9 @@ WRITE_ROUTES = [
     ),
     WriteRoute(
         "email-change-start",
-        lambda api: api.known_account(),
+        # An account per case: each request counts against the account's 5 an hour
+        # before it writes, so the failed attempts and their retries would use them up.
+        lambda api: api.account(),
         lambda api, s: api.call(
             "POST",
             "/account/email-change",
@@ -715,7 +722,15 @@ WRITE_ROUTES = [
             },
             token=s["token"],
         ),
-        201,
+        202,
+    ),
+    WriteRoute(
+        "authorised-email-confirm",
+        _authorised,
+        lambda api, s: api.call(
+            "POST", "/account/authorised-emails/confirm", {"token": s["confirm"]}
+        ),
+        200,
     ),
     WriteRoute(
         "authorised-email-remove",

@@ -137,22 +137,16 @@ def test_encodings_of_subjects_and_bodies_in_four_languages(client, fixture, sub
     assert "color:red" not in body and "<" not in body  # HTML-only mail: text, no markup
 
 
-def test_an_authorised_sender_other_than_the_contact_address_opens_a_ticket(handler_client):
-    from clientarea import clock
-    from clientarea.tables import SenderModel
-
-    owner = new_client(handler_client)
+def test_a_confirmed_authorised_sender_other_than_the_contact_address_opens_a_ticket(client):
+    owner = new_client(client)
     colleague = f"colleague-{uuid.uuid4().hex[:8]}@example.com"
-    # What the contact-email flow's POST /account/authorised-emails stores.
-    SenderModel(
-        f"sender#{colleague}",
-        client_number=owner["client_number"],
-        email=colleague,
-        added_at=clock.now(),
-    ).save()
-    outcome = deliver(handler_client, eml("ru_plain_qp.eml", colleague))
+    added = client.post("/account/authorised-emails", {"email": colleague}, token=owner["token"])
+    assert added.status == 202, added.body
+    token = client.mail_link_token(colleague, subject_contains="confirm this address")
+    assert client.post("/account/authorised-emails/confirm", {"token": token}).status == 200
+    outcome = deliver(client, eml("ru_plain_qp.eml", colleague))
     assert outcome["result"] == "ticket_opened"
-    listed = handler_client.get("/tickets", token=owner["token"]).json()
+    listed = client.get("/tickets", token=owner["token"]).json()
     assert [t["number"] for t in listed] == [outcome["number"]]
 
 
@@ -432,3 +426,158 @@ def test_staff_open_attachments_through_short_lived_links(client):
     # The client's own view names the file but carries no link.
     mine = client.get(f"/tickets/{outcome['number']}", token=owner["token"]).json()
     assert "download_url" not in mine["messages"][0]["attachments"][0]
+
+
+# --- attacks (issue 12): RFC 3834 auto-replies, and exactly one well-formed From -------------
+
+PHISH_NAME = "Your account is suspended - call +1 555 0100"
+
+
+def _auto_replies(client: ApiClient, to: str, timeout: float = 1) -> list[dict]:
+    return [m for m in client.mails(to, timeout=timeout) if m["auto_submitted"] == "auto-replied"]
+
+
+def test_a_forged_from_that_fails_spf_gets_no_auto_reply(client):
+    """The attack: a forged From with a phishing display name and SPF FAIL got a
+    reply carrying that text (to the forged address)."""
+    victim = unknown_sender()
+    raw = simple_mail(victim).replace(b"From: Someone", f"From: {PHISH_NAME}".encode())
+    outcome = deliver(client, raw, spf="FAIL", dkim="GRAY", dmarc="GRAY")
+    assert outcome["result"] == "ignored_unattached", outcome
+    assert client.mails(victim, timeout=1) == []
+
+
+def test_the_auto_reply_goes_to_the_envelope_sender_only_and_echoes_no_typed_text(client):
+    header_from, envelope = unknown_sender(), unknown_sender()
+    subject = "Urgent: verify your card at evil.example"
+    raw = simple_mail(header_from, subject=subject).replace(
+        b"From: Someone", f"From: {PHISH_NAME}".encode()
+    )
+    # GIVEN a mail whose envelope sender (Return-Path) passes SPF and differs from From
+    outcome = deliver(client, raw, mail_from=envelope, spf="PASS", dkim="GRAY", dmarc="GRAY")
+    # THEN the one auto-reply goes to the envelope sender, none to the header From
+    assert outcome["result"] == "auto_replied", outcome
+    (reply,) = _auto_replies(client, envelope, timeout=10)
+    assert client.mails(header_from, timeout=0) == []
+    # AND it carries neither the display name nor the subject they typed
+    for part in ("subject", "text", "html"):
+        assert "555 0100" not in reply[part] and "evil.example" not in reply[part], part
+
+
+@pytest.mark.parametrize(
+    "verdicts",
+    [
+        {"spf": "FAIL", "dkim": "PASS", "dmarc": "GRAY"},
+        {"spf": "GRAY", "dkim": "GRAY", "dmarc": "GRAY"},
+        {"spf": "PROCESSING_FAILED", "dkim": "PASS", "dmarc": "PROCESSING_FAILED"},
+        {"spf": "PASS", "dkim": "PASS", "dmarc": "FAIL"},
+    ],
+    ids=["spf-fail", "all-gray", "unprocessed", "dmarc-fail"],
+)
+def test_no_auto_reply_unless_spf_or_dmarc_passes(handler_client, verdicts):
+    sender = unknown_sender()
+    outcome = deliver(handler_client, simple_mail(sender), **verdicts)
+    assert outcome["result"] == "ignored_unattached"
+    assert handler_client.mails(sender) == []
+
+
+def test_an_auto_reply_when_only_dmarc_passes(handler_client):
+    sender = unknown_sender()
+    outcome = deliver(handler_client, simple_mail(sender), spf="FAIL", dkim="PASS", dmarc="PASS")
+    assert outcome["result"] == "auto_replied"
+    assert len(_auto_replies(handler_client, sender)) == 1
+
+
+def test_a_hostile_message_id_is_not_echoed(handler_client):
+    sender = unknown_sender()
+    raw = simple_mail(sender).replace(b"Message-ID: <", b"Message-ID: <call +1 555 0100 now> <")
+    assert deliver(handler_client, raw)["result"] == "auto_replied"
+    (reply,) = _auto_replies(handler_client, sender)
+    assert reply["in_reply_to"] is None
+    assert not any("555" in value for _, value in reply["headers"])
+
+
+def _two_froms(first: str, second: str) -> bytes:
+    return simple_mail(first, subject="Please change my DNS").replace(
+        b"To: ", f"From: Mallory <{second}>\r\nTo: ".encode(), 1
+    )
+
+
+def test_a_mail_with_two_from_headers_opens_nothing_and_gets_no_reply(client):
+    """The attack: two From headers opened a ticket for the first From."""
+    owner = new_client(client)
+    attacker = unknown_sender()
+    before = len(client.mails(owner["email"], count=2))
+    for raw in (_two_froms(owner["email"], attacker), _two_froms(attacker, owner["email"])):
+        outcome = deliver(client, raw)
+        assert outcome["result"] == "ignored_malformed", outcome
+    assert client.get("/tickets", token=owner["token"]).json() == []
+    assert len(client.mails(owner["email"], count=before + 1, timeout=1)) == before
+    assert client.mails(attacker, timeout=0) == []
+
+
+@pytest.mark.parametrize(
+    "from_header",
+    [
+        "{owner}, {attacker}",  # two addresses in one header
+        "{owner} <{attacker}>",  # an address where the name goes
+        "<{owner}> {attacker}",  # junk after the address
+        "Owner <{owner}",  # unbalanced angle bracket
+        "Friends: {owner};",  # a group
+        "<@relay.example:{owner}>",  # an obsolete route
+        "",  # empty
+    ],
+    ids=["two-addresses", "address-as-name", "junk-after", "unbalanced", "group", "route", "empty"],
+)
+def test_a_from_header_with_defects_opens_nothing_and_gets_no_reply(client, from_header):
+    owner = new_client(client)
+    attacker = unknown_sender()
+    header = from_header.format(owner=owner["email"], attacker=attacker)
+    raw = simple_mail(owner["email"]).replace(
+        f"From: Someone <{owner['email']}>".encode(), f"From: {header}".encode()
+    )
+    outcome = deliver(client, raw, to="support")
+    assert outcome["result"] == "ignored_malformed", outcome
+    assert client.get("/tickets", token=owner["token"]).json() == []
+    assert _auto_replies(client, owner["email"], timeout=0) == []
+    assert client.mails(attacker, timeout=0) == []
+
+
+def test_a_from_with_an_encoded_line_break_in_its_name_is_refused(handler_client):
+    owner = new_client(handler_client)
+    raw = simple_mail(owner["email"]).replace(
+        b"From: Someone", b"From: =?utf-8?b?RXZlDQpCY2M6IHg=?="
+    )
+    assert deliver(handler_client, raw)["result"] == "ignored_malformed"
+    assert handler_client.get("/tickets", token=owner["token"]).json() == []
+
+
+def test_to_sales_a_malformed_from_opens_nothing_either(client):
+    asker, other = unknown_sender(), unknown_sender()
+    outcome = deliver(client, _two_froms(asker, other), to="sales")
+    assert outcome["result"] == "ignored_malformed"
+
+
+def test_a_from_unlike_the_one_ses_reports_is_refused(handler_client, deployment):
+    """SES's commonHeaders.from is what its verdicts were computed on: a From that
+    differs from it (whatever made them differ) is not trusted."""
+    from infra.local import stack as stack_module
+    from infra.local.inbound import ses_event
+    from infra.local.lambdas import invoke
+
+    owner = new_client(handler_client)
+    raw = simple_mail(owner["email"])
+    message_id = uuid.uuid4().hex
+    boto3.client("s3").put_object(Bucket=_bucket(), Key=f"inbound/{message_id}", Body=raw)
+    event = ses_event(
+        raw,
+        message_id=message_id,
+        recipients=["support@clientarea.test"],
+        verdicts=PASS,
+        mail_from=owner["email"],
+    )
+    event["Records"][0]["ses"]["mail"]["commonHeaders"]["from"] = [f"Other <{unknown_sender()}>"]
+    intake = stack_module.load().functions()["IntakeFunction"]
+    (outcome,) = invoke(intake, event)["outcomes"]
+    assert outcome["result"] == "ignored_malformed"
+    assert handler_client.get("/tickets", token=owner["token"]).json() == []

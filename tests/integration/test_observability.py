@@ -248,6 +248,19 @@ def test_tickets_are_counted_by_origin_and_inbound_mail_by_result(handler_client
     assert emitted[("InboundMail", (("result", "ticket_opened"),))] == 1
 
 
+def test_unasked_mail_withheld_and_malformed_inbound_mail_are_counted(handler_client, capsys):
+    victim = _email()
+    body = {"email": victim, "password": "a passphrase long enough", "full_name": "A"}
+    metrics(capsys)
+    for _ in range(5):  # the address's allowance is 3 a day: two are withheld
+        assert handler_client.post("/auth/register", body).status == 202
+    two_froms = simple_mail(victim).replace(b"To: ", f"From: <{_email()}>\r\nTo: ".encode(), 1)
+    assert deliver(handler_client, two_froms)["result"] == "ignored_malformed"
+    emitted = metrics(capsys)
+    assert plain(emitted)["UnaskedMailWithheld"] == 2
+    assert emitted[("InboundMail", (("result", "ignored_malformed"),))] == 1
+
+
 def test_a_declined_cession_is_counted(handler_client, capsys):
     owner, recipient = new_party(handler_client), new_party(handler_client)
     _, _, _, recipient_link = activated(handler_client, owner, recipient)

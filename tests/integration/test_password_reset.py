@@ -149,6 +149,23 @@ def test_link_is_gone_at_2_00_01(client, account):
 # --- one use, supersession, races -------------------------------------------------------------
 
 
+def test_a_password_change_kills_a_pending_reset_link(client, account):
+    # GIVEN a reset link waiting in the mailbox (asked for by the owner, or by whoever
+    # can read that mailbox)
+    token = request_reset_token(client, account["email"])
+    # WHEN the owner, signed in, changes the password
+    change = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    assert client.put("/account/password", change, token=account["token"]).status == 204
+    # THEN the old link neither checks out nor resets
+    verify = client.post("/password/reset/verify", {"token": token})
+    reset = client.post("/password/reset", {"token": token, "new_password": PASSWORD + " x"})
+    assert (verify.status, verify.json()["code"]) == (410, "token_invalid")
+    assert (reset.status, reset.json()["code"]) == (410, "token_invalid")
+    # AND the password is the one the owner chose, and their session goes on
+    log_in(client, account["email"], NEW_PASSWORD)
+    assert client.get("/account", token=account["token"]).status == 200
+
+
 def test_link_works_once(client, account):
     token = request_reset_token(client, account["email"])
     assert (

@@ -7,6 +7,7 @@ policy check is emulated by infra/local/moto_fixes.py (moto itself checks nothin
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import uuid
@@ -16,10 +17,20 @@ import docx
 import pytest
 import requests
 
-from infra.local.__main__ import DEMO_PASSWORD
 from tests.clients import ApiClient, InProcessClient
-from tests.conftest import PASSWORD, log_in, register_and_verify
-from tests.integration.test_cession import Party, give_service
+from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
+from tests.conftest import staff_token as conftest_staff_token
+from tests.integration.test_cession import (
+    WORKFLOW_SECONDS,
+    Party,
+    activated,
+    give_service,
+    new_party,
+    order_cession,
+    outcome_mails,
+    service_ids,
+    wait_for_status,
+)
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF = b"%PDF-1.7\n" + b"0" * 2048 + b"\n%%EOF\n"
@@ -75,27 +86,22 @@ def submit(client: ApiClient, case: dict) -> Any:
     )
 
 
-_STAFF_TOKENS: dict[str, str] = {}
+_STAFF_TOKENS: dict[tuple[str, str], str] = {}
 
 
-def staff_token(client: ApiClient) -> str:
-    """A staff session: the dev server seeds staff@example.com; in-process, the same."""
+def staff_token(client: ApiClient, role: str = "support") -> str:
+    """A staff session (`support` reviews and rejects; only `admin` approves): provisioned
+    in-process, the dev server's seeded accounts over HTTP (logged in once per run)."""
     if isinstance(client, InProcessClient):
-        from clientarea import accounts
-        from clientarea.roles import Role
+        return conftest_staff_token(client, role)
+    key = (getattr(client, "base_url", ""), role)
+    if key not in _STAFF_TOKENS:
+        _STAFF_TOKENS[key] = conftest_staff_token(client, role)
+    return _STAFF_TOKENS[key]
 
-        accounts.provision(
-            email="staff@example.com",
-            password=DEMO_PASSWORD,
-            full_name="Support Staff",
-            login="staff",
-            role=Role.SUPPORT,
-        )
-        return log_in(client, "staff", DEMO_PASSWORD)
-    base = getattr(client, "base_url", "")
-    if base not in _STAFF_TOKENS:
-        _STAFF_TOKENS[base] = log_in(client, "staff", DEMO_PASSWORD)
-    return _STAFF_TOKENS[base]
+
+def admin_token(client: ApiClient) -> str:
+    return staff_token(client, "admin")
 
 
 def decide(client: ApiClient, token: str, reference: str, decision: str, reason: str = "") -> Any:
@@ -410,14 +416,55 @@ def test_staff_list_by_status_and_open_a_case_with_download_links(client):
     assert client.get("/staff/recovery-requests/RC-AAAAAAAAAA", token=staff).status == 404
 
 
+SWAPPED = b"%PDF-1.7\n" + b"forged passport " * 300 + b"\n%%EOF\n"
+
+
+def test_a_document_swapped_after_submit_is_not_what_staff_see(client):
+    # GIVEN a submitted case (the audit trail records what was handed in)
+    owner = new_owner(client)
+    _, case = under_review(client, owner["login"])
+    form = next(f for f in case["uploads"] if f["document"] == "passport_pages_1_2")
+    # WHEN the applicant re-uses the still-valid upload form with another file
+    upload(form, "application/pdf", SWAPPED)
+    # THEN staff get exactly the file that was submitted, and the audit's size and
+    # MD5 (S3's ETag) are those of the file they download
+    staff = staff_token(client)
+    seen = client.get(f"/staff/recovery-requests/{case['reference']}", token=staff).json()
+    documents = {d["document"]: d for d in seen["documents"]}
+    passport = documents["passport_pages_1_2"]
+    fetched = requests.get(passport["download_url"], timeout=30).content
+    assert fetched == PDF
+    (submitted,) = [e for e in seen["audit"] if e["action"] == "submitted"]
+    recorded = submitted["detail"]["documents"]["passport_pages_1_2"]
+    assert recorded["bytes"] == passport["size"] == len(fetched)
+    assert recorded["etag"] == passport["etag"] == hashlib.md5(fetched).hexdigest()
+    # AND a slot left empty at submit stays empty, whatever arrives later
+    photo = next(f for f in case["uploads"] if f["document"] == "passport_photo_25")
+    upload(photo, "image/jpeg", b"\xff\xd8\xff" + b"0" * 100)
+    seen = client.get(f"/staff/recovery-requests/{case['reference']}", token=staff).json()
+    documents = {d["document"]: d for d in seen["documents"]}
+    assert documents["passport_photo_25"]["uploaded"] is False
+    assert documents["passport_photo_25"]["download_url"] is None
+    # AND the applicant sees the submitted documents too
+    view = client.get(f"/recovery/requests/{case['reference']}", headers={KEY: case["access_key"]})
+    sizes = {d["document"]: d["size"] for d in view.json()["documents"]}
+    assert sizes["passport_pages_1_2"] == len(PDF) and sizes["passport_photo_25"] is None
+    # AND after the decision staff still get the original (the closed copy is made of it)
+    assert decide(client, staff, case["reference"], "reject", "unreadable").status == 200
+    seen = client.get(f"/staff/recovery-requests/{case['reference']}", token=staff).json()
+    for document in seen["documents"]:
+        if document["uploaded"]:
+            assert requests.get(document["download_url"], timeout=30).content == PDF
+
+
 def test_approval_moves_the_email_and_revokes_sessions_and_reset_links(client):
     # GIVEN an owner with a live session and a pending reset link
     owner = new_owner(client, locale="uk")
     assert client.post("/password/forgot", {"login": owner["email"]}).status == 202
     reset_token = client.mail_link_token(owner["email"], subject_contains="пароля")
     body, case = under_review(client, owner["login"], channel="scanned_documents")
-    staff = staff_token(client)
-    # WHEN staff approve
+    staff = admin_token(client)
+    # WHEN an admin approves
     reply = decide(client, staff, case["reference"], "approve", "documents verified")
     # THEN the case is approved and its contact email is the new one
     assert reply.status == 200, reply.body
@@ -458,11 +505,130 @@ def test_rejection_tells_the_applicant_why(client):
     assert rejected and reason in rejected[0]["text"]
     # AND the account is untouched: the owner's session still works
     assert client.get("/account", token=owner["token"]).json()["email"] == owner["email"]
-    assert decide(client, staff, case["reference"], "approve").status == 409
+    assert decide(client, admin_token(client), case["reference"], "approve").status == 409
+
+
+def test_only_an_admin_approves_a_support_agent_reviews_and_rejects(client):
+    # GIVEN a case naming an account, and a support agent
+    owner = new_owner(client)
+    body, case = under_review(client, owner["login"])
+    support = staff_token(client)
+    path = f"/staff/recovery-requests/{case['reference']}"
+    # WHEN the agent approves (one person handing any account to any address)
+    reply = decide(client, support, case["reference"], "approve", "looks fine")
+    # THEN 403, and nothing changed: the case waits, the account keeps its address
+    expect_error(reply, 403, "forbidden")
+    assert client.get(path, token=support).json()["status"] == "under_review"
+    assert client.get("/account", token=owner["token"]).json()["email"] == owner["email"]
+    assert [m for m in client.mails(body["new_email"]) if "approved" in m["subject"]] == []
+    # AND an admin may approve it
+    reply = decide(client, admin_token(client), case["reference"], "approve", "verified")
+    assert (reply.status, reply.json()["status"]) == (200, "approved")
+    # AND the agent may still reject a case
+    _, other = under_review(client, new_owner(client)["login"])
+    reply = decide(client, support, other["reference"], "reject", "unreadable scan")
+    assert (reply.status, reply.json()["status"]) == (200, "rejected")
+
+
+def test_approval_cancels_the_accounts_open_cession_orders(client):
+    """Whoever held the old mailbox holds the cession links mailed there: an approval
+    must not leave them a way to move the account's services (or fill it) afterwards."""
+    # GIVEN an account with an activated cession of its service (links in the old mailbox),
+    owner = new_party(client)
+    other, giver = new_party(client), new_party(client)
+    service, outgoing, owner_link, other_link = activated(client, owner, other)
+    # one not yet activated,
+    waiting_service = give_service(client, owner)
+    waiting = order_cession(client, owner, other, waiting_service).json()
+    # and an activated cession TO it,
+    incoming_service, incoming, giver_link, owner_in_link = activated(client, giver, owner)
+    # and a finished one, which stays as it is
+    done_service = give_service(client, owner)
+    done = order_cession(client, owner, other, done_service).json()
+    assert client.post(f"/orders/{done['order_id']}/cancel", token=owner.token).status == 200
+    body, case = under_review(client, owner.login)
+    # WHEN an admin approves the recovery
+    reply = decide(client, admin_token(client), case["reference"], "approve", "verified")
+    assert reply.status == 200, reply.body
+    # THEN every open order is cancelled, for both parties
+    wait_for_status(client, other, outgoing["order_id"], "cancelled")
+    wait_for_status(client, other, waiting["order_id"], "cancelled")
+    wait_for_status(client, giver, incoming["order_id"], "cancelled")
+    assert client.get(f"/orders/{done['order_id']}", token=other.token).json()["status"] == (
+        "cancelled"
+    )
+    # AND no link mailed before works: nothing can move
+    for link in (owner_link, other_link, giver_link, owner_in_link):
+        late = client.post("/cession/confirm", {"token": link})
+        assert (late.status, late.json()["code"]) == (410, "token_invalid")
+    renewed = Party(
+        owner.client_number, owner.login, body["new_email"], log_in(client, body["new_email"])
+    )
+    assert {service["service_id"], waiting_service["service_id"]} <= service_ids(client, renewed)
+    assert incoming_service["service_id"] in service_ids(client, giver)
+    # AND the services are free again (a new order may hold them)
+    assert order_cession(client, renewed, other, service).status == 201
+    # AND both parties of each order are told, the account at its new address
+    for party, domain in (
+        (other, service["domain"]),
+        (renewed, service["domain"]),
+        (other, waiting_service["domain"]),
+        (renewed, waiting_service["domain"]),
+        (giver, incoming_service["domain"]),
+        (renewed, incoming_service["domain"]),
+    ):
+        assert outcome_mails(client, party, domain, "cancelled"), (party.email, domain)
+    # AND the workflows of the activated orders end cleanly (in-process: moto's executions)
+    if isinstance(client, InProcessClient):
+        _assert_executions_succeeded(client, [outgoing["order_id"], incoming["order_id"]])
+
+
+def test_orders_beyond_one_transaction_are_cancelled_right_after_it(handler_client, monkeypatch):
+    from clientarea import cession
+
+    # (DynamoDB takes 100 items per transaction: past WITHDRAW_IN_TRANSACTION orders, the
+    # rest are cancelled each on its own once the approval has committed)
+    monkeypatch.setattr(cession, "WITHDRAW_IN_TRANSACTION", 1)
+    client = handler_client
+    owner, other = new_party(client), new_party(client)
+    first = order_cession(client, owner, other, give_service(client, owner)).json()
+    service, second, owner_link, other_link = activated(client, owner, other)
+    _, case = under_review(client, owner.login)
+    reply = decide(client, admin_token(client), case["reference"], "approve", "verified")
+    assert reply.status == 200, reply.body
+    for order in (first, second):
+        assert client.get(f"/orders/{order['order_id']}", token=other.token).json()["status"] == (
+            "cancelled"
+        )
+    for link in (owner_link, other_link):
+        assert client.post("/cession/confirm", {"token": link}).status == 410
+    assert outcome_mails(client, other, service["domain"], "cancelled")
+    _assert_executions_succeeded(client, [second["order_id"]])
+
+
+def _assert_executions_succeeded(client: InProcessClient, order_ids: list[str]) -> None:
+    import time
+
+    import boto3
+
+    sfn = boto3.client("stepfunctions", region_name="eu-central-1")
+    machine = client.deployment.physical.refs["CessionStateMachine"]
+    executions = {
+        e["name"]: e["executionArn"]
+        for e in sfn.list_executions(stateMachineArn=machine)["executions"]
+    }
+    deadline = time.monotonic() + WORKFLOW_SECONDS
+    for order_id in order_ids:
+        while (status := sfn.describe_execution(executionArn=executions[order_id])["status"]) == (
+            "RUNNING"
+        ):
+            assert time.monotonic() < deadline, f"{order_id}: the execution did not end"
+            time.sleep(0.1)
+        assert status == "SUCCEEDED", (order_id, status)
 
 
 def test_decisions_need_a_case_under_review_and_an_account(client):
-    staff = staff_token(client)
+    staff = admin_token(client)
     _, waiting = open_case(client, "anyone")
     reply = decide(client, staff, waiting["reference"], "approve")
     assert reply.status == 409 and reply.json()["code"] == "invalid_recovery_state"
@@ -479,7 +645,7 @@ def test_approval_is_409_email_taken_when_the_address_belongs_to_another_account
     taken = f"taken-{uuid.uuid4().hex[:12]}@example.org"
     register_and_verify(client, taken)
     _, case = under_review(client, owner["login"], new_email=taken)
-    staff = staff_token(client)
+    staff = admin_token(client)
     reply = decide(client, staff, case["reference"], "approve")
     assert reply.status == 409 and reply.json()["code"] == "email_taken"
     assert client.get("/account", token=owner["token"]).status == 200
@@ -516,21 +682,28 @@ def test_decided_documents_move_under_closed_for_the_retention_rule(handler_clie
 
     owner = new_owner(handler_client)
     _, case = under_review(handler_client, owner["login"])
+    # (a file sent after submit: a newer version, which must not become the closed copy)
+    form = next(f for f in case["uploads"] if f["document"] == "passport_pages_1_2")
+    assert upload(form, "application/pdf", SWAPPED).status_code == 204
     staff = staff_token(handler_client)
     assert decide(handler_client, staff, case["reference"], "reject", "blurred").status == 200
     s3 = boto3.client("s3")
-    keys = [
-        item["Key"]
-        for item in s3.list_objects_v2(Bucket=config.recovery_bucket()).get("Contents", [])
-        if case["reference"] in item["Key"]
-    ]
-    assert sorted(keys) == [
+    bucket = config.recovery_bucket()
+    listed = s3.list_object_versions(Bucket=bucket, Prefix=f"requests/{case['reference']}/")
+    # nothing is left under requests/: no version, no delete marker
+    assert listed.get("Versions", []) == listed.get("DeleteMarkers", []) == []
+    closed = s3.list_object_versions(Bucket=bucket, Prefix=f"closed/{case['reference']}/")
+    assert sorted(item["Key"] for item in closed["Versions"]) == [
         f"closed/{case['reference']}/application_handwritten",
         f"closed/{case['reference']}/passport_pages_1_2",
     ]
-    rules = s3.get_bucket_lifecycle_configuration(Bucket=config.recovery_bucket())["Rules"]
-    closed = next(rule for rule in rules if rule["ID"] == "ExpireClosedCases")
-    assert closed["Filter"]["Prefix"] == "closed/" and closed["Expiration"]["Days"] == 90
+    for item in closed["Versions"]:
+        assert s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read() == PDF
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+    assert rules["ExpireClosedCases"]["Filter"]["Prefix"] == "closed/"
+    assert rules["ExpireClosedCases"]["Expiration"]["Days"] == 90
+    assert rules["ExpireClosedCases"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert rules["RemoveExpiredDeleteMarkers"]["Expiration"]["ExpiredObjectDeleteMarker"]
     # staff still download them after the decision
     seen = handler_client.get(f"/staff/recovery-requests/{case['reference']}", token=staff).json()
     link = seen["documents"][0]["download_url"]
@@ -578,7 +751,9 @@ def test_matched_and_unmatched_hints_make_the_same_aws_calls(handler_client, mon
         sequences.append(list(calls))
     assert sequences[0] == sequences[1] == sequences[2]
     assert sequences[0] == [
-        "UpdateItem",
+        "UpdateItem",  # requests per IP
+        "UpdateItem",  # unasked mails per IP
+        "UpdateItem",  # unasked mails to the new address
         "TransactGetItems",
         "Query",
         "TransactWriteItems",

@@ -65,6 +65,53 @@ def test_client_session_on_a_staff_route_is_403_forbidden(client):
     assert client.get("/account", token=token).status == 200
 
 
+STAFF_FUNCTIONS = ("StaffSupportFunction", "RecoveryStaffFunction")
+_PATH_VALUES = {"{number}": "T-1", "{client_number}": "100001", "{reference}": "RC-AAAAAAAAAA"}
+_BODIES = {
+    "/staff/tickets/{number}/messages": {"message": "Your account is now mine."},
+    "/staff/recovery-requests/{reference}/decision": {"decision": "reject", "reason": "no"},
+}
+
+
+@pytest.mark.parametrize("function", STAFF_FUNCTIONS)
+def test_staff_functions_refuse_a_client_principal_even_past_the_authorizer(
+    handler_client, function
+):
+    """Defence in depth: should the authorizer (or a cached policy, or a template edit)
+    ever let a client session through to a staff function, the function itself says 403."""
+    from infra.local.lambdas import invoke
+
+    deployment = handler_client.deployment
+    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+    client_number = register_and_verify(handler_client, email)["client_number"]
+    token = log_in(handler_client, email)
+    routes = [r for r in deployment.stack.routes() if r.function == function]
+    assert routes
+    for route in routes:
+        path = route.path
+        for placeholder, value in _PATH_VALUES.items():
+            path = path.replace(placeholder, value)
+        body = _BODIES.get(route.path)
+        event = deployment.api._proxy_event(
+            route.method,
+            path,
+            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            json.dumps(body).encode() if body else None,
+            "203.0.113.7",
+        )
+        # what the authorizer hands on for this (client) session
+        event["requestContext"]["authorizer"] = {
+            "principalId": str(client_number),
+            "client_number": str(client_number),
+            "role": "client",
+            "locale": "en",
+            "session": "0" * 64,
+        }
+        reply = invoke(deployment.stack.functions()[function], event)
+        assert reply["statusCode"] == 403, (route, reply["statusCode"], reply["body"][:200])
+        assert json.loads(reply["body"])["code"] == "forbidden"
+
+
 def test_staff_session_on_client_routes_is_403_forbidden(client):
     token = staff_token(client)
     for method, path, body in (

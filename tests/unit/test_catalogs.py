@@ -19,8 +19,10 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 from clientarea import i18n
+from clientarea.mail.rendering import KINDS
 
 from infra.catalogs import compile_catalog
+from tests.unit.test_words import mail_variants
 
 LAYER = i18n.TRANSLATIONS.parents[1]  # layers/clientarea, where babel.cfg maps the sources
 POT = i18n.TRANSLATIONS / "messages.pot"
@@ -185,22 +187,39 @@ def _german(template: Catalog) -> Catalog:
     return catalog
 
 
-def test_a_sixth_language_is_one_more_catalog(tmp_path: Path) -> None:
-    # GIVEN a copy of the package with one more catalog, compiled, and nothing else changed
-    package = tmp_path / "clientarea"
+@pytest.fixture(scope="module")
+def german(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the package with one more catalog, compiled, and nothing else changed."""
+    root = tmp_path_factory.mktemp("sixth")
+    package = root / "clientarea"
     shutil.copytree(i18n.TRANSLATIONS.parent, package, ignore=shutil.ignore_patterns("__pycache__"))
     po = package / "translations" / "de" / "LC_MESSAGES" / "messages.po"
     po.parent.mkdir(parents=True)
     with po.open("wb") as target:
         write_po(target, _german(_read(POT)))
     compile_catalog(po)
-    # WHEN that package answers (a fresh interpreter: the languages are read at import)
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    return root
+
+
+def _run(root: Path, script: str, given: object = None) -> dict:
+    """`script` in a fresh interpreter on the copy (the languages are read at import)."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
     done = subprocess.run(
-        [sys.executable, "-c", SIXTH], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", script],
+        input=json.dumps(given),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+def test_a_sixth_language_is_one_more_catalog(german: Path) -> None:
+    # GIVEN a copy of the package with one more catalog (the fixture)
+    # WHEN that package answers
+    out = _run(german, SIXTH)
     # THEN German is negotiated, and the errors and mails speak it, dates in German
     assert out["supported"][0] == "en" and "de" in out["supported"]
     assert out["negotiated"] == "de"
@@ -213,3 +232,57 @@ def test_a_sixth_language_is_one_more_catalog(tmp_path: Path) -> None:
     assert "<b>Hallo</b> <i>Jana</i>," in out["text"]  # plain text: as written
     assert "&lt;b&gt;Hallo&lt;/b&gt; &lt;i&gt;Jana&lt;/i&gt;," in out["html"]
     assert "<b>Hallo" not in out["html"] and '<html lang="de">' in out["html"]
+
+
+EVERY_WORD = """
+import dataclasses, json, sys
+from clientarea import locales, recovery_texts
+from clientarea.mail.rendering import render
+
+variants = json.load(sys.stdin)
+texts = recovery_texts.catalogue("de")
+print(json.dumps({
+    "mails": [
+        [kind, params, dataclasses.asdict(render(kind, "de", params))]
+        for kind, params in variants
+    ],
+    "messages": {
+        code: locales.message(code, "de", retry_after=30, limit=2, reason="common")
+        for code in (*locales.ERRORS, *locales.PLURAL_ERRORS)
+    },
+    "reasons": [locales.weak_password_reason(r, "de") for r in locales.WEAK_PASSWORD_REASONS],
+    "recovery": [text for table in recovery_texts.TEXTS for text in texts[table].values()],
+}))
+"""
+def _without_values(text: str, params: dict[str, object]) -> str:
+    """`text` less what the caller passed (names, domains, a quoted reply, a ticket's
+    own subject): those are not the catalog's words."""
+    for name, value in params.items():
+        if isinstance(value, str) and not name.endswith("link"):
+            text = text.replace(value, "")
+    return text
+
+
+LABEL = re.compile(r'<a href="[^"]+"[^>]*display:inline-block[^>]*>([^<]+)</a>')
+
+
+def test_every_word_of_every_mail_and_message_comes_from_the_catalogs(german: Path) -> None:
+    # A word written outside {% trans %}/_() (or an error without its N_) would reach a
+    # German reader in English: in the throwaway catalog every translation starts "DE ".
+    variants = list(mail_variants())
+    out = _run(german, EVERY_WORD, variants)
+    assert len(out["mails"]) == len(variants) and {k for k, _ in variants} == set(KINDS)
+    for kind, params, mail in out["mails"]:
+        subject = _without_values(mail["subject"].removeprefix("clientarea: "), params)
+        assert subject.startswith("DE ") or not re.search(r"\w", subject), (kind, subject)
+        text = _without_values(mail["text"], params)
+        for block in filter(None, (b.strip() for b in text.split("\n\n"))):
+            if block.startswith(("http://", "https://")):
+                continue  # a button, in plain text
+            assert block.startswith(("DE ", "— DE ", "<b>Hallo</b>")), (kind, block)
+        labels = LABEL.findall(mail["html"])
+        assert labels and all(label.startswith("DE ") for label in labels), (kind, labels)
+    for code, message in out["messages"].items():
+        assert message.startswith("DE "), code
+    for text in (*out["reasons"], *out["recovery"]):
+        assert text.startswith("DE "), text

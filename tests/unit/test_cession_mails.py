@@ -32,6 +32,8 @@ def params(kind: str, party: str, **extra: object) -> dict[str, object]:
         base |= {"link": LINK, "expires_at": "2026-11-29T12:00:00Z", "valid_for_seconds": 604800}
     if kind == "cession_declined":
         base["declined_by"] = "recipient"
+    if kind == "cession_cancelled":
+        base["cancelled_by"] = "owner"
     return base | extra
 
 
@@ -103,3 +105,25 @@ def test_names_and_domains_are_escaped_in_html():
     mail = render("cession_completed", "en", hostile)
     assert "<script>" not in mail.html and "&lt;script&gt;" in mail.html
     assert "<script>x</script>" in mail.text  # plain text is never escaped
+
+
+STAFF = {
+    "en": "Our staff",
+    "uk": "співробітники",
+    "ru": "сотрудники",
+    "pl": "Nasz zespół anulował",  # the glossary's staff: «nasz zespół»
+    "pt": "A nossa equipa cancelou",
+}
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+@pytest.mark.parametrize("party", ["owner", "recipient"])
+def test_a_cancellation_by_staff_says_staff_cancelled_it(party, locale):
+    # (a manual recovery's approval cancels the account's open orders)
+    by_owner = render("cession_cancelled", locale, params("cession_cancelled", party))
+    by_staff = render(
+        "cession_cancelled", locale, params("cession_cancelled", party, cancelled_by="staff")
+    )
+    assert by_staff.text != by_owner.text
+    assert STAFF[locale] in by_staff.text and STAFF[locale] in by_staff.html
+    assert STAFF[locale] not in by_owner.text

@@ -97,6 +97,66 @@ def test_two_from_addresses_give_no_sender() -> None:
     assert mail.sender == "" and mail.automatic  # nobody to answer, nobody to trust
 
 
+@pytest.mark.parametrize(
+    ("header", "sender", "name"),
+    [
+        (b"From: Olena <olena@example.com>", "olena@example.com", "Olena"),
+        (b'From: "Doe, John" <john@example.com>', "john@example.com", "Doe, John"),
+        (b"From: john@example.com (John Doe)", "john@example.com", ""),
+        (b"From: =?utf-8?q?Jo=C3=A3o?= <joao@example.pt>", "joao@example.pt", "João"),
+        (b"From: a@example.com\r\nFrom: b@example.com", "", ""),  # two From headers
+        (b"From: a@example.com <b@example.com>", "", ""),  # an address as the name
+        (b"From: <a@example.com> b@example.com", "", ""),  # junk after the address
+        (b"From: A <a@example.com", "", ""),  # unclosed bracket
+        (b"From: Friends: a@example.com;", "", ""),  # a group
+        (b"From: <@relay.example:a@example.com>", "", ""),  # obsolete route
+        (b"From: Jo\x00hn <john@example.com>", "", ""),  # a NUL in the name
+        (b"From: =?utf-8?b?RXZlDQpCY2M6IHg=?= <a@example.com>", "", ""),  # CRLF in the name
+        (b"From: owner", "", ""),  # no domain
+        (b"From: ", "", ""),
+        (b"X-From: a@example.com", "", ""),  # no From at all
+    ],
+)
+def test_only_one_well_formed_from_gives_a_sender(header: bytes, sender: str, name: str) -> None:
+    mail = inbound.parse(header + b"\r\nSubject: x\r\n\r\nbody\r\n", mail_from="x@example.net")
+    assert (mail.sender, mail.sender_name) == (sender, name)
+
+
+@pytest.mark.parametrize(
+    ("message_id", "echoed"),
+    [
+        ("<abc.123@mail.example.net>", True),
+        ("<CAF+x=y_z@mail.gmail.com>", True),
+        ("<call +1 555 0100 now> <abc@example.net>", False),
+        ("<abc@example.net> (comment)", False),
+        ("no-brackets@example.net", False),
+        ("<" + "a" * 300 + "@example.net>", False),
+        ("", False),
+    ],
+)
+def test_only_a_plain_message_id_is_echoed(message_id: str, echoed: bool) -> None:
+    assert bool(inbound._MESSAGE_ID.fullmatch(message_id)) is echoed
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "answerable"),
+    [
+        ({"spf": "PASS"}, True),
+        ({"dmarc": "PASS"}, True),
+        ({"spf": "PASS", "dmarc": "FAIL"}, False),  # a forged From: no reply at all
+        ({"spf": "FAIL", "dkim": "PASS"}, False),
+        ({"spf": "PROCESSING_FAILED", "dmarc": "PROCESSING_FAILED"}, False),
+        ({"spf": "PASS", "spam": "FAIL"}, False),
+        ({"dmarc": "PASS", "virus": "FAIL"}, False),
+        ({}, False),  # GRAY everywhere
+    ],
+)
+def test_an_envelope_sender_is_answered_only_when_spf_or_dmarc_passes(
+    verdicts: dict[str, str], answerable: bool
+) -> None:
+    assert inbound.Verdicts(**verdicts).envelope_answerable() is answerable
+
+
 def test_verdicts_pass_only_when_all_three_pass() -> None:
     assert inbound.Verdicts("PASS", "PASS", "PASS").authenticated()
     assert not inbound.Verdicts("PASS", "PASS", "GRAY").authenticated()

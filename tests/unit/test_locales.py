@@ -28,6 +28,8 @@ def _domain_error_codes(cls: type[errors.DomainError] = errors.DomainError) -> s
     codes: set[str] = set()
     for subclass in cls.__subclasses__():
         codes |= {subclass.code} | _domain_error_codes(subclass)
+        if subclass.message_key:
+            codes.add(subclass.message_key)
     return codes
 
 

@@ -15,7 +15,6 @@ TEMPLATES = Path(rendering.__file__).resolve().parent / "templates"
 PARAMS: dict[str, dict[str, object]] = {
     # No login and no client number: both are assigned only when the address is confirmed.
     "email_verification": {
-        "full_name": "Olena Kovalenko",
         "link": "https://my.example.net/verify-email#token=VERIFYTOKEN",
         "expires_at": "2026-11-22T12:00:00Z",
         "valid_for_seconds": 86400,
@@ -27,9 +26,16 @@ PARAMS: dict[str, dict[str, object]] = {
         "login_link": "https://my.example.net/login",
     },
     "email_change_confirm": {
-        "full_name": "Olena Kovalenko",
         "new_email": "olena.new@example.org",
         "link": "https://my.example.net/email-change/confirm#token=CHANGETOKEN",
+        "expires_at": "2026-11-22T12:00:00Z",
+        "valid_for_seconds": 7200,
+    },
+    # To an address nobody has proven yet: the client number only, no typed name.
+    "authorised_sender_confirm": {
+        "email": "olena.colleague@example.org",
+        "client_number": 100042,
+        "link": "https://my.example.net/authorised-emails/confirm#token=SENDERTOKEN",
         "expires_at": "2026-11-22T12:00:00Z",
         "valid_for_seconds": 7200,
     },
@@ -88,6 +94,7 @@ PARAMS["cession_confirm"].update(
     valid_for_seconds=604800,
 )
 PARAMS["cession_declined"]["declined_by"] = "owner"
+PARAMS["cession_cancelled"]["cancelled_by"] = "owner"
 
 # Support mails (issue 4).
 SUPPORT_KINDS = {"ticket_reply", "access_request_received", "support_auto_reply"}
@@ -104,7 +111,6 @@ PARAMS["access_request_received"] = {
     "reset_link": "https://my.example.net/forgot-password",
 }
 PARAMS["support_auto_reply"] = {
-    "full_name": "Olena Kovalenko",
     "client_area_link": "https://my.example.net/login",
     "access_link": "https://my.example.net/support/access-request",
     "sales_address": "sales@example.net",
@@ -114,7 +120,6 @@ RECOVERY_KINDS = {"recovery_received", "recovery_approved", "recovery_rejected"}
 PARAMS.update(
     {
         "recovery_received": {
-            "full_name": "Olena Kovalenko",
             "reference": "RC-ABCDEFGHJK",
             "status_link": "https://my.example.net/recovery/RC-ABCDEFGHJK",
             "uploads_needed": True,
@@ -180,6 +185,7 @@ def test_kinds_match_the_template_files() -> None:
         "email_change_confirm",
         "email_change_requested",
         "email_changed",
+        "authorised_sender_confirm",
     } | CESSION_KINDS | SUPPORT_KINDS | RECOVERY_KINDS == KINDS
     assert PARAMS.keys() == KINDS
     # One template per mail, whatever the language: its words are in the catalogs.
@@ -197,7 +203,8 @@ def test_every_kind_renders_in_every_locale(kind: str, locale: str) -> None:
     assert isinstance(mail, RenderedMail)
     assert mail.subject.strip() and len(mail.subject) <= 200
     assert "\n" not in mail.subject and "\r" not in mail.subject
-    assert "Olena Kovalenko" in mail.text and "Olena Kovalenko" in mail.html
+    if "full_name" in params:
+        assert "Olena Kovalenko" in mail.text and "Olena Kovalenko" in mail.html
     assert mail.text.rstrip().endswith(SIGNATURE[locale])
     assert SIGNATURE[locale] in mail.html
     # No template markup or placeholders leak out.
@@ -212,6 +219,28 @@ def test_every_kind_renders_in_every_locale(kind: str, locale: str) -> None:
         assert url in mail.text.splitlines(), f"{key} is not on a line of its own"
         assert f'href="{url}"' in mail.html  # the button
         assert f">{url}</a>" in mail.html  # and the raw URL as text
+
+
+# Mail to an address nobody has proven yet (issue 12): whatever a stranger typed as a
+# name must not reach it, so these greet neutrally and take no name at all.
+TO_UNVERIFIED = {
+    "email_verification",
+    "email_change_confirm",
+    "recovery_received",
+    "authorised_sender_confirm",
+    "support_auto_reply",  # to an envelope sender: its display name is anybody's typing
+}
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+@pytest.mark.parametrize("kind", sorted(TO_UNVERIFIED))
+def test_mail_to_an_unverified_address_carries_no_typed_name(kind: str, locale: str) -> None:
+    assert "full_name" not in PARAMS[kind]
+    typed = "Call +1 555 0100 now"
+    mail = render(kind, locale, {**PARAMS[kind], "full_name": typed})
+    assert mail == render(kind, locale, PARAMS[kind])
+    for part in (mail.subject, mail.text, mail.html):
+        assert typed not in part
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)
@@ -283,6 +312,24 @@ def test_email_change_confirm_english_wording() -> None:
     assert "valid for only 2 hours, until November 22, 2026, 12:00 PM UTC" in text
     assert "works only once" in text
     assert "ignore" in text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
+def test_authorised_sender_confirm_names_account_address_and_two_hours(locale: str) -> None:
+    mail = render("authorised_sender_confirm", locale, PARAMS["authorised_sender_confirm"])
+    for part in (mail.text, mail.html):
+        assert "olena.colleague@example.org" in part
+        assert "100042" in part
+        assert TWO_HOURS[locale] in part
+        assert NOON_22_NOV[locale] in part
+
+
+def test_authorised_sender_confirm_english_wording() -> None:
+    text = render("authorised_sender_confirm", "en", PARAMS["authorised_sender_confirm"]).text
+    assert text.startswith("Hello,\n")
+    assert "client account 100042 asked that mail from olena.colleague@example.org" in text
+    assert "valid for only 2 hours, until November 22, 2026, 12:00 PM UTC" in text
+    assert "ignore this email" in text
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)

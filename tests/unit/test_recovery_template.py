@@ -48,12 +48,21 @@ def test_nothing_may_update_or_delete_audit_entries() -> None:
                 assert not _actions(statement) & WRITES
 
 
+READ_OR_DELETE_DOCUMENTS = {
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:GetObjectAttributes",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:*",
+}
+
+
 def test_the_public_applicant_function_cannot_change_accounts_or_read_documents() -> None:
     for statement in _statements("RecoveryFunction"):
         if _names(statement, "AccountsTable"):
             assert _actions(statement) == {"dynamodb:GetItem"}
-        assert "s3:GetObject" not in _actions(statement)
-        assert "s3:DeleteObject" not in _actions(statement)
+        assert not _actions(statement) & READ_OR_DELETE_DOCUMENTS
         if "s3:PutObject" in _actions(statement):
             assert all("/requests/*" in json.dumps(r) for r in _resources(statement))
 
@@ -62,7 +71,7 @@ def test_only_the_staff_function_switches_emails_and_it_never_deletes_closed_doc
     staff = _statements("RecoveryStaffFunction")
     assert any(_names(s, "AccountsTable") and "dynamodb:UpdateItem" in _actions(s) for s in staff)
     for statement in staff:
-        if "s3:DeleteObject" in _actions(statement):
+        if _actions(statement) & {"s3:DeleteObject", "s3:DeleteObjectVersion"}:
             assert all("/requests/*" in json.dumps(r) for r in _resources(statement))
 
 
@@ -74,7 +83,9 @@ def test_documents_bucket_is_private_encrypted_owner_enforced_and_tls_only() -> 
     (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
     assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
-    assert "VersioningConfiguration" not in bucket  # an expired document must be gone
+    # Versioned, so that submit can freeze a version (see the lifecycle test for how
+    # noncurrent versions still end).
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     policy = resources["RecoveryDocumentsBucketPolicy"]["Properties"]["PolicyDocument"]
     (tls,) = [s for s in policy["Statement"] if s["Sid"] == "TlsOnly"]
     assert tls["Effect"] == "Deny" and tls["Action"] == "s3:*"
@@ -89,6 +100,21 @@ def test_lifecycle_expires_closed_cases_after_the_retention_parameter() -> None:
     assert closed["ExpirationInDays"] == {"Ref": "RecoveryRetentionDays"}
     assert rules["ExpireAbandonedCases"]["Prefix"] == "requests/"
     assert load().template["Parameters"]["RecoveryRetentionDays"]["Default"] == 90
+
+
+def test_in_the_versioned_bucket_every_version_and_delete_marker_still_ends() -> None:
+    """A versioned bucket keeps an expired or overwritten object as a noncurrent version:
+    each prefix's rule must expire those too, and empty delete markers must go."""
+    bucket = load().resources["RecoveryDocumentsBucket"]["Properties"]
+    rules = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    closed, abandoned = rules["ExpireClosedCases"], rules["ExpireAbandonedCases"]
+    assert closed["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    assert abandoned["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": {"Ref": "RecoveryOpenCaseDays"}
+    }
+    markers = rules["RemoveExpiredDeleteMarkers"]
+    assert markers["ExpiredObjectDeleteMarker"] is True and "Prefix" not in markers
+    assert all(rule["Status"] == "Enabled" for rule in rules.values())
 
 
 # --- the emulated POST policy check -----------------------------------------------------

@@ -9,17 +9,18 @@ pre-hijack it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactWrite
 
 from clientarea import clock, config, passwords, sessions, telemetry, throttling, tokens
 from clientarea.errors import (
@@ -29,6 +30,7 @@ from clientarea.errors import (
     InvalidCredentials,
     InvalidEmail,
     InvalidLogin,
+    LoginRateLimited,
     NotFound,
     RateLimited,
     TokenInvalid,
@@ -37,24 +39,32 @@ from clientarea.mail import outbox
 from clientarea.roles import STAFF_ROLES, Role
 from clientarea.tables import (
     AccountModel,
+    AttemptsModel,
     ClaimModel,
     CounterModel,
-    RateLimitModel,
     SenderModel,
     SessionModel,
-    connection,
     transaction,
 )
 
 VERIFICATION_TTL = timedelta(hours=24)
 FIRST_CLIENT_NUMBER = 100_001
 
-# Login failures: at most 10 per login name (or address) in 15 minutes, counted alike
-# for existing and unknown logins so that the 429 reveals nothing; and never more than
-# 100 consecutive failures on an account (NIST SP 800-63B-4 §3.2.2) before its owner
-# must reset the password.
-LOGIN_FAILURES = throttling.Limit("login_failures", 10, 15 * 60)
-MAX_CONSECUTIVE_FAILURES = 100
+# Sign-in attempts, each counted before its password is checked (one conditional write):
+# at most 10 in a 15-minute window and 100 in a row (NIST SP 800-63B-4 §3.2.2), until a
+# success or a password reset by email clears the count. Counted per account (its login
+# name and its address share one count), and per login name or address for one nobody
+# has, with the same writes and the same answer, so that neither the pause nor the lock
+# tells whether an account exists. A count is kept a year after its last attempt.
+LOGIN_ATTEMPTS = throttling.ConsecutiveLimit(
+    "login_attempts",
+    per_window=10,
+    window_seconds=15 * 60,
+    consecutive=100,
+    keep_seconds=365 * 24 * 3600,
+)
+# Read for a login nobody has, so that it makes the same calls as a known one.
+_NO_ACCOUNT = "account#0"
 
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
 # Generated logins look like this; nobody may choose one, so they never collide.
@@ -88,7 +98,7 @@ class AccountView:
 
 
 def _view(account: AccountModel) -> AccountView:
-    senders = account.authorised_emails.as_dict() if account.authorised_emails else {}
+    senders = confirmed_senders(account)
     return AccountView(
         client_number=int(account.client_number),
         login=account.login,
@@ -175,22 +185,43 @@ def generated_login(client_number: int) -> str:
     return f"client{client_number}"
 
 
-def get_account(client_number: int | str) -> AccountModel:
+# Least privilege down to attributes: the functions that need no password hash may read
+# only some attributes of the Accounts table (template.yaml: a `dynamodb:Attributes`
+# condition on each of their statements; a read without a projection is refused), so
+# each of their reads names what it needs. A claim (login#, email#, sender#) is read
+# for whose it is; an account's key (`pk`) always comes along, to write back to it.
+CLAIM = ("client_number",)
+CONTACT = ("client_number", "email", "locale", "full_name")  # to mail the holder
+
+
+def _projection(attributes: Sequence[str] | None) -> list[str] | None:
+    return None if attributes is None else list(dict.fromkeys(("pk", *attributes)))
+
+
+def get_account(client_number: int | str, attributes: Sequence[str] | None = None) -> AccountModel:
+    """The account, whole, or only `attributes` of it (the others are None)."""
     try:
-        return AccountModel.get(account_key(client_number), consistent_read=True)
+        return AccountModel.get(
+            account_key(client_number),
+            consistent_read=True,
+            attributes_to_get=_projection(attributes),
+        )
     except DoesNotExist as exc:
         raise NotFound from exc
 
 
-def find_by_login_or_email(login_or_email: str) -> AccountModel | None:
-    """The account a person means by a login name or contact email, if any."""
+def find_by_login_or_email(
+    login_or_email: str, attributes: Sequence[str] | None = None
+) -> AccountModel | None:
+    """The account a person means by a login name or contact email, if any (whole, or
+    only `attributes` of it)."""
     key = _claim_key_for(login_or_email)
     if key is None:
         return None
     try:
-        claim = ClaimModel.get(key, consistent_read=True)
-        return AccountModel.get(account_key(claim.client_number), consistent_read=True)
-    except DoesNotExist:
+        claim = ClaimModel.get(key, consistent_read=True, attributes_to_get=list(CLAIM))
+        return get_account(claim.client_number, attributes)
+    except (DoesNotExist, NotFound):
         return None
 
 
@@ -214,12 +245,26 @@ def _next_client_number() -> int:
 
 
 def register(
-    *, email: str, password: str, full_name: str, locale: str, login: str | None = None
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    locale: str,
+    login: str | None = None,
+    client_ip: str,
 ) -> None:
-    """Start a registration. Always returns the same way (no account enumeration)."""
+    """Start a registration. Always returns the same way (no account enumeration).
+
+    Either branch mails the address typed (a link to it, or a notice to its owner), so
+    both draw on that address's unasked-mail budget first: past it, nothing is stored
+    or sent, and the answer is the same. The link's mail greets neutrally: the name was
+    typed by whoever registered, and the address is not proven theirs yet.
+    """
     address = normalise_email(email)
     chosen_login = normalise_login(login) if login else None
     passwords.check_policy(password, login=chosen_login, email=address)
+    if not throttling.may_mail_unasked(address, client_ip=client_ip):
+        return
     password_hash = passwords.hash_password(password)
     telemetry.count(telemetry.Metric.REGISTRATION_REQUESTED)
 
@@ -256,7 +301,6 @@ def register(
         "email_verification",
         address,
         locale,
-        full_name=full_name,
         link=outbox.link("/verify-email", issued.token),
         expires_at=clock.iso(issued.expires_at),
         valid_for_seconds=int(VERIFICATION_TTL.total_seconds()),
@@ -305,7 +349,6 @@ def _create_account(
         status=AccountStatus.ACTIVE,
         role=Role.CLIENT,
         session_generation=0,
-        failed_logins=0,
         created_at=clock.now(),
     )
     with transaction() as tx:
@@ -330,50 +373,41 @@ def _cancellation_codes(exc: TransactWriteError) -> list[str]:
 # --- login ------------------------------------------------------------------------
 
 
-def login(login_or_email: str, password: str, *, client_ip: str) -> sessions.NewSession:
-    """Check credentials and open a session; unknown login and wrong password look alike."""
+def login(
+    login_or_email: str, password: str, *, client_ip: str, user_agent: str | None = None
+) -> sessions.NewSession:
+    """Check credentials and open a session; unknown login and wrong password look alike.
+
+    The attempt is counted (per address, then per account or unknown login) before the
+    password is checked, by writes whose own outcome decides, so parallel guesses cannot
+    all slip under the limit. A success un-counts it in the transaction that saves the
+    session.
+    """
+    ip_hit = _count_attempt_of_address(client_ip)
     claim_key = _claim_key_for(login_or_email) or "login#"
-    ip_limit = login_failures_per_ip()
-    ip_counter, ip_retry = throttling.counter_key(ip_limit, client_ip)
-    login_counter, login_retry = throttling.counter_key(LOGIN_FAILURES, claim_key)
-    # One read for the claim and both failure counters.
-    with TransactGet(connection=connection()) as read:
-        claim_future = read.get(ClaimModel, claim_key)
-        ip_future = read.get(RateLimitModel, ip_counter)
-        login_future = read.get(RateLimitModel, login_counter)
-    if _hits(ip_future) >= ip_limit.max_hits:
-        raise _throttled(ip_retry)
-    login_failures = _hits(login_future)
-    if login_failures >= LOGIN_FAILURES.max_hits:
-        raise _throttled(login_retry)
-    account = _account_for_claim(claim_future)
-    if account is not None:
-        _refuse_if_locked(account)
-    if account is None or not passwords.verify_password(account.password_hash, password):
-        _record_failure(account, client_ip, claim_key)
-        raise InvalidCredentials
-    if account.status != AccountStatus.ACTIVE:
-        # A disabled account answers as a wrong password would, after the same work: the
-        # right password must not tell anyone that the account exists but is switched off.
+    claim = _claim(claim_key)
+    attempts = account_key(claim.client_number) if claim is not None else claim_key
+    _count_attempt(attempts)
+    account = _account_of(claim)
+    # An unknown login costs the same argon2 work as a wrong password (a hash nobody has).
+    right = passwords.verify_password(account.password_hash if account else None, password)
+    # A disabled account answers as a wrong password would, after the same work: the
+    # right password must not tell anyone that the account exists but is switched off.
+    if account is None or not right or account.status != AccountStatus.ACTIVE:
         telemetry.count(telemetry.Metric.LOGIN_FAILED)
         raise InvalidCredentials
-    session = sessions.new_session(account)
+    session = sessions.new_session(account, ip=client_ip, user_agent=user_agent)
     # A reset or password change that lands between our check and this write raised
     # the generation: this login must not survive it.
     same_generation = AccountModel.session_generation == account.session_generation
     try:
         with transaction() as tx:
             tx.save(session.item)
-            if login_failures:
-                # The count is of consecutive failures: the owner's success clears it.
-                tx.delete(RateLimitModel(login_counter))
-            if account.failed_logins:
-                tx.update(
-                    account, actions=[AccountModel.failed_logins.set(0)], condition=same_generation
-                )
-            else:
-                # A read-only check: concurrent logins do not conflict with each other.
-                tx.condition_check(AccountModel, account.pk, condition=same_generation)
+            # The count is of attempts in a row: the owner's success clears it.
+            tx.delete(throttling.clear(LOGIN_ATTEMPTS, attempts))
+            ip_hit.give_back(tx)
+            # A read-only check: concurrent logins do not conflict with each other.
+            tx.condition_check(AccountModel, account.pk, condition=same_generation)
     except TransactWriteError as exc:
         telemetry.count(telemetry.Metric.LOGIN_FAILED)
         raise InvalidCredentials from exc
@@ -381,57 +415,44 @@ def login(login_or_email: str, password: str, *, client_ip: str) -> sessions.New
     return session
 
 
-def login_failure_counters(account_login: str, account_email: str) -> list[RateLimitModel]:
-    """The current failure counters of an account's login and email, for a password
-    reset to clear (the owner has just proved the mailbox)."""
-    return [
-        RateLimitModel(throttling.counter_key(LOGIN_FAILURES, key)[0])
-        for key in (login_claim_key(account_login), email_claim_key(account_email))
-    ]
-
-
-def _hits(future: Any) -> int:
+def _claim(claim_key: str) -> ClaimModel | None:
     try:
-        return int(future.get().hits)
-    except RateLimitModel.DoesNotExist:
-        return 0
-
-
-def _account_for_claim(future: Any) -> AccountModel | None:
-    try:
-        claim = future.get()
-    except ClaimModel.DoesNotExist:
-        passwords.verify_password(None, "")  # same work as a wrong password
-        return None
-    try:
-        return AccountModel.get(account_key(claim.client_number), consistent_read=True)
+        return ClaimModel.get(claim_key, consistent_read=True)
     except DoesNotExist:
         return None
 
 
-def _throttled(retry_after: int) -> RateLimited:
-    """A login (or re-authentication) refused before its password was checked."""
-    telemetry.count(telemetry.Metric.LOGIN_THROTTLED)
-    return RateLimited(retry_after)
+def _account_of(claim: ClaimModel | None) -> AccountModel | None:
+    key = account_key(claim.client_number) if claim is not None else _NO_ACCOUNT
+    try:
+        return AccountModel.get(key, consistent_read=True)
+    except DoesNotExist:
+        return None
 
 
-def _refuse_if_locked(account: AccountModel) -> None:
-    blocked_until = account.login_blocked_until
-    if blocked_until is not None and clock.now() < blocked_until:
-        raise _throttled(int((blocked_until - clock.now()).total_seconds()) + 1)
+def _count_attempt(key: str) -> None:
+    """Count one sign-in attempt of `key` (an account, or a login nobody has) before it
+    is checked; LoginRateLimited, alike for a pause and the lock, when there is no room."""
+    try:
+        throttling.admit(LOGIN_ATTEMPTS, key)
+    except RateLimited as exc:
+        telemetry.count(telemetry.Metric.LOGIN_THROTTLED)
+        raise LoginRateLimited(exc.retry_after) from exc
 
 
-def _record_failure(account: AccountModel | None, client_ip: str, claim_key: str) -> None:
-    telemetry.count(telemetry.Metric.LOGIN_FAILED)
-    throttling.hit(login_failures_per_ip(), client_ip, raise_over_limit=False)
-    throttling.hit(LOGIN_FAILURES, claim_key, raise_over_limit=False)
-    if account is not None:
-        account.update(actions=[AccountModel.failed_logins.add(1)])
-        if int(account.failed_logins) >= MAX_CONSECUTIVE_FAILURES:
-            # Only a password reset (proof of the mailbox) lifts this.
-            account.update(
-                actions=[AccountModel.login_blocked_until.set(clock.now() + timedelta(days=3650))]
-            )
+def _count_attempt_of_address(client_ip: str) -> throttling.Hit:
+    """Count one sign-in attempt of the caller's address, before anything else."""
+    try:
+        return throttling.hit(login_failures_per_ip(), client_ip)
+    except RateLimited:
+        telemetry.count(telemetry.Metric.LOGIN_THROTTLED)
+        raise
+
+
+def login_attempts(client_number: int | str) -> AttemptsModel:
+    """The account's count of sign-in attempts, for a password reset to delete in its
+    transaction (the owner has just proved the mailbox: that always unlocks)."""
+    return throttling.clear(LOGIN_ATTEMPTS, account_key(client_number))
 
 
 def logout(principal: sessions.Principal) -> None:
@@ -467,24 +488,31 @@ def update_profile(client_number: int, changes: dict[str, Any]) -> AccountView:
 def change_password(
     principal: sessions.Principal, current_password: str, new_password: str, *, client_ip: str
 ) -> None:
-    """Change the password, end every other session and tell the owner. The current
-    password is checked under the login throttle: a stolen session must not become a
-    way to guess it."""
+    """Change the password, end every other session and any pending reset link (in one
+    transaction) and tell the owner. The current password is checked under the login
+    throttle: a stolen session must not become a way to guess it."""
     account = get_account(principal.client_number)
-    check_current_password(account, current_password, client_ip=client_ip)
+    # The new password's rules first: refusing it says nothing about the current one, and
+    # a weak choice must not spend one of the owner's counted attempts.
     passwords.check_policy(new_password, login=account.login, email=account.email)
+    checked = check_current_password(account, current_password, client_ip=client_ip)
     generation = int(account.session_generation)
     try:
-        _store_new_password(account, principal, generation, new_password)
+        _store_new_password(account, principal, generation, new_password, checked)
     except TransactWriteError as exc:
         raise Conflict from exc
     notify_password_changed(account)
 
 
 def _store_new_password(
-    account: AccountModel, principal: sessions.Principal, generation: int, new_password: str
+    account: AccountModel,
+    principal: sessions.Principal,
+    generation: int,
+    new_password: str,
+    checked: Reauthenticated,
 ) -> None:
     with transaction() as tx:
+        checked.settle(tx)
         tx.update(
             account,
             actions=[
@@ -499,6 +527,8 @@ def _store_new_password(
             actions=[SessionModel.generation.set(generation + 1)],
             condition=SessionModel.digest.exists(),
         )
+        # And any pending reset link: it must not set a password over the one just chosen.
+        tx.delete(tokens.revoke(tokens.Purpose.PASSWORD_RESET, str(principal.client_number)))
 
 
 def notify_password_changed(account: AccountModel) -> None:
@@ -544,7 +574,6 @@ def provision(
         status=AccountStatus.ACTIVE,
         role=role,
         session_generation=0,
-        failed_logins=0,
         created_at=clock.now(),
     )
     with transaction() as tx:
@@ -592,12 +621,15 @@ def switch_contact_email(
         condition &= AccountModel.session_generation == expected_generation
     sender_key = new_email.casefold()
     sender_entry = AccountModel.authorised_emails[sender_key]
-    was_authorised = sender_key in authorised_senders(account)
-    if was_authorised:
+    listed = authorised_senders(account).get(sender_key)
+    was_listed = listed is not None
+    # Only a confirmed entry has a sender claim (written at its confirmation).
+    was_confirmed = was_listed and is_confirmed_sender(listed)
+    if was_listed:
         actions.append(sender_entry.remove())
         condition &= sender_entry.exists()
     else:
-        # Fails (Conflict) if the address was authorised after `account` was read.
+        # Fails (Conflict) if the address was listed after `account` was read.
         condition &= sender_entry.does_not_exist()
     try:
         with transaction() as tx:
@@ -611,7 +643,11 @@ def switch_contact_email(
                 condition=ClaimModel.pk.does_not_exist(),
             )
             tx.delete(tokens.revoke(tokens.Purpose.PASSWORD_RESET, str(account.client_number)))
-            if was_authorised:
+            if was_listed:
+                # A pending confirmation link for the new contact address dies with it.
+                link = sender_link_subject(int(account.client_number), new_email)
+                tx.delete(tokens.revoke(tokens.Purpose.SENDER_CONFIRMATION, link))
+            if was_confirmed:
                 tx.delete(
                     SenderModel(sender_claim_key(new_email)),
                     condition=SenderModel.client_number == account.client_number,
@@ -625,7 +661,7 @@ def switch_contact_email(
             raise EmailTaken from exc
         raise Conflict from exc
     account.email = new_email
-    if was_authorised:
+    if was_listed:
         senders = authorised_senders(account)
         senders.pop(sender_key, None)
         account.authorised_emails = senders
@@ -634,7 +670,7 @@ def switch_contact_email(
 
 def _claimed_by_another(claim_key: str, client_number: int) -> bool:
     try:
-        claim = ClaimModel.get(claim_key, consistent_read=True)
+        claim = ClaimModel.get(claim_key, consistent_read=True, attributes_to_get=list(CLAIM))
     except DoesNotExist:
         return False
     return int(claim.client_number) != int(client_number)
@@ -645,15 +681,41 @@ def sender_claim_key(email: str) -> str:
     return f"sender#{email.casefold()}"
 
 
+class SenderStatus(StrEnum):
+    """An authorised sender is `pending` until the link mailed to it is used."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+
+
 def authorised_senders(account: AccountModel) -> dict[str, dict[str, Any]]:
-    """`{casefolded address: {"email", "added_at"}}`: the addresses the account authorised
-    besides its contact email."""
+    """`{casefolded address: {"email", "added_at", "status"}}`: the addresses the account
+    listed besides its contact email, pending or confirmed."""
     return account.authorised_emails.as_dict() if account.authorised_emails else {}
 
 
-def account_for_sender(address: str) -> AccountModel | None:
+def is_confirmed_sender(entry: dict[str, Any]) -> bool:
+    """Only a confirmed entry authorises; one written before confirmation existed (no
+    status) is pending like any other unproven claim."""
+    return entry.get("status") == SenderStatus.CONFIRMED
+
+
+def confirmed_senders(account: AccountModel) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in authorised_senders(account).items() if is_confirmed_sender(v)}
+
+
+def sender_link_subject(client_number: int, address: str) -> str:
+    """The token subject of the one live confirmation link per account and address
+    (a digest: the address itself must not be a key of the tokens table)."""
+    digest = hashlib.sha256(address.casefold().encode()).hexdigest()[:32]
+    return f"{client_number}-{digest}"
+
+
+def account_for_sender(address: str, attributes: Sequence[str] = CLAIM) -> AccountModel | None:
     """The account that mail from `address` belongs to: the one whose contact email it
-    is, else the one that authorised it; None for anyone else."""
+    is, else the one that confirmed it as an authorised sender; None for anyone else.
+    Only `attributes` of it are read (its number, unless asked for more; a sender's
+    entry is read too, to see that it was confirmed)."""
     try:
         key = normalise_email(address).casefold()
     except InvalidEmail:
@@ -661,38 +723,52 @@ def account_for_sender(address: str) -> AccountModel | None:
     for claim_key in (f"email#{key}", f"sender#{key}"):
         model = ClaimModel if claim_key.startswith("email#") else SenderModel
         try:
-            claim = model.get(claim_key, consistent_read=True)
+            claim = model.get(claim_key, consistent_read=True, attributes_to_get=list(CLAIM))
         except DoesNotExist:
             continue
-        return get_account(claim.client_number)
+        if model is ClaimModel:
+            return get_account(claim.client_number, attributes)
+        account = get_account(
+            claim.client_number, tuple(dict.fromkeys((*attributes, "authorised_emails")))
+        )
+        if not is_confirmed_sender(authorised_senders(account).get(key, {})):
+            return None  # a claim left from before confirmation existed: no proof
+        return account
     return None
 
 
 # --- re-authentication --------------------------------------------------------------------
 
 
-def check_current_password(account: AccountModel, password: str, *, client_ip: str) -> None:
-    """Re-authentication of a signed-in owner (e.g. before a contact-email change).
+@dataclass(frozen=True)
+class Reauthenticated:
+    """A current password that checked out; its counted attempt is still to be settled."""
 
-    A session must not become a way around the login throttle: a wrong password counts
-    as a login failure of the account's login name and of the caller's address, and the
-    same limits and lock refuse it (429) before the password is even checked.
+    attempts: str
+    ip_hit: throttling.Hit
+
+    def settle(self, tx: TransactWrite) -> None:
+        """Un-count the attempt, in the transaction of what it was for (as a login does)."""
+        tx.delete(throttling.clear(LOGIN_ATTEMPTS, self.attempts))
+        self.ip_hit.give_back(tx)
+
+
+def check_current_password(
+    account: AccountModel, password: str, *, client_ip: str
+) -> Reauthenticated:
+    """Re-authentication of a signed-in owner (before a password or contact-email change).
+
+    A session must not become a way around the login throttle: the attempt is counted,
+    before the password is checked, as a sign-in attempt of the account and of the
+    caller's address, under the same limits and the same lock as the login form.
     """
-    claim_key = login_claim_key(account.login)
-    ip_limit = login_failures_per_ip()
-    ip_counter, ip_retry = throttling.counter_key(ip_limit, client_ip)
-    login_counter, login_retry = throttling.counter_key(LOGIN_FAILURES, claim_key)
-    with TransactGet(connection=connection()) as read:
-        ip_future = read.get(RateLimitModel, ip_counter)
-        login_future = read.get(RateLimitModel, login_counter)
-    if _hits(ip_future) >= ip_limit.max_hits:
-        raise _throttled(ip_retry)
-    if _hits(login_future) >= LOGIN_FAILURES.max_hits:
-        raise _throttled(login_retry)
-    _refuse_if_locked(account)
+    ip_hit = _count_attempt_of_address(client_ip)
+    attempts = account_key(account.client_number)
+    _count_attempt(attempts)
     if not passwords.verify_password(account.password_hash, password):
-        _record_failure(account, client_ip, claim_key)
+        telemetry.count(telemetry.Metric.LOGIN_FAILED)
         raise InvalidCredentials
+    return Reauthenticated(attempts, ip_hit)
 
 
 def staff_profile(client_number: int) -> dict[str, str]:

@@ -3,12 +3,16 @@ language: blank to fill in by hand, or pre-filled with what the applicant stated
 
 Built with python-docx from `recovery_texts` alone: no template file to drift from the
 texts, and nothing the applicant typed is interpreted (python-docx writes text runs,
-so a value cannot inject markup into the document).
+so a value cannot inject markup into the document). XML cannot hold every character:
+what it cannot (control characters, U+FFFE/U+FFFF, lone surrogates) is shown as U+FFFD
+rather than fail the download. The API refuses such text at input; this keeps a case
+stored before that rule, or by any other path, printable.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from typing import TYPE_CHECKING
 
 from docx import Document
@@ -20,6 +24,13 @@ if TYPE_CHECKING:
     from clientarea.recovery import ApplicantType
 
 BLANK = "_" * 40
+# XML 1.0's Char production: tab, LF, CR, and U+0020 onwards but surrogates, U+FFFE/FFFF.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def printable(value: str) -> str:
+    """`value` with every character XML cannot hold replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", value)
 
 
 def render(applicant_type: ApplicantType, locale: str, *, fields: dict[str, str]) -> bytes:
@@ -45,7 +56,7 @@ def render(applicant_type: ApplicantType, locale: str, *, fields: dict[str, str]
     for name, label in rows:
         cells = table.add_row().cells
         cells[0].text = words[label]
-        cells[1].text = fields.get(name) or BLANK
+        cells[1].text = printable(fields.get(name) or "") or BLANK
 
     document.add_paragraph()
     document.add_paragraph(f"{words['signature_legal' if legal else 'signature']}: {BLANK}")

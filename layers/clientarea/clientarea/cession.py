@@ -9,6 +9,8 @@ stateDiagram-v2
     awaiting_confirmations --> completed: workflow, both confirmed (service moves, one transaction)
     awaiting_confirmations --> declined: POST /cession/decline (either party; service released)
     awaiting_confirmations --> cancelled: POST /orders/{id}/cancel (owner; service released)
+    awaiting_activation --> cancelled: staff approve a manual recovery of either party
+    awaiting_confirmations --> cancelled: staff approve a manual recovery of either party
     awaiting_confirmations --> expired: workflow, window over without both (service released)
     completed --> [*]
     declined --> [*]
@@ -34,6 +36,9 @@ alarm clocks:
 - Decline and cancel close the order, release the service and revoke the links in
   one transaction, then wake both branches. Moto's `stop_execution` does not end a
   waiting task (and the order must refuse late tokens anyway), so they never rely on it.
+  A manual recovery's approval cancels every open order of the account the same way,
+  inside the approval's own transaction (`withdraw_all`): the links mailed to the old
+  address die with it, and the woken workflows end as after any cancel.
 - The transfer is one transaction conditioned on the order being open with both
   confirmations and on the service still belonging to the owner and held by this
   order. No interleaving of confirm, decline, cancel, resend, expiry or retry can move
@@ -92,6 +97,21 @@ RESENDS_PER_PARTY_PER_HOUR = 5
 
 def resends_per_party() -> throttling.Limit:
     return throttling.Limit("cession_resends", RESENDS_PER_PARTY_PER_HOUR, 3600)
+
+
+# Recipient checks that did not match, per owner account and per address and hour: each
+# answers whether a login and a client number belong together, which an enumerator wants.
+RECIPIENT_MISMATCHES_PER_ACCOUNT_PER_HOUR = 10
+
+
+def recipient_mismatches_per_account() -> throttling.Limit:
+    return throttling.Limit(
+        "cession_recipient_account", RECIPIENT_MISMATCHES_PER_ACCOUNT_PER_HOUR, 3600
+    )
+
+
+def recipient_mismatches_per_ip() -> throttling.Limit:
+    return throttling.Limit("cession_recipient_ip", config.ip_requests_per_hour(), 3600)
 
 
 class OrderStatus(StrEnum):
@@ -282,19 +302,31 @@ def _parse_subject(subject: str) -> tuple[str, Party]:
 
 
 def order_cession(
-    owner: int, service_id: str, *, recipient_login: str, recipient_client_number: int
+    owner: int,
+    service_id: str,
+    *,
+    recipient_login: str,
+    recipient_client_number: int,
+    client_ip: str,
 ) -> Order:
     """Create an order to give `service_id` to another account, holding the service.
 
     The order and the hold on the service are one transaction: two orders racing for
-    one service cannot both be created.
+    one service cannot both be created. The recipient check is counted, per address and
+    per owner account, before it is made (so that no burst gets more answers than the
+    limits), and a match gives its counts back in the order's transaction: only
+    mismatches are limited.
     """
     service = services.get(service_id)
     if service.owner_client_number != owner:
         raise NotFound  # someone else's service looks like no service at all
-    recipient = _recipient(recipient_login, recipient_client_number, owner=owner)
     if service.open_order_id is not None:
         raise CessionPending
+    counted = [
+        throttling.hit(recipient_mismatches_per_ip(), client_ip),
+        throttling.hit(recipient_mismatches_per_account(), str(owner)),
+    ]
+    recipient = _recipient(recipient_login, recipient_client_number, owner=owner)
     order = OrderModel(
         f"ces-{secrets.token_hex(8)}",
         status=OrderStatus.AWAITING_ACTIVATION,
@@ -314,6 +346,8 @@ def order_cession(
                 condition=(ServiceModel.owner_client_number == owner)
                 & ServiceModel.open_order_id.does_not_exist(),
             )
+            for hit in counted:
+                hit.give_back(tx)
     except TransactWriteError as exc:
         if services.get(service_id).owner_client_number != owner:
             raise NotFound from exc
@@ -330,10 +364,14 @@ def _recipient(login: str, client_number: int, *, owner: int) -> AccountModel:
     if client_number == owner:
         raise RecipientMismatch
     try:
-        claim = ClaimModel.get(accounts.login_claim_key(login.strip()), consistent_read=True)
+        claim = ClaimModel.get(
+            accounts.login_claim_key(login.strip()),
+            consistent_read=True,
+            attributes_to_get=list(accounts.CLAIM),
+        )
         if int(claim.client_number) != client_number:
             raise RecipientMismatch
-        account = accounts.get_account(client_number)
+        account = accounts.get_account(client_number, ("client_number", "role", "status"))
     except (DoesNotExist, NotFound) as exc:
         raise RecipientMismatch from exc
     if account.role != Role.CLIENT or account.status != accounts.AccountStatus.ACTIVE:
@@ -436,26 +474,87 @@ def cancel(client_number: int, order_id: str) -> Order:
     was = _require(order, Action.CANCEL)
     try:
         with transaction() as tx:
-            tx.update(
-                order,
-                actions=[
-                    OrderModel.status.set(OrderStatus.CANCELLED),
-                    OrderModel.closed_at.set(clock.iso(clock.now())),
-                ],
-                condition=OrderModel.status == was,
-            )
-            _release_service(tx, order)
-            for party in Party:
-                tx.delete(
-                    tokens.revoke(tokens.Purpose.CESSION_ANSWER, _link_subject(order_id, party))
-                )
+            _cancel_in(tx, order, OrderModel.status == was)
     except TransactWriteError as exc:
         raise InvalidOrderState from exc  # it changed meanwhile: completed, declined, …
     order.refresh(consistent_read=True)
     _wake_both(order)
     if was is OrderStatus.AWAITING_CONFIRMATIONS:  # only then had anyone been mailed
-        _notify(order, "cession_cancelled")
+        _notify(order, "cession_cancelled", cancelled_by="owner")
     return _view(order)
+
+
+def _cancel_in(tx: TransactWrite, order: OrderModel, condition: Any) -> None:
+    """A cancellation's writes: the order closed (if `condition` holds), the service
+    released, both parties' links revoked."""
+    tx.update(
+        OrderModel(order.order_id),
+        actions=[
+            OrderModel.status.set(OrderStatus.CANCELLED),
+            OrderModel.closed_at.set(clock.iso(clock.now())),
+        ],
+        condition=condition,
+    )
+    _release_service(tx, order)
+    for party in Party:
+        tx.delete(
+            tokens.revoke(tokens.Purpose.CESSION_ANSWER, _link_subject(order.order_id, party))
+        )
+
+
+# At most this many orders are cancelled inside the caller's transaction (DynamoDB takes
+# 100 items; each order is 4, and the recovery approval needs 7 of its own). Any beyond
+# are cancelled right after it commits, each in a transaction of its own.
+WITHDRAW_IN_TRANSACTION = 20
+
+
+@dataclass
+class Withdrawal:
+    """Every open order of one account (as owner or recipient), to cancel within the
+    caller's transaction: `cancel_in(tx)` adds the writes, and once that transaction has
+    committed `finish()` wakes the workflows and tells both parties of each order."""
+
+    orders: list[OrderModel]
+
+    @property
+    def order_ids(self) -> list[str]:
+        return [order.order_id for order in self.orders]
+
+    def cancel_in(self, tx: TransactWrite) -> None:
+        for order in self.orders[:WITHDRAW_IN_TRANSACTION]:
+            _cancel_in(tx, order, OrderModel.status.is_in(*OPEN))
+
+    def finish(self) -> None:
+        cancelled = self.orders[:WITHDRAW_IN_TRANSACTION]
+        for order in self.orders[WITHDRAW_IN_TRANSACTION:]:
+            try:
+                with transaction() as tx:
+                    _cancel_in(tx, order, OrderModel.status.is_in(*OPEN))
+            except TransactWriteError:
+                logger.warning(
+                    "order finished before it could be cancelled",
+                    extra={"order_id": order.order_id},
+                )
+                continue
+            cancelled.append(order)
+        for order in cancelled:
+            # After the commit: a branch that stored its token before it is woken, one
+            # that tries later finds the order closed and ends at once.
+            order.refresh(consistent_read=True)
+            _wake_both(order)
+            _notify(order, "cession_cancelled", cancelled_by="staff")
+
+
+def withdraw_all(client_number: int) -> Withdrawal:
+    """The account's open orders, as owner and as recipient, from the indexes (an order
+    created in the last few milliseconds may not be in them yet; a finished one found
+    open there makes the caller's transaction fail, to be retried)."""
+    found = {
+        order.order_id: order
+        for index in (OrderModel.by_owner, OrderModel.by_recipient)
+        for order in index.query(client_number, filter_condition=OrderModel.status.is_in(*OPEN))
+    }
+    return Withdrawal(sorted(found.values(), key=lambda order: order.created_at))
 
 
 def _release_service(tx: TransactWrite, order: OrderModel) -> None:
@@ -611,7 +710,7 @@ def _send_link(order: OrderModel, party: Party) -> None:
 def _mail_link(
     order: OrderModel, party: Party, issued: tokens.IssuedToken, lifetime: timedelta
 ) -> None:
-    account = accounts.get_account(_client_number(order, party))
+    account = accounts.get_account(_client_number(order, party), accounts.CONTACT)
     outbox.send(
         "cession_confirm",
         account.email,
@@ -628,7 +727,7 @@ def _notify(order: OrderModel, kind: str, **extra: Any) -> None:
     """Tell both parties how the order ended (the workflow does it for completion and
     expiry, with the same parameters)."""
     for party in Party:
-        account = accounts.get_account(_client_number(order, party))
+        account = accounts.get_account(_client_number(order, party), accounts.CONTACT)
         outbox.send(
             kind,
             account.email,

@@ -79,6 +79,11 @@ def session_ttl_seconds() -> int:
     return _int("SESSION_TTL_SECONDS", 12 * 3600)
 
 
+def session_idle_timeout_seconds() -> int:
+    """A session without a recorded use for this long is over (30 minutes by default)."""
+    return _int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60)
+
+
 def ip_requests_per_hour() -> int:
     """Per-address allowance on the throttled routes (the dev server raises it)."""
     return _int("IP_REQUESTS_PER_HOUR", 100)

@@ -11,6 +11,8 @@ class DomainError(Exception):
 
     code = "error"
     status = 400
+    # The catalogue entry of the message, when it is more specific than the code's.
+    message_key: str | None = None
 
     def __init__(self, detail: str | None = None, **params: object) -> None:
         super().__init__(detail or self.code)
@@ -106,6 +108,14 @@ class RateLimited(RetryLater, DomainError):
 
     code = "rate_limited"
     status = 429
+
+
+class LoginRateLimited(RateLimited):
+    """A login paused (too many failures in a row) or locked (100 consecutive failures):
+    the same answer either way, and whether or not the login exists. Its message says
+    that a password reset by email always unlocks it."""
+
+    message_key = "login_rate_limited"
 
 
 class Conflict(DomainError):

@@ -2,6 +2,12 @@
 
 What a mail becomes:
 
+- **a From that is not exactly one well-formed address** (no From, two From headers,
+  two addresses or a group in one, any defect the parser finds in it, a name that
+  decodes to a line break) or that differs from the From SES reports in
+  `commonHeaders.from` (what its DMARC verdict is about): nothing at all, never a
+  ticket, never a reply (`ignored_malformed`). Which of two From headers counts is
+  exactly what a forger would like to choose.
 - **automatic mail** (Auto-Submitted other than `no`, Precedence bulk/junk/list,
   List-Id, an empty Return-Path, mailer-daemon and friends, our own addresses):
   nothing at all. Never a ticket, never a reply, so no mail loop can start.
@@ -12,11 +18,15 @@ What a mail becomes:
   authorised address must not reach the account.
 - **to the sales address**: a sales ticket from anyone (threaded on the sender's own
   sales ticket when its number is in the subject and the verdicts pass).
-- **anything else**: attached to no account. Its sender gets one polite auto-reply
-  (`Auto-Submitted: auto-replied`) pointing to the client area, at most once per 24
-  hours per sender, in the language the mail seems to be written in; none when the
-  mail failed DMARC or was flagged as spam or virus (the From is then probably
-  forged, and a reply would be backscatter to an innocent address).
+- **anything else**: attached to no account. One polite auto-reply (`Auto-Submitted:
+  auto-replied`) pointing to the client area, as RFC 3834 says: to the envelope sender
+  (SES `mail.source`, the Return-Path) only, never to the header From, and only when
+  SPF or DMARC passes (and DMARC did not fail, and no spam or virus verdict): else the
+  sender is probably forged and the reply would be backscatter. At most once per 24
+  hours per envelope sender and within that address's unasked-mail budget, in the
+  language the mail seems to be written in, greeting nobody by name: nothing the
+  sender typed (display name, subject, body) is echoed, and their Message-ID only when
+  it is a plain `<id@host>`.
 
 A redelivered mail (same SES message id) changes nothing twice: the ticket write
 carries a conditional put of `inbound#<message id>`, and attachments are stored
@@ -41,8 +51,8 @@ from typing import TYPE_CHECKING, Any
 import boto3  # every inbound mail is read from S3: not deferred
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 
-from clientarea import accounts, clock, config, locales, tickets
-from clientarea.errors import Conflict, NotFound, TicketClosed
+from clientarea import accounts, clock, config, locales, throttling, tickets
+from clientarea.errors import Conflict, InvalidEmail, NotFound, TicketClosed
 from clientarea.mail import outbox
 from clientarea.tables import InboundMailModel, RateLimitModel
 
@@ -96,6 +106,11 @@ class Verdicts:
     def probably_forged(self) -> bool:
         return "FAIL" in (self.dmarc, self.spam, self.virus)
 
+    def envelope_answerable(self) -> bool:
+        """An auto-reply may go to the envelope sender (RFC 3834 §3.1.5 with §2's
+        care not to answer forgeries): SPF or DMARC passed, nothing says forged."""
+        return "PASS" in (self.spf, self.dmarc) and not self.probably_forged()
+
 
 @dataclass(frozen=True)
 class Envelope:
@@ -105,6 +120,8 @@ class Envelope:
     recipients: tuple[str, ...]
     mail_from: str  # the SMTP envelope sender; "" for bounces
     verdicts: Verdicts
+    # The From addresses SES parsed (commonHeaders.from): its verdicts are about these.
+    header_from: tuple[str, ...] = ()
 
     @classmethod
     def from_ses(cls, record: dict[str, Any]) -> Envelope:
@@ -114,10 +131,14 @@ class Envelope:
         def status(name: str) -> str:
             return str((receipt.get(name) or {}).get("status") or "GRAY").upper()
 
+        common = mail.get("commonHeaders") or {}
         return cls(
             message_id=str(mail["messageId"]),
             recipients=tuple(str(r) for r in receipt.get("recipients") or mail["destination"]),
             mail_from=str(mail.get("source") or ""),
+            header_from=tuple(
+                address for _, address in getaddresses([str(v) for v in common.get("from") or []])
+            ),
             verdicts=Verdicts(
                 spf=status("spfVerdict"),
                 dkim=status("dkimVerdict"),
@@ -137,7 +158,7 @@ class RawAttachment:
 
 @dataclass(frozen=True)
 class ParsedMail:
-    sender: str  # the From address, "" when there is not exactly one
+    sender: str  # the From address, "" when there is not exactly one well-formed one
     sender_name: str
     subject: str
     body: str
@@ -219,22 +240,25 @@ def _attachments(message: EmailMessage) -> list[RawAttachment]:
 
 
 def _sender(message: EmailMessage) -> tuple[str, str]:
-    """`(address, display name)` of the one From address, else `("", "")`."""
+    """`(address, display name)` of the one well-formed From, else `("", "")`: no From
+    or several From headers, several addresses or a group, any defect the parser
+    records (an address where the name goes, junk after it, an unclosed bracket, an
+    obsolete route, non-ASCII bytes), or a display name that decodes to a line break
+    (an RFC 2047 encoded word lets any byte through; the email package then refuses
+    to build the header at all)."""
+    if sum(1 for name, _ in message.raw_items() if name.lower() == "from") != 1:
+        return "", ""
     try:
         header = message["From"]
     except ValueError:
-        # A display name that decodes to CR or LF (an RFC 2047 encoded word lets any
-        # byte through): the email package refuses to build the address. Keep the
-        # address from the raw header and drop the name, which only a forger writes.
-        raw = [value for name, value in message.raw_items() if name.lower() == "from"]
-        pairs = getaddresses(raw)
-        if len(pairs) != 1 or "@" not in pairs[0][1]:
-            return "", ""
-        return pairs[0][1], ""
-    addresses = getattr(header, "addresses", ())
-    if len(addresses) != 1 or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
         return "", ""
-    return addresses[0].addr_spec, addresses[0].display_name or ""
+    groups = getattr(header, "groups", ())
+    if getattr(header, "defects", ()) or len(groups) != 1 or groups[0].display_name is not None:
+        return "", ""
+    (address,) = groups[0].addresses or (None,)
+    if address is None or "@" not in address.addr_spec or address.addr_spec.startswith("@"):
+        return "", ""
+    return address.addr_spec, address.display_name or ""
 
 
 def is_automatic(message: EmailMessage, sender: str, mail_from: str | None = None) -> bool:
@@ -390,8 +414,9 @@ def receive(envelope: Envelope, raw: bytes | None = None) -> Outcome:
     if _already_handled(envelope.message_id):
         return Outcome("duplicate")
     mail = parse(raw if raw is not None else _read_raw(envelope.message_id), envelope.mail_from)
-    if mail.automatic:
-        return Outcome("ignored_automatic")
+    refused = _refusal(envelope, mail)
+    if refused is not None:
+        return Outcome(refused)
     try:
         if _is_for_sales(envelope):
             return _sales(envelope, mail)
@@ -405,6 +430,23 @@ def receive(envelope: Envelope, raw: bytes | None = None) -> Outcome:
             return Outcome("duplicate")
         raise
     return _auto_reply(envelope, mail)
+
+
+def _refusal(envelope: Envelope, mail: ParsedMail) -> str | None:
+    """Why a mail becomes nothing at all (no ticket, no reply), if it does."""
+    if not _one_from_as_ses_saw_it(envelope, mail):
+        return "ignored_malformed"
+    if mail.automatic:
+        return "ignored_automatic"
+    return None
+
+
+def _one_from_as_ses_saw_it(envelope: Envelope, mail: ParsedMail) -> bool:
+    """Exactly one well-formed From, the very address SES reports: SES computed its
+    DMARC verdict on its reading of From, and a mail read two ways is not trusted."""
+    return bool(mail.sender) and [a.casefold() for a in envelope.header_from] == [
+        mail.sender.casefold()
+    ]
 
 
 def _is_for_sales(envelope: Envelope) -> bool:
@@ -445,8 +487,6 @@ def _support(envelope: Envelope, mail: ParsedMail, client_number: int) -> Outcom
 
 
 def _sales(envelope: Envelope, mail: ParsedMail) -> Outcome:
-    if not mail.sender:
-        return Outcome("ignored_automatic")
     trusted = envelope.verdicts.authenticated()
     account = accounts.account_for_sender(mail.sender) if trusted else None
     stored = _store_attachments(envelope.message_id, mail.attachments)
@@ -488,26 +528,49 @@ def _sales(envelope: Envelope, mail: ParsedMail) -> Outcome:
 
 
 def _auto_reply(envelope: Envelope, mail: ParsedMail) -> Outcome:
-    """One polite pointer to the client area per sender and 24 hours, never to mail
-    that is probably forged."""
-    if envelope.verdicts.probably_forged():
+    """One polite pointer to the client area per envelope sender and 24 hours, to the
+    envelope sender only (RFC 3834), never when it is probably forged."""
+    to = _reply_address(envelope)
+    if to is None or not envelope.verdicts.envelope_answerable():
         return Outcome("ignored_unattached")
-    if not _first_reply_today(mail.sender):
+    if not _first_reply_today(to):
+        return Outcome("ignored_unattached")
+    if not throttling.may_mail_unasked(to, client_ip=None):
         return Outcome("ignored_unattached")
     headers = {"Auto-Submitted": "auto-replied"}
-    if mail.message_id:
+    if _MESSAGE_ID.fullmatch(mail.message_id):
         headers |= {"In-Reply-To": mail.message_id, "References": mail.message_id}
     outbox.send(
         "support_auto_reply",
-        mail.sender,
+        to,
         mail.language,
         headers=headers,
-        full_name=mail.sender_name or mail.sender,
         client_area_link=outbox.page("/login"),
         access_link=outbox.page("/support/access-request"),
         sales_address=config.sales_address(),
     )
     return Outcome("auto_replied")
+
+
+# A plain msg-id (RFC 5322 §3.6.4, no comments or folding): anything else is not echoed.
+_MESSAGE_ID = re.compile(r"<[!#-;=?-~]{1,250}@[!#-;=?-Z^-~]{1,250}>")
+
+
+def _reply_address(envelope: Envelope) -> str | None:
+    """The envelope sender, if it is an address an auto-responder may write to."""
+    try:
+        address = accounts.normalise_email(envelope.mail_from)
+    except InvalidEmail:
+        return None
+    local = address.rpartition("@")[0].lower()
+    if (
+        local in _AUTOMATIC_LOCALS
+        or local.startswith("owner-")
+        or local.endswith("-request")
+        or _is_ours(address)
+    ):
+        return None
+    return address
 
 
 def _first_reply_today(sender: str) -> bool:

@@ -110,8 +110,9 @@ def negotiate(account_locale: str | None, accept_language: str | None) -> str:
     return DEFAULT
 
 
-# The error messages, by code. `%(name)s` is a parameter of the error; `retry_after`
-# (whole seconds) is written as a duration ("37 seconds", "1 minute").
+# The error messages, by code (or by an error's `message_key`, where one code has a more
+# specific message). `%(name)s` is a parameter of the error; `retry_after` (whole
+# seconds) is written as a duration ("37 seconds", "1 minute").
 ERRORS: dict[str, str] = {
     "token_invalid": N_(
         "This link is invalid, has already been used or has expired. Please request a new one."
@@ -124,6 +125,11 @@ ERRORS: dict[str, str] = {
     "unauthorized": N_("Please log in to continue."),
     "forbidden": N_("You do not have permission to do this."),
     "rate_limited": N_("Too many requests. Please try again in %(retry_after)s."),
+    "login_rate_limited": N_(
+        "Too many failed sign-in attempts for this login. You can always unlock it at once "
+        'by resetting your password by email ("Forgot your password?"); otherwise, try '
+        "again in %(retry_after)s at the earliest."
+    ),
     "conflict": N_("This request conflicts with the current state. Please reload and try again."),
     "validation_error": N_("Some fields are missing or invalid."),
     "payload_too_large": N_("The request is too large."),

@@ -55,7 +55,9 @@ def send_reset_link(login_or_email: str) -> bool:
 
     Returns whether a mail was queued (for metrics only; callers show nobody).
     """
-    account = accounts.find_by_login_or_email(login_or_email)
+    account = accounts.find_by_login_or_email(
+        login_or_email, (*accounts.CONTACT, "login", "status", "role")
+    )
     if account is None or account.status != accounts.AccountStatus.ACTIVE:
         return False
     if account.role != accounts.Role.CLIENT:
@@ -108,13 +110,11 @@ def reset(token: str, new_password: str, *, client_ip: str) -> None:
                 actions=[
                     AccountModel.password_hash.set(passwords.hash_password(new_password)),
                     AccountModel.session_generation.add(1),
-                    AccountModel.failed_logins.set(0),
-                    AccountModel.login_blocked_until.remove(),
                 ],
                 condition=AccountModel.pk.exists(),
             )
-            for counter in accounts.login_failure_counters(payload["login"], payload["email"]):
-                tx.delete(counter)
+            # Proof of the mailbox lifts any pause or lock of sign-in.
+            tx.delete(accounts.login_attempts(valid.subject))
     except TransactWriteError as exc:
         # Someone used the link a moment earlier (or it was superseded meanwhile).
         raise TokenInvalid from exc

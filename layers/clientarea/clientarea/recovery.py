@@ -6,14 +6,16 @@ stateDiagram-v2
     [*] --> awaiting_documents: POST /recovery/requests (reference + access key, upload forms)
     awaiting_documents --> awaiting_documents: uploads straight to S3 (presigned POST)
     awaiting_documents --> under_review: POST .../submit (every required document in; none for post)
-    under_review --> approved: staff approve (contact email := new_email, sessions + links revoked)
-    under_review --> rejected: staff decision reject (the applicant is told why)
+    under_review --> approved: an admin approves (new_email; sessions, links, cessions revoked)
+    under_review --> rejected: staff (any role) reject (the applicant is told why)
     approved --> [*]
     rejected --> [*]
 ```
 
 One function per transition (`_submit`, `_approve`, `_reject`), each first checking
-its own state; the decision dispatch fails closed on anything else. The state change
+its own state; the decision dispatch fails closed on anything else. Approving hands an
+account to whoever holds `new_email`, so it takes the `admin` role (a `support` agent
+reviews and rejects): no single agent can give any account away. The state change
 and its audit entry are written in one DynamoDB transaction, conditioned on the state
 read, so two racing decisions cannot both win.
 
@@ -28,10 +30,20 @@ failure counts against the caller's address like a guessed link token.
 Documents go from the browser straight to a private, encrypted S3 bucket by presigned
 POST: one key per document slot (a re-upload replaces), one signed form per accepted
 content type with `Content-Type` pinned by `eq` and a `content-length-range`, so S3
-itself refuses a wrong type or a too-large file. When a case is decided its objects are
-copied under `closed/` (a copy is a new object, created now) and the originals deleted:
-the bucket's lifecycle rule expires `closed/` objects `RecoveryRetentionDays` after
-creation, that is after the case closed plus the retention period.
+itself refuses a wrong type or a too-large file. A form stays valid for an hour, also
+after the case is submitted, and S3 cannot revoke it: so the bucket is versioned and
+submit freezes what was handed in. It lists the case's object versions (metadata only:
+the public function can read no document) and stores each document's current version
+id, size, ETag (the MD5 S3 computed) and upload time on the case and in the audit
+entry, in the transaction that submits it; staff views and download links use exactly
+those versions, and a later upload is only a newer version nobody is shown.
+
+When a case is decided the frozen versions are copied under `closed/` (a copy is a new
+object, created now) and every version under `requests/` is deleted for good: the
+bucket's lifecycle rule expires `closed/` objects `RecoveryRetentionDays` after
+creation, that is after the case closed plus the retention period (and removes the
+expired version a day later; versions that never became a closed copy, such as a file
+sent after submit to a case never decided, expire from `requests/` by the backstop).
 
 Every step is appended to the audit table (who, when, what, from which IP); nothing
 updates or deletes audit items, and the functions may only PutItem and Query there.
@@ -54,10 +66,11 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactWrite
 
 from clientarea import (
     accounts,
+    cession,
     clock,
     config,
     recovery_texts,
@@ -76,10 +89,11 @@ from clientarea.errors import (
     NotFound,
 )
 from clientarea.mail import outbox
-from clientarea.roles import STAFF_ROLES
+from clientarea.roles import STAFF_ROLES, Role
 from clientarea.tables import (
     AccountModel,
     ClaimModel,
+    ProjectedTransactGet,
     RecoveryAuditModel,
     RecoveryRequestModel,
     connection,
@@ -266,6 +280,10 @@ def create(application: Application, *, locale: str, client_ip: str) -> Created:
     names an account: the match is stored for staff and never shown to the applicant."""
     throttling.hit(requests_per_ip(), client_ip)
     new_email = accounts.normalise_email(application.new_email)
+    # The acknowledgement goes to an address the applicant merely typed: it draws on
+    # that address's unasked-mail budget (counted before anything is stored), and past
+    # it the case is opened all the same, unannounced.
+    acknowledge = throttling.may_mail_unasked(new_email, client_ip=client_ip)
     matched_client_number, matched_by = _match(application.account_hint)
     reference = _new_reference()
     access_key = tokens.new_secret()
@@ -302,15 +320,16 @@ def create(application: Application, *, locale: str, client_ip: str) -> Created:
             condition=RecoveryAuditModel.entry.does_not_exist(),
         )
     telemetry.count(telemetry.Metric.RECOVERY_CASE_OPENED)
-    outbox.send(
-        "recovery_received",
-        new_email,
-        locale,
-        full_name=application.full_name,
-        reference=reference,
-        status_link=outbox.page(f"/recovery/{reference}"),
-        uploads_needed=bool(_slots(application.applicant_type, application.channel)),
-    )
+    if acknowledge:
+        # Greets neutrally: nothing the applicant typed goes to an unverified address.
+        outbox.send(
+            "recovery_received",
+            new_email,
+            locale,
+            reference=reference,
+            status_link=outbox.page(f"/recovery/{reference}"),
+            uploads_needed=bool(_slots(application.applicant_type, application.channel)),
+        )
     return Created(
         reference=reference,
         access_key=access_key,
@@ -336,10 +355,11 @@ def _match(hint: str) -> tuple[int | None, str | None]:
     if "@" in text:
         with contextlib.suppress(InvalidEmail):  # then no account has it as contact email
             email_key = accounts.email_claim_key(accounts.normalise_email(text))
-    with TransactGet(connection=connection()) as read:
-        by_number = read.get(AccountModel, number_key)
-        by_login = read.get(ClaimModel, login_key)
-        by_email = read.get(ClaimModel, email_key)
+    # Only whose each item is: this function may read no other attribute of an account.
+    with ProjectedTransactGet(connection=connection()) as read:
+        by_number = read.get(AccountModel, number_key, attributes_to_get=accounts.CLAIM)
+        by_login = read.get(ClaimModel, login_key, attributes_to_get=accounts.CLAIM)
+        by_email = read.get(ClaimModel, email_key, attributes_to_get=accounts.CLAIM)
     by_domain = services.find_by_domain(text) if text else None
     for how, future in (("client_number", by_number), ("login", by_login), ("email", by_email)):
         try:
@@ -352,7 +372,12 @@ def _match(hint: str) -> tuple[int | None, str | None]:
 
 
 def _case_for_applicant(reference: str, access_key: str | None, client_ip: str) -> Any:
-    """The case if the key opens it; else NotFound, the same for every failure."""
+    """The case if the key opens it; else NotFound, the same for every failure.
+
+    Counted against the caller's address before the key is checked (one per-IP budget
+    for guessing any secret: link tokens and access keys alike), so that an address
+    over its allowance learns nothing more, not even that a key was right."""
+    throttling.hit(tokens.guesses_per_ip(), client_ip)
     item = None
     if _REFERENCE.match(reference or ""):
         try:
@@ -361,8 +386,6 @@ def _case_for_applicant(reference: str, access_key: str | None, client_ip: str) 
             item = None
     offered = tokens.digest(access_key) if access_key and _ACCESS_KEY.match(access_key) else ""
     if item is None or not offered or not hmac.compare_digest(item.key_digest, offered):
-        # One per-IP budget for guessing any secret: link tokens and access keys alike.
-        throttling.hit(tokens.guesses_per_ip(), client_ip)
         raise NotFound
     return item
 
@@ -371,7 +394,7 @@ def view(reference: str, access_key: str | None, *, client_ip: str) -> Applicant
     """GET /recovery/requests/{reference}: status, documents received, and while
     documents are awaited, fresh upload forms."""
     case = _case_for_applicant(reference, access_key, client_ip)
-    return _applicant_view(case, _documents(case))
+    return _applicant_view(case, _documents(case, _held(case)))
 
 
 def _applicant_view(case: Any, documents: list[dict[str, Any]]) -> ApplicantView:
@@ -391,32 +414,31 @@ def _applicant_view(case: Any, documents: list[dict[str, Any]]) -> ApplicantView
 
 
 def submit(reference: str, access_key: str | None, *, client_ip: str) -> str:
-    """POST /recovery/requests/{reference}/submit: hand the case to staff."""
+    """POST /recovery/requests/{reference}/submit: hand the case to staff, frozen as it is."""
     case = _case_for_applicant(reference, access_key, client_ip)
-    documents = _documents(case)
-    _submit(case, documents, client_ip)
+    if case.status != RecoveryStatus.AWAITING_DOCUMENTS:
+        raise InvalidRecoveryState
+    _submit(case, _latest_versions(case), client_ip)
     return RecoveryStatus.UNDER_REVIEW
 
 
-def _submit(case: Any, documents: list[dict[str, Any]], client_ip: str) -> None:
+def _submit(case: Any, held: dict[str, dict[str, Any]], client_ip: str) -> None:
     if case.status != RecoveryStatus.AWAITING_DOCUMENTS:
         raise InvalidRecoveryState
-    missing = [doc["document"] for doc in documents if doc["required"] and not doc["uploaded"]]
+    slots = _slots(case.applicant_type, case.channel)
+    missing = [slot.name for slot in slots if slot.required and slot.name not in held]
     if missing:
         raise DocumentsMissing(missing=", ".join(missing))
-    received = {
-        doc["document"]: {"bytes": doc["size"], "uploaded_at": doc["uploaded_at"]}
-        for doc in documents
-        if doc["uploaded"]
-    }
+    frozen = {slot.name: held[slot.name] for slot in slots if slot.name in held}
     _transition(
         case,
         RecoveryStatus.AWAITING_DOCUMENTS,
         [
             RecoveryRequestModel.status.set(RecoveryStatus.UNDER_REVIEW),
             RecoveryRequestModel.submitted_at.set(clock.now()),
+            RecoveryRequestModel.submitted_documents.set(frozen),
         ],
-        _audit(case.reference, "submitted", APPLICANT, client_ip, documents=received),
+        _audit(case.reference, "submitted", APPLICANT, client_ip, documents=frozen),
     )
 
 
@@ -437,11 +459,33 @@ def _object_key(case: Any, slot: str) -> str:
     return f"{case.document_prefix}{case.reference}/{slot}"
 
 
-def _documents(case: Any) -> list[dict[str, Any]]:
-    """Every document slot of the case and what S3 holds for it (one ListObjectsV2)."""
+def _latest_versions(case: Any) -> dict[str, dict[str, Any]]:
+    """What S3 holds now for each slot of the case: the current version's id, size, ETag
+    and upload time (ListObjectVersions: metadata only, no document is read)."""
     prefix = f"{case.document_prefix}{case.reference}/"
-    listing = _s3().list_objects_v2(Bucket=config.recovery_bucket(), Prefix=prefix)
-    held = {item["Key"].removeprefix(prefix): item for item in listing.get("Contents", [])}
+    held: dict[str, dict[str, Any]] = {}
+    pages = _s3().get_paginator("list_object_versions")
+    for page in pages.paginate(Bucket=config.recovery_bucket(), Prefix=prefix):
+        for item in page.get("Versions", []):
+            if item.get("IsLatest"):  # a deleted object's latest is a delete marker
+                held[item["Key"].removeprefix(prefix)] = {
+                    "version_id": item["VersionId"],
+                    "bytes": int(item["Size"]),
+                    "etag": str(item["ETag"]).strip('"'),
+                    "uploaded_at": clock.iso(item["LastModified"]),
+                }
+    return held
+
+
+def _held(case: Any) -> dict[str, dict[str, Any]]:
+    """The case's documents: as frozen at submit, else (still awaiting them) as S3 has them."""
+    if case.submitted_documents is not None:
+        return case.submitted_documents.as_dict()
+    return _latest_versions(case)
+
+
+def _documents(case: Any, held: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every document slot of the case and what is held for it."""
     documents = []
     for slot in _slots(case.applicant_type, case.channel):
         item = held.get(slot.name)
@@ -450,8 +494,9 @@ def _documents(case: Any) -> list[dict[str, Any]]:
                 "document": slot.name,
                 "required": slot.required,
                 "uploaded": item is not None,
-                "size": int(item["Size"]) if item else None,
-                "uploaded_at": clock.iso(item["LastModified"]) if item else None,
+                "size": int(item["bytes"]) if item else None,
+                "uploaded_at": item["uploaded_at"] if item else None,
+                "etag": item["etag"] if item else None,
             }
         )
     return documents
@@ -494,44 +539,61 @@ def _upload_forms(case: Any) -> list[dict[str, Any]]:
     return uploads
 
 
-def _download_links(case: Any, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _download_links(case: Any, held: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents with a short-lived link to each: while the case is open, to the very
+    version frozen at submit (or listed just now); once decided, to its closed copy."""
     links = []
-    for doc in documents:
+    for doc in _documents(case, held):
         url = None
         if doc["uploaded"]:
+            params = {
+                "Bucket": config.recovery_bucket(),
+                "Key": _object_key(case, doc["document"]),
+                # Never rendered inline by the staff's browser.
+                "ResponseContentDisposition": f'attachment; filename="{doc["document"]}"',
+            }
+            version_id = held[doc["document"]].get("version_id")
+            if case.document_prefix == OPEN_PREFIX and version_id:
+                params["VersionId"] = version_id
             url = _s3().generate_presigned_url(
-                "get_object",
-                Params={
-                    "Bucket": config.recovery_bucket(),
-                    "Key": _object_key(case, doc["document"]),
-                    # Never rendered inline by the staff's browser.
-                    "ResponseContentDisposition": f'attachment; filename="{doc["document"]}"',
-                },
-                ExpiresIn=int(DOWNLOAD_TTL.total_seconds()),
+                "get_object", Params=params, ExpiresIn=int(DOWNLOAD_TTL.total_seconds())
             )
         links.append({**doc, "download_url": url})
     return links
 
 
 def _close_documents(case: Any) -> None:
-    """Move the case's objects under `closed/`: the copy is created now, so the
-    lifecycle rule's "days after creation" counts from the closing of the case."""
+    """Copy the decided case's documents, as frozen at submit, under `closed/` (the copy
+    is created now, so the lifecycle rule's "days after creation" counts from the
+    closing of the case), then delete every version left under `requests/` for good."""
     bucket = config.recovery_bucket()
     source_prefix = f"{OPEN_PREFIX}{case.reference}/"
     try:
-        listing = _s3().list_objects_v2(Bucket=bucket, Prefix=source_prefix)
-        for item in listing.get("Contents", []):
-            name = item["Key"].removeprefix(source_prefix)
+        for name, item in _held(case).items():
+            source = {"Bucket": bucket, "Key": f"{source_prefix}{name}"}
+            if item.get("version_id"):
+                source["VersionId"] = item["version_id"]
             _s3().copy_object(
-                Bucket=bucket,
-                Key=f"{CLOSED_PREFIX}{case.reference}/{name}",
-                CopySource={"Bucket": bucket, "Key": item["Key"]},
+                Bucket=bucket, Key=f"{CLOSED_PREFIX}{case.reference}/{name}", CopySource=source
             )
-            _s3().delete_object(Bucket=bucket, Key=item["Key"])
+        _delete_every_version(bucket, source_prefix)
     except ClientError:
         # The case is decided either way; the `requests/` backstop rule still expires
         # whatever could not be moved.
         logger.exception("could not move a closed case's documents", extra={"case": case.reference})
+
+
+def _delete_every_version(bucket: str, prefix: str) -> None:
+    """Every version and delete marker under `prefix`, deleted for good (a plain delete
+    in a versioned bucket would only hide them behind a marker)."""
+    pages = _s3().get_paginator("list_object_versions")
+    for page in pages.paginate(Bucket=bucket, Prefix=prefix):
+        doomed = [
+            {"Key": item["Key"], "VersionId": item["VersionId"]}
+            for item in (*page.get("Versions", []), *page.get("DeleteMarkers", []))
+        ]
+        if doomed:
+            _s3().delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
 
 
 # --- staff ----------------------------------------------------------------------------
@@ -587,7 +649,7 @@ def _staff_case(case: Any) -> dict[str, Any]:
         # Staff compare the documents with the account's holder: the name is needed;
         # the account's contact email, address and phone are not shown.
         try:
-            holder = accounts.get_account(int(case.matched_client_number))
+            holder = accounts.get_account(int(case.matched_client_number), ("full_name",))
             account = {
                 "client_number": int(case.matched_client_number),
                 "matched_by": case.matched_by,
@@ -608,7 +670,7 @@ def _staff_case(case: Any) -> dict[str, Any]:
         "locale": case.locale,
         "account_hint": case.account_hint,
         "account": account,
-        "documents": _download_links(case, _documents(case)),
+        "documents": _download_links(case, _held(case)),
         "created_at": clock.iso(case.created_at),
         "submitted_at": _iso(case.submitted_at),
         "decided_at": _iso(case.decided_at),
@@ -636,6 +698,8 @@ def decide(
 ) -> dict[str, Any]:
     """POST /staff/recovery-requests/{reference}/decision."""
     actor = _staff_actor(principal)
+    if decision == Decision.APPROVE and principal.role != Role.ADMIN:
+        raise Forbidden  # a support agent reviews and rejects; only an admin approves
     case = _get(reference)
     transitions: dict[str, Callable[[Any, int, str, str, str], None]] = {
         Decision.APPROVE: _approve,
@@ -670,10 +734,15 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
     if case.matched_client_number is None:
         raise NoMatchingAccount
     try:
-        account = accounts.get_account(int(case.matched_client_number))
+        # What the switch and the notices need (never the password hash: see accounts).
+        account = accounts.get_account(
+            int(case.matched_client_number), (*accounts.CONTACT, "authorised_emails")
+        )
     except NotFound as exc:
         raise NoMatchingAccount from exc
     old_email = account.email
+    # Whoever held the old mailbox holds the links of the account's cession orders.
+    withdrawal = cession.withdraw_all(int(account.client_number))
     entry = _audit(
         case.reference,
         "approved",
@@ -681,6 +750,7 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
         client_ip,
         client_number=int(account.client_number),
         reason=reason,
+        cancelled_orders=withdrawal.order_ids or None,
     )
 
     def close_case(tx: TransactWrite) -> None:
@@ -690,10 +760,13 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
             condition=RecoveryRequestModel.status == RecoveryStatus.UNDER_REVIEW,
         )
         tx.save(entry, condition=RecoveryAuditModel.entry.does_not_exist())
+        withdrawal.cancel_in(tx)
 
     # Contact (and login) email, both claims, the pending reset link, every session
-    # (the generation is raised) and this case: one transaction. EmailTaken if the new
-    # address belongs to another account by now; Conflict if anything moved meanwhile.
+    # (the generation is raised), the open cession orders (closed, services released,
+    # links revoked) and this case: one transaction. EmailTaken if the new address
+    # belongs to another account by now; Conflict if anything moved meanwhile (an order
+    # finished, say: a retry decides afresh).
     try:
         accounts.switch_contact_email(
             account, case.new_email, revoke_sessions=True, also=close_case
@@ -702,6 +775,7 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
         if _get(case.reference).status != RecoveryStatus.UNDER_REVIEW:
             raise InvalidRecoveryState from exc
         raise
+    withdrawal.finish()  # wake the orders' workflows, tell both parties of each
     changed_at = clock.iso(clock.now())
     common = {
         "full_name": account.full_name,

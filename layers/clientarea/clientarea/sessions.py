@@ -5,19 +5,44 @@ only the secret's SHA-256 digest, with a TTL. Each session records the account's
 `session_generation` at login; raising the account's generation revokes every
 session at once. The authorizer reads session and account in one consistent
 TransactGetItems call, so a revocation is in force for the very next request.
+
+A session ends at the first of: its absolute lifetime (`SessionTtlSeconds` after login),
+`SessionIdleTimeoutSeconds` without a recorded use, logout, its owner ending it (one, or
+every other), and a password change, reset or contact-email change (every other one).
+A use is recorded (`last_seen_at`, and the address it came from) by the authorizer at
+most once every 5 minutes per session, with a conditional write, so that almost every
+request costs the authorizer its one read: the idle time is counted from the last
+recorded use, which is at most 5 minutes older than the real one (a session may end
+up to 5 minutes early, never late).
+
+The owner sees sessions by a `session_id`: a one-way function of the stored digest,
+from which neither the token nor the digest can be had.
+
+This module is imported by the authorizer, which has a strict cold-start budget: it
+must not import anything the authorizer does not need (no pydantic, no Powertools
+resolver).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactGet
 
 from clientarea import clock, config, tokens
-from clientarea.errors import Unauthorized
-from clientarea.tables import AccountModel, SessionModel, connection
+from clientarea.errors import NotFound, Unauthorized
+from clientarea.tables import AccountModel, SessionModel, connection, transaction
+
+# A use is recorded at most this often per session.
+RECORD_USE_EVERY = timedelta(minutes=5)
+USER_AGENT_MAX = 256
+_SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True)
@@ -37,7 +62,14 @@ class NewSession:
     item: SessionModel
 
 
-def new_session(account: AccountModel) -> NewSession:
+def session_id(digest: str) -> str:
+    """How the owner's session list names a session (never the token or its digest)."""
+    return hashlib.sha256(f"clientarea session id:{digest}".encode()).hexdigest()[:32]
+
+
+def new_session(
+    account: AccountModel, *, ip: str | None = None, user_agent: str | None = None
+) -> NewSession:
     """A session for `account`, not yet saved: login saves it in a transaction."""
     secret = tokens.new_secret()
     now = clock.now()
@@ -48,14 +80,30 @@ def new_session(account: AccountModel) -> NewSession:
         generation=account.session_generation,
         role=account.role,
         created_at=now,
+        last_seen_at=now,
+        ip=ip,
+        user_agent=user_agent[:USER_AGENT_MAX] if user_agent else None,
         expires_at=expires_at,
         ttl=expires_at + timedelta(seconds=1),  # TTL = the expiry, rounded up to a whole second
     )
     return NewSession(token=f"{account.client_number}.{secret}", expires_at=expires_at, item=item)
 
 
-def authenticate(token: object) -> Principal:
-    """The principal behind a bearer token, or Unauthorized (for every failure alike)."""
+def _last_seen(session: SessionModel) -> datetime:
+    return session.last_seen_at or session.created_at
+
+
+def _live(session: SessionModel, now: datetime) -> bool:
+    """Within its absolute lifetime and its idle time (the generation is checked apart)."""
+    idle = timedelta(seconds=config.session_idle_timeout_seconds())
+    return now < session.expires_at and now < _last_seen(session) + idle
+
+
+def authenticate(token: object, *, ip: str | None = None) -> Principal:
+    """The principal behind a bearer token, or Unauthorized (for every failure alike).
+
+    One read; and, at most once every 5 minutes per session, one conditional write
+    that records the use (`ip`: the address it came from)."""
     parts = tokens.split(token)
     if parts is None or not parts[0].isdigit():
         raise Unauthorized
@@ -71,13 +119,16 @@ def authenticate(token: object) -> Principal:
         raise Unauthorized from exc
     except AccountModel.DoesNotExist as exc:
         raise Unauthorized from exc
+    now = clock.now()
     if (
         not hmac.compare_digest(session.digest, secret_digest)
         or session.generation != account.session_generation
-        or clock.now() >= session.expires_at
+        or not _live(session, now)
         or account.status != "active"
     ):
         raise Unauthorized
+    if now - _last_seen(session) >= RECORD_USE_EVERY:
+        _record_use(session, now, ip)
     return Principal(
         client_number=account.client_number,
         role=account.role,
@@ -86,6 +137,115 @@ def authenticate(token: object) -> Principal:
     )
 
 
+def _record_use(session: SessionModel, now: datetime, ip: str | None) -> None:
+    """`last_seen_at = now` unless another request recorded a use within the last 5
+    minutes (then it was that one's to write) or the session is gone meanwhile (never
+    recreate one). A failed write is only logged: the session was valid, and the next
+    request tries again."""
+    last_seen: Any = SessionModel.last_seen_at
+    actions = [last_seen.set(now)]
+    if ip:
+        actions.append(SessionModel.ip.set(ip))
+    try:
+        SessionModel._get_connection().update_item(  # no ReturnValues: the policy allows none
+            session.client_number,
+            range_key=session.digest,
+            actions=actions,
+            condition=SessionModel.digest.exists()
+            & (last_seen.does_not_exist() | (last_seen <= now - RECORD_USE_EVERY)),
+        )
+    except PynamoDBException as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            _log_unrecorded_use(exc)
+
+
+def _log_unrecorded_use(exc: PynamoDBException) -> None:
+    from aws_lambda_powertools import Logger  # noqa: PLC0415 - only on this rare path
+
+    Logger(service="clientarea").warning(
+        "session use not recorded", extra={"error_code": exc.cause_response_code}
+    )
+
+
 def end(principal: Principal) -> None:
     """Log out: delete this one session."""
     SessionModel(str(principal.client_number), principal.session_digest).delete()
+
+
+# --- the owner's view (GET/DELETE /account/sessions, revoke-others) -------------------------
+
+
+@dataclass(frozen=True)
+class SessionView:
+    session_id: str
+    created_at: str
+    last_seen_at: str
+    user_agent: str | None
+    ip: str | None
+    current: bool
+
+
+def _own_live_sessions(principal: Principal) -> list[SessionModel]:
+    """The caller's sessions that would pass the authorizer now: live, and of the
+    generation of the caller's own session (which the authorizer has just matched to
+    the account's), read with one consistent Query."""
+    found = list(SessionModel.query(str(principal.client_number), consistent_read=True))
+    own = next((s for s in found if s.digest == principal.session_digest), None)
+    if own is None:
+        return []
+    now = clock.now()
+    return [s for s in found if s.generation == own.generation and _live(s, now)]
+
+
+def list_own(principal: Principal) -> list[SessionView]:
+    """The caller's live sessions, most recently used first."""
+    sessions = sorted(_own_live_sessions(principal), key=_last_seen, reverse=True)
+    return [
+        SessionView(
+            session_id=session_id(s.digest),
+            created_at=clock.iso(s.created_at),
+            last_seen_at=clock.iso(_last_seen(s)),
+            user_agent=s.user_agent,
+            ip=s.ip,
+            current=s.digest == principal.session_digest,
+        )
+        for s in sessions
+    ]
+
+
+def end_one(principal: Principal, wanted: str) -> None:
+    """End one of the caller's live sessions by its id; NotFound for any other id
+    (another account's included: ids are looked up among the caller's own only)."""
+    if not _SESSION_ID.match(wanted):
+        raise NotFound
+    for session in _own_live_sessions(principal):
+        if hmac.compare_digest(session_id(session.digest), wanted):
+            try:
+                session.delete(condition=SessionModel.digest.exists())
+            except PynamoDBException as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    raise NotFound from exc  # ended by a racing request
+                raise
+            return
+    raise NotFound
+
+
+def end_others(principal: Principal) -> None:
+    """End every session of the caller's account but the caller's, in one transaction:
+    the account's generation goes up by one and the caller's session with it, so a
+    session opened meanwhile dies too. (Like a password change, it also ends a pending
+    contact-email change, which is bound to the generation it was asked in.)"""
+    try:
+        with transaction() as tx:
+            tx.update(
+                AccountModel(f"account#{principal.client_number}"),
+                actions=[AccountModel.session_generation.add(1)],
+                condition=AccountModel.pk.exists(),
+            )
+            tx.update(
+                SessionModel(str(principal.client_number), principal.session_digest),
+                actions=[SessionModel.generation.add(1)],
+                condition=SessionModel.digest.exists(),
+            )
+    except TransactWriteError as exc:
+        raise Unauthorized from exc  # the caller's own session ended meanwhile

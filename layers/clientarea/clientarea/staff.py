@@ -79,13 +79,11 @@ def set_password(login_or_email: str, password: str) -> StaffMember:
                 actions=[
                     AccountModel.password_hash.set(passwords.hash_password(password)),
                     AccountModel.session_generation.add(1),
-                    AccountModel.failed_logins.set(0),
-                    AccountModel.login_blocked_until.remove(),
                 ],
                 condition=_is_staff(),
             )
-            for counter in accounts.login_failure_counters(account.login, account.email):
-                tx.delete(counter)
+            # As a reset by email does: the pause and the lock of sign-in are lifted.
+            tx.delete(accounts.login_attempts(account.client_number))
     except TransactWriteError as exc:  # the account stopped being staff meanwhile
         raise NotFound(f"no staff account {login_or_email!r}") from exc
     return _member(find(login_or_email))

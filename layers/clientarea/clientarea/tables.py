@@ -8,8 +8,9 @@ when this module is first imported.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from pynamodb.attributes import (
     ListAttribute,
@@ -22,12 +23,13 @@ from pynamodb.attributes import (
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
-from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
+from pynamodb.models import Model, _ModelFuture
+from pynamodb.transactions import TransactGet, TransactWrite
 
 from clientarea import availability, config
 from clientarea.errors import Conflict, ServiceUnavailable
 
+_M = TypeVar("_M", bound=Model)
 _REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
 
 
@@ -57,8 +59,6 @@ class AccountModel(Model):
     # Raised to revoke every session at once: a session is valid only while its
     # generation equals the account's.
     session_generation = NumberAttribute(default=0)
-    failed_logins = NumberAttribute(default=0)
-    login_blocked_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     # Addresses allowed to open tickets by email, besides the contact email:
     # {casefolded address: {"email": as written, "added_at": ISO time}}.
@@ -113,6 +113,11 @@ class SessionModel(Model):
     generation = NumberAttribute()
     role = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    # The last recorded use (written by the authorizer at most once every 5 minutes) and
+    # where it came from; the client software named at login. Shown to the owner only.
+    last_seen_at = UTCDateTimeAttribute(null=True)
+    ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
     expires_at = UTCDateTimeAttribute()  # the exact expiry the code checks
     ttl = TTLAttribute()  # the same expiry in whole seconds, for DynamoDB's lazy clean-up
 
@@ -139,6 +144,19 @@ class RateLimitModel(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     hits = NumberAttribute(default=0)
+    ttl = TTLAttribute()
+
+
+class AttemptsModel(Model):
+    """Consecutive attempts of one login (`clientarea.throttling.admit`): `pk` is
+    `<limit>#<hashed key>`; besides `consecutive`, one number attribute per window
+    (`w<window index>`), named at run time and so not declared here."""
+
+    class Meta(_Meta):
+        table_name = config.rate_limits_table()
+
+    pk = UnicodeAttribute(hash_key=True)
+    consecutive = NumberAttribute(default=0)
     ttl = TTLAttribute()
 
 
@@ -299,6 +317,10 @@ class RecoveryRequestModel(Model):
     # Where the documents are: `requests/` while open, `closed/` once decided (the
     # bucket's lifecycle rule expires `closed/` objects after the retention period).
     document_prefix = UnicodeAttribute(default="requests/")
+    # What was handed in, frozen at submit: {slot: {version_id, bytes, etag, uploaded_at}}
+    # of each document's S3 object version then (the bucket is versioned). Staff are
+    # served exactly these versions, whatever is uploaded with a still-valid form later.
+    submitted_documents = MapAttribute(null=True)  # type: ignore[var-annotated]
     created_at = UTCDateTimeAttribute()
     submitted_at = UTCDateTimeAttribute(null=True)
     decided_at = UTCDateTimeAttribute(null=True)
@@ -329,6 +351,31 @@ class RecoveryAuditModel(Model):
 def connection() -> Connection:
     """The low-level connection transactions are committed on."""
     return AccountModel._get_connection().connection
+
+
+class ProjectedTransactGet(TransactGet):
+    """PynamoDB's TransactGet with a projection per item (`attributes_to_get`), which
+    TransactGetItems takes but PynamoDB does not pass: a function allowed only some
+    attributes of a table (an IAM `dynamodb:Attributes` condition) must ask for no more."""
+
+    def get(  # type: ignore[override]
+        self,
+        model_cls: type[_M],
+        hash_key: Any,
+        range_key: Any = None,
+        *,
+        attributes_to_get: Sequence[str] | None = None,
+    ) -> _ModelFuture[_M]:
+        hash_key, range_key = model_cls._serialize_keys(hash_key, range_key)
+        operation_kwargs = model_cls._get_connection().get_operation_kwargs(
+            hash_key=hash_key,
+            range_key=range_key,
+            attributes_to_get=None if attributes_to_get is None else list(attributes_to_get),
+        )
+        future = _ModelFuture(model_cls)
+        self._futures.append(future)
+        self._get_items.append(operation_kwargs)
+        return future
 
 
 @contextmanager

@@ -55,6 +55,10 @@ class Metric(StrEnum):
     CESSION_DECLINED = "CessionDeclined"
     CESSION_EXPIRED = "CessionExpired"  # counted by the mailer, see cession_outcome
     MAIL_SENT = "MailSent"
+    # Unasked mail (registration, recovery and access acknowledgements, sender and
+    # contact-change links, auto-replies) not sent: the target address or the client IP
+    # had spent its allowance (throttling.may_mail_unasked). A rise is someone's flood.
+    UNASKED_MAIL_WITHHELD = "UnaskedMailWithheld"
     INBOUND_MAIL = "InboundMail"  # by dimension `result` (inbound.Outcome.result)
 
 
@@ -72,6 +76,7 @@ DIMENSIONS: dict[Metric, tuple[str, tuple[str, ...]]] = {
             "auto_replied",
             "ignored_automatic",
             "ignored_unattached",
+            "ignored_malformed",
             "duplicate",
         ),
     ),

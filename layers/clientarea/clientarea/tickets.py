@@ -54,7 +54,7 @@ from clientarea import (
     telemetry,
     throttling,
 )
-from clientarea.errors import Conflict, InvalidEmail, NotFound, RateLimited, TicketClosed
+from clientarea.errors import Conflict, InvalidEmail, NotFound, TicketClosed
 from clientarea.mail import outbox
 from clientarea.tables import (
     AccountModel,
@@ -70,9 +70,6 @@ FIRST_NUMBER = 100_001
 DOWNLOAD_URL_TTL = timedelta(minutes=5)
 MAX_SUBJECT = 200
 MAX_BODY = 20_000
-# Acknowledgements of access requests to one account's contact address: enough for a
-# person who retries, too few to bomb the owner's mailbox through the public form.
-ACCESS_ACKS_PER_ACCOUNT = throttling.Limit("access_request_acks", 3, 24 * 3600)
 
 _NUMBER = re.compile(r"\bTKT-(\d{3,9})-(\d{3})\b", re.IGNORECASE)
 
@@ -605,6 +602,7 @@ def request_access(
     message: str,
     email: str | None,
     locale: str,
+    client_ip: str,
 ) -> Ticket:
     """The "I can't log in" form: always a new unattached ticket with the same answer.
 
@@ -613,7 +611,7 @@ def request_access(
     that contact address: the form never mails an address someone merely typed, and
     whether anything was sent is never told (the answer is the same either way).
     """
-    account = accounts.find_by_login_or_email(login_or_email)
+    account = accounts.find_by_login_or_email(login_or_email, accounts.CONTACT)
     given = email or (login_or_email if "@" in login_or_email else None)
     ticket = open_ticket(
         department=Department.TECHNICAL,
@@ -634,7 +632,7 @@ def request_access(
         claimed_client_number=None if account is None else int(account.client_number),
     )
     if account is not None and given and _same_address(given, account.email):
-        _acknowledge_access_request(account, ticket.number)
+        _acknowledge_access_request(account, ticket.number, client_ip)
     return ticket
 
 
@@ -652,12 +650,14 @@ def _same_address(given: str, contact: str) -> bool:
         return False
 
 
-def _acknowledge_access_request(account: AccountModel, number: str) -> None:
+def _acknowledge_access_request(account: AccountModel, number: str, client_ip: str) -> None:
     """Best effort, after the ticket is stored: a throttled counter or queue skips the
     mail rather than fail a request whose ticket exists (the retry would open a second
-    one, and a 503 only when an account matched would tell that it exists)."""
+    one, and a 503 only when an account matched would tell that it exists). Within the
+    contact address's unasked-mail budget (shared with every other route), silently."""
     try:
-        throttling.hit(ACCESS_ACKS_PER_ACCOUNT, str(account.client_number))
+        if not throttling.may_mail_unasked(account.email, client_ip=client_ip):
+            return
         outbox.send(
             "access_request_received",
             account.email,
@@ -666,8 +666,6 @@ def _acknowledge_access_request(account: AccountModel, number: str) -> None:
             number=number,
             reset_link=outbox.page("/forgot-password"),
         )
-    except RateLimited:
-        return  # silently: a 429 here would tell that the account exists
     except (PynamoDBException, ClientError, BotoCoreError) as exc:
         if not availability.is_transient(exc):
             raise

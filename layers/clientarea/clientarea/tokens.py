@@ -38,6 +38,8 @@ class Purpose(StrEnum):
     EMAIL_VERIFICATION = "email_verification"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name, not a secret
     EMAIL_CHANGE = "email_change"
+    # One live link per account and address: subject `<client_number>-<address digest>`.
+    SENDER_CONFIRMATION = "sender_confirmation"
     # One live link per party of a cession order: subject `<order_id>-<owner|recipient>`.
     CESSION_ANSWER = "cession_answer"
 
@@ -120,16 +122,15 @@ def guesses_per_ip() -> throttling.Limit:
 def check(purpose: Purpose, token: object, *, client_ip: str | None = None) -> ValidToken:
     """Return the live token, or raise TokenInvalid for any other case.
 
-    With `client_ip`, each failure counts against that address, and RateLimited
-    replaces TokenInvalid once it has guessed too often. Nothing is locked for the
-    account: a guesser must never be able to lock the owner out.
+    With `client_ip`, the check is counted against that address *before* it is made,
+    and once the address has used its allowance it gets RateLimited, right token or
+    not: were only failures counted, after the check, an address over its limit would
+    still learn which guess was right. Nothing is locked for the account: a guesser
+    must never be able to lock the owner out.
     """
-    try:
-        return _check(purpose, token)
-    except TokenInvalid:
-        if client_ip is not None:
-            throttling.hit(guesses_per_ip(), client_ip)
-        raise
+    if client_ip is not None:
+        throttling.hit(guesses_per_ip(), client_ip)
+    return _check(purpose, token)
 
 
 def _check(purpose: Purpose, token: object) -> ValidToken:

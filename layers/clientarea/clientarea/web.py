@@ -13,10 +13,12 @@ browser can read an answer only if the function itself says its origin may.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
@@ -29,7 +31,7 @@ from aws_lambda_powertools.event_handler import (
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pynamodb.exceptions import PynamoDBException
 
 from clientarea import availability, config, locales
@@ -39,6 +41,7 @@ from clientarea.errors import (
     ServiceUnavailable,
     WeakPassword,
 )
+from clientarea.roles import STAFF_ROLES
 from clientarea.sessions import Principal
 
 if TYPE_CHECKING:
@@ -102,6 +105,61 @@ class Shape(BaseModel):
     """A request body: unknown fields are refused (422), never silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+# --- what text a person types may contain --------------------------------------------------
+#
+# Nothing a person types needs a control character (C0 but tab and line breaks, DEL, C1)
+# or a Unicode noncharacter U+FFFE/U+FFFF, and XML (the DOCX application form) cannot
+# hold them: such text is refused (422), never stored to break a renderer later. Lone
+# surrogates never get this far (not a valid string). A name or a one-line field holds
+# no line break either (tab, CR, LF, U+2028/2029) and no bidirectional control (which
+# makes text display as something other than it is, e.g. in a staff view).
+#
+# Each rule is a regular expression written once and used twice: in docs/openapi.json
+# as the field's `pattern` (a client, or schemathesis, knows the rule) and by the
+# validator, with Python's `re.search` as JSON Schema's pattern means. Python's `$` also
+# matches before one final line break, so a name typed with one is taken without it.
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff"
+_NOT_IN_A_LINE = _CONTROL + r"\t\n\r\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+NAME_PATTERN = rf"^[^{_NOT_IN_A_LINE}]*[^{_NOT_IN_A_LINE}\s][^{_NOT_IN_A_LINE}]*$"
+LINE_PATTERN = rf"^[^{_NOT_IN_A_LINE}]*$"
+TEXT_PATTERN = rf"^[^{_CONTROL}]*$"
+
+
+def _typed(pattern: str, why: str, min_length: int, max_length: int) -> Any:
+    compiled = re.compile(pattern)
+
+    def follows(value: str) -> str:
+        if not compiled.search(value):
+            raise ValueError(why)
+        # The one line break Python's `$` lets through is not part of a one-line value.
+        return value if pattern == TEXT_PATTERN else value.removesuffix("\n")
+
+    return Annotated[
+        str,
+        Field(
+            min_length=min_length,
+            max_length=max_length,
+            json_schema_extra={"pattern": pattern},
+        ),
+        AfterValidator(follows),
+    ]
+
+
+def person_name(max_length: int = 200) -> Any:
+    """A person's or a company's name: one line, not blank, nothing unprintable."""
+    return _typed(NAME_PATTERN, "a name is one line of printable text", 1, max_length)
+
+
+def one_line(max_length: int, min_length: int = 0) -> Any:
+    """A phone number, a login, a code, a hint: one line, nothing unprintable."""
+    return _typed(LINE_PATTERN, "one line of printable text", min_length, max_length)
+
+
+def free_text(max_length: int, min_length: int = 0) -> Any:
+    """A postal address: lines of printable text (tabs and line breaks allowed)."""
+    return _typed(TEXT_PATTERN, "printable text", min_length, max_length)
 
 
 def responses(
@@ -275,35 +333,48 @@ def _idempotency() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
     )
 
     config = IdempotencyConfig(
-        event_key_jmespath="[key, method, resource, caller]",
+        # The scope of a key (API.md "Conventions"): the same method on the same concrete
+        # path by the same caller; the body must then be the same too (else 422).
+        event_key_jmespath="[key, method, path, caller]",
         payload_validation_jmespath="body",
         expires_after_seconds=3600,
+        hash_function="sha256",  # the table keeps only these digests, never the inputs
     )
     return DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"]), config
 
 
 class ClientareaResolver(APIGatewayRestResolver):
-    """Powertools' REST resolver with two things in front of request validation
+    """Powertools' REST resolver with three things in front of request validation
     (Powertools always runs validation first, so a middleware would come too late):
-    the body guard, and replay of write requests that carry an `Idempotency-Key`."""
+    a staff function's own role check, the body guard, and replay of write requests
+    that carry an `Idempotency-Key`."""
 
-    def __init__(self, cors: CORSConfig | None = None, **options: Any) -> None:
+    def __init__(
+        self, cors: CORSConfig | None = None, *, staff_only: bool = False, **options: Any
+    ) -> None:
         super().__init__(cors=cors, **options)
         self._cors_config = cors
+        self.staff_only = staff_only
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _with_cors(self._cors_config, event, self._answer(event, context))
 
     def _answer(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if self.staff_only and event.get("httpMethod") != "OPTIONS" and not _is_staff(event):
+            # The authorizer already keeps clients off /staff/*; this holds even if a
+            # cached policy, a template change or a new route ever let one through.
+            # (A CORS preflight carries no session and gets no data: it is answered.)
+            return _proxy_error(403, "forbidden", event)
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         refused = _refuse_body(event)
         if refused is not None:
             return _proxy_error(*refused, event)
         key = headers.get("idempotency-key")
         route = (event.get("httpMethod", ""), event.get("resource", ""))
-        if not key or route[0] not in WRITE_METHODS or route in NOT_REPLAYED:
+        caller = _caller(event)
+        if not key or route[0] not in WRITE_METHODS or route in NOT_REPLAYED or caller is None:
             return super().resolve(event, context)
-        return self._resolve_once(event, context, key)
+        return self._resolve_once(event, context, key, caller)
 
     def _convert_matches_into_route_keys(self, match: Match) -> dict[str, str]:
         """Path parameters decoded once: API Gateway (REST) hands the function the path
@@ -311,7 +382,9 @@ class ClientareaResolver(APIGatewayRestResolver):
         its length limits) as `T%2D1` rather than `T-1`."""
         return {name: unquote(value) for name, value in match.groupdict().items()}
 
-    def _resolve_once(self, event: dict[str, Any], context: Any, key: str) -> dict[str, Any]:
+    def _resolve_once(
+        self, event: dict[str, Any], context: Any, key: str, caller: str
+    ) -> dict[str, Any]:
         from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415 - see above
             idempotent_function,
         )
@@ -323,12 +396,13 @@ class ClientareaResolver(APIGatewayRestResolver):
 
         persistence, config = _idempotency()
         config.register_lambda_context(context)
-        authorizer = event.get("requestContext", {}).get("authorizer") or {}
         request = {
             "key": key,
             "method": event.get("httpMethod"),
-            "resource": event.get("resource"),
-            "caller": authorizer.get("principalId") or "anonymous",
+            # The concrete path (`/tickets/T-1/messages`, not the route's template), as
+            # the route will read it: one key on two tickets is two requests.
+            "path": unquote(event.get("path") or ""),
+            "caller": caller,
             "body": event.get("body") or "",
         }
 
@@ -354,6 +428,25 @@ class ClientareaResolver(APIGatewayRestResolver):
             return _proxy_error(503, "service_unavailable", event, retry)
 
 
+def _caller(event: dict[str, Any]) -> str | None:
+    """Who sends the request, as far as a replay is concerned: the session (the digest
+    of its secret, as the authorizer hands it on), else the SHA-256 of the recovery
+    access key the request carries, else nobody in particular. A reused key replays
+    only to the caller who first used it, and nothing stored can open anything.
+    None (never replayed: the request acts afresh) for a signed-in request whose
+    session cannot be told apart."""
+    authorizer = event.get("requestContext", {}).get("authorizer") or {}
+    if authorizer.get("session"):
+        return f"session:{authorizer['session']}"
+    if authorizer.get("principalId") or authorizer.get("client_number"):
+        return None
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    access_key = headers.get("x-recovery-key")
+    if access_key:
+        return "recovery:" + hashlib.sha256(access_key.encode()).hexdigest()
+    return "anonymous"
+
+
 class _NotStored(Exception):
     """A 5xx answer is never kept for replay: the client's retry with the same key must
     act, not get the old failure back for an hour. Raising makes Powertools drop the
@@ -364,8 +457,15 @@ class _NotStored(Exception):
         self.response = response
 
 
-def create_app() -> ClientareaResolver:
-    app = ClientareaResolver(enable_validation=True, cors=cors_config())
+def _is_staff(event: dict[str, Any]) -> bool:
+    authorizer = event.get("requestContext", {}).get("authorizer") or {}
+    return str(authorizer.get("role") or "") in STAFF_ROLES
+
+
+def create_app(*, staff_only: bool = False) -> ClientareaResolver:
+    """The resolver every API function uses; `staff_only` for the functions that serve
+    /staff/* alone: any caller whose role (from the authorizer) is not staff gets 403."""
+    app = ClientareaResolver(enable_validation=True, cors=cors_config(), staff_only=staff_only)
 
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
@@ -375,7 +475,7 @@ def create_app() -> ClientareaResolver:
             extra["reason"] = exc.reason
             message = locales.weak_password_reason(exc.reason, locale)
         else:
-            message = locales.message(exc.code, locale, **exc.params)
+            message = locales.message(exc.message_key or exc.code, locale, **exc.params)
         if isinstance(exc, RetryLater):
             extra["headers"] = {"Retry-After": str(exc.retry_after)}
         if isinstance(exc, ServiceUnavailable):

@@ -33,7 +33,24 @@ export interface paths {
         get: operations["list_authorised_account_authorised_emails_get"];
         put?: never;
         /** POST /account/authorised-emails */
-        post: operations["authorise_account_authorised_emails_post"];
+        post: operations["request_authorisation_account_authorised_emails_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/authorised-emails/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /account/authorised-emails/confirm */
+        post: operations["confirm_authorisation_account_authorised_emails_confirm_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -103,6 +120,57 @@ export interface paths {
         put: operations["change_password_account_password_put"];
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GET /account/sessions */
+        get: operations["list_sessions_account_sessions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/sessions/revoke-others": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** POST /account/sessions/revoke-others */
+        post: operations["revoke_other_sessions_account_sessions_revoke_others_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** DELETE /account/sessions/{session_id} */
+        delete: operations["end_session_account_sessions__session_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -776,6 +844,38 @@ export interface components {
             added_at: string;
             /** Email */
             email: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "confirmed";
+        };
+        /** AuthorisedEmailConfirmation */
+        AuthorisedEmailConfirmation: {
+            /** Token */
+            token: string;
+        };
+        /** AuthorisedEmailConfirmed */
+        AuthorisedEmailConfirmed: {
+            /** Added At */
+            added_at: string;
+            /** Email */
+            email: string;
+            /**
+             * Status
+             * @constant
+             */
+            status: "confirmed";
+        };
+        /** AuthorisedEmailPending */
+        AuthorisedEmailPending: {
+            /** Email */
+            email: string;
+            /**
+             * Status
+             * @constant
+             */
+            status: "pending";
         };
         /** AuthorisedEmailRequest */
         AuthorisedEmailRequest: {
@@ -1093,6 +1193,21 @@ export interface components {
             /** Status */
             status: string;
         };
+        /** Session */
+        Session: {
+            /** Created At */
+            created_at: string;
+            /** Current */
+            current: boolean;
+            /** Ip */
+            ip: string | null;
+            /** Last Seen At */
+            last_seen_at: string;
+            /** Session Id */
+            session_id: string;
+            /** User Agent */
+            user_agent: string | null;
+        };
         /** SessionResponse */
         SessionResponse: {
             /** Expires At */
@@ -1195,12 +1310,18 @@ export interface components {
              */
             reason: string;
         };
-        /** StaffRecoveryDocument */
+        /**
+         * StaffRecoveryDocument
+         * @description A document as the applicant handed it in (frozen at submit: a later upload is
+         *     never shown); `size` and `etag` are those of the submission's audit entry.
+         */
         StaffRecoveryDocument: {
             /** Document */
             document: string;
             /** Download Url */
             download_url: string | null;
+            /** Etag */
+            etag: string | null;
             /** Required */
             required: boolean;
             /** Size */
@@ -1618,7 +1739,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Explicitly authorised senders, oldest first */
+            /** @description Listed senders, oldest first: pending (a confirmation link was mailed to the address) or confirmed (may open tickets by email) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1678,7 +1799,7 @@ export interface operations {
             };
         };
     };
-    authorise_account_authorised_emails_post: {
+    request_authorisation_account_authorised_emails_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -1691,13 +1812,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The address may now open tickets by email for this account */
-            201: {
+            /** @description Listed as pending; a 2-hour confirmation link goes to the address (a fresh one, killing the older, when asked again). The same answer whether or not any account uses the address */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuthorisedEmail"];
+                    "application/json": components["schemas"]["AuthorisedEmailPending"];
                 };
             };
             /** @description unauthorized: no session, or an unknown, expired or revoked one */
@@ -1718,7 +1839,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description already_authorised: the contact email or an address already listed; email_taken: another account authorised it */
+            /** @description already_authorised: the contact email or an address already confirmed; conflict: the list changed meanwhile */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1762,7 +1883,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description rate_limited: too many confirmation links asked for the account */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1770,7 +1891,114 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
+                };
+            };
+            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    confirm_authorisation_account_authorised_emails_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthorisedEmailConfirmation"];
+            };
+        };
+        responses: {
+            /** @description The address may now open tickets by email for the account that listed it (no session: the link opened from that mailbox is the proof) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorisedEmailConfirmed"];
+                };
+            };
+            /** @description email_taken: another account confirmed the address first, or it is another account's contact email (nothing changed) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
+                };
+            };
+            /** @description token_invalid: unknown, used, superseded, expired or removed link */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: too many invalid links from this address */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
                 };
             };
             /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
@@ -1797,7 +2025,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Removed */
+            /** @description Removed, pending or confirmed */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -1824,7 +2052,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such authorised address */
+            /** @description not_found: no such listed address */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2156,6 +2384,224 @@ export interface operations {
                         errors?: Record<string, never>[];
                         message: string;
                     };
+                };
+            };
+            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_sessions_account_sessions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's live sessions, most recently used first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"][];
+                };
+            };
+            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description forbidden: a staff session (client routes are for clients only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revoke_other_sessions_account_sessions_revoke_others_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session of the account but this one is over */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description forbidden: a staff session (client routes are for clients only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    end_session_account_sessions__session_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session is over */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description forbidden: a staff session (client routes are for clients only) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no live session of the caller's has this id (another account's alike) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
@@ -3982,7 +4428,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description rate_limited: too many recipient mismatches from this account or address */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3990,7 +4436,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
                 };
             };
             /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
@@ -4035,13 +4485,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only) */
+            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
                 };
             };
             /** @description Validation Error */
@@ -4342,7 +4796,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
+            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session, or an approval by a support agent (approving needs the admin role; any staff role may reject) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4461,13 +4915,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only) */
+            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
                 };
             };
             /** @description Validation Error */
@@ -4532,13 +4990,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only) */
+            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
                 };
             };
             /** @description not_found */
@@ -4620,13 +5082,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only) */
+            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": {
+                        code: string;
+                        errors?: Record<string, never>[];
+                        message: string;
+                    };
                 };
             };
             /** @description not_found */

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api/client";
 import { ApiError, call } from "../api/errors";
-import type { SessionInfo } from "../api/pending";
+import type { components } from "../api/schema";
 import { Alert, ErrorAlert, Field, Loading, Page, Select, Submit, fieldError, useLoad, useSubmit } from "../components/ui";
 import { LOCALE_NAMES, LOCALES, formatDateTime, isLocale, setLocale, t } from "../i18n";
 import { account } from "../lib/auth";
@@ -9,6 +9,8 @@ import { consumeSecret } from "../lib/fragment";
 import { path } from "../lib/router";
 import { useStore } from "../lib/store";
 import { LinkMissing, PasswordRules } from "./auth";
+
+type SessionInfo = components["schemas"]["Session"];
 
 const SECTIONS: [string, string][] = [
   ["/account", "account.tab.details"],
@@ -265,7 +267,7 @@ export function AuthorisedSenders() {
           </thead>
           <tbody>
             {list.data.map((entry) => {
-              const status = (entry as { status?: string }).status ?? "confirmed";
+              const status = entry.status;
               return (
                 <tr key={entry.email}>
                   <td>{entry.email}</td>
