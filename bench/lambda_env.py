@@ -79,11 +79,13 @@ def _dummy(value: Any, template: dict[str, Any]) -> str:
     server's value), resources a plausible physical id, literals stay as they are."""
     if isinstance(value, str | int | float):
         return str(value)
-    joined = value.get("Fn::Join") if isinstance(value, dict) else None
-    if joined:  # e.g. ALLOWED_ORIGINS: !Join [",", !Ref AllowedOrigins]
-        separator, parts = joined
-        parts = parts if isinstance(parts, list) else [parts]
-        return separator.join(_dummy(part, template) for part in parts)
+    if isinstance(value, dict) and "Fn::If" in value:  # the dev parameters host no client
+        return _dummy(value["Fn::If"][2], template)
+    if isinstance(value, dict) and "Fn::Join" in value:  # e.g. a CommaDelimitedList's values
+        separator, parts = value["Fn::Join"]
+        return separator.join(
+            _dummy(p, template) for p in (parts if isinstance(parts, list) else [parts])
+        )
     ref = value.get("Ref") if isinstance(value, dict) else None
     if ref == "AWS::StackName":
         return "clientarea-bench"

@@ -34,7 +34,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.ops import OpsError, accounts_table
+from infra.ops import OpsError, stack_tables
 
 PENDING = "pending"
 CONFIRMED = "confirmed"
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     try:
-        table = args.table or accounts_table(args.stack_name, region)
+        table = args.table or stack_tables(args.stack_name, region)["ACCOUNTS_TABLE"]
         report = migrate(
             table, dry_run=args.dry_run, dynamodb=boto3.client("dynamodb", region_name=region)
         )

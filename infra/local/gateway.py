@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from chalice.local import ARNMatcher, LambdaEventConverter, LocalARNBuilder, RouteMatcher
 
 from infra.local import lambdas
-from infra.local.resources import Physical, resolve
+from infra.local.resources import Physical, evaluate_conditions, resolve
 
 if TYPE_CHECKING:
     from infra.local.lambdas import Invocation, LambdaService
@@ -99,6 +99,7 @@ class LocalApi:
         self._stage = stage
         if physical is None:  # the template's defaults, as an undeployed stack has them
             physical = Physical(refs=stack.parameter_values(stack.parameter_defaults()))
+            physical.conditions.update(evaluate_conditions(stack, physical))
         self._physical = physical
         self._lambdas = service or lambdas.SERVICE
 

@@ -19,6 +19,7 @@ class Physical:
 
     refs: dict[str, Any] = field(default_factory=dict)  # a list parameter's Ref is a list
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+    conditions: dict[str, bool] = field(default_factory=dict)  # the template's, evaluated
 
 
 def create_all(stack: Stack, parameters: dict[str, str]) -> Physical:
@@ -32,6 +33,7 @@ def create_all(stack: Stack, parameters: dict[str, str]) -> Physical:
             "AWS::Partition": "aws",
         }
     )
+    physical.conditions.update(evaluate_conditions(stack, physical))
     _create_tables(stack, physical)
     _create_queues(stack, physical)
     _create_buckets(stack, physical)
@@ -199,14 +201,56 @@ def _cors(props: dict[str, Any], physical: Physical) -> dict[str, Any]:
     return {"CORSRules": rules}
 
 
+def evaluate_conditions(stack: Stack, physical: Physical) -> dict[str, bool]:
+    """Every condition of the template that the parameters in `physical.refs` decide
+    (one naming a parameter not given is left out: an `Fn::If` on it fails loudly)."""
+    decided = {}
+    for name, spec in stack.template.get("Conditions", {}).items():
+        try:
+            decided[name] = _holds(spec, stack, physical)
+        except KeyError:
+            continue
+    return decided
+
+
+def rule_failures(stack: Stack, physical: Physical) -> list[str]:
+    """The AssertDescription of every template rule these parameters break (what
+    CloudFormation would refuse the stack for before creating anything)."""
+    failures = []
+    for rule in stack.template.get("Rules", {}).values():
+        if "RuleCondition" in rule and not _holds(rule["RuleCondition"], stack, physical):
+            continue
+        failures += [
+            a["AssertDescription"]
+            for a in rule["Assertions"]
+            if not _holds(a["Assert"], stack, physical)
+        ]
+    return failures
+
+
 def condition_holds(stack: Stack, name: str | None, physical: Physical) -> bool:
     """Whether the template's condition `name` holds for these parameters (no condition:
-    always). Only `Fn::Equals` of parameter references and literals is used here."""
+    always)."""
     if name is None:
         return True
-    spec = stack.template.get("Conditions", {})[name]
-    left, right = spec["Fn::Equals"]
-    return str(resolve(left, physical)) == str(resolve(right, physical))
+    return _holds(stack.template["Conditions"][name], stack, physical)
+
+
+def _holds(spec: dict[str, Any], stack: Stack, physical: Physical) -> bool:
+    """A condition's value: Fn::Equals, Fn::And, Fn::Or, Fn::Not and Condition, as
+    CloudFormation evaluates them."""
+    if "Condition" in spec:
+        return condition_holds(stack, spec["Condition"], physical)
+    if "Fn::Equals" in spec:
+        left, right = spec["Fn::Equals"]
+        return str(resolve(left, physical)) == str(resolve(right, physical))
+    if "Fn::And" in spec:
+        return all(_holds(item, stack, physical) for item in spec["Fn::And"])
+    if "Fn::Or" in spec:
+        return any(_holds(item, stack, physical) for item in spec["Fn::Or"])
+    if "Fn::Not" in spec:
+        return not _holds(spec["Fn::Not"][0], stack, physical)
+    raise ValueError(f"unsupported condition in template: {spec}")
 
 
 def _lifecycle_rule(rule: dict[str, Any], physical: Physical) -> dict[str, Any]:
@@ -255,6 +299,9 @@ def resolve(value: Any, physical: Physical) -> Any:
         return physical.attributes[(logical_id, attribute)]
     if "Fn::Sub" in value:
         return _sub(value["Fn::Sub"], physical)
+    if "Fn::If" in value:  # only the branch taken is evaluated, as CloudFormation does
+        condition, when_true, when_false = value["Fn::If"]
+        return resolve(when_true if physical.conditions[condition] else when_false, physical)
     if "Fn::Select" in value:
         index, items = value["Fn::Select"]
         return resolve(items, physical)[int(index)]

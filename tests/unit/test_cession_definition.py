@@ -51,7 +51,8 @@ def _substituted() -> str:
             "MailQueue": "https://sqs.eu-central-1.amazonaws.com/123456789012/clientarea-MailQueue",
             "FrontendUrl": "https://clientarea.example.com",
             "CessionTimeoutSeconds": "604800",
-        }
+        },
+        conditions={"HostedFrontendUrl": False},
     )
     return substituted_definition(_machine(), physical)
 
