@@ -476,13 +476,13 @@ def test_login_body_is_validated(client):
     expect_error(client.post("/auth/login", {"login": "", "password": PASSWORD}), 422, "validation_error")
 
 
-def test_ten_wrong_passwords_pause_the_account_for_15_minutes(client):
+def test_five_wrong_passwords_pause_the_login_for_15_minutes(client):
     # GIVEN an account and an unrelated one
     email = _email()
     register_and_verify(client, email)
     bystander = register_and_verify(client, _email())
-    # WHEN ten wrong passwords are tried in a row
-    for attempt in range(10):
+    # WHEN five wrong passwords are tried in a row with its address
+    for attempt in range(5):
         expect_error(
             _session(client, email, f"wrong password number {attempt}"), 401, "invalid_credentials"
         )
@@ -503,18 +503,18 @@ def test_ten_wrong_passwords_pause_the_account_for_15_minutes(client):
     assert _session(client, email).status == 200
 
 
-def test_nine_wrong_passwords_then_the_right_one_resets_the_count(client):
-    # GIVEN an account with nine wrong passwords in a row
+def test_four_wrong_passwords_then_the_right_one_resets_the_count(client):
+    # GIVEN an account with four wrong passwords in a row (one short of the pause)
     email = _email()
     register_and_verify(client, email)
-    for attempt in range(9):
+    for attempt in range(4):
         expect_error(
             _session(client, email, f"wrong password number {attempt}"), 401, "invalid_credentials"
         )
     # WHEN the owner then logs in
     assert _session(client, email).status == 200
-    # THEN nine more wrong passwords still do not pause the account
-    for attempt in range(9):
+    # THEN four more wrong passwords still do not pause the account
+    for attempt in range(4):
         expect_error(
             _session(client, email, f"wrong password again {attempt}"), 401, "invalid_credentials"
         )
@@ -795,9 +795,9 @@ def test_password_change_with_wrong_current_password(client, account):
 
 
 def test_wrong_current_passwords_count_as_login_failures(client, account):
-    # GIVEN ten wrong current passwords on the change route, from a signed-in session
+    # GIVEN five wrong current passwords on the change route, from a signed-in session
     wrong = {"current_password": "a guess, not it", "new_password": "a brand new passphrase 77"}
-    for _ in range(10):
+    for _ in range(5):
         expect_error(
             client.put("/account/password", wrong, token=account["token"]), 401, "invalid_credentials"
         )
@@ -806,9 +806,9 @@ def test_wrong_current_passwords_count_as_login_failures(client, account):
     limited = client.put("/account/password", right, token=account["token"])
     expect_error(limited, 429, "rate_limited")
     assert int(limited.header("Retry-After")) > 0
-    # AND it is the login throttle of the login name: logging in is refused as well
+    # AND it is the login throttle of the account's address: signing in with it is refused
     expect_error(
-        client.post("/auth/login", {"login": account["login"], "password": PASSWORD}),
+        client.post("/auth/login", {"login": account["email"], "password": PASSWORD}),
         429,
         "rate_limited",
     )

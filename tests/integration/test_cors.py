@@ -100,9 +100,10 @@ def _refused_body(client: ApiClient, origin: str) -> Reply:
 
 
 def _rate_limited(client: ApiClient, origin: str) -> Reply:
-    """The login's own failure limit (10 per 15 minutes): the 11th attempt is 429."""
+    """The login's own failure limit (5 per login name and 15 minutes): the 6th attempt
+    is 429."""
     body = {"login": _unknown_login(), "password": "not the password at all"}
-    for _ in range(10):
+    for _ in range(5):
         client.post("/auth/login", body)
     reply = client.post("/auth/login", body, headers={"Origin": origin})
     expect_error(reply, 429, "rate_limited")

@@ -179,3 +179,74 @@ def test_mail_to_an_unverified_new_contact_address_carries_no_typed_name(client)
     mails = client.mails(victim, count=1)
     assert len(mails) == 1
     _assert_no_typed_text(mails)
+
+
+# --- found by the attacker review of issue 12 -------------------------------------------------
+
+
+def _staff_reply_to(client: ApiClient, number: str) -> None:
+    from tests.conftest import staff_token
+
+    staff = staff_token(client)
+    body = {"message": "Hello, could you tell us more about what you need?"}
+    reply = client.post(f"/staff/tickets/{number}/messages", body, token=staff)
+    assert reply.status == 201, reply.body
+
+
+LURE = "URGENT verify your card at evil.example/login"
+
+
+def test_a_staff_reply_to_a_typed_sales_address_carries_no_typed_name_or_subject(client):
+    """The attack: a sales question typed with a stranger's address, a phishing text as
+    the name and a lure as its first line. Once staff answer it, our mail to that
+    (never verified) address greeted the victim with the name and carried the lure in
+    its subject and text."""
+    victim = _email()
+    form = {"email": victim, "full_name": PHISH, "message": f"{LURE}\nThanks"}
+    asked = client.post("/support/sales-questions", form)
+    assert asked.status == 201, asked.body
+    _staff_reply_to(client, asked.json()["number"])
+    # THEN the victim gets the staff's answer, and none of the stranger's text
+    mails = client.mails(victim, count=1)
+    assert len(mails) == 1
+    assert asked.json()["number"] in mails[0]["subject"]
+    assert "could you tell us more" in mails[0]["text"]
+    _assert_no_typed_text(mails)
+    for part in ("subject", "text", "html"):
+        assert "evil.example" not in mails[0][part], part
+
+
+def test_a_staff_reply_to_forged_sales_mail_carries_no_display_name_or_subject(client):
+    """The same through inbound mail: a forged From (SPF, DKIM and DMARC all FAIL) with a
+    phishing display name opens a sales ticket; the staff answer went to the forged
+    address with that name and subject."""
+    from tests.integration.test_inbound_mail import deliver, simple_mail
+
+    victim = _email()
+    name = PHISH.replace(":", "")  # a colon would make the From a group: refused as malformed
+    raw = simple_mail(victim, subject=LURE).replace(b"From: Someone", f"From: {name}".encode())
+    outcome = deliver(client, raw, to="sales", spf="FAIL", dkim="FAIL", dmarc="FAIL")
+    assert outcome["result"] == "ticket_opened", outcome
+    _staff_reply_to(client, outcome["number"])
+    mails = client.mails(victim, count=1)
+    assert len(mails) == 1
+    for part in ("subject", "text", "html"):
+        assert name not in mails[0][part] and "evil.example" not in mails[0][part], part
+
+
+def test_plus_tags_of_one_mailbox_share_its_budget(client):
+    """The attack: `victim+1@`, `victim+2@`, ... are one mailbox at most providers, and
+    each tag got a fresh budget of three mails."""
+    local = f"victim-{uuid.uuid4().hex[:10]}"
+    tagged = [f"{local}+{i}@example.com" for i in range(6)]
+    for address in tagged:
+        assert _register(client, address).status == 202
+    # THEN the mailbox got three mails in all (waiting for the asynchronous mailer long
+    # enough that a fourth would have arrived)
+    deadline = time.monotonic() + (5 if client.transport == "http" else 0)
+    while True:
+        mails = [m for m in client.all_mails() if m["to"].lower().startswith(local + "+")]
+        if len(mails) > PER_ADDRESS or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    assert 1 <= len(mails) <= PER_ADDRESS, [m["to"] for m in mails]

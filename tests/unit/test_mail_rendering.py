@@ -528,6 +528,21 @@ def test_ticket_reply_carries_number_subject_and_the_reply_text(locale: str) -> 
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)
+def test_a_reply_to_an_unattached_ticket_carries_no_name_and_no_subject(locale: str) -> None:
+    # Its address is unverified (typed into a form, or a From that may be forged): the
+    # caller passes neither the name nor the subject its author typed (issue 12).
+    params = {**PARAMS["ticket_reply"], "full_name": None, "ticket_subject": None}
+    mail = render("ticket_reply", locale, params)
+    assert mail.subject == "clientarea: [TKT-100-042]"
+    named = render("ticket_reply", locale, PARAMS["ticket_reply"])
+    neutral = render("email_verification", locale, PARAMS["email_verification"])
+    assert mail.text.splitlines()[0] == neutral.text.splitlines()[0] != named.text.splitlines()[0]
+    for part in (mail.text, mail.html):
+        assert "Olena" not in part and "Сайт" not in part and "None" not in part
+        assert "TKT-100-042" in part and "we restarted the server." in part
+
+
+@pytest.mark.parametrize("locale", SUPPORTED)
 def test_access_request_ack_names_the_number_and_the_two_hour_reset(locale: str) -> None:
     mail = render("access_request_received", locale, PARAMS["access_request_received"])
     assert "TKT-100-043" in mail.subject and "TKT-100-043" in mail.text

@@ -50,17 +50,20 @@ from clientarea.tables import (
 VERIFICATION_TTL = timedelta(hours=24)
 FIRST_CLIENT_NUMBER = 100_001
 
-# Sign-in attempts, each counted before its password is checked (one conditional write):
-# at most 10 in a 15-minute window and 100 in a row (NIST SP 800-63B-4 §3.2.2), until a
-# success or a password reset by email clears the count. Counted per account (its login
-# name and its address share one count), and per login name or address for one nobody
-# has, with the same writes and the same answer, so that neither the pause nor the lock
-# tells whether an account exists. A count is kept a year after its last attempt.
+# Sign-in attempts, each counted before its password is checked (one conditional write),
+# per identifier as typed (a login name or an address, normalised), whether or not
+# anyone has it: at most 5 in a 15-minute window and 50 in a row, until a success or a
+# password reset by email clears the count. An account has two identifiers, so it gets
+# at most 10 checks a window and 100 in a row (NIST SP 800-63B-4 §3.2.2). Counting per
+# identifier rather than per account is what keeps the pause and the lock from telling
+# anything: a paused address does not pause its own login name, so no 429 pairs an
+# address with an account, and known and unknown identifiers are counted and answered
+# by the same rule. A count is kept a year after its last attempt.
 LOGIN_ATTEMPTS = throttling.ConsecutiveLimit(
     "login_attempts",
-    per_window=10,
+    per_window=5,
     window_seconds=15 * 60,
-    consecutive=100,
+    consecutive=50,
     keep_seconds=365 * 24 * 3600,
 )
 # Read for a login nobody has, so that it makes the same calls as a known one.
@@ -378,16 +381,16 @@ def login(
 ) -> sessions.NewSession:
     """Check credentials and open a session; unknown login and wrong password look alike.
 
-    The attempt is counted (per address, then per account or unknown login) before the
-    password is checked, by writes whose own outcome decides, so parallel guesses cannot
+    The attempt is counted (per address, then per login name or address as typed) before
+    the password is checked, by writes whose own outcome decides, so parallel guesses cannot
     all slip under the limit. A success un-counts it in the transaction that saves the
     session.
     """
     ip_hit = _count_attempt_of_address(client_ip)
     claim_key = _claim_key_for(login_or_email) or "login#"
-    claim = _claim(claim_key)
-    attempts = account_key(claim.client_number) if claim is not None else claim_key
+    attempts = claim_key  # the identifier as typed: see LOGIN_ATTEMPTS
     _count_attempt(attempts)
+    claim = _claim(claim_key)
     account = _account_of(claim)
     # An unknown login costs the same argon2 work as a wrong password (a hash nobody has).
     right = passwords.verify_password(account.password_hash if account else None, password)
@@ -449,10 +452,14 @@ def _count_attempt_of_address(client_ip: str) -> throttling.Hit:
         raise
 
 
-def login_attempts(client_number: int | str) -> AttemptsModel:
-    """The account's count of sign-in attempts, for a password reset to delete in its
-    transaction (the owner has just proved the mailbox: that always unlocks)."""
-    return throttling.clear(LOGIN_ATTEMPTS, account_key(client_number))
+def login_attempts(*, email: str, login: str) -> list[AttemptsModel]:
+    """The counts of sign-in attempts of an account's two identifiers (its address and
+    its login name), for a password reset to delete in its transaction (the owner has
+    just proved the mailbox: that always unlocks)."""
+    return [
+        throttling.clear(LOGIN_ATTEMPTS, key)
+        for key in (email_claim_key(email), login_claim_key(login))
+    ]
 
 
 def logout(principal: sessions.Principal) -> None:
@@ -759,11 +766,12 @@ def check_current_password(
     """Re-authentication of a signed-in owner (before a password or contact-email change).
 
     A session must not become a way around the login throttle: the attempt is counted,
-    before the password is checked, as a sign-in attempt of the account and of the
-    caller's address, under the same limits and the same lock as the login form.
+    before the password is checked, as a sign-in attempt of the account's address (the
+    identifier its owner signs in with by default) and of the caller's address, under the
+    same limits and the same lock as the login form.
     """
     ip_hit = _count_attempt_of_address(client_ip)
-    attempts = account_key(account.client_number)
+    attempts = email_claim_key(account.email)
     _count_attempt(attempts)
     if not passwords.verify_password(account.password_hash, password):
         telemetry.count(telemetry.Metric.LOGIN_FAILED)

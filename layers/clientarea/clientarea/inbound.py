@@ -531,7 +531,7 @@ def _auto_reply(envelope: Envelope, mail: ParsedMail) -> Outcome:
     """One polite pointer to the client area per envelope sender and 24 hours, to the
     envelope sender only (RFC 3834), never when it is probably forged."""
     to = _reply_address(envelope)
-    if to is None or not envelope.verdicts.envelope_answerable():
+    if to is None or not _envelope_sender_proven(envelope, mail, to):
         return Outcome("ignored_unattached")
     if not _first_reply_today(to):
         return Outcome("ignored_unattached")
@@ -550,6 +550,16 @@ def _auto_reply(envelope: Envelope, mail: ParsedMail) -> Outcome:
         sales_address=config.sales_address(),
     )
     return Outcome("auto_replied")
+
+
+def _envelope_sender_proven(envelope: Envelope, mail: ParsedMail, to: str) -> bool:
+    """SPF proves the envelope sender itself; DMARC proves only the From header's
+    domain, so it vouches for the envelope sender only when that is the From address
+    (else an attacker's own signed domain would send our reply to any address)."""
+    verdicts = envelope.verdicts
+    if not verdicts.envelope_answerable():
+        return False
+    return verdicts.spf == "PASS" or (mail.sender or "").casefold() == to.casefold()
 
 
 # A plain msg-id (RFC 5322 §3.6.4, no comments or folding): anything else is not echoed.

@@ -114,7 +114,8 @@ def reset(token: str, new_password: str, *, client_ip: str) -> None:
                 condition=AccountModel.pk.exists(),
             )
             # Proof of the mailbox lifts any pause or lock of sign-in.
-            tx.delete(accounts.login_attempts(valid.subject))
+            for attempts in accounts.login_attempts(email=payload["email"], login=payload["login"]):
+                tx.delete(attempts)
     except TransactWriteError as exc:
         # Someone used the link a moment earlier (or it was superseded meanwhile).
         raise TokenInvalid from exc

@@ -83,7 +83,8 @@ def set_password(login_or_email: str, password: str) -> StaffMember:
                 condition=_is_staff(),
             )
             # As a reset by email does: the pause and the lock of sign-in are lifted.
-            tx.delete(accounts.login_attempts(account.client_number))
+            for attempts in accounts.login_attempts(email=account.email, login=account.login):
+                tx.delete(attempts)
     except TransactWriteError as exc:  # the account stopped being staff meanwhile
         raise NotFound(f"no staff account {login_or_email!r}") from exc
     return _member(find(login_or_email))

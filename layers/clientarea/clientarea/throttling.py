@@ -180,6 +180,14 @@ def unasked_mails_per_ip() -> Limit:
     return Limit("unasked_mail_ip", config.ip_requests_per_hour(), 3600)
 
 
+def mailbox_key(address: str) -> str:
+    """The mailbox an address reaches, as far as the budget of unasked mail goes: one
+    however it is capitalised, and one for all its sub-addresses (RFC 5233's `+tag`,
+    which most providers deliver to the untagged mailbox), so tags earn no new budget."""
+    local, _, domain = address.casefold().rpartition("@")
+    return f"{local.split('+', 1)[0] or local}@{domain}"
+
+
 def may_mail_unasked(to: str, *, client_ip: str | None) -> bool:
     """Whether one more unasked mail may go to `to` (a normalised address) on behalf of
     `client_ip` (None: no client, e.g. inbound mail). Counts both; the caller skips the
@@ -187,7 +195,7 @@ def may_mail_unasked(to: str, *, client_ip: str | None) -> bool:
     The address is counted only when the IP may still send: requests an IP makes past
     its own limit do not spend the target's daily allowance as well."""
     allowed = (client_ip is None or take(unasked_mails_per_ip(), client_ip)) and take(
-        UNASKED_MAILS_PER_ADDRESS, to.casefold()
+        UNASKED_MAILS_PER_ADDRESS, mailbox_key(to)
     )
     if not allowed:
         telemetry.count(telemetry.Metric.UNASKED_MAIL_WITHHELD)

@@ -552,7 +552,10 @@ def _mail_reply(item: TicketModel, body: str) -> None:
     else:
         if not item.contact_email:
             return
-        to, locale, name = item.contact_email, item.locale or locales.DEFAULT, item.contact_name
+        # An unattached ticket's address was typed into a form, or is a From that may be
+        # forged: nothing its author typed (name, subject) goes to it, only the staff's
+        # own answer, greeted neutrally (issue 12, item 2).
+        to, locale, name = item.contact_email, item.locale or locales.DEFAULT, None
         link = outbox.page("/")
         reply_to = (
             config.sales_address()
@@ -564,9 +567,9 @@ def _mail_reply(item: TicketModel, body: str) -> None:
         to,
         locale,
         headers={"Reply-To": reply_to},
-        full_name=name or to,
+        full_name=name,
         number=item.number,
-        ticket_subject=item.subject,
+        ticket_subject=item.subject if item.client_number is not None else None,
         message=body,
         link=link,
     )

@@ -301,7 +301,7 @@ export function StaffRecoveryCase(props: { params: Record<string, string> }) {
               {doc.uploaded && doc.download_url ? (
                 <p>
                   <a href={doc.download_url} target="_blank" rel="noopener noreferrer">
-                    {t("staff.open_document", { document: doc.document })}
+                    {t("staff.open_document", { document: describeDoc(doc.document) })}
                   </a>{" "}
                   <span class="muted">
                     {doc.size !== null && formatBytes(doc.size)} · {formatDateTime(doc.uploaded_at)}
