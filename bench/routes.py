@@ -351,11 +351,11 @@ class Scenario:
             variant="wrong password, nobody",
             block=4,
         )
-        # Locked: 100 attempts in a row on record (as 100 wrong passwords leave it).
+        # Locked: the attempts in a row on record (as that many wrong passwords leave
+        # them), per login name as typed.
         locked = [self.provision(f"benchlocked{i}") for i in range(n)]
         unknown = [f"nobody-locked-{i}" for i in range(n)]
-        keys = [accounts.account_key(self.client_number_of(login)) for login in locked]
-        keys += [accounts.login_claim_key(login) for login in unknown]
+        keys = [accounts.login_claim_key(login) for login in locked + unknown]
         lock = accounts.LOGIN_ATTEMPTS
         for key in keys:
             AttemptsModel(
@@ -375,14 +375,6 @@ class Scenario:
                 variant=variant,
                 block=block,
             )
-
-    def client_number_of(self, login: str) -> int:
-        from clientarea import accounts
-
-        found = accounts.find_by_login_or_email(login)
-        if found is None:
-            raise BenchError(f"setup: no account {login}")
-        return int(found.client_number)
 
     def own_sessions(self) -> None:
         """GET /account/sessions, DELETE one, POST revoke-others: one account with

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from functools import cache
 from typing import Any
 
@@ -28,6 +29,7 @@ _KNOWN_CONDITIONS = {
     ("ForAllValues:StringEquals", "dynamodb:Attributes"),
     ("StringEqualsIfExists", "dynamodb:Select"),
     ("StringEqualsIfExists", "dynamodb:ReturnValues"),
+    ("ForAllValues:StringLike", "dynamodb:LeadingKeys"),
 }
 
 
@@ -95,6 +97,14 @@ def attributes(action: str, part: dict[str, Any]) -> set[str] | None:
     return used
 
 
+def leading_keys(part: dict[str, Any]) -> list[str] | None:
+    """`dynamodb:LeadingKeys`: the partition key value(s) of the item the request names
+    (None: a request naming no single item, which such a condition refuses here)."""
+    item = part.get("Key") or part.get("Item") or {}
+    key = item.get("pk", {}).get("S")
+    return [key] if key is not None else None
+
+
 def select(action: str, part: dict[str, Any]) -> str | None:
     """`dynamodb:Select`: a read without a projection asks for every attribute."""
     if action in {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}:
@@ -117,6 +127,14 @@ def _allows(statement: dict[str, Any], action: str, part: dict[str, Any]) -> boo
                 asked = attributes(action, part)
                 if asked is None or not asked <= allowed:
                     return False
+                continue
+            if key == "dynamodb:LeadingKeys":
+                keys = leading_keys(part)
+                if keys is None or not all(
+                    any(fnmatchcase(k, pattern) for pattern in allowed) for k in keys
+                ):
+                    return False
+                continue
             value = select(action, part) if key == "dynamodb:Select" else part.get("ReturnValues")
             if key != "dynamodb:Attributes" and value is not None and value not in allowed:
                 return False

@@ -60,12 +60,18 @@ def accounts_access() -> AccountsAccessCheck:
 def deployment(
     monkeypatch: pytest.MonkeyPatch, accounts_access: AccountsAccessCheck
 ) -> Iterator[LocalDeployment]:
-    """template.yaml deployed on a fresh in-process moto. Every request a function makes
-    on the Accounts table must be one its IAM statements allow, attribute conditions
-    included (tests/accounts_iam.py): else the test fails."""
+    """template.yaml deployed on a fresh in-process moto, each function running with
+    exactly its role's policies and moto enforcing IAM (infra/local/roles.py). Every
+    request a function makes on the Accounts table is also checked against its IAM
+    statements, attribute conditions included (tests/accounts_iam.py): else the test
+    fails."""
     with mock_aws(config=MOTO_CONFIG):
         accounts_access.install(monkeypatch)
-        yield LocalDeployment().start()
+        deployed = LocalDeployment(enforce_iam=True).start()
+        try:
+            yield deployed
+        finally:
+            deployed.stop()
     refused = accounts_access.refused
     assert not refused, "IAM would refuse:\n" + "\n".join(refused)
 

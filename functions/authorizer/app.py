@@ -8,7 +8,10 @@ request; at most once every 5 minutes per session, also one conditional write th
 records the use (clientarea.sessions: the idle timeout counts from it). When the
 session cannot be read (DynamoDB throttled or failing), the error is raised as it is:
 API Gateway then refuses the request with the template's AUTHORIZER_CONFIGURATION_ERROR,
-a retryable 503 `service_unavailable`, never a 401 that would log the client out.
+a retryable 503 `service_unavailable`, never a 401 that would log the client out. The
+client gets the same safe refusal when IAM denies the read (the role lacks a
+permission), but that is no passing throttle: it is logged at error level and counted
+as AccessDenied, which has an alarm of its own; a throttle is a warning.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import sessions
+from clientarea import availability, sessions
 from clientarea.errors import Unauthorized
 from clientarea.roles import STAFF_ROLES
 
@@ -79,4 +82,10 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     except Unauthorized:
         # API Gateway turns exactly this message into a 401.
         raise Exception("Unauthorized") from None
+    except Exception as exc:
+        if availability.is_access_denied(exc):
+            availability.report_access_denied(exc, logger)
+        else:
+            logger.warning("session store unavailable", extra={"error": type(exc).__name__})
+        raise
     return policy(principal, event["methodArn"])

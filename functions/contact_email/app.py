@@ -39,6 +39,9 @@ class Account(BaseModel):
     address: str | None
     locale: str
     authorised_emails: list[str]
+    # True once mail to `email` hard-bounced or drew a complaint: nothing is mailed there
+    # until the client changes it (a confirmed change clears it).
+    email_undeliverable: bool
 
 
 class AuthorisedEmailRequest(web.Shape):

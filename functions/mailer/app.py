@@ -7,6 +7,9 @@ a delivered mail is never sent twice because a neighbour failed.
 Each record is logged under the correlation id it was queued with (the API request
 that caused it, or the cession's order id), next to the SES message id: the two ends
 of "my mail never came".
+
+A mail to an address that hard-bounced or drew a complaint is not sent at all
+(clientarea.bounces): logged by kind, counted as MailSuppressed, and done with.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import telemetry
+from clientarea import bounces, telemetry
 from clientarea.mail.delivery import deliver
 from clientarea.mail.outbox import OutgoingMail
 
@@ -31,6 +34,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def send_one(record: SQSRecord) -> None:
     telemetry.set_correlation_id(telemetry.correlation_of(record))
     mail = OutgoingMail.model_validate_json(record.body)
+    if bounces.is_undeliverable(mail.to):
+        logger.info("mail not sent: the address is undeliverable", extra={"kind": mail.kind})
+        telemetry.count(telemetry.Metric.MAIL_SUPPRESSED)
+        return
     message_id = deliver(mail)
     # Never the body or the recipient: bodies carry link secrets.
     logger.info("mail sent", extra={"kind": mail.kind, "ses_message_id": message_id})

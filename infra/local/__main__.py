@@ -148,6 +148,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--verbose", action="store_true", help="also moto's and botocore's own logs"
     )
+    parser.add_argument(
+        "--enforce-iam",
+        action="store_true",
+        help="run each function with only its role's permissions (as the handler tests do)",
+    )
     args = parser.parse_args(argv)
     args.frontend_origins = args.frontend_origins or default_origins(args.frontend_url)
     return args
@@ -202,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.cession_timeout is not None:
         overrides["CessionTimeoutSeconds"] = str(args.cession_timeout)
-    deployment = LocalDeployment(overrides).start()
+    deployment = LocalDeployment(overrides, enforce_iam=args.enforce_iam).start()
     credentials = seed()
     assert deployment.api is not None and deployment.queues is not None
     if not args.no_reload:

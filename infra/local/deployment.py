@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from infra.local import ses_feedback
 from infra.local import stack as stack_module
 from infra.local.gateway import LocalApi
 from infra.local.moto_fixes import (
@@ -20,6 +21,7 @@ from infra.local.moto_fixes import (
 )
 from infra.local.queues import QueueConsumers
 from infra.local.resources import Physical, create_all, environment
+from infra.local.roles import LambdaRoles
 from infra.local.stack import REGION, physical_name
 
 FAKE_CREDENTIALS = {
@@ -66,7 +68,9 @@ def preset_table_environment() -> None:
 
 
 class LocalDeployment:
-    def __init__(self, parameters: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, parameters: dict[str, str] | None = None, *, enforce_iam: bool = False
+    ) -> None:
         self.stack = stack_module.load()
         self.parameters = {
             **self.stack.parameter_defaults(),
@@ -77,18 +81,30 @@ class LocalDeployment:
         self.env: dict[str, str] = {}
         self.api: LocalApi | None = None
         self.queues: QueueConsumers | None = None
+        self.enforce_iam = enforce_iam
+        self.roles: LambdaRoles | None = None
 
     def start(self) -> LocalDeployment:
         aws_environment()
         serialise_dynamodb()  # transactions all-or-nothing across threads, as on AWS
         honour_transact_get_projections()  # TransactGetItems returns what was asked
         enforce_s3_post_policy()  # S3 refuses uploads outside their signed policy
+        ses_feedback.enforce()  # configuration sets: checked, and their events published
         self.physical = create_all(self.stack, self.parameters)
         self.env = environment(self.stack, self.physical)
         os.environ.update(self.env)
         self.api = LocalApi(self.stack, stage=self.parameters["Stage"], physical=self.physical)
         self.queues = QueueConsumers(self.stack, self.physical)
+        if self.enforce_iam:
+            # Last: creating the resources above is the deployer's work, not a function's.
+            self.roles = LambdaRoles(self.stack, self.physical).install()
         return self
+
+    def stop(self) -> None:
+        """Hand IAM enforcement back (the process may host another deployment next)."""
+        if self.roles is not None:
+            self.roles.uninstall()
+            self.roles = None
 
     def table(self, logical_id: str) -> str:
         assert self.physical is not None

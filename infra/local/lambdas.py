@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.local import LambdaContext
 
+from infra.local.roles import _current_function
 from infra.local.stack import ACCOUNT_ID, REGION, ROOT
 
 if TYPE_CHECKING:
@@ -262,6 +263,9 @@ class Environment:
         self._jobs.put(job)
 
     def _run(self) -> None:
+        # The environment's thread is the function's: every AWS call it makes signs with
+        # the function's role (when the deployment enforces IAM: infra/local/roles.py).
+        _current_function.set(self.function.logical_id)
         try:
             while (job := self._jobs.get()) is not None:
                 self._serve(job)

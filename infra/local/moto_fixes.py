@@ -114,6 +114,16 @@ def _signing_key(secret: str, date: str, region: str) -> bytes:
     return key
 
 
+def _secret_key(access_key_id: str) -> str:
+    """The secret behind the form's access key: a function role's session's when each
+    function runs with its own role (infra/local/roles.py), else the process's."""
+    from infra.local import roles  # noqa: PLC0415 - roles imports this module's neighbours
+
+    active = roles.active()
+    secret = active.secret_for(access_key_id) if active is not None else None
+    return secret if secret is not None else os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+
+
 def post_policy_refusal(
     bucket: str, form: dict[str, str], size: int, now: datetime | None = None
 ) -> tuple[int, dict[str, str], str] | None:
@@ -128,7 +138,7 @@ def post_policy_refusal(
     credential = fields.get("x-amz-credential", "").split("/")
     if fields.get("x-amz-algorithm") != "AWS4-HMAC-SHA256" or len(credential) != 5:
         return _s3_error(400, "InvalidArgument", "POST requires a SigV4 credential.")
-    secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+    secret = _secret_key(credential[0])
     expected = hmac.new(
         _signing_key(secret, credential[1], credential[2]), encoded.encode(), hashlib.sha256
     ).hexdigest()

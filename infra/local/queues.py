@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from infra.local.lambdas import SERVICE
+from infra.local.roles import acting_as
 from infra.local.stack import REGION, STACK_NAME
 
 if TYPE_CHECKING:
@@ -53,6 +54,13 @@ class QueueConsumers:
                 return
 
     def _deliver(self, url: str, arn: str, function: Any, batch_size: int, wait: int) -> int:
+        # Lambda's event source mapping polls and deletes with the function's role.
+        with acting_as(function.logical_id):
+            return self._deliver_as_function(url, arn, function, batch_size, wait)
+
+    def _deliver_as_function(
+        self, url: str, arn: str, function: Any, batch_size: int, wait: int
+    ) -> int:
         received = self._sqs.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=batch_size,

@@ -37,9 +37,57 @@ def create_all(stack: Stack, parameters: dict[str, str]) -> Physical:
     _create_tables(stack, physical)
     _create_queues(stack, physical)
     _create_buckets(stack, physical)
+    _create_topics(stack, physical)
+    _create_configuration_sets(stack, physical)
     _create_state_machines(stack, physical)
     _verify_sender(parameters["SenderAddress"])
     return physical
+
+
+def _create_topics(stack: Stack, physical: Physical) -> None:
+    """SNS topics and their SQS subscriptions (raw delivery as the template says). The
+    topic and queue policies are left out: locally nothing but SES publishes."""
+    sns = boto3.client("sns", region_name=REGION)
+    for logical_id in stack.of_type("AWS::SNS::Topic"):
+        arn = sns.create_topic(Name=physical_name(logical_id))["TopicArn"]
+        physical.refs[logical_id] = arn  # Ref of a topic is its ARN
+        physical.attributes[(logical_id, "TopicArn")] = arn
+        physical.attributes[(logical_id, "TopicName")] = physical_name(logical_id)
+    for resource in stack.of_type("AWS::SNS::Subscription").values():
+        props = resource["Properties"]
+        attributes = {"RawMessageDelivery": "true"} if props.get("RawMessageDelivery") else {}
+        sns.subscribe(
+            TopicArn=resolve(props["TopicArn"], physical),
+            Protocol=props["Protocol"],
+            Endpoint=resolve(props["Endpoint"], physical),
+            Attributes=attributes,
+        )
+
+
+def _create_configuration_sets(stack: Stack, physical: Physical) -> None:
+    """SES configuration sets and their SNS event destinations (published to by
+    infra/local/ses_feedback.py, as SES does)."""
+    ses = boto3.client("ses", region_name=REGION)
+    for logical_id in stack.of_type("AWS::SES::ConfigurationSet"):
+        name = physical_name(logical_id)
+        ses.create_configuration_set(ConfigurationSet={"Name": name})
+        physical.refs[logical_id] = name
+    for resource in stack.of_type("AWS::SES::ConfigurationSetEventDestination").values():
+        props = resource["Properties"]
+        spec = props["EventDestination"]
+        destination: dict[str, Any] = {
+            "Name": spec["Name"],
+            "Enabled": bool(spec.get("Enabled", True)),
+            "MatchingEventTypes": spec["MatchingEventTypes"],
+        }
+        if "SnsDestination" in spec:
+            destination["SNSDestination"] = {
+                "TopicARN": resolve(spec["SnsDestination"]["TopicARN"], physical)
+            }
+        ses.create_configuration_set_event_destination(
+            ConfigurationSetName=resolve(props["ConfigurationSetName"], physical),
+            EventDestination=destination,
+        )
 
 
 def _create_state_machines(stack: Stack, physical: Physical) -> None:

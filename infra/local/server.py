@@ -61,6 +61,8 @@ def dev_route(method: str, path: str, body: bytes | None) -> HttpResponse | None
         return _provision_service(body)
     if route == ("POST", "/_dev/inbound-mail"):
         return _inbound_mail(path, body)
+    if route == ("POST", "/_dev/ses-feedback"):
+        return _ses_feedback(body)
     if route == ("GET", "/_dev/docs"):
         return HttpResponse(
             200, {"Content-Type": "text/html; charset=utf-8"}, SWAGGER_PAGE.encode()
@@ -198,6 +200,34 @@ def _inbound_mail(path: str, body: bytes | None) -> HttpResponse:
         body, to=address.get(to, to), verdicts=verdicts, mail_from=one("mail_from")
     )
     return _json(200, outcome)
+
+
+def _ses_feedback(body: bytes | None) -> HttpResponse:
+    """What SES publishes when a mail to `email` bounces or draws a complaint:
+    `{email, type: bounce|suppressionlist|complaint|transient}` (202; the bounces
+    function picks it up from its queue like any other)."""
+    from infra.local import ses_feedback  # noqa: PLC0415
+
+    try:
+        data = json.loads(body or b"{}")
+        email, kind = str(data["email"]), str(data.get("type") or "bounce")
+        if "@" not in email or kind not in ses_feedback.SCENARIOS:
+            raise ValueError
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return _json(
+            422,
+            {
+                "code": "validation_error",
+                "message": "email, and type: " + ", ".join(ses_feedback.SCENARIOS),
+                "errors": [],
+            },
+        )
+    configuration_set = os.environ["MAIL_CONFIGURATION_SET"]
+    record = ses_feedback.event_record(
+        kind, email, source=os.environ["SENDER_ADDRESS"], configuration_set=configuration_set
+    )
+    published = ses_feedback.publish(configuration_set, record)
+    return _json(202, {"event_type": record["eventType"], "published": published})
 
 
 def access_line(method: str, path: str, status: int, ms: float, trace: Trace | None) -> str:

@@ -32,6 +32,7 @@ ACCOUNT_FIELDS = {
     "address",
     "locale",
     "authorised_emails",
+    "email_undeliverable",
 }
 LEAKS = ("Traceback", "arn:aws", "clientarea-local", 'File "', "botocore", "pynamodb")
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -563,6 +564,7 @@ def test_account_shows_exactly_the_contract_fields(client, account):
     assert body["phone"] is None and body["address"] is None
     assert body["locale"] == "en"
     assert body["authorised_emails"] == []
+    assert body["email_undeliverable"] is False
     # AND nothing secret is in it
     assert "password" not in reply.body.decode() and "hash" not in reply.body.decode()
 
@@ -651,6 +653,7 @@ def test_patch_cannot_touch_fields_outside_the_contract(client, account):
         ("client_number", 1),
         ("role", "admin"),
         ("authorised_emails", ["x@example.com"]),
+        ("email_undeliverable", False),  # only SES's feedback and an email change set it
     ):
         # WHEN it is sent / THEN 422 validation_error
         expect_error(client.patch("/account", {field: value}, token=token), 422, "validation_error")

@@ -326,7 +326,11 @@ def short_window() -> Iterator[InProcessClient]:
     """The stack with a 2-second confirmation window (CessionTimeoutSeconds), as
     `make dev ARGS=--cession-timeout 2` runs it."""
     with mock.patch.dict(os.environ), mock_aws(config=MOTO_CONFIG):
-        yield InProcessClient(LocalDeployment({"CessionTimeoutSeconds": "2"}).start())
+        deployed = LocalDeployment({"CessionTimeoutSeconds": "2"}, enforce_iam=True).start()
+        try:
+            yield InProcessClient(deployed)
+        finally:
+            deployed.stop()
 
 
 def test_an_unconfirmed_order_expires_and_both_are_told(short_window):

@@ -886,7 +886,11 @@ def shared_api() -> Iterator[Api]:
     from infra.local.deployment import MOTO_CONFIG
 
     with mock_aws(config=MOTO_CONFIG):
-        yield Api(LocalDeployment().start())
+        deployed = LocalDeployment(enforce_iam=True).start()
+        try:
+            yield Api(deployed)
+        finally:
+            deployed.stop()
 
 
 # Each route gets one of the codes (every code covers four routes): the sweep over the

@@ -28,6 +28,8 @@ NO_PASSWORD_HASH = {
     "IntakeFunction",  # whose a sender address is
     "PasswordResetWorkerFunction",  # the account a reset request names, and its mail
     "CessionStateMachine",  # the parties' contact, to mail the outcome
+    "MailerFunction",  # an email claim's undeliverable flag, before each send
+    "BouncesFunction",  # an email claim's owner; both undeliverable flags
 }
 # These read or write the hash itself: login and registration, the reset, the
 # re-authentication before a contact-email change (which may still write none of the
@@ -90,7 +92,8 @@ def test_functions_without_need_of_the_hash_read_only_named_attributes(logical_i
         assert if_exists["dynamodb:Select"] == "SPECIFIC_ATTRIBUTES"  # no read of everything
         if _actions(statement) & WRITES:
             assert not listed & SECURITY_STATE
-            assert set(if_exists["dynamodb:ReturnValues"]) <= SAFE_RETURN_VALUES
+            returned = if_exists["dynamodb:ReturnValues"]  # a value or a list of them
+            assert set([returned] if isinstance(returned, str) else returned) <= SAFE_RETURN_VALUES
         assert not _actions(statement) & {"dynamodb:*", "dynamodb:Scan"}
 
 
@@ -150,8 +153,14 @@ def test_a_write_of_the_password_or_returning_the_whole_item_is_refused() -> Non
     hash_update = {**update, "ExpressionAttributeNames": {"#0": "password_hash"}}
     assert refusals("RecoveryStaffFunction", "UpdateItem", hash_update)
     assert refusals("ContactEmailFunction", "UpdateItem", hash_update)
-    # a function with no statement on the table gets nothing
+    # the mailer reads an email claim's flag, nothing of an account
     assert refusals("MailerFunction", "GetItem", _get("#0", {"#0": "email"}))
+    claim = {
+        **_get("#0, #1", {"#0": "pk", "#1": "undeliverable"}),
+        "Key": {"pk": {"S": "email#a@b.c"}},
+    }
+    assert not refusals("MailerFunction", "GetItem", claim)
+    assert refusals("MailerFunction", "GetItem", {**claim, "Key": {"pk": {"S": "account#1"}}})
 
 
 def test_the_check_runs_inside_the_local_invoke(deployment: Any, accounts_access: Any) -> None:

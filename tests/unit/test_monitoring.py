@@ -155,10 +155,32 @@ def _ses_gaps(alarms: Alarms) -> list[str]:
     ]
 
 
+def _permission_gaps(alarms: Alarms) -> list[str]:
+    """A call IAM refused (clientarea.availability.report_access_denied) must wake
+    someone: it is a deployment bug, not a throttle."""
+    stack = {"Ref": "AWS::StackName"}
+    refused = [
+        a
+        for a in alarms.values()
+        for namespace, metric, _ in watched(a)
+        if namespace == stack and metric == "AccessDenied" and _fires_above(a, 0)
+    ]
+    return [] if refused else ["AccessDenied (the functions' metric): no alarm on it > 0"]
+
+
+def alarm_topics(t: dict[str, Any]) -> set[str]:
+    """The topics that mail someone (the stack has other topics: SES's feedback)."""
+    return {
+        _target(s["Properties"]["TopicArn"])
+        for s in of_type(t, "AWS::SNS::Subscription").values()
+        if s["Properties"].get("Protocol") == "email"
+    }
+
+
 def gaps(t: dict[str, Any]) -> list[str]:
     """What has no alarm (or an alarm that notifies nobody) in template `t`."""
     alarms = {k: v["Properties"] for k, v in of_type(t, "AWS::CloudWatch::Alarm").items()}
-    topics = set(of_type(t, "AWS::SNS::Topic"))
+    topics = alarm_topics(t)
     silent = [
         f"{name}: notifies no topic"
         for name, alarm in alarms.items()
@@ -170,6 +192,7 @@ def gaps(t: dict[str, Any]) -> list[str]:
         *_workflow_gaps(t, alarms),
         *_api_gaps(t, alarms),
         *_ses_gaps(alarms),
+        *_permission_gaps(alarms),
         *silent,
     ]
 
@@ -210,12 +233,20 @@ def test_an_alarm_that_mails_nobody_is_caught():
     t = template()
     del t["Resources"]["MailDeadLetterQueueAlarm"]["Properties"]["AlarmActions"]
     assert gaps(t) == ["MailDeadLetterQueueAlarm: notifies no topic"]
+    # nor one that notifies a topic nobody reads mail from (SES's feedback topic)
+    t = template()
+    alarm = t["Resources"]["AccessDeniedAlarm"]["Properties"]
+    alarm["AlarmActions"] = [{"Ref": "MailFeedbackTopic"}]
+    assert gaps(t) == ["AccessDeniedAlarm: notifies no topic"]
 
 
 def test_the_alarm_topic_mails_the_address_the_deployment_names():
     t = template()
-    [subscription] = of_type(t, "AWS::SNS::Subscription").values()
-    assert subscription["Properties"]["Protocol"] == "email"
+    [subscription] = [
+        s
+        for s in of_type(t, "AWS::SNS::Subscription").values()
+        if s["Properties"]["Protocol"] == "email"
+    ]
     assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
     assert _target(subscription["Properties"]["TopicArn"]) == "AlarmTopic"
 

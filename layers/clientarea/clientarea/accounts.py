@@ -95,6 +95,9 @@ class AccountView:
     address: str | None
     locale: str
     authorised_emails: list[str] = field(default_factory=list)
+    # True once mail to `email` hard-bounced or drew a complaint: nothing is mailed to
+    # it until the client changes it (clientarea.bounces).
+    email_undeliverable: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,7 +114,13 @@ def _view(account: AccountModel) -> AccountView:
         address=account.address,
         locale=account.locale,
         authorised_emails=sorted(entry["email"] for entry in senders.values()),
+        email_undeliverable=not contact_email_deliverable(account),
     )
+
+
+def contact_email_deliverable(account: AccountModel) -> bool:
+    """False once SES reported a hard bounce or a complaint for the contact email."""
+    return account.email_undeliverable is None
 
 
 def view(account: AccountModel) -> AccountView:
@@ -616,11 +625,15 @@ def switch_contact_email(
     The contact email is always an authorised sender, so if the account had authorised
     `new_email` explicitly, that entry and its sender claim go in the same transaction.
 
+    The new address starts deliverable (`email_undeliverable` cleared): callers that
+    notify the old address check `contact_email_deliverable` before switching.
+
     Raises EmailTaken if another account holds the address by now, Conflict if the
     account changed meanwhile.
     """
     old_email = account.email
-    actions = [AccountModel.email.set(new_email)]
+    # A new address starts deliverable: its claim is new, and the flag goes here.
+    actions = [AccountModel.email.set(new_email), AccountModel.email_undeliverable.remove()]
     if revoke_sessions:
         actions.append(AccountModel.session_generation.add(1))
     condition = AccountModel.email == old_email
@@ -668,6 +681,7 @@ def switch_contact_email(
             raise EmailTaken from exc
         raise Conflict from exc
     account.email = new_email
+    account.email_undeliverable = None
     if was_listed:
         senders = authorised_senders(account)
         senders.pop(sender_key, None)

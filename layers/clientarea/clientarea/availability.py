@@ -9,6 +9,8 @@ that a throttled transaction's cancellation would otherwise be mistaken for.
 
 from __future__ import annotations
 
+from typing import Any
+
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pynamodb.exceptions import PynamoDBException, TransactGetError, TransactWriteError
@@ -59,3 +61,38 @@ def is_transient(exc: BaseException) -> bool:
 
 def is_transaction_conflict(exc: BaseException) -> bool:
     return bool(cancellation_reasons(exc) & CONFLICT_REASONS)
+
+
+# --- the opposite: refused for good ------------------------------------------------------
+
+# IAM refused the call: the function's role lacks a permission (a deployment bug). Never
+# transient, never the caller's doing: it must not pass for throttling, nor be retried.
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
+
+
+def is_access_denied(exc: BaseException) -> bool:
+    cause = exc.cause if isinstance(exc, PynamoDBException) else exc
+    return (
+        isinstance(cause, ClientError)
+        and cause.response.get("Error", {}).get("Code") in ACCESS_DENIED_CODES
+    )
+
+
+def report_access_denied(exc: BaseException, logger: Any) -> None:
+    """Log the refusal at error level, with the operation AWS refused, and count it at
+    once (metric AccessDenied, alarmed in template.yaml: not every handler publishes
+    metrics when it returns). Never the request's data."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric  # noqa: PLC0415
+
+    from clientarea.telemetry import Metric  # noqa: PLC0415
+
+    cause = exc.cause if isinstance(exc, PynamoDBException) else exc
+    logger.error(
+        "AWS refused a call this function's role should allow",
+        extra={
+            "error_code": cause.response.get("Error", {}).get("Code"),  # type: ignore[union-attr]
+            "operation": getattr(cause, "operation_name", None),
+        },
+    )
+    with single_metric(name=Metric.ACCESS_DENIED, unit=MetricUnit.Count, value=1):
+        pass

@@ -65,7 +65,16 @@ from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from clientarea import accounts, clock, config, services, telemetry, throttling, tokens
+from clientarea import (
+    accounts,
+    availability,
+    clock,
+    config,
+    services,
+    telemetry,
+    throttling,
+    tokens,
+)
 from clientarea.errors import (
     CessionPending,
     Forbidden,
@@ -478,9 +487,9 @@ def cancel(client_number: int, order_id: str) -> Order:
     except TransactWriteError as exc:
         raise InvalidOrderState from exc  # it changed meanwhile: completed, declined, …
     order.refresh(consistent_read=True)
-    _wake_both(order)
     if was is OrderStatus.AWAITING_CONFIRMATIONS:  # only then had anyone been mailed
         _notify(order, "cession_cancelled", cancelled_by="owner")
+    _wake_both(order)  # after the mail: should waking fail, the parties know anyway
     return _view(order)
 
 
@@ -630,8 +639,8 @@ def _decline(order: OrderModel, party: Party, valid: tokens.ValidToken) -> Answe
         raise TokenInvalid from exc
     telemetry.count(telemetry.Metric.CESSION_DECLINED)
     order.refresh(consistent_read=True)
-    _wake_both(order)
     _notify(order, "cession_declined", declined_by=str(party))
+    _wake_both(order)  # after the mail: should waking fail, the parties know anyway
     return Answer(order.order_id, party, order.status)
 
 
@@ -662,18 +671,28 @@ def _start_workflow(order_id: str) -> None:
             raise
 
 
+# A branch that no longer waits for this token: it moved on, nothing to wake.
+_GONE = frozenset({"InvalidToken", "TaskDoesNotExist", "TaskTimedOut"})
+
+
 def _wake(task_token: str | None) -> None:
-    """Wake a waiting branch. Failure is harmless (the decision is already on the order
-    and the workflow reads it at the latest when the window ends), so it is only logged,
-    without the token."""
+    """Wake a waiting branch. The decision is already on the order, so a branch that
+    no longer waits is fine, and a throttled call only delays the outcome to the end of
+    the window (logged, without the token). Anything else raises: a refused callback
+    (AccessDenied) would leave every order waiting out its window without a word, so
+    the request fails instead and the refusal is counted and alarmed (clientarea.web)."""
     if not task_token:
         return
     try:
         _sfn().send_task_success(taskToken=task_token, output="{}")
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
-        if code not in {"InvalidToken", "TaskDoesNotExist", "TaskTimedOut"}:
+        if code in _GONE:
+            return
+        if availability.is_transient(exc):
             logger.warning("could not wake a cession branch", extra={"error_code": code})
+            return
+        raise
 
 
 def _wake_both(order: OrderModel) -> None:

@@ -75,6 +75,12 @@ def sender_address() -> str:
     return _required("SENDER_ADDRESS")
 
 
+def mail_configuration_set() -> str:
+    """The SES configuration set every mail is sent through: its event destination
+    reports bounces and complaints (clientarea.bounces)."""
+    return _required("MAIL_CONFIGURATION_SET")
+
+
 def session_ttl_seconds() -> int:
     return _int("SESSION_TTL_SECONDS", 12 * 3600)
 

@@ -167,13 +167,13 @@ def confirm_change(token: str, *, client_ip: str) -> accounts.AccountView:
     """Switch the contact email a live link stands for; notices to both addresses."""
     valid = tokens.check(tokens.Purpose.EMAIL_CHANGE, token, client_ip=client_ip)
     try:
-        account, old_email = _switch(valid, keep_requester=True)
+        account, old_email, old_deliverable = _switch(valid, keep_requester=True)
     except Conflict:
         # Something else changed the account between our read and the write (a link
         # used by a racing request, a sender added), or the session that asked for the
         # change is over (logged out, expired): look again, once, keeping no session.
         valid = tokens.check(tokens.Purpose.EMAIL_CHANGE, token, client_ip=client_ip)
-        account, old_email = _switch(valid, keep_requester=False)
+        account, old_email, old_deliverable = _switch(valid, keep_requester=False)
     telemetry.count(telemetry.Metric.EMAIL_CHANGE_COMPLETED)
     changed = {
         "full_name": account.full_name,
@@ -182,12 +182,15 @@ def confirm_change(token: str, *, client_ip: str) -> accounts.AccountView:
         "changed_at": clock.iso(clock.now()),
         "reset_link": outbox.page("/forgot-password"),
     }
-    for address in (old_email, account.email):
+    # Not to an old address that bounces: its claim (which the mailer checks) is gone.
+    for address in (old_email, account.email) if old_deliverable else (account.email,):
         outbox.send("email_changed", address, account.locale, **changed)
     return accounts.view(account)
 
 
-def _switch(valid: tokens.ValidToken, *, keep_requester: bool) -> tuple[AccountModel, str]:
+def _switch(
+    valid: tokens.ValidToken, *, keep_requester: bool
+) -> tuple[AccountModel, str, bool]:
     """The switch, ending every session of the account in the same transaction but the
     one that asked for the change (if `keep_requester` and it is still there)."""
     payload = valid.payload
@@ -202,6 +205,7 @@ def _switch(valid: tokens.ValidToken, *, keep_requester: bool) -> tuple[AccountM
     if account.email != payload["old_email"] or int(account.session_generation) != generation:
         raise TokenInvalid
     old_email = account.email
+    old_deliverable = accounts.contact_email_deliverable(account)
 
     requester = payload.get("session") if keep_requester else None
 
@@ -223,7 +227,7 @@ def _switch(valid: tokens.ValidToken, *, keep_requester: bool) -> tuple[AccountM
         expected_generation=generation,
         also=use_link,
     )
-    return account, old_email
+    return account, old_email, old_deliverable
 
 
 # --- authorised senders ------------------------------------------------------------------

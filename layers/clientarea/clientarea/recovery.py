@@ -70,6 +70,7 @@ from pynamodb.transactions import TransactWrite
 
 from clientarea import (
     accounts,
+    availability,
     cession,
     clock,
     config,
@@ -577,10 +578,15 @@ def _close_documents(case: Any) -> None:
                 Bucket=bucket, Key=f"{CLOSED_PREFIX}{case.reference}/{name}", CopySource=source
             )
         _delete_every_version(bucket, source_prefix)
-    except ClientError:
+    except ClientError as exc:
         # The case is decided either way; the `requests/` backstop rule still expires
-        # whatever could not be moved.
-        logger.exception("could not move a closed case's documents", extra={"case": case.reference})
+        # whatever could not be moved. A refused permission is reported as such (alarm).
+        if availability.is_access_denied(exc):
+            availability.report_access_denied(exc, logger)
+        else:
+            logger.exception(
+                "could not move a closed case's documents", extra={"case": case.reference}
+            )
 
 
 def _delete_every_version(bucket: str, prefix: str) -> None:
@@ -593,7 +599,14 @@ def _delete_every_version(bucket: str, prefix: str) -> None:
             for item in (*page.get("Versions", []), *page.get("DeleteMarkers", []))
         ]
         if doomed:
-            _s3().delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+            result = _s3().delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+            # Quiet: only the objects S3 did not delete are listed, each with its code (a
+            # refused permission among them); the call itself succeeds.
+            if errors := result.get("Errors"):
+                raise ClientError(
+                    {"Error": {"Code": errors[0].get("Code"), "Message": errors[0].get("Message")}},
+                    "DeleteObjects",
+                )
 
 
 # --- staff ----------------------------------------------------------------------------
@@ -735,12 +748,16 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
         raise NoMatchingAccount
     try:
         # What the switch and the notices need (never the password hash: see accounts).
+        # (email_undeliverable: whether the old address may be told; its claim, which
+        # the mailer checks, is gone with the switch)
         account = accounts.get_account(
-            int(case.matched_client_number), (*accounts.CONTACT, "authorised_emails")
+            int(case.matched_client_number),
+            (*accounts.CONTACT, "authorised_emails", "email_undeliverable"),
         )
     except NotFound as exc:
         raise NoMatchingAccount from exc
     old_email = account.email
+    old_deliverable = accounts.contact_email_deliverable(account)
     # Whoever held the old mailbox holds the links of the account's cession orders.
     withdrawal = cession.withdraw_all(int(account.client_number))
     entry = _audit(
@@ -785,7 +802,8 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
         "reference": case.reference,
         "reset_link": outbox.page("/forgot-password"),
     }
-    outbox.send("recovery_approved", old_email, account.locale, **common)
+    if old_deliverable:  # the old address's claim, which the mailer checks, is gone
+        outbox.send("recovery_approved", old_email, account.locale, **common)
     outbox.send("recovery_approved", case.new_email, case.locale, **common)
 
 

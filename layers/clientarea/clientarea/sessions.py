@@ -162,9 +162,14 @@ def _record_use(session: SessionModel, now: datetime, ip: str | None) -> None:
 def _log_unrecorded_use(exc: PynamoDBException) -> None:
     from aws_lambda_powertools import Logger  # noqa: PLC0415 - only on this rare path
 
-    Logger(service="clientarea").warning(
-        "session use not recorded", extra={"error_code": exc.cause_response_code}
-    )
+    from clientarea import availability  # noqa: PLC0415
+
+    logger = Logger(service="clientarea")
+    if availability.is_access_denied(exc):
+        # Not a passing failure: without the write every session idles out while in use.
+        availability.report_access_denied(exc, logger)
+        return
+    logger.warning("session use not recorded", extra={"error_code": exc.cause_response_code})
 
 
 def end(principal: Principal) -> None:

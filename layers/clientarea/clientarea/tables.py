@@ -39,6 +39,14 @@ class _Meta:
     max_retry_attempts = 2
 
 
+class Undeliverable(MapAttribute):
+    """Why, and since when, mail to an address is no longer sent: SES reported a hard
+    bounce or a complaint for it (clientarea.bounces)."""
+
+    reason = UnicodeAttribute()  # "bounce" | "complaint"
+    since = UTCDateTimeAttribute()
+
+
 class AccountModel(Model):
     """An account: `pk` is `account#<client_number>`."""
 
@@ -63,6 +71,9 @@ class AccountModel(Model):
     # Addresses allowed to open tickets by email, besides the contact email:
     # {casefolded address: {"email": as written, "added_at": ISO time}}.
     authorised_emails = MapAttribute(default=dict)  # type: ignore[var-annotated]
+    # Set while the contact email is undeliverable (GET /account shows it); cleared by a
+    # contact-email change.
+    email_undeliverable = Undeliverable(null=True)
 
 
 class ClaimModel(Model):
@@ -77,6 +88,9 @@ class ClaimModel(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     client_number = NumberAttribute()
+    # Email claims only: set with the account's `email_undeliverable`, read by the
+    # mailer (by address, the only thing it knows) before every send.
+    undeliverable = Undeliverable(null=True)
 
 
 class SenderModel(Model):
@@ -384,7 +398,10 @@ def transaction() -> Iterator[TransactWrite]:
     left to the caller (as TransactWriteError): a transaction refused for capacity or
     an outage is ServiceUnavailable, and one that lost to a concurrent transaction is
     Conflict, because reading those as "the token was used" or "the state changed"
-    would tell the user something false about a request that changed nothing."""
+    would tell the user something false about a request that changed nothing. A
+    transaction IAM refused is raised as AWS's error itself (not a TransactWriteError,
+    which callers read as a failed condition: a 409 or "link used" would hide it), for
+    the handler to report as AccessDenied."""
     try:
         with TransactWrite(connection=connection()) as tx:
             yield tx
@@ -393,6 +410,8 @@ def transaction() -> Iterator[TransactWrite]:
             raise ServiceUnavailable(availability.RETRY_AFTER_SECONDS) from exc
         if availability.is_transaction_conflict(exc):
             raise Conflict from exc
+        if availability.is_access_denied(exc) and exc.cause is not None:
+            raise exc.cause from exc
         raise
 
 

@@ -55,6 +55,12 @@ class Metric(StrEnum):
     CESSION_DECLINED = "CessionDeclined"
     CESSION_EXPIRED = "CessionExpired"  # counted by the mailer, see cession_outcome
     MAIL_SENT = "MailSent"
+    MAIL_SUPPRESSED = "MailSuppressed"  # not sent: the address is undeliverable (bounces)
+    MAIL_BOUNCED = "MailBounced"  # SES reported a hard bounce (per recipient)
+    MAIL_COMPLAINED = "MailComplained"  # SES reported a complaint (per recipient)
+    CONTACT_EMAIL_UNDELIVERABLE = "ContactEmailsUndeliverable"  # an account's, marked so
+    # Operations, not business: a call IAM refused (the role lacks a permission). Alarmed.
+    ACCESS_DENIED = "AccessDenied"
     # Unasked mail (registration, recovery and access acknowledgements, sender and
     # contact-change links, auto-replies) not sent: the target address or the client IP
     # had spent its allowance (throttling.may_mail_unasked). A rise is someone's flood.

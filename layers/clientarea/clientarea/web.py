@@ -457,6 +457,16 @@ class _NotStored(Exception):
         self.response = response
 
 
+def _refused_for_good(app: ClientareaResolver, exc: Exception) -> Response:
+    """An AWS call that will fail again however often it is tried: a permission the
+    function's role lacks (reported as such, for its alarm) or a bug. 500 either way."""
+    if availability.is_access_denied(exc):
+        availability.report_access_denied(exc, logger)
+    else:
+        logger.exception("unhandled error", extra={"error_type": type(exc).__name__})
+    return error(500, "internal_error", locales.message("internal_error", request_locale(app)))
+
+
 def _is_staff(event: dict[str, Any]) -> bool:
     authorizer = event.get("requestContext", {}).get("authorizer") or {}
     return str(authorizer.get("role") or "") in STAFF_ROLES
@@ -485,9 +495,10 @@ def create_app(*, staff_only: bool = False) -> ClientareaResolver:
     @app.exception_handler([PynamoDBException, ClientError, BotoCoreError])
     def _aws_error(exc: Exception) -> Response:
         """A DynamoDB (or other AWS) call that failed outright: throttled or down is 503,
-        anything else is a bug (500). Nothing was written by the failed call itself."""
+        anything else is a bug (500), and a refused permission is reported as what it is.
+        Nothing was written by the failed call itself."""
         if not availability.is_transient(exc):
-            return _unexpected(exc)
+            return _refused_for_good(app, exc)
         unavailable = ServiceUnavailable(availability.RETRY_AFTER_SECONDS)
         unavailable.__cause__ = exc  # logged by its type
         return _domain_error(unavailable)

@@ -818,6 +818,8 @@ export interface components {
             client_number: number;
             /** Email */
             email: string;
+            /** Email Undeliverable */
+            email_undeliverable: boolean;
             /** Full Name */
             full_name: string;
             /** Locale */

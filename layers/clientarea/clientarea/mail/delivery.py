@@ -63,11 +63,14 @@ def build_message(mail: OutgoingMail) -> EmailMessage:
 
 
 def deliver(mail: OutgoingMail) -> str:
-    """Send one mail; returns the SES message id. SES errors propagate so the queue retries."""
+    """Send one mail; returns the SES message id. SES errors propagate so the queue retries.
+
+    Through the configuration set, so that SES reports its bounces and complaints."""
     message = build_message(mail)
     response = _ses().send_email(
         FromEmailAddress=config.sender_address(),
         Destination={"ToAddresses": [mail.to]},
         Content={"Raw": {"Data": message.as_bytes()}},
+        ConfigurationSetName=config.mail_configuration_set(),
     )
     return response["MessageId"]
