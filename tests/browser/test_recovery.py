@@ -134,7 +134,7 @@ def test_recovery_with_documents_approved_then_reset_at_the_new_address(
     console.get_by_role("link", name="Recovery review", exact=True).click()
     console.get_by_role("link", name=reference).click()
     expect(console.get_by_text(f"Client number{person.client_number}")).to_be_visible()
-    document_link = console.get_by_role("link", name="Open application_handwritten")
+    document_link = console.get_by_role("link", name="Open Handwritten application (scan)")
     assert (
         requests.get(document_link.get_attribute("href"), timeout=10).content
         == application.read_bytes()

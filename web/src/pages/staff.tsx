@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { api } from "../api/client";
 import { call } from "../api/errors";
 import { Alert, ErrorAlert, Field, Loading, Page, StatusBadge, Submit, TextArea, useLoad, useSubmit } from "../components/ui";
-import { formatBytes, formatDateTime, locale, t } from "../i18n";
+import { formatBytes, formatDateTime, t } from "../i18n";
 import { staff } from "../lib/auth";
 import { navigate } from "../lib/router";
 import { useStore } from "../lib/store";
@@ -224,8 +224,6 @@ export function StaffRecoveryCase(props: { params: Record<string, string> }) {
   const reference = props.params.reference ?? "";
   const path = { params: { path: { reference } } };
   const item = useLoad(() => call(api.GET("/staff/recovery-requests/{reference}", path)), [reference]);
-  const lang = useStore(locale);
-  const requirements = useLoad(() => call(api.GET("/recovery/requirements")), [lang]);
   const decide = useSubmit(async (values) => {
     const decision = values.decision === "reject" ? "reject" : "approve";
     item.setData(await call(api.POST("/staff/recovery-requests/{reference}/decision", { ...path, body: { decision, reason: values.reason ?? "" } })));
@@ -240,9 +238,8 @@ export function StaffRecoveryCase(props: { params: Record<string, string> }) {
     );
   }
   const data = item.data;
-  const rules = requirements.data?.applicant_types[data.applicant_type as "individual" | "sole_proprietor" | "legal_entity"];
-  const documentRules = rules?.channels.find((c) => c.channel === data.channel)?.documents ?? [];
-  const describeDoc = (name: string) => documentRules.find((d) => d.document === name)?.description ?? name;
+  // Staff see each document's name, not the applicant-facing instructions ("signed by you").
+  const describeDoc = (name: string) => t(`recovery.doc.${name}`);
   return (
     <Page title={t("staff.case_title", { reference: data.reference })} wide>
       <p class="lead">
