@@ -44,7 +44,8 @@ LINT_PATHS := layers functions infra tests bench
 
 .PHONY: help install dev openapi test lint check check-contract check-bandit check-checkov \
 	check-audit check-asl check-template build bench lock clean python313 deploy \
-	system-packages web web-test test-browser check-web-client $(STAFF_COMMANDS)
+	system-packages web web-test test-browser check-web-client $(STAFF_COMMANDS) \
+	catalogs messages
 
 help:
 	@echo "make install         .venv with python3.13 and requirements/dev.txt (idempotent)"
@@ -52,6 +53,8 @@ help:
 	@echo "make test            ruff check, the web client's checks, then the whole pytest suite"
 	@echo "make web             build the reference web client into web/dist (npm ci first)"
 	@echo "make openapi         regenerate docs/openapi.json (ARGS=--check: fail if stale or unlike API.md)"
+	@echo "make messages        after changing words: re-extract messages.pot and update every .po"
+	@echo "make catalogs        compile the .po catalogs to .mo (make install does it)"
 	@echo "make check           contract (openapi vs API.md), bandit, checkov, pip-audit, ASL"
 	@echo "make check-template  cfn-lint and sam validate --lint on template.yaml"
 	@echo "make build           web/dist, sam build (no container) and a check of the artifacts"
@@ -88,7 +91,7 @@ $(STAMP): $(LOCKS) $(LAZY_INIT) | $(UV)
 	$(PY) $(LAZY_INIT) "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
 	touch $@
 
-install: $(STAMP) system-packages $(WEB_STAMP)
+install: $(STAMP) catalogs system-packages $(WEB_STAMP)
 
 # What the machine must have beyond Python: Node.js and npm (to build web/) and
 # Chromium (the browser tests drive Debian's /usr/bin/chromium). Debian packages, and
@@ -127,6 +130,27 @@ check-web-client: $(WEB_STAMP)
 	@cmp -s web/node_modules/.schema-check.d.ts web/src/api/schema.d.ts || \
 		{ echo "web/src/api/schema.d.ts is stale: run make openapi" >&2; exit 1; }
 	@echo "web/src/api/schema.d.ts matches docs/openapi.json"
+
+# --- words (gettext catalogs; docs/translations.md) ----------------------------------
+# The .po files are the source; the .mo files are compiled from them: here (what is
+# missing or older than its .po) for the tests and the dev server, git ignoring them,
+# and by the layer's Makefile for sam build.
+I18N := layers/clientarea/clientarea/translations
+PYBABEL := $(VENV)/bin/pybabel
+
+catalogs: $(STAMP)
+	@$(PY) -m infra.catalogs
+
+# Extract every marked word (templates, errors, recovery texts) into messages.pot, then
+# merge it into each catalog: new words arrive untranslated, changed ones fuzzy, and
+# tests/unit/test_catalogs.py fails until a translator has done them all.
+messages: $(STAMP)
+	cd layers/clientarea && ../../$(PYBABEL) extract -F babel.cfg --add-location=file \
+		--no-wrap --sort-by-file --project=clientarea --copyright-holder="" \
+		--header-comment="# The words of clientarea to translate: extracted by make messages." \
+		--msgid-bugs-address="" -o clientarea/translations/messages.pot .
+	$(PYBABEL) update -i $(I18N)/messages.pot -d $(I18N) --no-wrap --ignore-obsolete
+	@$(MAKE) --no-print-directory catalogs
 
 $(CHECKOV_STAMP): requirements/checkov.txt | $(UV)
 	@$(MAKE) --no-print-directory python313

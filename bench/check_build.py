@@ -10,6 +10,9 @@
    `.pyc`, never compiled from source; the handler attribute exists.
 3. Powertools' event_handler and data_classes package inits in the dependencies layer
    are the lazy ones (layers/dependencies/powertools_lazy_init.py, issue 16).
+4. The shared layer carries one compiled gettext catalog (`.mo`) per catalog of the
+   source tree, each a valid catalog with every message of its `.po`, and no `.po` or
+   `.pot` (the layer's Makefile compiles them; only the `.mo` is read at run time).
 """
 
 from __future__ import annotations
@@ -49,6 +52,46 @@ def pyc_problems(artifact: Path) -> list[str]:
         if flags != UNCHECKED_HASH:
             problems.append(f"{pyc.relative_to(BUILD)}: not an unchecked-hash pyc (flags {flags})")
     return problems
+
+
+CATALOGS = Path(__file__).resolve().parents[1] / "layers/clientarea/clientarea/translations"
+LAYER_CATALOGS = BUILD / "ClientareaLayer" / "python" / "clientarea" / "translations"
+
+
+def _mo_problems(source: Path, compiled: Path) -> list[str]:
+    """Every translated message of the .po reads back from the .mo as written."""
+    import gettext
+
+    from babel.messages.pofile import read_po
+
+    with source.open("rb") as po, compiled.open("rb") as mo:
+        catalog, loaded = read_po(po), gettext.GNUTranslations(mo)
+    wrong = 0
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        ctx = message.context
+        if isinstance(message.id, tuple):  # a plural: the form the catalog gives for 1
+            got = loaded.npgettext(ctx, *message.id, 1) if ctx else loaded.ngettext(*message.id, 1)
+            wrong += got != message.string[loaded.plural(1)]  # type: ignore[attr-defined]
+        else:
+            got = loaded.pgettext(ctx, message.id) if ctx else loaded.gettext(message.id)
+            wrong += got != message.string
+    where = compiled.relative_to(BUILD)
+    return [f"{where}: {wrong} messages differ from {source.name}"] if wrong else []
+
+
+def catalog_problems() -> tuple[list[str], int]:
+    stray = [*LAYER_CATALOGS.rglob("*.po"), *LAYER_CATALOGS.rglob("*.pot")]
+    problems = [f"{p.relative_to(BUILD)}: a catalog source in the layer" for p in stray]
+    sources = sorted(CATALOGS.glob("*/LC_MESSAGES/messages.po"))
+    for source in sources:
+        compiled = LAYER_CATALOGS / source.relative_to(CATALOGS).with_suffix(".mo")
+        if not compiled.is_file():
+            problems.append(f"{compiled.relative_to(BUILD)}: missing")
+        else:
+            problems += _mo_problems(source, compiled)
+    return problems, len(sources)
 
 
 def import_problems(function) -> tuple[list[str], int]:
@@ -96,6 +139,9 @@ def main() -> int:
     found = lazy_init_problems()
     problems += found
     print(f"  Powertools lazy package inits    {'ok' if not found else 'MISSING'}")
+    found, catalogs = catalog_problems()
+    problems += found
+    print(f"  ClientareaLayer catalogs: {catalogs} compiled, {'ok' if not found else 'PROBLEMS'}")
     for function in fns:
         found, modules = import_problems(function)
         problems += found

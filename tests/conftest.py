@@ -34,6 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery staple 9"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The gettext catalogs the mails and messages are read from, compiled when missing
+    or older than their .po (as `make install` does), once, before any xdist worker."""
+    if not hasattr(config, "workerinput"):
+        from infra.catalogs import compile_catalogs
+
+        compile_catalogs()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts at real time; a test's clock moves do not leak into the next."""

@@ -389,7 +389,7 @@ def test_email_change_mails_follow_the_account_language(client):
 
 # --- authorised senders ------------------------------------------------------------------
 
-SENDER_SUBJECT = "confirm this address for support requests"
+SENDER_SUBJECT = "confirm this address for support tickets"
 
 
 def _authorise(client: ApiClient, account: dict[str, Any], email: str) -> Reply:

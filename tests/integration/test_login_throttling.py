@@ -197,7 +197,7 @@ def test_locked_known_and_unknown_logins_make_the_same_aws_calls(handler_client,
 
 @pytest.mark.parametrize("locale", ["en", "uk", "ru", "pl", "pt"])
 def test_the_login_429_says_a_reset_unlocks_it_in_every_language(handler_client, locale):
-    from clientarea import locales
+    from clientarea import i18n, locales
 
     email = _email()
     register_and_verify(handler_client, email)
@@ -211,9 +211,12 @@ def test_the_login_429_says_a_reset_unlocks_it_in_every_language(handler_client,
         )
     body = expect_error(reply, 429, "rate_limited")
     # the login's own message, not the generic "too many requests"
-    generic = locales.message("rate_limited", locale, retry_after=reply.header("Retry-After"))
+    retry_after = int(reply.header("Retry-After"))
+    generic = locales.message("rate_limited", locale, retry_after=retry_after)
     assert body["message"] != generic
-    assert reply.header("Retry-After") in body["message"]
+    # and the wait it names is Retry-After, in the language's words ("14 minutes and 59
+    # seconds": a duration, as every retry_after in a message is)
+    assert i18n.duration(retry_after, locale) in body["message"]
 
 
 # --- found by the attacker review of issue 12 -------------------------------------------------

@@ -185,7 +185,7 @@ def test_ticket_errors_in_the_clients_language(client):
     number = open_ticket(client, owner)
     client.post(f"/tickets/{number}/close", token=owner["token"])
     late = client.post(f"/tickets/{number}/messages", {"message": "x"}, token=owner["token"])
-    assert late.json()["message"] == "Цей запит закрито. Будь ласка, створіть новий запит."
+    assert late.json()["message"] == "Це звернення закрито. Будь ласка, створіть нове звернення."
 
 
 @pytest.mark.parametrize(

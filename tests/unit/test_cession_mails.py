@@ -111,7 +111,7 @@ STAFF = {
     "en": "Our staff",
     "uk": "співробітники",
     "ru": "сотрудники",
-    "pl": "pracownicy",
+    "pl": "Nasz zespół anulował",  # the glossary's staff: «nasz zespół»
     "pt": "A nossa equipa cancelou",
 }
 

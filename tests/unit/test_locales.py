@@ -1,13 +1,9 @@
-"""clientarea.locales: negotiation, message catalogues and their consistency."""
+"""clientarea.locales: negotiation and the error messages (their catalogs: test_catalogs.py)."""
 
 from __future__ import annotations
 
-import string
-import tomllib
-from pathlib import Path
-
 import pytest
-from clientarea import errors, locales
+from clientarea import errors, i18n, locales
 from clientarea.locales import (
     DEFAULT,
     SUPPORTED,
@@ -16,8 +12,6 @@ from clientarea.locales import (
     negotiate,
     weak_password_reason,
 )
-
-CATALOGUES = Path(locales.__file__).resolve().parent / "locales"
 
 # Codes the web layer answers itself, without a domain error class.
 WEB_ERROR_CODES = {
@@ -39,52 +33,39 @@ def _domain_error_codes(cls: type[errors.DomainError] = errors.DomainError) -> s
     return codes
 
 
-# Every code the API can answer: a catalogue entry missing or left over fails.
+# Every code the API can answer: a message missing or left over fails.
 ERROR_CODES = _domain_error_codes() | WEB_ERROR_CODES
 REASONS = {"too_short", "too_long", "common", "contains_login", "contains_email"}
 
 
-def _load(locale: str) -> dict:
-    return tomllib.loads((CATALOGUES / f"{locale}.toml").read_text("utf-8"))
-
-
-def _placeholders(text: str) -> set[str]:
-    return {field for _, field, _, _ in string.Formatter().parse(text) if field}
-
-
 def test_constants() -> None:
-    assert SUPPORTED == ("en", "uk", "ru", "pl", "pt")
-    assert DEFAULT == "en"
+    # English, then one language per catalog (the contract's five).
+    assert SUPPORTED[0] == DEFAULT == "en"
+    assert set(SUPPORTED) == {"en", "uk", "ru", "pl", "pt"}
+    assert SUPPORTED == i18n.LANGUAGES
 
 
-def test_one_catalogue_per_supported_locale() -> None:
-    assert {p.stem for p in CATALOGUES.glob("*.toml")} == set(SUPPORTED)
+def test_one_catalog_per_supported_locale_but_english() -> None:
+    catalogs = {p.parent.parent.name for p in i18n.TRANSLATIONS.glob("*/LC_MESSAGES/*.po")}
+    assert catalogs == set(SUPPORTED) - {"en"}
 
 
-def test_english_catalogue_has_every_error_code_and_reason() -> None:
-    en = _load("en")
-    assert set(en) == {"errors", "weak_password_reasons"}
-    assert set(en["errors"]) == ERROR_CODES
-    assert set(en["weak_password_reasons"]) == REASONS
-
-
-@pytest.mark.parametrize("locale", SUPPORTED)
-def test_every_catalogue_has_exactly_the_english_keys(locale: str) -> None:
-    en, other = _load("en"), _load(locale)
-    assert set(other) == set(en)
-    for table in en:
-        assert set(other[table]) == set(en[table]), table
-        for key, text in other[table].items():
-            assert isinstance(text, str) and text.strip(), (table, key)
-            # Same placeholders as English, so every caller's params fit every locale.
-            assert _placeholders(text) == _placeholders(en[table][key]), (table, key)
+def test_every_error_code_and_reason_has_a_message() -> None:
+    assert set(locales.ERRORS) | set(locales.PLURAL_ERRORS) == ERROR_CODES
+    assert not set(locales.ERRORS) & set(locales.PLURAL_ERRORS)
+    assert set(locales.WEAK_PASSWORD_REASONS) == REASONS
 
 
 @pytest.mark.parametrize("locale", [loc for loc in SUPPORTED if loc != "en"])
-def test_catalogues_are_actually_translated(locale: str) -> None:
-    en, other = _load("en"), _load(locale)
-    same = [key for key in en["errors"] if other["errors"][key] == en["errors"][key]]
+def test_messages_are_actually_translated(locale: str) -> None:
+    params = {"retry_after": 30, "reason": "common", "limit": 20}
+    same = [
+        code
+        for code in ERROR_CODES
+        if message(code, locale, **params) == message(code, "en", **params)
+    ]
     assert same == []
+    assert all(weak_password_reason(r, locale) != weak_password_reason(r, "en") for r in REASONS)
 
 
 @pytest.mark.parametrize("locale", SUPPORTED)
@@ -154,7 +135,7 @@ def test_is_supported() -> None:
 def test_message_for_every_code_and_locale(code: str, locale: str) -> None:
     text = message(code, locale, retry_after=30, reason="common", limit=20)
     assert text and text != code
-    assert "{" not in text and "}" not in text
+    assert "%(" not in text and "{" not in text
 
 
 def test_message_is_localised() -> None:

@@ -213,7 +213,7 @@ def requirements(locale: str) -> dict[str, Any]:
             "channels": [
                 {
                     "channel": channel,
-                    "description": texts["channels"][channel].format(postal_address=postal),
+                    "description": texts["channels"][channel] % {"postal_address": postal},
                     "uploads_needed": bool(slots),
                     "documents": [
                         {

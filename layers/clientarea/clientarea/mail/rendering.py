@@ -1,28 +1,40 @@
-"""Transactional email rendering: one Jinja2 template per (locale, kind).
+"""Transactional email rendering: one template per mail, its words in the catalogs.
 
-Every template file `templates/<locale>/<kind>.j2` defines three blocks — `subject`,
-`text` and `html` — rendered separately. `subject` and `text` are plain text (never
-HTML-escaped); `html` is autoescaped, so user-supplied values such as a full name
-cannot inject markup. The subject is flattened to one line so that nothing a client
-typed can add a mail header.
+`templates/<kind>.j2` extends `_mail.j2` (greeting, body, signature) and defines two
+blocks: `subject` (one line; the mail's subject is "<brand>: " + it) and `body`, a
+sequence of the helpers below, each one block of the mail: `{% call p() %}` a
+paragraph, `button(url, label)` a link (in plain text, the URL on a line of its own),
+`quote(text)` someone's words verbatim. The words are English, in `{% trans %}` or
+`_()`, and come out in the reader's language from the gettext catalogs
+(`clientarea.i18n`).
 
-All parameter values come from JSON: datetimes are ISO 8601 strings and durations
-are whole seconds. Dates are shown in UTC, spelled out, because the reader's time
-zone is unknown.
+The one source is rendered twice: as plain text (nothing escaped) and as HTML
+(autoescaped, so user-supplied values such as a full name cannot inject markup; the
+catalogs' words are escaped too). A template writes nothing but through the helpers,
+so the layout of both versions is the helpers' alone (`_html.j2` holds the HTML). The
+subject is flattened to one line so that nothing a client typed can add a mail header.
+
+All parameter values come from JSON: datetimes are ISO 8601 strings and durations are
+whole seconds. Dates are shown in UTC, spelled out, because the reader's time zone is
+unknown; durations in whole units, never rounded up.
 """
 
 from __future__ import annotations
 
 import functools
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import jinja2
-from babel.dates import format_datetime, format_timedelta
+from babel.core import Locale
+from babel.dates import format_date, format_time
+from markupsafe import Markup, escape
 
+from clientarea import i18n
 from clientarea.locales import negotiate
 
 __all__ = ["KINDS", "RenderedMail", "render"]
@@ -31,10 +43,12 @@ SUBJECT_MAX = 200
 BRAND = "clientarea"
 _LINK_SCHEMES = ("https://", "http://")
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
+_BLOCKS = "_mail_blocks"  # the render's list of blocks, in the template context
 
-# Every mail kind is a template file; English is the reference every locale must match
-# (tests check that all five locales have the same kinds).
-KINDS: frozenset[str] = frozenset(path.stem for path in (_TEMPLATES / "en").glob("*.j2"))
+# Every mail kind is a template file (the files starting with "_" are shared parts).
+KINDS: frozenset[str] = frozenset(
+    path.stem for path in _TEMPLATES.glob("*.j2") if not path.name.startswith("_")
+)
 
 
 @dataclass(frozen=True)
@@ -77,11 +91,68 @@ def _require(value: object) -> None:
         str(value)  # raises jinja2.UndefinedError naming the variable
 
 
+def _language(context: jinja2.runtime.Context) -> str:
+    return str(context["locale"])
+
+
+def _html(context: jinja2.runtime.Context) -> bool:
+    return bool(context.eval_ctx.autoescape)
+
+
+def _words(context: jinja2.runtime.Context, text: str) -> str:
+    """A catalog's words as the mode needs them: escaped in HTML, verbatim in text."""
+    return escape(text) if _html(context) else text
+
+
+# --- the catalogs, for {% trans %} and _() -------------------------------------------
+
+
+@jinja2.pass_context
+def _gettext(context: jinja2.runtime.Context, message: str) -> str:
+    return _words(context, i18n.translation(_language(context)).gettext(message))
+
+
+@jinja2.pass_context
+def _ngettext(context: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
+    return _words(context, i18n.translation(_language(context)).ngettext(singular, plural, n))
+
+
+@jinja2.pass_context
+def _pgettext(context: jinja2.runtime.Context, ctx: str, message: str) -> str:
+    return _words(context, i18n.translation(_language(context)).pgettext(ctx, message))
+
+
+@jinja2.pass_context
+def _npgettext(
+    context: jinja2.runtime.Context, ctx: str, singular: str, plural: str, n: int
+) -> str:
+    words = i18n.translation(_language(context))
+    return _words(context, words.npgettext(ctx, singular, plural, n))
+
+
+# --- filters ------------------------------------------------------------------------
+
+
+@functools.cache
+def _cldr(language: str) -> Locale:
+    return Locale.parse(i18n.cldr_locale(language))
+
+
 @jinja2.pass_context
 def _datetime_filter(context: jinja2.runtime.Context, value: object) -> str:
-    """'2026-11-22T12:00:00Z' → 'November 22, 2026, 12:00:00 PM UTC' in en (always UTC)."""
+    """'2026-12-04T12:00:00Z' → 'December 4, 2026, 12:00 PM UTC' in en, '4 grudnia
+    2026 r., godz. 12:00 UTC' in pl: the long date, hours and minutes, always UTC."""
     _require(value)
-    text = format_datetime(_to_datetime(value), format="long", tzinfo=UTC, locale=context["locale"])
+    moment = _to_datetime(value)
+    lang = _language(context)
+    cldr = _cldr(lang)
+    # Translators: a date and time in UTC, e.g. "December 4, 2026, 12:00 PM UTC";
+    # %(date)s is the long date, %(time)s hours and minutes, both in your language.
+    pattern = i18n.translation(lang).pgettext("datetime", "%(date)s, %(time)s UTC")
+    text = pattern % {
+        "date": format_date(moment, format="long", locale=cldr),
+        "time": format_time(moment, format="short", tzinfo=UTC, locale=cldr),
+    }
     # CLDR puts a narrow no-break space before "AM"/"PM"; plain-text mail readers and
     # older fonts render it poorly, so it becomes an ordinary space.
     return text.replace("\u202f", " ")
@@ -89,26 +160,85 @@ def _datetime_filter(context: jinja2.runtime.Context, value: object) -> str:
 
 @jinja2.pass_context
 def _duration_filter(context: jinja2.runtime.Context, value: object) -> str:
-    """7200 → '2 hours' / '2 години'; 86400 → '24 hours' (never a lone '1 …' unit)."""
+    """7200 → '2 hours' / '2 години'; 86400 → '24 hours'; 307980 → '3 days and 13 hours'."""
     _require(value)
-    return format_timedelta(
-        timedelta(seconds=_to_seconds(value)), locale=context["locale"], threshold=2
-    )
+    return i18n.duration(_to_seconds(value), _language(context))
+
+
+@jinja2.pass_context
+def _strong(context: jinja2.runtime.Context, value: object) -> object:
+    """What the reader must notice (an address, a domain): bold in HTML, as is in text."""
+    _require(value)
+    if not _html(context):
+        return value
+    return Markup("<strong>%s</strong>") % value
+
+
+# --- the blocks of a mail -----------------------------------------------------------
+
+
+def _add(context: jinja2.runtime.Context, block: str) -> str:
+    context[_BLOCKS].append(block)
+    return ""
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
+def _html_parts() -> Any:
+    return _environment(html=True).get_template("_html.j2").module
+
+
+@jinja2.pass_context
+def _paragraph(context: jinja2.runtime.Context, caller: Callable[[], str]) -> str:
+    """`{% call p() %}words{% endcall %}`: one paragraph."""
+    content = caller()
+    return _add(context, _html_parts().paragraph(content) if _html(context) else content)
+
+
+@jinja2.pass_context
+def _button(context: jinja2.runtime.Context, url: str, label: str, secondary: bool = False) -> str:
+    """A link as a button, with the raw URL under it; in plain text, the URL alone."""
+    _require(url)
+    if not _html(context):
+        return _add(context, url)
+    # Translators: under each button of a mail, above the link written out.
+    hint = i18n.translation(_language(context)).gettext(
+        "If the button does not work, copy this link into your browser's address bar:"
+    )
+    return _add(context, _html_parts().button(url, label, hint, secondary))
+
+
+@jinja2.pass_context
+def _quote(context: jinja2.runtime.Context, text: object) -> str:
+    """Someone's own words (a support reply, a reason), kept as written."""
+    _require(text)
+    return _add(context, _html_parts().quote(text) if _html(context) else str(text))
+
+
+@jinja2.pass_context
+def _signature(context: jinja2.runtime.Context, text: str) -> str:
+    return _add(context, _html_parts().signature(text) if _html(context) else f"— {text}")
+
+
+@functools.cache
+def _environment(*, html: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
-        autoescape=True,
+        # The plain-text rendering is never read as HTML: it must keep "<" and "&" as
+        # typed. The HTML rendering escapes.
+        autoescape=html,  # noqa: S701  # nosec B701
         undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
         auto_reload=False,
     )
-    env.filters["datetime"] = _datetime_filter
-    env.filters["duration"] = _duration_filter
+    env.policies["ext.i18n.trimmed"] = True  # babel.cfg extracts with trimmed = true
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
+        _gettext, _ngettext, newstyle=True, pgettext=_pgettext, npgettext=_npgettext
+    )
+    env.filters.update(datetime=_datetime_filter, duration=_duration_filter, strong=_strong)
+    env.globals.update(p=_paragraph, button=_button, quote=_quote, signature=_signature)
     return env
 
 
@@ -121,7 +251,7 @@ def _clean_subject(raw: str) -> str:
 
 
 def _clean_body(raw: str) -> str:
-    lines = [line.rstrip() for line in raw.strip().splitlines()]
+    lines = [line.rstrip() for line in str(raw).strip().splitlines()]  # str: not Markup's
     return "\n".join(lines) + "\n"
 
 
@@ -130,6 +260,14 @@ def _render_block(template: jinja2.Template, name: str, variables: dict[str, obj
     if block is None:
         raise LookupError(f"template {template.name} has no {name!r} block")
     return "".join(block(template.new_context(variables)))
+
+
+def _blocks(template: jinja2.Template, variables: dict[str, object]) -> list[str]:
+    blocks: list[str] = []
+    stray = template.render({**variables, _BLOCKS: blocks})
+    if stray.strip():  # words outside the helpers would be in neither version
+        raise LookupError(f"template {template.name} writes outside its blocks: {stray!r}")
+    return blocks
 
 
 def _check_links(params: Mapping[str, object]) -> None:
@@ -153,12 +291,16 @@ def render(kind: str, locale: str, params: Mapping[str, object]) -> RenderedMail
         raise ValueError(f"unknown mail kind: {kind!r}")
     _check_links(params)
     lang = negotiate(locale, None)  # "uk-UA" → "uk"; anything unsupported → "en"
-    template = _environment().get_template(f"{lang}/{kind}.j2")
     variables: dict[str, object] = {"brand": BRAND, **params, "locale": lang}
+    name = f"{kind}.j2"
+    text_template = _environment(html=False).get_template(name)
+    html_template = _environment(html=True).get_template(name)
     try:
-        subject = _clean_subject(_render_block(template, "subject", variables))
-        text = _clean_body(_render_block(template, "text", variables))
-        html = _clean_body(_render_block(template, "html", {**variables, "subject": subject}))
+        subject = _render_block(text_template, "subject", variables)
+        subject = _clean_subject(f"{variables['brand']}: {subject}")
+        text = "\n\n".join(_blocks(text_template, variables))
+        body = _blocks(html_template, variables)
     except jinja2.UndefinedError as exc:
         raise ValueError(f"missing parameter for {kind} mail: {exc.message}") from exc
-    return RenderedMail(subject=subject, text=text, html=html)
+    html = _html_parts().document(lang, subject, body)
+    return RenderedMail(subject=subject, text=_clean_body(text), html=_clean_body(html))
