@@ -174,10 +174,19 @@ def patch(site: Path) -> list[Path]:
                 f"(sha256 {sha256(original)}, expected {expected})"
             )
         package = relative.removesuffix("/__init__.py").replace("/", ".")
-        kept.write_text(original)
-        init.write_text(lazy_init(original, package))
+        _replace(kept, original)
+        _replace(init, lazy_init(original, package))
         written.append(init)
     return written
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write `text` as a new file in `path`'s place. Never in place: uv installs packages
+    as hard links into its cache, and writing through one would rewrite the cached copy
+    and with it every other environment on the machine linked to it."""
+    temporary = path.with_name(f".{path.name}.new")
+    temporary.write_text(text)
+    temporary.replace(path)
 
 
 def main(argv: list[str]) -> int:

@@ -190,3 +190,23 @@ def test_the_upstream_proposal_shows_the_patch_as_it_is_applied() -> None:
             )
         )
         assert diff in proposal, f"regenerate the diff of {relative} in {PROPOSAL.name}"
+
+
+def test_a_hard_linked_install_keeps_its_cache_copy_original(
+    pristine_site: Path, tmp_path: Path
+) -> None:
+    # GIVEN inits installed as uv installs them: hard links to its cache's copies
+    cache = tmp_path / "uv-cache"
+    cached = {}
+    for relative in PACKAGES.values():
+        installed = pristine_site / relative
+        cached[relative] = cache / relative
+        cached[relative].parent.mkdir(parents=True, exist_ok=True)
+        installed.replace(cached[relative])
+        installed.hardlink_to(cached[relative])
+    # WHEN the rewrite runs on the install
+    lazy.patch(pristine_site)
+    # THEN the install is rewritten, and the cache (every other environment) is not
+    for relative, copy in cached.items():
+        assert lazy.MARKER in (pristine_site / relative).read_text()
+        assert copy.read_text() == _original(relative)
