@@ -199,6 +199,7 @@ deploy: install $(RUNTIME_STAMP)
 
 lint: install
 	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 # The schemathesis tests run apart, without xdist: their items share one node id per
 # test function, which xdist's scheduler collapses into one (44 of 45 operations would

@@ -26,7 +26,6 @@ Token = Annotated[str, Field(min_length=1, max_length=512)]
 SessionId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-
 class RegisterRequest(web.Shape):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     password: Password
@@ -87,9 +86,6 @@ class AccountPatch(web.Shape):
 class PasswordChange(web.Shape):
     current_password: Password
     new_password: Password
-
-
-
 
 
 @app.post(

@@ -21,7 +21,6 @@ app = web.create_app()
 Token = Annotated[str, Field(min_length=1, max_length=512)]
 
 
-
 class ForgotRequest(web.Shape):
     login: Annotated[str, Field(min_length=1, max_length=254)]
 
@@ -37,9 +36,6 @@ class TokenExpiry(web.Answer):
 class ResetRequest(web.Shape):
     token: Token
     new_password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
-
-
-
 
 
 @app.post(

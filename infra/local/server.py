@@ -323,7 +323,6 @@ class DevServer(ThreadingHTTPServer):
     # the kernel drop connection attempts (each one costing its client a 1 s retry).
     request_queue_size = 128
 
-
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up is not news; anything else is logged once, with its trace."""
         if isinstance(sys.exc_info()[1], ConnectionError):

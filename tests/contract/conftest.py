@@ -20,7 +20,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for test in sorted({test for test, _, _ in ANSWERS}):
         answers = {key: count for key, count in ANSWERS.items() if key[0] == test}
         operations = {operation for _, operation, _ in answers}
-        write(f"schemathesis {test}: {len(operations)} operations, {sum(answers.values())} requests")
+        write(
+            f"schemathesis {test}: {len(operations)} operations, {sum(answers.values())} requests"
+        )
         # Operations on an existing resource that got past "no such id": what links buy.
         reached = sorted({o for (_, o, status) in answers if "{" in o and status < 300})
         write(f"  on an existing resource (2xx): {', '.join(reached) or 'none'}")

@@ -73,8 +73,6 @@ def _register(client: ApiClient, email: str, password: str = PASSWORD, **fields:
     return client.post("/auth/register", body)
 
 
-
-
 def _verification_mails(client: ApiClient, email: str, count: int = 1) -> list[dict[str, Any]]:
     mails = client.mails(email, count=count)
     return [m for m in mails if any("/verify-email#token=" in link for link in m["links"])]
@@ -474,7 +472,9 @@ def test_login_body_is_validated(client):
     # THEN they are 422 validation errors
     expect_error(client.post("/auth/login", {"login": "someone"}), 422, "validation_error")
     expect_error(client.post("/auth/login", {"password": PASSWORD}), 422, "validation_error")
-    expect_error(client.post("/auth/login", {"login": "", "password": PASSWORD}), 422, "validation_error")
+    expect_error(
+        client.post("/auth/login", {"login": "", "password": PASSWORD}), 422, "validation_error"
+    )
 
 
 def test_five_wrong_passwords_pause_the_login_for_15_minutes(client):
@@ -704,7 +704,9 @@ def test_locale_uk_makes_errors_ukrainian_for_the_session(client, account):
         "new_password": "whatever new pass 1",
     }
     # GIVEN the English messages of a validation error and a wrong password
-    english_422 = expect_error(client.patch("/account", too_long, token=token), 422, "validation_error")
+    english_422 = expect_error(
+        client.patch("/account", too_long, token=token), 422, "validation_error"
+    )
     english_401 = expect_error(
         client.put("/account/password", wrong_password, token=token), 401, "invalid_credentials"
     )
@@ -712,7 +714,9 @@ def test_locale_uk_makes_errors_ukrainian_for_the_session(client, account):
     reply = client.patch("/account", {"locale": "uk"}, token=token)
     assert reply.status == 200 and reply.json()["locale"] == "uk"
     # THEN the same mistakes, in the same session, are explained in Ukrainian
-    ukrainian_422 = expect_error(client.patch("/account", too_long, token=token), 422, "validation_error")
+    ukrainian_422 = expect_error(
+        client.patch("/account", too_long, token=token), 422, "validation_error"
+    )
     ukrainian_401 = expect_error(
         client.put("/account/password", wrong_password, token=token), 401, "invalid_credentials"
     )
@@ -802,7 +806,9 @@ def test_wrong_current_passwords_count_as_login_failures(client, account):
     wrong = {"current_password": "a guess, not it", "new_password": "a brand new passphrase 77"}
     for _ in range(5):
         expect_error(
-            client.put("/account/password", wrong, token=account["token"]), 401, "invalid_credentials"
+            client.put("/account/password", wrong, token=account["token"]),
+            401,
+            "invalid_credentials",
         )
     # THEN the right password is refused too, for a while: the session cannot guess on
     right = {"current_password": PASSWORD, "new_password": "a brand new passphrase 77"}

@@ -392,7 +392,10 @@ def test_recipient_guesses_are_throttled_per_account(client, owner, recipient):
     service = give_service(client, owner)
     path = f"/services/{service['service_id']}/cession"
     guesses = [
-        {"recipient_login": recipient.login, "recipient_client_number": recipient.client_number + 1 + i}
+        {
+            "recipient_login": recipient.login,
+            "recipient_client_number": recipient.client_number + 1 + i,
+        }
         for i in range(RECIPIENT_GUESSES + 1)
     ]
     with client.frozen_clock():  # one hourly window
@@ -400,7 +403,10 @@ def test_recipient_guesses_are_throttled_per_account(client, owner, recipient):
         # and then the right pair
         right = client.post(
             path,
-            {"recipient_login": recipient.login, "recipient_client_number": recipient.client_number},
+            {
+                "recipient_login": recipient.login,
+                "recipient_client_number": recipient.client_number,
+            },
             token=owner.token,
         )
     # THEN 10 mismatches are answered, the 11th guess and even the right pair are 429
@@ -432,7 +438,10 @@ def test_recipient_guesses_are_throttled_per_address(handler_client, monkeypatch
         # WHEN the first owner spends the address's guesses
         assert [order(0, guess).status for _ in range(3)] == [422, 422, 422]
         # THEN the second owner, from that address, is refused unchecked, even for the right pair
-        right = {"recipient_login": recipient.login, "recipient_client_number": recipient.client_number}
+        right = {
+            "recipient_login": recipient.login,
+            "recipient_client_number": recipient.client_number,
+        }
         refused = order(1, right)
         assert (refused.status, refused.json()["code"]) == (429, "rate_limited")
         assert int(refused.header("Retry-After")) > 0

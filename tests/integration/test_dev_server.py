@@ -87,7 +87,9 @@ def test_an_access_line_names_a_timed_out_function():
     from infra.local.gateway import Trace
     from infra.local.lambdas import Invocation
 
-    trace = Trace("AccountsFunction", "DEFAULT_5XX", [Invocation("AccountsFunction", timed_out=True)])
+    trace = Trace(
+        "AccountsFunction", "DEFAULT_5XX", [Invocation("AccountsFunction", timed_out=True)]
+    )
     assert access_line("POST", "/auth/login", 502, 10_000, trace) == (
         "502 POST /auth/login 10000 ms  gateway DEFAULT_5XX | AccountsFunction warm aws=0 TIMED OUT"
     )

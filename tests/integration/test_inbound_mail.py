@@ -498,7 +498,12 @@ def test_no_auto_reply_to_an_envelope_sender_that_failed_spf_when_only_dmarc_pas
     to the victim (backscatter to an address nothing proved)."""
     attacker, victim = unknown_sender(), unknown_sender()
     outcome = deliver(
-        handler_client, simple_mail(attacker), mail_from=victim, spf="FAIL", dkim="PASS", dmarc="PASS"
+        handler_client,
+        simple_mail(attacker),
+        mail_from=victim,
+        spf="FAIL",
+        dkim="PASS",
+        dmarc="PASS",
     )
     assert outcome["result"] == "ignored_unattached", outcome
     assert handler_client.mails(victim) == []

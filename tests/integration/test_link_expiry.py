@@ -40,7 +40,9 @@ def test_a_reset_link_works_at_1_59_59_and_is_gone_at_2_00_00(client, account):
         _gone(client.post("/password/reset/verify", {"token": token}))
         _gone(client.post("/password/reset", {"token": token, "new_password": NEW_PASSWORD}))
     # the password is unchanged
-    assert client.post("/auth/login", {"login": account["email"], "password": PASSWORD}).status == 200
+    assert (
+        client.post("/auth/login", {"login": account["email"], "password": PASSWORD}).status == 200
+    )
 
 
 def test_a_verification_link_works_at_23_59_59_and_is_gone_at_24_00_00(client):
@@ -56,7 +58,9 @@ def test_a_verification_link_works_at_23_59_59_and_is_gone_at_24_00_00(client):
         _gone(client.post("/auth/verify-email", {"token": late_link}))
     # no account was created for the late one
     expect_error(
-        client.post("/auth/login", {"login": late, "password": PASSWORD}), 401, "invalid_credentials"
+        client.post("/auth/login", {"login": late, "password": PASSWORD}),
+        401,
+        "invalid_credentials",
     )
 
 
@@ -67,7 +71,10 @@ def test_an_email_change_link_works_at_1_59_59_and_is_gone_at_2_00_00(client):
             email, new = _email(), _email("new")
             register_and_verify(client, email)
             body = {"new_email": new, "current_password": PASSWORD}
-            assert client.post("/account/email-change", body, token=log_in(client, email)).status == 202
+            assert (
+                client.post("/account/email-change", body, token=log_in(client, email)).status
+                == 202
+            )
             links.append(client.mail_link_token(new, subject_contains="confirm your new"))
         client.advance_clock(TWO_HOURS - 1)
         assert client.post("/account/email-change/confirm", {"token": links[0]}).status == 200

@@ -33,10 +33,6 @@ from tests.conftest import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
-
-
-
 def _client_token(client: ApiClient) -> str:
     email = f"user-{uuid.uuid4().hex[:12]}@example.com"
     register_and_verify(client, email)

@@ -134,7 +134,9 @@ def test_a_percent_encoded_ticket_number_names_the_same_ticket(handler_client):
     assert len(encoded) > 32  # over the number's length limit unless decoded
     # WHEN the client reads and answers it by the encoded number
     read = client.get(f"/tickets/{encoded}", token=owner["token"])
-    added = client.post(f"/tickets/{encoded}/messages", {"message": "still down"}, token=owner["token"])
+    added = client.post(
+        f"/tickets/{encoded}/messages", {"message": "still down"}, token=owner["token"]
+    )
     # THEN it is the same ticket
     assert read.status == 200, read.body
     assert read.json()["number"] == number

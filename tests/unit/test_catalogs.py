@@ -254,6 +254,8 @@ print(json.dumps({
     "recovery": [text for table in recovery_texts.TEXTS for text in texts[table].values()],
 }))
 """
+
+
 def _without_values(text: str, params: dict[str, object]) -> str:
     """`text` less what the caller passed (names, domains, a quoted reply, a ticket's
     own subject): those are not the catalog's words."""

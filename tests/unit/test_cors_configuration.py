@@ -17,7 +17,9 @@ def test_no_configuration_allows_no_origin(monkeypatch):
     assert web.cors_config() is None
 
 
-@pytest.mark.parametrize("value", ["*", "null", "https://app.example/", "app.example", "https://*.example"])
+@pytest.mark.parametrize(
+    "value", ["*", "null", "https://app.example/", "app.example", "https://*.example"]
+)
 def test_anything_but_origins_fails_the_cold_start(monkeypatch, value):
     # A wildcard or a typo must not open the API to every page, nor close it silently
     monkeypatch.setenv("ALLOWED_ORIGINS", f"https://app.example,{value}")

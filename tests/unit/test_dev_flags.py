@@ -27,7 +27,9 @@ def test_origins_follow_the_frontend_url_unless_given():
     assert given.frontend_origins == ["https://a.example", "http://b.example:3000"]
 
 
-@pytest.mark.parametrize("bad", ["*", "null", "https://a.example/path", "ftp://a.example", "a.example"])
+@pytest.mark.parametrize(
+    "bad", ["*", "null", "https://a.example/path", "ftp://a.example", "a.example"]
+)
 def test_an_origin_is_scheme_host_and_port_only(bad, capsys):
     with pytest.raises(SystemExit):
         parse_args(["--frontend-origin", bad])

@@ -21,9 +21,7 @@ def contract_text():
 
 
 def test_committed_document_matches_a_fresh_generation(document):
-    assert OUTPUT.read_text() == render(document), (
-        "run `make openapi` and commit docs/openapi.json"
-    )
+    assert OUTPUT.read_text() == render(document), "run `make openapi` and commit docs/openapi.json"
 
 
 def test_every_template_route_is_documented_with_its_auth(document):
@@ -128,7 +126,11 @@ def test_an_input_without_422_is_caught(document, contract_text):
     # WHEN it is compared with the contract
     problems = disagreements(modified, contract_text)
     # THEN the undocumented 422 is reported
-    assert problems == ["POST /cession/decline: takes a body or parameters but does not document 422"]
+    assert problems == [
+        "POST /cession/decline: takes a body or parameters but does not document 422"
+    ]
+
+
 def test_answers_given_before_the_handler_are_documented_on_every_route():
     # GIVEN the generated document / THEN each route documents what the gateway, the
     # authorizer and the body guard may answer instead of its handler

@@ -188,9 +188,7 @@ def confirm_change(token: str, *, client_ip: str) -> accounts.AccountView:
     return accounts.view(account)
 
 
-def _switch(
-    valid: tokens.ValidToken, *, keep_requester: bool
-) -> tuple[AccountModel, str, bool]:
+def _switch(valid: tokens.ValidToken, *, keep_requester: bool) -> tuple[AccountModel, str, bool]:
     """The switch, ending every session of the account in the same transaction but the
     one that asked for the change (if `keep_requester` and it is still there)."""
     payload = valid.payload
