@@ -6,7 +6,7 @@ from clientarea import startup  # first: pauses the garbage collector during ini
 
 # isort: split
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -98,7 +98,7 @@ class PasswordChange(web.Shape):
         e422="weak_password, invalid_email, invalid_login, or validation_error",
     ),
 )
-def register(request: RegisterRequest) -> Response[dict]:
+def register(request: RegisterRequest) -> Response[dict[str, Any]]:
     locale = locales.negotiate(request.locale, app.current_event.headers.get("accept-language"))
     accounts.register(
         email=request.email,
@@ -244,7 +244,7 @@ def staff_me() -> StaffMember:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -144,7 +144,7 @@ def activate(order_id: PathId) -> Response[Order]:
         e409=NOT_NOW + " (or that party has already confirmed)",
     ),
 )
-def resend(order_id: PathId, request: ResendRequest) -> Response[dict]:
+def resend(order_id: PathId, request: ResendRequest) -> Response[dict[str, Any]]:
     cession.resend(web.principal(app).client_number, order_id, cession.Party(request.party))
     return Response(202, "application/json", {})
 
@@ -182,7 +182,7 @@ def _answer(request: CessionLinkRequest, decision: cession.Decision) -> CessionA
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
 
 
