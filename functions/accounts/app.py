@@ -20,6 +20,8 @@ logger = Logger()
 metrics = Metrics()
 app = web.create_app()
 
+# mypy cannot read the web.* field types (pydantic Annotated types built at run time):
+# their fields carry ignore[valid-type].
 Name = web.person_name(200)
 Password = Annotated[SecretStr, Field(min_length=1, max_length=1024)]
 Token = Annotated[str, Field(min_length=1, max_length=512)]
@@ -29,7 +31,7 @@ SessionId = Annotated[str, Path(min_length=1, max_length=64)]
 class RegisterRequest(web.Shape):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     password: Password
-    full_name: Name
+    full_name: Name  # type: ignore[valid-type]
     locale: Annotated[str | None, Field(max_length=35)] = None
     login: Annotated[str | None, Field(max_length=64)] = None
 
@@ -77,9 +79,9 @@ class Session(web.Answer):
 
 
 class AccountPatch(web.Shape):
-    full_name: Name | None = None
-    phone: web.one_line(40) | None = None
-    address: web.free_text(500) | None = None
+    full_name: Name | None = None  # type: ignore[valid-type]
+    phone: web.one_line(40) | None = None  # type: ignore[valid-type]
+    address: web.free_text(500) | None = None  # type: ignore[valid-type]
     locale: Annotated[str | None, Field(max_length=35)] = None
 
 

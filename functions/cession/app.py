@@ -177,7 +177,12 @@ def decline(request: CessionLinkRequest) -> CessionAnswer:
 
 def _answer(request: CessionLinkRequest, decision: cession.Decision) -> CessionAnswer:
     result = cession.answer(request.token, decision, client_ip=web.client_ip(app))
-    return CessionAnswer(order_id=result.order_id, party=result.party, status=result.status)
+    # result.party is a str the model checks against its Literal at run time.
+    return CessionAnswer(
+        order_id=result.order_id,
+        party=result.party,  # type: ignore[arg-type]
+        status=result.status,
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
