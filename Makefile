@@ -50,7 +50,7 @@ LINT_PATHS := layers functions infra tests bench
 help:
 	@echo "make install         .venv with python3.13 and requirements/dev.txt (idempotent)"
 	@echo "make dev [ARGS=...]  local API on 127.0.0.1:3000, web client on 127.0.0.1:5173 (ARGS=\"--port 3001\")"
-	@echo "make test            ruff check, the web client's checks, then the whole pytest suite"
+	@echo "make test            ruff, mypy --strict, the web client's checks, then the whole pytest suite"
 	@echo "make web             build the reference web client into web/dist (npm ci first)"
 	@echo "make openapi         regenerate docs/openapi.json (ARGS=--check: fail if stale or unlike API.md)"
 	@echo "make messages        after changing words: re-extract messages.pot and update every .po"
@@ -200,6 +200,7 @@ deploy: install $(RUNTIME_STAMP)
 lint: install
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/mypy  # strict, on the layer and functions/ (pyproject.toml [tool.mypy])
 
 # The schemathesis tests run apart, without xdist: their items share one node id per
 # test function, which xdist's scheduler collapses into one (44 of 45 operations would

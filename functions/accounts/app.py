@@ -6,7 +6,7 @@ from clientarea import startup  # first: pauses the garbage collector during ini
 
 # isort: split
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -20,6 +20,8 @@ logger = Logger()
 metrics = Metrics()
 app = web.create_app()
 
+# mypy cannot read the web.* field types (pydantic Annotated types built at run time):
+# their fields carry ignore[valid-type].
 Name = web.person_name(200)
 Password = Annotated[SecretStr, Field(min_length=1, max_length=1024)]
 Token = Annotated[str, Field(min_length=1, max_length=512)]
@@ -29,7 +31,7 @@ SessionId = Annotated[str, Path(min_length=1, max_length=64)]
 class RegisterRequest(web.Shape):
     email: Annotated[str, Field(min_length=3, max_length=254)]
     password: Password
-    full_name: Name
+    full_name: Name  # type: ignore[valid-type]
     locale: Annotated[str | None, Field(max_length=35)] = None
     login: Annotated[str | None, Field(max_length=64)] = None
 
@@ -77,9 +79,9 @@ class Session(web.Answer):
 
 
 class AccountPatch(web.Shape):
-    full_name: Name | None = None
-    phone: web.one_line(40) | None = None
-    address: web.free_text(500) | None = None
+    full_name: Name | None = None  # type: ignore[valid-type]
+    phone: web.one_line(40) | None = None  # type: ignore[valid-type]
+    address: web.free_text(500) | None = None  # type: ignore[valid-type]
     locale: Annotated[str | None, Field(max_length=35)] = None
 
 
@@ -98,7 +100,7 @@ class PasswordChange(web.Shape):
         e422="weak_password, invalid_email, invalid_login, or validation_error",
     ),
 )
-def register(request: RegisterRequest) -> Response[dict]:
+def register(request: RegisterRequest) -> Response[dict[str, Any]]:
     locale = locales.negotiate(request.locale, app.current_event.headers.get("accept-language"))
     accounts.register(
         email=request.email,
@@ -244,7 +246,7 @@ def staff_me() -> StaffMember:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
 
 

@@ -16,6 +16,8 @@ as AccessDenied, which has an alarm of its own; a throttle is a warning.
 
 from __future__ import annotations
 
+from typing import Any
+
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
@@ -46,7 +48,7 @@ def _api_arn(method_arn: str) -> str:
     return f"{api}/{stage}"
 
 
-def policy(principal: sessions.Principal, method_arn: str) -> dict:
+def policy(principal: sessions.Principal, method_arn: str) -> dict[str, Any]:
     base = _api_arn(method_arn)
     staff_routes = f"{base}/*/staff/*"
     statements = (
@@ -77,7 +79,7 @@ def policy(principal: sessions.Principal, method_arn: str) -> dict:
 
 # The request id of the request being authorised: its line and the function's share it.
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     identity = (event.get("requestContext") or {}).get("identity") or {}
     try:
         principal = sessions.authenticate(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -144,7 +144,7 @@ def activate(order_id: PathId) -> Response[Order]:
         e409=NOT_NOW + " (or that party has already confirmed)",
     ),
 )
-def resend(order_id: PathId, request: ResendRequest) -> Response[dict]:
+def resend(order_id: PathId, request: ResendRequest) -> Response[dict[str, Any]]:
     cession.resend(web.principal(app).client_number, order_id, cession.Party(request.party))
     return Response(202, "application/json", {})
 
@@ -177,12 +177,17 @@ def decline(request: CessionLinkRequest) -> CessionAnswer:
 
 def _answer(request: CessionLinkRequest, decision: cession.Decision) -> CessionAnswer:
     result = cession.answer(request.token, decision, client_ip=web.client_ip(app))
-    return CessionAnswer(order_id=result.order_id, party=result.party, status=result.status)
+    # result.party is a str the model checks against its Literal at run time.
+    return CessionAnswer(
+        order_id=result.order_id,
+        party=result.party,  # type: ignore[arg-type]
+        status=result.status,
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
 
 

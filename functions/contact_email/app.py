@@ -6,7 +6,7 @@ from __future__ import annotations
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -84,7 +84,7 @@ class AuthorisedEmailConfirmed(web.Answer):
         e429="rate_limited: too many wrong passwords, or too many requests for the account",
     ),
 )
-def request_change(request: EmailChangeRequest) -> Response[dict]:
+def request_change(request: EmailChangeRequest) -> Response[dict[str, Any]]:
     principal = web.principal(app)
     contact_email.request_change(
         principal.client_number,
@@ -178,7 +178,7 @@ def revoke(email: Annotated[str, Path(min_length=1, max_length=254)]) -> Respons
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
 
 

@@ -5,6 +5,8 @@ correlation id of everything it causes (the ticket, an auto-reply)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
@@ -16,7 +18,7 @@ logger = Logger()  # its counts carry a dimension: each is published at once, no
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].ses.mail.messageId")
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcomes = []
     for record in event.get("Records", []):
         envelope = inbound.Envelope.from_ses(record["ses"])

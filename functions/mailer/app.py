@@ -14,6 +14,8 @@ A mail to an address that hard-bounced or drew a complaint is not sent at all
 
 from __future__ import annotations
 
+from typing import Any
+
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
@@ -23,6 +25,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import bounces, telemetry
@@ -52,7 +55,7 @@ def send_one(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=send_one, processor=processor, context=context
     )

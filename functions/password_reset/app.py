@@ -5,7 +5,7 @@ from __future__ import annotations
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -47,7 +47,7 @@ class ResetRequest(web.Shape):
         content=web.EMPTY_OBJECT,
     ),
 )
-def forgot(request: ForgotRequest) -> Response[dict]:
+def forgot(request: ForgotRequest) -> Response[dict[str, Any]]:
     password_reset.request_reset(
         request.login, locale=web.request_locale(app), client_ip=web.client_ip(app)
     )
@@ -88,7 +88,7 @@ def reset(request: ResetRequest) -> Response[None]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
 
 

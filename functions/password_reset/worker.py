@@ -5,6 +5,8 @@ queues carries that id on to the mailer."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
@@ -16,6 +18,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import password_reset, telemetry
@@ -36,7 +39,7 @@ def handle_request(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=handle_request, processor=processor, context=context
     )

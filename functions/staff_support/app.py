@@ -11,7 +11,7 @@ from __future__ import annotations
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
@@ -124,7 +124,7 @@ def products(client_number: Annotated[int, Path(ge=1, le=10**12)]) -> list[Staff
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
 
 

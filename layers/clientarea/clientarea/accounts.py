@@ -17,9 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from clientarea import clock, config, passwords, sessions, telemetry, throttling, tokens
@@ -232,7 +233,7 @@ def find_by_login_or_email(
         return None
     try:
         claim = ClaimModel.get(key, consistent_read=True, attributes_to_get=list(CLAIM))
-        return get_account(claim.client_number, attributes)
+        return get_account(cast(int, claim.client_number), attributes)
     except (DoesNotExist, NotFound):
         return None
 
@@ -435,7 +436,7 @@ def _claim(claim_key: str) -> ClaimModel | None:
 
 
 def _account_of(claim: ClaimModel | None) -> AccountModel | None:
-    key = account_key(claim.client_number) if claim is not None else _NO_ACCOUNT
+    key = account_key(cast(int, claim.client_number)) if claim is not None else _NO_ACCOUNT
     try:
         return AccountModel.get(key, consistent_read=True)
     except DoesNotExist:
@@ -491,7 +492,7 @@ def update_profile(client_number: int, changes: dict[str, Any]) -> AccountView:
         "address": AccountModel.address,
         "locale": AccountModel.locale,
     }
-    actions = [
+    actions: list[Action] = [
         settable[name].remove() if value is None else settable[name].set(value)
         for name, value in changes.items()
         if name in settable
@@ -633,7 +634,10 @@ def switch_contact_email(
     """
     old_email = account.email
     # A new address starts deliverable: its claim is new, and the flag goes here.
-    actions = [AccountModel.email.set(new_email), AccountModel.email_undeliverable.remove()]
+    actions: list[Action] = [
+        AccountModel.email.set(new_email),
+        AccountModel.email_undeliverable.remove(),
+    ]
     if revoke_sessions:
         actions.append(AccountModel.session_generation.add(1))
     condition = AccountModel.email == old_email
@@ -644,7 +648,7 @@ def switch_contact_email(
     listed = authorised_senders(account).get(sender_key)
     was_listed = listed is not None
     # Only a confirmed entry has a sender claim (written at its confirmation).
-    was_confirmed = was_listed and is_confirmed_sender(listed)
+    was_confirmed = listed is not None and is_confirmed_sender(listed)
     if was_listed:
         actions.append(sender_entry.remove())
         condition &= sender_entry.exists()
@@ -677,7 +681,7 @@ def switch_contact_email(
     except TransactWriteError as exc:
         # Asked rather than read off the cancellation reasons: pynamodb sends a
         # transaction's items grouped by kind, so their positions depend on `also`.
-        if _claimed_by_another(email_claim_key(new_email), account.client_number):
+        if _claimed_by_another(email_claim_key(new_email), cast(int, account.client_number)):
             raise EmailTaken from exc
         raise Conflict from exc
     account.email = new_email
@@ -748,9 +752,9 @@ def account_for_sender(address: str, attributes: Sequence[str] = CLAIM) -> Accou
         except DoesNotExist:
             continue
         if model is ClaimModel:
-            return get_account(claim.client_number, attributes)
+            return get_account(cast(int, claim.client_number), attributes)
         account = get_account(
-            claim.client_number, tuple(dict.fromkeys((*attributes, "authorised_emails")))
+            cast(int, claim.client_number), tuple(dict.fromkeys((*attributes, "authorised_emails")))
         )
         if not is_confirmed_sender(authorised_senders(account).get(key, {})):
             return None  # a claim left from before confirmation existed: no proof

@@ -138,7 +138,7 @@ def mark_undeliverable(address: str, reason: Reason, since: datetime) -> Outcome
         claim = ClaimModel.get(key, consistent_read=True, attributes_to_get=["client_number"])
     except DoesNotExist:
         return Outcome.NOT_AN_ACCOUNT
-    flag = Undeliverable(reason=str(reason), since=since)
+    flag = Undeliverable(reason=str(reason), since=since)  # type: ignore[no-untyped-call]
     try:
         with transaction() as tx:
             tx.update(

@@ -175,7 +175,8 @@ def confirm_change(token: str, *, client_ip: str) -> accounts.AccountView:
         valid = tokens.check(tokens.Purpose.EMAIL_CHANGE, token, client_ip=client_ip)
         account, old_email, old_deliverable = _switch(valid, keep_requester=False)
     telemetry.count(telemetry.Metric.EMAIL_CHANGE_COMPLETED)
-    changed = {
+    # Mail parameters, all str (Any: mypy would match them against `headers` too).
+    changed: dict[str, Any] = {
         "full_name": account.full_name,
         "old_email": old_email,
         "new_email": account.email,

@@ -100,7 +100,10 @@ class RetryLater:
     def __init__(self, retry_after: int) -> None:
         self.retry_after = max(1, retry_after)
         # Also a message parameter: "try again in {retry_after} seconds".
-        super().__init__(f"retry after {retry_after}s", retry_after=self.retry_after)
+        # Cooperative: next in the MRO is the DomainError this is mixed into.
+        super().__init__(  # type: ignore[call-arg]
+            f"retry after {retry_after}s", retry_after=self.retry_after
+        )
 
 
 class RateLimited(RetryLater, DomainError):

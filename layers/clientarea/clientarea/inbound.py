@@ -46,7 +46,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from functools import cache
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3  # every inbound mail is read from S3: not deferred
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
@@ -213,20 +213,22 @@ def _body_text(message: EmailMessage) -> str:
     if part is None:
         return ""
     try:
-        content = part.get_content()
+        content: str = part.get_content()
     except (LookupError, UnicodeError):  # an unknown or lying charset
-        content = (part.get_payload(decode=True) or b"").decode("utf-8", errors="replace")
+        # decode=True on a leaf part: its bytes, or None (typeshed types any payload).
+        payload = cast("bytes | None", part.get_payload(decode=True))
+        content = (payload or b"").decode("utf-8", errors="replace")
     if part.get_content_subtype() == "html":
         content = _html_to_text(content)
     return content.strip()[: tickets.MAX_BODY]
 
 
 def _attachments(message: EmailMessage) -> list[RawAttachment]:
-    found = []
+    found: list[RawAttachment] = []
     for part in message.iter_attachments():
         if part.is_multipart() or len(found) >= MAX_ATTACHMENTS:
             continue
-        data = part.get_payload(decode=True) or b""
+        data = cast("bytes | None", part.get_payload(decode=True)) or b""
         if len(data) > MAX_ATTACHMENT_BYTES:
             continue
         found.append(
@@ -252,7 +254,7 @@ def _sender(message: EmailMessage) -> tuple[str, str]:
         header = message["From"]
     except ValueError:
         return "", ""
-    groups = getattr(header, "groups", ())
+    groups: tuple[Any, ...] = getattr(header, "groups", ())
     if getattr(header, "defects", ()) or len(groups) != 1 or groups[0].display_name is not None:
         return "", ""
     (address,) = groups[0].addresses or (None,)

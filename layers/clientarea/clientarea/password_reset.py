@@ -25,6 +25,7 @@ from pynamodb.exceptions import TransactWriteError
 from clientarea import accounts, clock, config, passwords, telemetry, throttling, tokens
 from clientarea.errors import RateLimited, TokenInvalid
 from clientarea.mail import outbox
+from clientarea.roles import Role
 from clientarea.tables import AccountModel, transaction
 
 RESET_TTL = timedelta(hours=2)
@@ -60,7 +61,7 @@ def send_reset_link(login_or_email: str) -> bool:
     )
     if account is None or account.status != accounts.AccountStatus.ACTIVE:
         return False
-    if account.role != accounts.Role.CLIENT:
+    if account.role != Role.CLIENT:
         # Staff accounts are reset by an administrator, never by email link.
         return False
     try:

@@ -61,7 +61,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
@@ -102,6 +102,7 @@ from clientarea.tables import (
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef, ObjectIdentifierTypeDef
 
     from clientarea.sessions import Principal
 
@@ -480,7 +481,7 @@ def _latest_versions(case: Any) -> dict[str, dict[str, Any]]:
 def _held(case: Any) -> dict[str, dict[str, Any]]:
     """The case's documents: as frozen at submit, else (still awaiting them) as S3 has them."""
     if case.submitted_documents is not None:
-        return case.submitted_documents.as_dict()
+        return cast("dict[str, dict[str, Any]]", case.submitted_documents.as_dict())
     return _latest_versions(case)
 
 
@@ -570,7 +571,7 @@ def _close_documents(case: Any) -> None:
     source_prefix = f"{OPEN_PREFIX}{case.reference}/"
     try:
         for name, item in _held(case).items():
-            source = {"Bucket": bucket, "Key": f"{source_prefix}{name}"}
+            source: CopySourceTypeDef = {"Bucket": bucket, "Key": f"{source_prefix}{name}"}
             if item.get("version_id"):
                 source["VersionId"] = item["version_id"]
             _s3().copy_object(
@@ -593,7 +594,7 @@ def _delete_every_version(bucket: str, prefix: str) -> None:
     in a versioned bucket would only hide them behind a marker)."""
     pages = _s3().get_paginator("list_object_versions")
     for page in pages.paginate(Bucket=bucket, Prefix=prefix):
-        doomed = [
+        doomed: list[ObjectIdentifierTypeDef] = [
             {"Key": item["Key"], "VersionId": item["VersionId"]}
             for item in (*page.get("Versions", []), *page.get("DeleteMarkers", []))
         ]
@@ -602,8 +603,9 @@ def _delete_every_version(bucket: str, prefix: str) -> None:
             # Quiet: only the objects S3 did not delete are listed, each with its code (a
             # refused permission among them); the call itself succeeds.
             if errors := result.get("Errors"):
+                # Passed on as S3 reports them (the stubs want str; S3 sets both).
                 raise ClientError(
-                    {"Error": {"Code": errors[0].get("Code"), "Message": errors[0].get("Message")}},
+                    {"Error": {"Code": errors[0].get("Code"), "Message": errors[0].get("Message")}},  # type: ignore[typeddict-item]
                     "DeleteObjects",
                 )
 

@@ -30,7 +30,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactGet
@@ -130,7 +130,7 @@ def authenticate(token: object, *, ip: str | None = None) -> Principal:
     if now - _last_seen(session) >= RECORD_USE_EVERY:
         _record_use(session, now, ip)
     return Principal(
-        client_number=account.client_number,
+        client_number=cast(int, account.client_number),  # a NumberAttribute: int | float
         role=account.role,
         locale=account.locale,
         session_digest=secret_digest,

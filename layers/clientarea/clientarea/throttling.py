@@ -101,7 +101,7 @@ def take(limit: Limit, key: str) -> bool:
 def _count(limit: Limit, key: str) -> tuple[bool, Hit]:
     index, remaining = _window(limit.window_seconds)
     counter = RateLimitModel(_key(limit, key, index))
-    hits_attr: NumberAttribute = RateLimitModel.hits  # type: ignore[assignment]
+    hits_attr: NumberAttribute = RateLimitModel.hits
     keep = remaining + 60  # kept a minute past the window, then DynamoDB may drop it
     counter.update(
         actions=[
@@ -148,7 +148,7 @@ def admit(limit: ConsecutiveLimit, key: str) -> AttemptsModel:
     item = AttemptsModel(limit.item_key(key))
     this_window = NumberAttribute(attr_name=f"w{index}")
     previous_window = NumberAttribute(attr_name=f"w{index - 1}")
-    consecutive: NumberAttribute = AttemptsModel.consecutive  # type: ignore[assignment]
+    consecutive: NumberAttribute = AttemptsModel.consecutive
     try:
         item.update(
             actions=[

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -192,14 +192,17 @@ class Ticket:
 
 def _download_url(attachment: Attachment) -> str:
     """A short-lived link to the stored attachment (presigning is local: no AWS call)."""
-    return _s3().generate_presigned_url(
-        "get_object",
-        Params={
-            "Bucket": config.mail_bucket(),
-            "Key": attachment.key,
-            "ResponseContentDisposition": "attachment",
-        },
-        ExpiresIn=int(DOWNLOAD_URL_TTL.total_seconds()),
+    return cast(
+        str,
+        _s3().generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": config.mail_bucket(),
+                "Key": attachment.key,
+                "ResponseContentDisposition": "attachment",
+            },
+            ExpiresIn=int(DOWNLOAD_URL_TTL.total_seconds()),
+        ),
     )
 
 

@@ -18,7 +18,7 @@ import json
 import os
 import re
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
@@ -196,7 +196,7 @@ def responses(
     return documented
 
 
-def error(status: int, code: str, message: str, **extra: Any) -> Response:
+def error(status: int, code: str, message: str, **extra: Any) -> Response[Any]:
     headers = extra.pop("headers", None)
     return Response(
         status_code=status,
@@ -323,7 +323,9 @@ def _with_cors(
     added = {"Vary": ", ".join(sorted(vary))}
     if cors is not None:
         asked = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-        added.update(cors.to_dict(cors.allowed_origin(asked.get("origin"))))
+        # No Origin header: None, which Powertools handles (no origin allowed) but types as str.
+        origin = cors.allowed_origin(asked.get("origin"))  # type: ignore[arg-type]
+        added.update(cors.to_dict(origin))
     if "multiValueHeaders" in response:
         multi.update({name: [value] for name, value in added.items()})
         response["multiValueHeaders"] = multi
@@ -367,7 +369,8 @@ class ClientareaResolver(APIGatewayRestResolver):
         self._cors_config = cors
         self.staff_only = staff_only
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # A Lambda event is a dict (Powertools types it as any Mapping).
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:  # type: ignore[override]
         return _with_cors(self._cors_config, event, self._answer(event, context))
 
     def _answer(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -387,7 +390,7 @@ class ClientareaResolver(APIGatewayRestResolver):
             return super().resolve(event, context)
         return self._resolve_once(event, context, key, caller)
 
-    def _convert_matches_into_route_keys(self, match: Match) -> dict[str, str]:
+    def _convert_matches_into_route_keys(self, match: Match[str]) -> dict[str, str]:
         """Path parameters decoded once: API Gateway (REST) hands the function the path
         still percent-encoded, so `/tickets/T%2D1` would otherwise reach the route (and
         its length limits) as `T%2D1` rather than `T-1`."""
@@ -417,7 +420,8 @@ class ClientareaResolver(APIGatewayRestResolver):
             "body": event.get("body") or "",
         }
 
-        @idempotent_function(
+        # Powertools' idempotent_function and exception_handler are unannotated.
+        @idempotent_function(  # type: ignore[untyped-decorator]
             data_keyword_argument="request", persistence_store=persistence, config=config
         )
         def respond(request: dict[str, Any]) -> dict[str, Any]:
@@ -427,7 +431,7 @@ class ClientareaResolver(APIGatewayRestResolver):
             return response
 
         try:
-            return respond(request=request)
+            return cast("dict[str, Any]", respond(request=request))
         except _NotStored as failed:
             return failed.response
         except IdempotencyValidationError:
@@ -468,7 +472,7 @@ class _NotStored(Exception):
         self.response = response
 
 
-def _refused_for_good(app: ClientareaResolver, exc: Exception) -> Response:
+def _refused_for_good(app: ClientareaResolver, exc: Exception) -> Response[Any]:
     """An AWS call that will fail again however often it is tried: a permission the
     function's role lacks (reported as such, for its alarm) or a bug. 500 either way."""
     if availability.is_access_denied(exc):
@@ -489,8 +493,8 @@ def create_app(*, staff_only: bool = False) -> ClientareaResolver:
     snapstart.register()
     app = ClientareaResolver(enable_validation=True, cors=cors_config(), staff_only=staff_only)
 
-    @app.exception_handler(DomainError)
-    def _domain_error(exc: DomainError) -> Response:
+    @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
+    def _domain_error(exc: DomainError) -> Response[Any]:
         locale = request_locale(app)
         extra: dict[str, Any] = {}
         if isinstance(exc, WeakPassword):
@@ -504,8 +508,8 @@ def create_app(*, staff_only: bool = False) -> ClientareaResolver:
             logger.warning("AWS throttled or failed", extra={"cause": type(exc.__cause__).__name__})
         return error(exc.status, exc.code, message, **extra)
 
-    @app.exception_handler([PynamoDBException, ClientError, BotoCoreError])
-    def _aws_error(exc: Exception) -> Response:
+    @app.exception_handler([PynamoDBException, ClientError, BotoCoreError])  # type: ignore[untyped-decorator]
+    def _aws_error(exc: Exception) -> Response[Any]:
         """A DynamoDB (or other AWS) call that failed outright: throttled or down is 503,
         anything else is a bug (500), and a refused permission is reported as what it is.
         Nothing was written by the failed call itself."""
@@ -513,10 +517,10 @@ def create_app(*, staff_only: bool = False) -> ClientareaResolver:
             return _refused_for_good(app, exc)
         unavailable = ServiceUnavailable(availability.RETRY_AFTER_SECONDS)
         unavailable.__cause__ = exc  # logged by its type
-        return _domain_error(unavailable)
+        return cast("Response[Any]", _domain_error(unavailable))
 
-    @app.exception_handler(RequestValidationError)
-    def _validation_error(exc: RequestValidationError) -> Response:
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def _validation_error(exc: RequestValidationError) -> Response[Any]:
         errors = [
             {
                 "loc": list(item.get("loc", ())),
@@ -531,11 +535,11 @@ def create_app(*, staff_only: bool = False) -> ClientareaResolver:
         )
 
     @app.not_found
-    def _not_found(_exc: NotFoundError) -> Response:
+    def _not_found(_exc: NotFoundError) -> Response[Any]:
         return error(404, "not_found", locales.message("not_found", request_locale(app)))
 
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def _unexpected(exc: Exception) -> Response[Any]:
         logger.exception("unhandled error", extra={"error_type": type(exc).__name__})
         return error(500, "internal_error", locales.message("internal_error", request_locale(app)))
 

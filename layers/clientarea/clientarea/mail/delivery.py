@@ -9,7 +9,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import boto3  # every delivery calls SES: not deferred
 
@@ -73,4 +73,4 @@ def deliver(mail: OutgoingMail) -> str:
         Content={"Raw": {"Data": message.as_bytes()}},
         ConfigurationSetName=config.mail_configuration_set(),
     )
-    return response["MessageId"]
+    return cast(str, response["MessageId"])
