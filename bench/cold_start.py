@@ -6,7 +6,7 @@ function's environment; see lambda_env):
 
 - import: the handler module's import, what Lambda's init runs before the first event;
 - import + first DynamoDB client: then the DynamoDB client our code creates on its
-  first request, as it creates it (`clientarea.tables.connection().client`: a PynamoDB
+  first request, as it creates it (`clientarea.storage.base.connection().client`: a PynamoDB
   connection's botocore client; no network call), the cold path a user waits for;
 - deferred (informational): what a request that needs them adds on first use.
 
@@ -62,9 +62,9 @@ CONFIDENCE = 0.95
 # The first DynamoDB client, as our code creates it (every table goes through PynamoDB),
 # in a function whose handler uses a table (the mailer's does not: no such client).
 FIRST_CLIENT = (
-    "if 'clientarea.tables' in sys.modules:\n"
-    "    from clientarea import tables\n"
-    "    tables.connection().client\n"
+    "if 'clientarea.storage.base' in sys.modules:\n"
+    "    from clientarea.storage import base\n"
+    "    base.connection().client\n"
     "else:\n"
     "    dynamodb = 0"
 )

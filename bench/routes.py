@@ -243,11 +243,11 @@ class Scenario:
         return [found[e] for e in emails]
 
     def provision(self, name: str, role: str | None = None) -> str:
-        from clientarea import accounts
+        from clientarea.accounts import registration
         from clientarea.roles import Role
 
         extra = {"role": Role(role)} if role else {}
-        accounts.provision(
+        registration.provision(
             email=f"{name}@example.com",
             password=STAFF_PASSWORD if role else PASSWORD,
             full_name=name.title(),
@@ -329,8 +329,10 @@ class Scenario:
     def login_refusals(self) -> None:
         """Wrong passwords and locked logins, each for an account and for a login nobody
         has: the same AWS calls either way (budgets.toml, same_calls)."""
-        from clientarea import accounts, clock
-        from clientarea.tables import AttemptsModel
+        from clientarea import clock
+        from clientarea.accounts import login as sign_in
+        from clientarea.storage import accounts as account_store
+        from clientarea.storage.throttling import AttemptsModel
 
         n = self.n
         known = [self.provision(f"benchwrong{i}") for i in range(n)]
@@ -355,8 +357,8 @@ class Scenario:
         # them), per login name as typed.
         locked = [self.provision(f"benchlocked{i}") for i in range(n)]
         unknown = [f"nobody-locked-{i}" for i in range(n)]
-        keys = [accounts.login_claim_key(login) for login in locked + unknown]
-        lock = accounts.LOGIN_ATTEMPTS
+        keys = [account_store.login_claim_key(login) for login in locked + unknown]
+        lock = sign_in.LOGIN_ATTEMPTS
         for key in keys:
             AttemptsModel(
                 lock.item_key(key),

@@ -15,7 +15,7 @@ address is used, and the claim is written only then. For the entries that exist:
 Idempotent: entries with a status and claims backed by a confirmed entry are left
 alone, so a second run changes nothing. `--dry-run` reads and reports, writes nothing.
 The code treats an entry without status as pending already (see
-`clientarea.accounts.is_confirmed_sender`): the migration makes the data say so, and
+`clientarea.accounts.senders.is_confirmed_sender`): the migration makes the data say so, and
 frees the addresses that unproven claims would otherwise keep from their real owners
 (a confirmation is refused while another account holds the claim).
 

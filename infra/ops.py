@@ -63,7 +63,8 @@ def connect(args: argparse.Namespace) -> str:
     os.environ.update(tables)
     if region:
         os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region
-    from clientarea.tables import AccountModel, RateLimitModel  # noqa: PLC0415
+    from clientarea.storage.accounts import AccountModel  # noqa: PLC0415
+    from clientarea.storage.throttling import RateLimitModel  # noqa: PLC0415
 
     if (AccountModel.Meta.table_name, RateLimitModel.Meta.table_name) != (
         tables["ACCOUNTS_TABLE"],
@@ -88,14 +89,14 @@ def default_login(email: str) -> str:
 
 def create_staff(args: argparse.Namespace, stdin: TextIO) -> str:
     table = connect(args)
-    from clientarea import accounts  # noqa: PLC0415 - only once the environment names the table
+    from clientarea.accounts import registration  # noqa: PLC0415 - only once the environment names the table
     from clientarea.roles import Role  # noqa: PLC0415
     from pynamodb.exceptions import TransactWriteError  # noqa: PLC0415
 
     password = read_password(args.password_stdin, stdin)
     login = args.login or default_login(args.email)
     try:
-        view = accounts.provision(
+        view = registration.provision(
             email=args.email,
             password=password,
             full_name=args.full_name or login,

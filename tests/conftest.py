@@ -207,15 +207,16 @@ def staff_token(client: ApiClient, role: str = "support") -> str:
     over HTTP, a freshly provisioned one in-process."""
     if client.transport == "http":
         return log_in(client, *(DEV_ADMIN if role == "admin" else DEV_STAFF))
-    from clientarea import accounts
+    from clientarea.accounts import registration
+    from clientarea.roles import Role
 
     login = f"agent{uuid.uuid4().hex[:8]}"
-    accounts.provision(
+    registration.provision(
         email=f"{login}@example.com",
         password=PASSWORD,
         full_name="Agent",
         login=login,
-        role=accounts.Role(role),
+        role=Role(role),
     )
     return log_in(client, login)
 

@@ -13,7 +13,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import accounts, clock, locales, sessions, web
+from clientarea import clock, locales, sessions, web
+from clientarea.accounts import login as sign_in
+from clientarea.accounts import password, profile, registration
 from pydantic import Field, SecretStr
 
 logger = Logger()
@@ -102,7 +104,7 @@ class PasswordChange(web.Shape):
 )
 def register(request: RegisterRequest) -> Response[dict[str, Any]]:
     locale = locales.negotiate(request.locale, app.current_event.headers.get("accept-language"))
-    accounts.register(
+    registration.register(
         email=request.email,
         password=request.password.get_secret_value(),
         full_name=request.full_name,
@@ -123,7 +125,7 @@ def register(request: RegisterRequest) -> Response[dict[str, Any]]:
     ),
 )
 def verify_email(request: VerifyEmailRequest) -> VerifiedAccount:
-    account = accounts.verify_email(request.token, client_ip=web.client_ip(app))
+    account = registration.verify_email(request.token, client_ip=web.client_ip(app))
     return VerifiedAccount(client_number=account.client_number, login=account.login)
 
 
@@ -137,7 +139,7 @@ def verify_email(request: VerifyEmailRequest) -> VerifiedAccount:
     ),
 )
 def login(request: LoginRequest) -> SessionResponse:
-    session = accounts.login(
+    session = sign_in.login(
         request.login,
         request.password.get_secret_value(),
         client_ip=web.client_ip(app),
@@ -151,7 +153,7 @@ def login(request: LoginRequest) -> SessionResponse:
     responses=web.responses(204, None, "The session is revoked", content=web.NO_BODY),
 )
 def logout() -> Response[None]:
-    accounts.logout(web.principal(app))
+    sign_in.logout(web.principal(app))
     return Response(204)
 
 
@@ -193,7 +195,7 @@ def revoke_other_sessions() -> Response[None]:
 
 @app.get("/account")
 def get_account() -> Account:
-    return Account(**accounts.profile(web.principal(app).client_number).as_dict())
+    return Account(**profile.profile(web.principal(app).client_number).as_dict())
 
 
 @app.patch("/account")
@@ -206,7 +208,7 @@ def patch_account(request: AccountPatch) -> Account:
     for optional in ("phone", "address"):
         if optional in changes and not (changes[optional] or "").strip():
             changes[optional] = None  # an empty field is a cleared field
-    view = accounts.update_profile(web.principal(app).client_number, changes)
+    view = profile.update_profile(web.principal(app).client_number, changes)
     return Account(**view.as_dict())
 
 
@@ -223,7 +225,7 @@ def patch_account(request: AccountPatch) -> Account:
     ),
 )
 def change_password(request: PasswordChange) -> Response[None]:
-    accounts.change_password(
+    password.change_password(
         web.principal(app),
         request.current_password.get_secret_value(),
         request.new_password.get_secret_value(),
@@ -241,7 +243,7 @@ class StaffMember(web.Answer):
 def staff_me() -> StaffMember:
     """The signed-in staff member's own login and role (clients never get here: the
     authorizer denies them every /staff/... route)."""
-    return StaffMember(**accounts.staff_profile(web.principal(app).client_number))
+    return StaffMember(**profile.staff_profile(web.principal(app).client_number))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -13,7 +13,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import contact_email, web
+from clientarea import web
+from clientarea.contact_email import change
+from clientarea.contact_email import senders as email_senders
 from pydantic import Field, SecretStr
 
 logger = Logger()
@@ -86,7 +88,7 @@ class AuthorisedEmailConfirmed(web.Answer):
 )
 def request_change(request: EmailChangeRequest) -> Response[dict[str, Any]]:
     principal = web.principal(app)
-    contact_email.request_change(
+    change.request_change(
         principal.client_number,
         request.new_email,
         request.current_password.get_secret_value(),
@@ -107,7 +109,7 @@ def request_change(request: EmailChangeRequest) -> Response[dict[str, Any]]:
     ),
 )
 def confirm_change(request: EmailChangeConfirmation) -> Account:
-    view = contact_email.confirm_change(request.token, client_ip=web.client_ip(app))
+    view = change.confirm_change(request.token, client_ip=web.client_ip(app))
     return Account(**view.as_dict())
 
 
@@ -121,7 +123,7 @@ def confirm_change(request: EmailChangeConfirmation) -> Account:
     ),
 )
 def list_authorised() -> list[AuthorisedEmail]:
-    entries = contact_email.list_authorised(web.principal(app).client_number)
+    entries = email_senders.list_authorised(web.principal(app).client_number)
     return [AuthorisedEmail(**entry.as_dict()) for entry in entries]
 
 
@@ -140,7 +142,7 @@ def list_authorised() -> list[AuthorisedEmail]:
     ),
 )
 def request_authorisation(request: AuthorisedEmailRequest) -> Response[AuthorisedEmailPending]:
-    entry = contact_email.request_authorisation(
+    entry = email_senders.request_authorisation(
         web.principal(app).client_number, request.email, client_ip=web.client_ip(app)
     )
     body = AuthorisedEmailPending(email=entry.email, status="pending")
@@ -161,7 +163,7 @@ def request_authorisation(request: AuthorisedEmailRequest) -> Response[Authorise
     ),
 )
 def confirm_authorisation(request: AuthorisedEmailConfirmation) -> AuthorisedEmailConfirmed:
-    entry = contact_email.confirm_authorisation(request.token, client_ip=web.client_ip(app))
+    entry = email_senders.confirm_authorisation(request.token, client_ip=web.client_ip(app))
     return AuthorisedEmailConfirmed(email=entry.email, added_at=entry.added_at, status="confirmed")
 
 
@@ -172,7 +174,7 @@ def confirm_authorisation(request: AuthorisedEmailConfirmation) -> AuthorisedEma
     ),
 )
 def revoke(email: Annotated[str, Path(min_length=1, max_length=254)]) -> Response[None]:
-    contact_email.revoke(web.principal(app).client_number, email)
+    email_senders.revoke(web.principal(app).client_number, email)
     return Response(204)
 
 

@@ -40,25 +40,26 @@ def start_moto() -> ThreadedMotoServer:
 
 
 def seed() -> list[str]:
-    from clientarea import accounts  # noqa: PLC0415 - only after the environment exists
+    from clientarea.accounts import registration  # noqa: PLC0415
+    from clientarea.roles import Role  # noqa: PLC0415 - only after the environment exists
 
-    demo = accounts.provision(
+    demo = registration.provision(
         email="demo@example.com", password=DEMO_PASSWORD, full_name="Demo Client", login="demo"
     )
-    staff = accounts.provision(
+    staff = registration.provision(
         email="staff@example.com",
         password=DEMO_PASSWORD,
         full_name="Support Staff",
         login="staff",
-        role=accounts.Role.SUPPORT,
+        role=Role.SUPPORT,
     )
     # An administrator too: approving a manual recovery is for role admin only.
-    admin = accounts.provision(
+    admin = registration.provision(
         email="admin@example.com",
         password=DEMO_PASSWORD,
         full_name="Staff Administrator",
         login="admin",
-        role=accounts.Role.ADMIN,
+        role=Role.ADMIN,
     )
     held = seed_services(demo.client_number)
     return [

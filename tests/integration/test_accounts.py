@@ -886,17 +886,18 @@ class _StackWithStaffRoute:
 
 def test_client_session_on_a_staff_route_is_forbidden(deployment, handler_client):
     # GIVEN a client's session and a staff agent's session
-    from clientarea import accounts  # imported after the deployment set its environment
+    from clientarea.accounts import registration
+    from clientarea.roles import Role  # imported after the deployment set its environment
 
     client_email = _email()
     register_and_verify(handler_client, client_email)
     client_token = log_in(handler_client, client_email)
-    accounts.provision(
+    registration.provision(
         email=_email(),
         password=PASSWORD,
         full_name="Agent",
         login="agent1",
-        role=accounts.Role.SUPPORT,
+        role=Role.SUPPORT,
     )
     staff_token = log_in(handler_client, "agent1")
     # AND the API with an authorized /staff/... route behind the real authorizer

@@ -54,12 +54,12 @@ class World:
     """Three accounts, and per sequence three fresh services with their orders."""
 
     def __init__(self, client: InProcessClient) -> None:
-        from clientarea import accounts
+        from clientarea.accounts import registration
 
         self.client = client
         self.tokens: dict[int, str] = {}
         for name in ("propa", "propb", "propc"):
-            view = accounts.provision(
+            view = registration.provision(
                 email=f"{name}@example.com", password=PASSWORD, full_name=name, login=name
             )
             login = client.post("/auth/login", {"login": name, "password": PASSWORD})

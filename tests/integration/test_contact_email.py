@@ -152,7 +152,7 @@ def _at_link_age(client: ApiClient, account: dict[str, Any], monkeypatch, second
     and the round trips since the link was issued add up to a second to its age."""
     if client.transport == "handler":
         from clientarea import clock
-        from clientarea.tables import TokenModel
+        from clientarea.storage.tokens import TokenModel
 
         item = TokenModel.get(f"email_change#{account['client_number']}", consistent_read=True)
         issued_at = item.expires_at - timedelta(seconds=TWO_HOURS)
@@ -500,10 +500,11 @@ def _at_sender_link_age(client: ApiClient, monkeypatch, account: dict, address: 
     """The functions' clock `seconds` after the sender link was issued (exact in-process;
     over HTTP the round trips since it was issued add up to a second)."""
     if client.transport == "handler":
-        from clientarea import accounts, clock
-        from clientarea.tables import TokenModel
+        from clientarea import clock
+        from clientarea.accounts import senders as sender_rules
+        from clientarea.storage.tokens import TokenModel
 
-        subject = accounts.sender_link_subject(account["client_number"], address)
+        subject = sender_rules.sender_link_subject(account["client_number"], address)
         item = TokenModel.get(f"sender_confirmation#{subject}", consistent_read=True)
         issued_at = item.expires_at - timedelta(seconds=TWO_HOURS)
         monkeypatch.setattr(clock, "now", lambda: issued_at + timedelta(seconds=seconds))
@@ -667,38 +668,43 @@ def test_the_sender_routes_need_a_session_but_the_confirmation_does_not(client):
 
 
 def test_only_confirmed_senders_map_inbound_mail_to_the_account(handler_client):
-    from clientarea import accounts
-    from clientarea.tables import SenderModel
+    from clientarea.accounts import senders as sender_rules
+    from clientarea.storage import accounts as account_store
+    from clientarea.storage.accounts import SenderModel
 
     account = _new_account(handler_client)
     sender = _email("Sender")
     # GIVEN an address asked for but not confirmed: no claim, no mapping
     assert _authorise(handler_client, account, sender).status == 202
-    assert SenderModel.count(accounts.sender_claim_key(sender)) == 0
-    assert accounts.account_for_sender(sender) is None
+    assert SenderModel.count(account_store.sender_claim_key(sender)) == 0
+    assert sender_rules.account_for_sender(sender) is None
     # WHEN it is confirmed / THEN mail from it (any capitalisation) maps to the account
     assert _confirm_sender(handler_client, _sender_token(handler_client, sender)).status == 200
-    assert SenderModel.count(accounts.sender_claim_key(sender)) == 1
-    assert accounts.account_for_sender(sender.upper()).client_number == account["client_number"]
-    assert accounts.account_for_sender(account["email"]).client_number == account["client_number"]
-    assert accounts.account_for_sender(_email("stranger")) is None
-    assert accounts.account_for_sender("not an address") is None
+    assert SenderModel.count(account_store.sender_claim_key(sender)) == 1
+    assert sender_rules.account_for_sender(sender.upper()).client_number == account["client_number"]
+    assert (
+        sender_rules.account_for_sender(account["email"]).client_number == account["client_number"]
+    )
+    assert sender_rules.account_for_sender(_email("stranger")) is None
+    assert sender_rules.account_for_sender("not an address") is None
     # WHEN it is removed / THEN it maps to nobody, and the claim is gone
     assert _remove(handler_client, account, sender).status == 204
-    assert accounts.account_for_sender(sender) is None
-    assert SenderModel.count(accounts.sender_claim_key(sender)) == 0
+    assert sender_rules.account_for_sender(sender) is None
+    assert SenderModel.count(account_store.sender_claim_key(sender)) == 0
 
 
 def test_a_claim_without_a_confirmed_entry_maps_nothing(handler_client):
     """A sender claim written before confirmation existed (the migration removes them)
     still gives its account nothing."""
-    from clientarea import accounts, clock
-    from clientarea.tables import AccountModel, SenderModel
+    from clientarea import clock
+    from clientarea.accounts import senders as sender_rules
+    from clientarea.storage import accounts as account_store
+    from clientarea.storage.accounts import AccountModel, SenderModel
 
     account = _new_account(handler_client)
     legacy = _email("legacy")
     key = legacy.casefold()
-    item = AccountModel.get(accounts.account_key(account["client_number"]))
+    item = AccountModel.get(account_store.account_key(account["client_number"]))
     item.update(
         actions=[
             AccountModel.authorised_emails[key].set(
@@ -707,22 +713,23 @@ def test_a_claim_without_a_confirmed_entry_maps_nothing(handler_client):
         ]
     )
     SenderModel(
-        accounts.sender_claim_key(legacy),
+        account_store.sender_claim_key(legacy),
         client_number=account["client_number"],
         email=legacy,
         added_at=clock.now(),
     ).save()
-    assert accounts.account_for_sender(legacy) is None
+    assert sender_rules.account_for_sender(legacy) is None
     assert _statuses(handler_client, account) == {legacy: "pending"}
     # AND its owner may confirm it like any pending entry
     assert _authorise(handler_client, account, legacy).status == 202
     assert _confirm_sender(handler_client, _sender_token(handler_client, legacy)).status == 200
-    assert accounts.account_for_sender(legacy).client_number == account["client_number"]
+    assert sender_rules.account_for_sender(legacy).client_number == account["client_number"]
 
 
 def test_contact_switch_removes_the_sender_claim_in_the_same_write(handler_client):
-    from clientarea import accounts
-    from clientarea.tables import SenderModel
+    from clientarea.accounts import senders as sender_rules
+    from clientarea.storage import accounts as account_store
+    from clientarea.storage.accounts import SenderModel
 
     account = _new_account(handler_client)
     old, address = account["email"], _email("next")
@@ -730,10 +737,10 @@ def test_contact_switch_removes_the_sender_claim_in_the_same_write(handler_clien
     assert _request_change(handler_client, account, address).status == 202
     assert _confirm(handler_client, _change_token(handler_client, address)).status == 200
     # THEN no sender claim is left for the new contact address
-    assert SenderModel.count(accounts.sender_claim_key(address)) == 0
+    assert SenderModel.count(account_store.sender_claim_key(address)) == 0
     # AND mail from the new contact maps to the account, from the old contact to nobody
-    assert accounts.account_for_sender(address).client_number == account["client_number"]
-    assert accounts.account_for_sender(old) is None
+    assert sender_rules.account_for_sender(address).client_number == account["client_number"]
+    assert sender_rules.account_for_sender(old) is None
 
 
 def test_two_accounts_racing_to_confirm_one_sender_exactly_one_wins(http_client):

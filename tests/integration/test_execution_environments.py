@@ -94,15 +94,16 @@ def local_server(deployment):
 
 
 def test_parallel_logins_are_each_counted_against_their_own_address(local_server):
-    from clientarea import accounts, throttling
-    from clientarea.tables import RateLimitModel
+    from clientarea import throttling
+    from clientarea.accounts import login as sign_in
+    from clientarea.storage.throttling import RateLimitModel
 
     # WHEN four clients, each from its own address, send 50 wrong passwords each at once
     answers = _all_at_once(local_server)
     assert Counter(a["status"] for a in answers) == {401: len(answers)}
     assert _wrong_language(answers) == []
     # THEN each address's login-failure counter holds exactly its own client's 50
-    limit = accounts.login_failures_per_ip()
+    limit = sign_in.login_failures_per_ip()
     counted = {
         address: int(RateLimitModel.get(throttling.counter_key(limit, address)[0]).hits)
         for address in CLIENTS.values()

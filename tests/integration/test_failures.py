@@ -563,11 +563,11 @@ def _staff(api: Api, role: str = "support") -> str:
     """A staff session of this deployment (`admin` to approve recovery cases)."""
     key = f"{role}_token"
     if key not in api.cache:
-        from clientarea import accounts
+        from clientarea.accounts import registration
         from clientarea.roles import Role
 
         login = f"staff{uuid.uuid4().hex[:8]}"
-        accounts.provision(
+        registration.provision(
             email=f"{login}@example.com",
             password=PASSWORD,
             full_name="Support Staff",

@@ -31,16 +31,17 @@ from tests.conftest import PASSWORD, log_in, register_and_verify
 @pytest.fixture
 def victim(deployment) -> dict[str, Any]:
     """An account with a password hash worth stealing."""
-    from clientarea import accounts
+    from clientarea.accounts import registration
+    from clientarea.storage import accounts as account_store
 
     login = f"victim{uuid.uuid4().hex[:8]}"
-    created = accounts.provision(
+    created = registration.provision(
         email=f"{login}@example.com", password=PASSWORD, full_name="Victim", login=login
     )
     return {
         "client_number": created.client_number,
-        "key": accounts.account_key(created.client_number),
-        "claim": accounts.email_claim_key(created.email),
+        "key": account_store.account_key(created.client_number),
+        "claim": account_store.email_claim_key(created.email),
     }
 
 
@@ -57,14 +58,15 @@ def refused(attempt: Callable[[], Any]) -> bool:
 
 
 def _read_account(v: dict, *attributes: str) -> Callable[[], Any]:
-    from clientarea.tables import AccountModel
+    from clientarea.storage.accounts import AccountModel
 
     return lambda: AccountModel.get(v["key"], attributes_to_get=list(attributes) or None)
 
 
 def _set_on_account(v: dict, attribute: str, value: Any) -> Callable[[], Any]:
     """One UpdateItem touching only `attribute` (a transaction: no ReturnValues)."""
-    from clientarea.tables import AccountModel, connection
+    from clientarea.storage.accounts import AccountModel
+    from clientarea.storage.base import connection
 
     def attempt() -> None:
         with TransactWrite(connection=connection()) as tx:
@@ -74,7 +76,8 @@ def _set_on_account(v: dict, attribute: str, value: Any) -> Callable[[], Any]:
 
 
 def _condition_check_ticket() -> Callable[[], Any]:
-    from clientarea.tables import TicketModel, connection
+    from clientarea.storage.base import connection
+    from clientarea.tables import TicketModel
 
     def attempt() -> None:
         with TransactWrite(connection=connection()) as tx:
@@ -91,7 +94,7 @@ def _delete_audit_entry() -> Callable[[], Any]:
 
 def _create_session(v: dict) -> Callable[[], Any]:
     from clientarea import clock
-    from clientarea.tables import SessionModel
+    from clientarea.storage.sessions import SessionModel
 
     now = clock.now()
     return lambda: SessionModel(
@@ -106,7 +109,7 @@ def _create_session(v: dict) -> Callable[[], Any]:
 
 
 def _scan_accounts() -> Callable[[], Any]:
-    from clientarea.tables import AccountModel
+    from clientarea.storage.accounts import AccountModel
 
     return lambda: list(AccountModel.scan(limit=1))
 
@@ -158,7 +161,7 @@ def test_a_role_refuses_what_its_function_must_never_do(victim, function, attemp
 
 
 def test_the_staff_role_reads_the_contact_fields_and_nothing_else(victim):
-    from clientarea.tables import AccountModel
+    from clientarea.storage.accounts import AccountModel
 
     with acting_as("StaffSupportFunction"):
         contact = AccountModel.get(
@@ -173,7 +176,7 @@ def test_the_mailer_reads_only_an_address_flag(victim):
 
     with acting_as("MailerFunction"):
         assert bounces.is_undeliverable(victim["claim"].removeprefix("email#")) is False
-    from clientarea.tables import ClaimModel
+    from clientarea.storage.accounts import ClaimModel
 
     with acting_as("MailerFunction"):
         assert refused(lambda: ClaimModel.get(victim["claim"], attributes_to_get=["client_number"]))

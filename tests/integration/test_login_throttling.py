@@ -73,7 +73,7 @@ def test_a_burst_of_parallel_login_calls_in_process_gets_no_more_checks_than_the
 ):
     # GIVEN an account, and the domain's login called from many threads at once (the
     # handler's resolver holds one event at a time, as one Lambda environment does)
-    from clientarea import accounts
+    from clientarea.accounts import login as sign_in
     from clientarea.errors import InvalidCredentials, RateLimited
 
     email = _email()
@@ -81,7 +81,7 @@ def test_a_burst_of_parallel_login_calls_in_process_gets_no_more_checks_than_the
 
     def guess(i: int) -> str:
         try:
-            accounts.login(email, f"wrong guess number {i} xx", client_ip="198.51.100.40")
+            sign_in.login(email, f"wrong guess number {i} xx", client_ip="198.51.100.40")
         except InvalidCredentials:
             return "checked"
         except RateLimited:
@@ -166,7 +166,8 @@ def test_the_lock_after_50_failures_answers_alike_for_known_and_unknown_logins(c
 
 def test_locked_known_and_unknown_logins_make_the_same_aws_calls(handler_client, monkeypatch):
     import botocore.client
-    from clientarea import accounts, throttling
+    from clientarea import throttling
+    from clientarea.accounts import login as sign_in
 
     # GIVEN a locked account and a locked login nobody has (the failures counted
     # directly: the test above makes them through the login route)
@@ -175,7 +176,7 @@ def test_locked_known_and_unknown_logins_make_the_same_aws_calls(handler_client,
     for key in (f"email#{known}", f"email#{unknown}"):
         for _ in range(LOCK_AFTER // PER_WINDOW):
             for _ in range(PER_WINDOW):
-                throttling.admit(accounts.LOGIN_ATTEMPTS, key)
+                throttling.admit(sign_in.LOGIN_ATTEMPTS, key)
             handler_client.advance_clock(WINDOW)
     # WHEN each is tried once more, every AWS call being recorded
     original = botocore.client.BaseClient._make_api_call

@@ -25,14 +25,15 @@ def _account(client) -> dict:
 def _legacy_sender(client_number: int, address: str) -> None:
     """What POST /account/authorised-emails wrote before issue 12: an entry without a
     status and, at once, the claim that maps inbound mail to the account."""
-    from clientarea import accounts, clock
-    from clientarea.tables import AccountModel, SenderModel
+    from clientarea import clock
+    from clientarea.storage import accounts as account_store
+    from clientarea.storage.accounts import AccountModel, SenderModel
 
-    account = AccountModel.get(accounts.account_key(client_number))
+    account = AccountModel.get(account_store.account_key(client_number))
     entry = {"email": address, "added_at": "2026-01-01T00:00:00Z"}
     account.update(actions=[AccountModel.authorised_emails[address.casefold()].set(entry)])
     SenderModel(
-        accounts.sender_claim_key(address),
+        account_store.sender_claim_key(address),
         client_number=client_number,
         email=address,
         added_at=clock.now(),
@@ -46,7 +47,8 @@ def _scan(table: str) -> list[dict]:
 
 
 def test_legacy_senders_become_pending_and_lose_their_claims_once(handler_client, deployment):
-    from clientarea import accounts
+    from clientarea.accounts import senders as sender_rules
+    from clientarea.storage import accounts as account_store
 
     client = handler_client
     table = deployment.table("AccountsTable")
@@ -66,9 +68,9 @@ def test_legacy_senders_become_pending_and_lose_their_claims_once(handler_client
     # AND a sender claim whose entry its account has since lost
     orphan = _email("orphan")
     _legacy_sender(number, orphan)
-    from clientarea.tables import AccountModel
+    from clientarea.storage.accounts import AccountModel
 
-    AccountModel.get(accounts.account_key(number)).update(
+    AccountModel.get(account_store.account_key(number)).update(
         actions=[AccountModel.authorised_emails[orphan.casefold()].remove()]
     )
     before = _scan(table)
@@ -93,16 +95,16 @@ def test_legacy_senders_become_pending_and_lose_their_claims_once(handler_client
         pending: "pending",
     }
     # AND only the confirmed address still maps inbound mail to the account
-    assert accounts.account_for_sender(confirmed).client_number == number
+    assert sender_rules.account_for_sender(confirmed).client_number == number
     for address in (legacy, legacy_too, pending, orphan):
-        assert accounts.account_for_sender(address) is None
+        assert sender_rules.account_for_sender(address) is None
     # AND another account may now confirm a freed address (its real owner)
     other = _account(client)
     reply = client.post("/account/authorised-emails", {"email": legacy}, token=other["token"])
     assert reply.status == 202
     token = client.mail_link_token(legacy, subject_contains="confirm this address")
     assert client.post("/account/authorised-emails/confirm", {"token": token}).status == 200
-    assert accounts.account_for_sender(legacy).client_number == other["client_number"]
+    assert sender_rules.account_for_sender(legacy).client_number == other["client_number"]
 
     # WHEN it runs again / THEN it changes nothing
     after = _scan(table)

@@ -134,7 +134,7 @@ def test_staff_accounts_get_no_reset_link(client):
         email = DEV_STAFF[0]
     else:
         staff_token(client)
-        from clientarea.tables import AccountModel
+        from clientarea.storage.accounts import AccountModel
 
         email = next(a.email for a in AccountModel.scan() if a.role == "support")
     assert client.post("/password/forgot", {"login": email}).status == 202
@@ -402,15 +402,16 @@ def ops_on_deployment(deployment, monkeypatch):
 
 
 def _new_staff(role: str = "support") -> str:
-    from clientarea import accounts
+    from clientarea.accounts import registration
+    from clientarea.roles import Role
 
     login = f"agent{uuid.uuid4().hex[:8]}"
-    accounts.provision(
+    registration.provision(
         email=f"{login}@example.com",
         password=PASSWORD,
         full_name="Agent",
         login=login,
-        role=accounts.Role(role),
+        role=Role(role),
     )
     return login
 
@@ -437,9 +438,9 @@ def test_disabling_staff_ends_its_sessions_and_its_logins(handler_client, ops_on
 
 
 def test_attack_disabled_account_logs_in_with_its_password(handler_client):
-    # Written first: on the code before `accounts.login` checked the status, this login
+    # Written first: on the code before `sign_in.login` checked the status, this login
     # answered 200 with a fresh session for an account an administrator had switched off.
-    from clientarea.tables import AccountModel
+    from clientarea.storage.accounts import AccountModel
 
     login = _new_staff()
     account = next(a for a in AccountModel.scan() if getattr(a, "login", None) == login)
@@ -454,7 +455,7 @@ def test_attack_disabled_account_logs_in_with_its_password(handler_client):
 def test_authorizer_refuses_a_disabled_account_even_with_its_generation(handler_client):
     # Defence in depth: were the generation not raised with the status, the authorizer
     # still refuses a session of a disabled account.
-    from clientarea.tables import AccountModel
+    from clientarea.storage.accounts import AccountModel
 
     login = _new_staff()
     token = log_in(handler_client, login)

@@ -63,7 +63,7 @@ def _actions(statement: dict[str, Any]) -> set[str]:
 
 
 def _model_attributes() -> set[str]:
-    from clientarea.tables import AccountModel, ClaimModel, CounterModel, SenderModel
+    from clientarea.storage.accounts import AccountModel, ClaimModel, CounterModel, SenderModel
 
     return {
         attribute.attr_name
@@ -166,7 +166,7 @@ def test_a_write_of_the_password_or_returning_the_whole_item_is_refused() -> Non
 def test_the_check_runs_inside_the_local_invoke(deployment: Any, accounts_access: Any) -> None:
     """Through the fixture every in-process test uses: a whole-item read by a function
     allowed named attributes only is recorded (and would fail that test)."""
-    from clientarea.tables import AccountModel
+    from clientarea.storage.accounts import AccountModel
 
     from infra.local import lambdas
 

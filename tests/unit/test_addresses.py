@@ -1,11 +1,12 @@
-"""How addresses and logins are normalised (accounts.normalise_email, claim keys): one
+"""How addresses and logins are normalised (identity.normalise_email, claim keys): one
 account per mailbox however the address is written, no look-alike addresses."""
 
 from __future__ import annotations
 
 import pytest
-from clientarea import accounts
+from clientarea.accounts import identity
 from clientarea.errors import InvalidEmail
+from clientarea.storage import accounts as account_store
 
 
 @pytest.mark.parametrize(
@@ -24,7 +25,7 @@ from clientarea.errors import InvalidEmail
     ],
 )
 def test_addresses_are_stored_in_one_form(written, stored):
-    assert accounts.normalise_email(written) == stored
+    assert identity.normalise_email(written) == stored
 
 
 @pytest.mark.parametrize(
@@ -40,16 +41,16 @@ def test_addresses_are_stored_in_one_form(written, stored):
 )
 def test_look_alike_and_malformed_addresses_are_refused(written):
     with pytest.raises(InvalidEmail):
-        accounts.normalise_email(written)
+        identity.normalise_email(written)
 
 
 def test_spellings_of_one_address_share_one_claim():
     spellings = ["user@example.com", "USER@EXAMPLE.COM", "\uff35\uff33\uff25\uff32@example.com"]
-    keys = {accounts.email_claim_key(accounts.normalise_email(s)) for s in spellings}
+    keys = {account_store.email_claim_key(identity.normalise_email(s)) for s in spellings}
     assert keys == {"email#user@example.com"}
 
 
 def test_spellings_of_one_login_share_one_claim():
-    assert accounts.normalise_login("\uff2a\uff4f\uff48\uff4e.doe") == "john.doe"
-    keys = {accounts.login_claim_key(s) for s in ("john.doe", "JOHN.DOE", "\uff4aohn.doe")}
+    assert identity.normalise_login("\uff2a\uff4f\uff48\uff4e.doe") == "john.doe"
+    keys = {account_store.login_claim_key(s) for s in ("john.doe", "JOHN.DOE", "\uff4aohn.doe")}
     assert keys == {"login#john.doe"}

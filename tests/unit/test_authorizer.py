@@ -52,14 +52,15 @@ def client_session(api, unique_email) -> dict[str, Any]:
 
 @pytest.fixture
 def staff_token(api) -> str:
-    from clientarea import accounts  # imported after the deployment set its environment
+    from clientarea.accounts import registration
+    from clientarea.roles import Role  # imported after the deployment set its environment
 
-    accounts.provision(
+    registration.provision(
         email="staffer@example.com",
         password=PASSWORD,
         full_name="Support Person",
         login="staffer",
-        role=accounts.Role.SUPPORT,
+        role=Role.SUPPORT,
     )
     return log_in(api, "staffer")
 

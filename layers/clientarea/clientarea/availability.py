@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pynamodb.exceptions import PynamoDBException, TransactGetError, TransactWriteError
 
@@ -70,7 +70,19 @@ def is_transaction_conflict(exc: BaseException) -> bool:
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
 
 
+def _aws_error(exc: BaseException) -> BaseException:
+    """The AWS error behind `exc`: itself, or the one a storage module translated into
+    a domain error (`raise AWSRefused(…) from exc`)."""
+    while (
+        not isinstance(exc, PynamoDBException | ClientError | BotoCoreError)
+        and exc.__cause__ is not None
+    ):
+        exc = exc.__cause__
+    return exc
+
+
 def is_access_denied(exc: BaseException) -> bool:
+    exc = _aws_error(exc)
     cause = exc.cause if isinstance(exc, PynamoDBException) else exc
     return (
         isinstance(cause, ClientError)
@@ -86,6 +98,7 @@ def report_access_denied(exc: BaseException, logger: Any) -> None:
 
     from clientarea.telemetry import Metric  # noqa: PLC0415
 
+    exc = _aws_error(exc)
     cause = exc.cause if isinstance(exc, PynamoDBException) else exc
     logger.error(
         "AWS refused a call this function's role should allow",

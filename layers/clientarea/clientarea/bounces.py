@@ -20,7 +20,7 @@ stateDiagram-v2
   links and notices included; `POST /password/forgot` answers exactly as before.
 - A confirmed contact-email change (or an approved manual recovery) deletes the old
   claim and clears the account's flag in its own transaction
-  (`accounts.switch_contact_email`).
+  (`accounts.contact_switch`).
 - Feedback about an address no account holds (an acknowledgement to a stranger, a
   reply to an authorised sender) changes nothing here: SES's account-level suppression
   list, which stays on, keeps SES from mailing it again.
@@ -40,10 +40,8 @@ from email.utils import parseaddr
 from enum import StrEnum
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-
 from clientarea import clock
-from clientarea.tables import AccountModel, ClaimModel, Undeliverable, transaction
+from clientarea.storage import addresses
 
 
 class Reason(StrEnum):
@@ -119,53 +117,17 @@ def record(feedback: Feedback) -> dict[str, Outcome]:
     }
 
 
-def _claim_key(address: str) -> str:
-    # clientarea.accounts on first use: the mailer reads the flag for every mail and
-    # needs nothing else of it (its import brings sessions, tokens, throttling and
-    # passwords into the mailer's cold start).
-    from clientarea import accounts  # noqa: PLC0415
-
-    return accounts.email_claim_key(address.strip())
-
-
 def mark_undeliverable(address: str, reason: Reason, since: datetime) -> Outcome:
     """Mark `address` undeliverable if it is an account's contact email (idempotent:
-    the same feedback twice leaves the first `since`)."""
-    from clientarea import accounts  # noqa: PLC0415 - see _claim_key
-
-    key = _claim_key(address)
-    try:
-        claim = ClaimModel.get(key, consistent_read=True, attributes_to_get=["client_number"])
-    except DoesNotExist:
-        return Outcome.NOT_AN_ACCOUNT
-    flag = Undeliverable(reason=str(reason), since=since)  # type: ignore[no-untyped-call]
-    try:
-        with transaction() as tx:
-            tx.update(
-                ClaimModel(key),
-                actions=[ClaimModel.undeliverable.set(ClaimModel.undeliverable | flag)],
-                condition=ClaimModel.client_number == claim.client_number,
-            )
-            tx.update(
-                AccountModel(accounts.account_key(int(claim.client_number))),
-                actions=[
-                    AccountModel.email_undeliverable.set(AccountModel.email_undeliverable | flag)
-                ],
-                condition=AccountModel.pk.exists(),
-            )
-    except TransactWriteError:
-        # The address changed hands between the read and the write (a contact-email
-        # change): the feedback was about an address that account no longer uses.
-        return Outcome.NOT_AN_ACCOUNT
-    return Outcome.MARKED
+    the same feedback twice leaves the first `since`). Its claim and its account are
+    flagged in one transaction; should the address change hands between the read and
+    the write (a contact-email change), the feedback was about an address that account
+    no longer uses."""
+    if addresses.mark_undeliverable(address.strip(), str(reason), since):
+        return Outcome.MARKED
+    return Outcome.NOT_AN_ACCOUNT
 
 
 def is_undeliverable(address: str) -> bool:
     """Whether mail to `address` must not be sent (the mailer asks before each send)."""
-    try:
-        claim = ClaimModel.get(
-            _claim_key(address), consistent_read=True, attributes_to_get=["undeliverable"]
-        )
-    except DoesNotExist:
-        return False
-    return claim.undeliverable is not None
+    return addresses.is_undeliverable(address.strip())

@@ -66,7 +66,6 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from clientarea import (
-    accounts,
     availability,
     clock,
     config,
@@ -75,6 +74,7 @@ from clientarea import (
     throttling,
     tokens,
 )
+from clientarea.accounts import identity
 from clientarea.errors import (
     CessionPending,
     Forbidden,
@@ -85,9 +85,9 @@ from clientarea.errors import (
 )
 from clientarea.mail import outbox
 from clientarea.roles import Role
+from clientarea.storage import accounts as account_store
 from clientarea.tables import (
     AccountModel,
-    ClaimModel,
     OrderModel,
     ServiceModel,
     transaction,
@@ -372,18 +372,13 @@ def _recipient(login: str, client_number: int, *, owner: int) -> AccountModel:
     """
     if client_number == owner:
         raise RecipientMismatch
+    if account_store.claimant(account_store.login_claim_key(login.strip())) != client_number:
+        raise RecipientMismatch
     try:
-        claim = ClaimModel.get(
-            accounts.login_claim_key(login.strip()),
-            consistent_read=True,
-            attributes_to_get=list(accounts.CLAIM),
-        )
-        if int(claim.client_number) != client_number:
-            raise RecipientMismatch
-        account = accounts.get_account(client_number, ("client_number", "role", "status"))
-    except (DoesNotExist, NotFound) as exc:
+        account = identity.get_account(client_number, ("client_number", "role", "status"))
+    except NotFound as exc:
         raise RecipientMismatch from exc
-    if account.role != Role.CLIENT or account.status != accounts.AccountStatus.ACTIVE:
+    if account.role != Role.CLIENT or account.status != identity.AccountStatus.ACTIVE:
         raise RecipientMismatch
     return account
 
@@ -729,7 +724,7 @@ def _send_link(order: OrderModel, party: Party) -> None:
 def _mail_link(
     order: OrderModel, party: Party, issued: tokens.IssuedToken, lifetime: timedelta
 ) -> None:
-    account = accounts.get_account(_client_number(order, party), accounts.CONTACT)
+    account = identity.get_account(_client_number(order, party), identity.CONTACT)
     outbox.send(
         "cession_confirm",
         account.email,
@@ -746,7 +741,7 @@ def _notify(order: OrderModel, kind: str, **extra: Any) -> None:
     """Tell both parties how the order ended (the workflow does it for completion and
     expiry, with the same parameters)."""
     for party in Party:
-        account = accounts.get_account(_client_number(order, party), accounts.CONTACT)
+        account = identity.get_account(_client_number(order, party), identity.CONTACT)
         outbox.send(
             kind,
             account.email,

@@ -128,6 +128,16 @@ class Conflict(DomainError):
     status = 409
 
 
+class ConditionsFailed(Conflict):
+    """A unit of work (clientarea.storage.unit_of_work) was refused because some of its
+    named conditions did not hold; nothing was written. `failed` names them, in the
+    order they were registered. Left uncaught, it answers as the Conflict it is."""
+
+    def __init__(self, failed: tuple[str, ...]) -> None:
+        super().__init__("conditions failed: " + ", ".join(failed))
+        self.failed = failed
+
+
 class Forbidden(DomainError):
     """The caller is signed in but may not do this."""
 
@@ -197,3 +207,12 @@ class ServiceUnavailable(RetryLater, DomainError):
 
     code = "service_unavailable"
     status = 503
+
+
+class AWSRefused(DomainError):
+    """An AWS call failed for good: a permission the function's role lacks, or a bug.
+    Retrying will not help; `__cause__` is AWS's error (availability.is_access_denied
+    reads it)."""
+
+    code = "internal_error"
+    status = 500

@@ -51,7 +51,9 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3  # every inbound mail is read from S3: not deferred
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 
-from clientarea import accounts, clock, config, locales, throttling, tickets
+from clientarea import clock, config, locales, throttling, tickets
+from clientarea.accounts import identity
+from clientarea.accounts import senders as sender_rules
 from clientarea.errors import Conflict, InvalidEmail, NotFound, TicketClosed
 from clientarea.mail import outbox
 from clientarea.tables import InboundMailModel, RateLimitModel
@@ -423,7 +425,9 @@ def receive(envelope: Envelope, raw: bytes | None = None) -> Outcome:
         if _is_for_sales(envelope):
             return _sales(envelope, mail)
         account = (
-            accounts.account_for_sender(mail.sender) if envelope.verdicts.authenticated() else None
+            sender_rules.account_for_sender(mail.sender)
+            if envelope.verdicts.authenticated()
+            else None
         )
         if account is not None:
             return _support(envelope, mail, int(account.client_number))
@@ -490,7 +494,7 @@ def _support(envelope: Envelope, mail: ParsedMail, client_number: int) -> Outcom
 
 def _sales(envelope: Envelope, mail: ParsedMail) -> Outcome:
     trusted = envelope.verdicts.authenticated()
-    account = accounts.account_for_sender(mail.sender) if trusted else None
+    account = sender_rules.account_for_sender(mail.sender) if trusted else None
     stored = _store_attachments(envelope.message_id, mail.attachments)
     number = tickets.parse_number(mail.subject)
     if number is not None and trusted:
@@ -571,7 +575,7 @@ _MESSAGE_ID = re.compile(r"<[!#-;=?-~]{1,250}@[!#-;=?-Z^-~]{1,250}>")
 def _reply_address(envelope: Envelope) -> str | None:
     """The envelope sender, if it is an address an auto-responder may write to."""
     try:
-        address = accounts.normalise_email(envelope.mail_from)
+        address = identity.normalise_email(envelope.mail_from)
     except InvalidEmail:
         return None
     local = address.rpartition("@")[0].lower()

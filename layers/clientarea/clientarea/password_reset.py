@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import TransactWriteError
-
-from clientarea import accounts, clock, config, passwords, telemetry, throttling, tokens
-from clientarea.errors import RateLimited, TokenInvalid
+from clientarea import clock, config, passwords, telemetry, throttling, tokens
+from clientarea.accounts import identity, login
+from clientarea.errors import ConditionsFailed, RateLimited, TokenInvalid
 from clientarea.mail import outbox
 from clientarea.roles import Role
-from clientarea.tables import AccountModel, transaction
+from clientarea.storage import accounts as account_store
+from clientarea.storage.unit_of_work import UnitOfWork
 
 RESET_TTL = timedelta(hours=2)
 # At most this many reset mails an hour reach one account, however many requests.
@@ -56,10 +56,10 @@ def send_reset_link(login_or_email: str) -> bool:
 
     Returns whether a mail was queued (for metrics only; callers show nobody).
     """
-    account = accounts.find_by_login_or_email(
-        login_or_email, (*accounts.CONTACT, "login", "status", "role")
+    account = identity.find_by_login_or_email(
+        login_or_email, (*identity.CONTACT, "login", "status", "role")
     )
-    if account is None or account.status != accounts.AccountStatus.ACTIVE:
+    if account is None or account.status != identity.AccountStatus.ACTIVE:
         return False
     if account.role != Role.CLIENT:
         # Staff accounts are reset by an administrator, never by email link.
@@ -102,22 +102,13 @@ def reset(token: str, new_password: str, *, client_ip: str) -> None:
     valid = tokens.check(tokens.Purpose.PASSWORD_RESET, token, client_ip=client_ip)
     payload = valid.payload
     passwords.check_policy(new_password, login=payload["login"], email=payload["email"])
-    account = AccountModel(accounts.account_key(valid.subject))
     try:
-        with transaction() as tx:
-            tx.delete(valid.item, condition=valid.consume_condition())
-            tx.update(
-                account,
-                actions=[
-                    AccountModel.password_hash.set(passwords.hash_password(new_password)),
-                    AccountModel.session_generation.add(1),
-                ],
-                condition=AccountModel.pk.exists(),
-            )
+        with UnitOfWork() as uow:
+            valid.consume(uow)
+            account_store.set_password(uow, valid.subject, passwords.hash_password(new_password))
             # Proof of the mailbox lifts any pause or lock of sign-in.
-            for attempts in accounts.login_attempts(email=payload["email"], login=payload["login"]):
-                tx.delete(attempts)
-    except TransactWriteError as exc:
+            login.clear_login_attempts(uow, email=payload["email"], login=payload["login"])
+    except ConditionsFailed as exc:
         # Someone used the link a moment earlier (or it was superseded meanwhile).
         raise TokenInvalid from exc
     telemetry.count(telemetry.Metric.RESET_COMPLETED)

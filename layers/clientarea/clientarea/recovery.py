@@ -69,7 +69,6 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from clientarea import (
-    accounts,
     availability,
     clock,
     config,
@@ -79,7 +78,10 @@ from clientarea import (
     throttling,
     tokens,
 )
+from clientarea.accounts import contact_switch, identity
+from clientarea.accounts import profile as account_profile
 from clientarea.errors import (
+    ConditionsFailed,
     Conflict,
     DocumentsMissing,
     Forbidden,
@@ -90,6 +92,8 @@ from clientarea.errors import (
 )
 from clientarea.mail import outbox
 from clientarea.roles import STAFF_ROLES, Role
+from clientarea.storage import accounts as account_store
+from clientarea.storage.unit_of_work import UnitOfWork
 from clientarea.tables import (
     AccountModel,
     ClaimModel,
@@ -280,7 +284,7 @@ def create(application: Application, *, locale: str, client_ip: str) -> Created:
     """Open a case. The same answer, after the same AWS calls, whether or not the hint
     names an account: the match is stored for staff and never shown to the applicant."""
     throttling.hit(requests_per_ip(), client_ip)
-    new_email = accounts.normalise_email(application.new_email)
+    new_email = identity.normalise_email(application.new_email)
     # The acknowledgement goes to an address the applicant merely typed: it draws on
     # that address's unasked-mail budget (counted before anything is stored), and past
     # it the case is opened all the same, unannounced.
@@ -350,17 +354,17 @@ def _match(hint: str) -> tuple[int | None, str | None]:
     Order of precedence: a client number, a login, a contact email, a service domain.
     """
     text = hint.strip()
-    number_key = accounts.account_key(text) if text.isdigit() else "account#-"
-    login_key = accounts.login_claim_key(text) if text else "login#-"
+    number_key = account_store.account_key(text) if text.isdigit() else "account#-"
+    login_key = account_store.login_claim_key(text) if text else "login#-"
     email_key = "email#-"
     if "@" in text:
         with contextlib.suppress(InvalidEmail):  # then no account has it as contact email
-            email_key = accounts.email_claim_key(accounts.normalise_email(text))
+            email_key = account_store.email_claim_key(identity.normalise_email(text))
     # Only whose each item is: this function may read no other attribute of an account.
     with ProjectedTransactGet(connection=connection()) as read:
-        by_number = read.get(AccountModel, number_key, attributes_to_get=accounts.CLAIM)
-        by_login = read.get(ClaimModel, login_key, attributes_to_get=accounts.CLAIM)
-        by_email = read.get(ClaimModel, email_key, attributes_to_get=accounts.CLAIM)
+        by_number = read.get(AccountModel, number_key, attributes_to_get=identity.CLAIM)
+        by_login = read.get(ClaimModel, login_key, attributes_to_get=identity.CLAIM)
+        by_email = read.get(ClaimModel, email_key, attributes_to_get=identity.CLAIM)
     by_domain = services.find_by_domain(text) if text else None
     for how, future in (("client_number", by_number), ("login", by_login), ("email", by_email)):
         try:
@@ -663,7 +667,7 @@ def _staff_case(case: Any) -> dict[str, Any]:
         # Staff compare the documents with the account's holder: the name is needed;
         # the account's contact email, address and phone are not shown.
         try:
-            holder = accounts.get_account(int(case.matched_client_number), ("full_name",))
+            holder = identity.get_account(int(case.matched_client_number), ("full_name",))
             account = {
                 "client_number": int(case.matched_client_number),
                 "matched_by": case.matched_by,
@@ -751,14 +755,14 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
         # What the switch and the notices need (never the password hash: see accounts).
         # (email_undeliverable: whether the old address may be told; its claim, which
         # the mailer checks, is gone with the switch)
-        account = accounts.get_account(
+        account = identity.get_account(
             int(case.matched_client_number),
-            (*accounts.CONTACT, "authorised_emails", "email_undeliverable"),
+            (*identity.CONTACT, "authorised_emails", "email_undeliverable"),
         )
     except NotFound as exc:
         raise NoMatchingAccount from exc
     old_email = account.email
-    old_deliverable = accounts.contact_email_deliverable(account)
+    old_deliverable = account_profile.contact_email_deliverable(account)
     # Whoever held the old mailbox holds the links of the account's cession orders.
     # (clientarea.cession on first use: only an admin's approval needs it, and the
     # applicant's function never does; about 0.05x an `import boto3` at every cold start.)
@@ -790,13 +794,20 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
     # belongs to another account by now; Conflict if anything moved meanwhile (an order
     # finished, say: a retry decides afresh).
     try:
-        accounts.switch_contact_email(
-            account, case.new_email, revoke_sessions=True, also=close_case
+        with UnitOfWork() as uow:
+            contact_switch.switch_contact_email(uow, account, case.new_email, revoke_sessions=True)
+            close_case(uow)
+    except Conflict as conflict:
+        # Refused conditions say what they mean; a lost race is a Conflict as it is.
+        meant = (
+            contact_switch.failure(conflict) if isinstance(conflict, ConditionsFailed) else conflict
         )
-    except Conflict as exc:
-        if _get(case.reference).status != RecoveryStatus.UNDER_REVIEW:
-            raise InvalidRecoveryState from exc
-        raise
+        if (
+            isinstance(meant, Conflict)
+            and _get(case.reference).status != RecoveryStatus.UNDER_REVIEW
+        ):
+            raise InvalidRecoveryState from conflict
+        raise meant from conflict
     withdrawal.finish()  # wake the orders' workflows, tell both parties of each
     changed_at = clock.iso(clock.now())
     common = {

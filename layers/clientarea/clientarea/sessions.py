@@ -30,14 +30,17 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
-
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
-from pynamodb.transactions import TransactGet
+from typing import TYPE_CHECKING, cast
 
 from clientarea import clock, config, tokens
-from clientarea.errors import NotFound, Unauthorized
-from clientarea.tables import AccountModel, SessionModel, connection, transaction
+from clientarea.errors import ConditionsFailed, DomainError, NotFound, Unauthorized
+from clientarea.storage import accounts as account_store
+from clientarea.storage import sessions as store
+from clientarea.storage.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from clientarea.storage.accounts import AccountModel
+    from clientarea.storage.sessions import SessionModel
 
 # A use is recorded at most this often per session.
 RECORD_USE_EVERY = timedelta(minutes=5)
@@ -74,19 +77,22 @@ def new_session(
     secret = tokens.new_secret()
     now = clock.now()
     expires_at = now + timedelta(seconds=config.session_ttl_seconds())
-    item = SessionModel(
-        str(account.client_number),
+    item = store.new_item(
+        int(account.client_number),
         tokens.digest(secret),
-        generation=account.session_generation,
+        generation=int(account.session_generation),
         role=account.role,
-        created_at=now,
-        last_seen_at=now,
+        now=now,
         ip=ip,
         user_agent=user_agent[:USER_AGENT_MAX] if user_agent else None,
         expires_at=expires_at,
-        ttl=expires_at + timedelta(seconds=1),  # TTL = the expiry, rounded up to a whole second
     )
     return NewSession(token=f"{account.client_number}.{secret}", expires_at=expires_at, item=item)
+
+
+def save(uow: UnitOfWork, session: NewSession) -> None:
+    """Store a new session in `uow` (login's transaction)."""
+    store.save(uow, session.item)
 
 
 def _last_seen(session: SessionModel) -> datetime:
@@ -109,16 +115,10 @@ def authenticate(token: object, *, ip: str | None = None) -> Principal:
         raise Unauthorized
     client_number, secret = parts
     secret_digest = tokens.digest(secret)
-    with TransactGet(connection=connection()) as read:
-        session_future = read.get(SessionModel, client_number, secret_digest)
-        account_future = read.get(AccountModel, f"account#{client_number}")
-    try:
-        session = session_future.get()
-        account = account_future.get()
-    except SessionModel.DoesNotExist as exc:
-        raise Unauthorized from exc
-    except AccountModel.DoesNotExist as exc:
-        raise Unauthorized from exc
+    found = store.read_with_account(client_number, secret_digest)
+    if found is None:
+        raise Unauthorized
+    session, account = found
     now = clock.now()
     if (
         not hmac.compare_digest(session.digest, secret_digest)
@@ -142,24 +142,13 @@ def _record_use(session: SessionModel, now: datetime, ip: str | None) -> None:
     minutes (then it was that one's to write) or the session is gone meanwhile (never
     recreate one). A failed write is only logged: the session was valid, and the next
     request tries again."""
-    last_seen: Any = SessionModel.last_seen_at
-    actions = [last_seen.set(now)]
-    if ip:
-        actions.append(SessionModel.ip.set(ip))
     try:
-        SessionModel._get_connection().update_item(  # no ReturnValues: the policy allows none
-            session.client_number,
-            range_key=session.digest,
-            actions=actions,
-            condition=SessionModel.digest.exists()
-            & (last_seen.does_not_exist() | (last_seen <= now - RECORD_USE_EVERY)),
-        )
-    except PynamoDBException as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            _log_unrecorded_use(exc)
+        store.record_use(session, now, ip, RECORD_USE_EVERY)
+    except DomainError as exc:  # translated by the store: throttled, down, or refused
+        _log_unrecorded_use(exc)
 
 
-def _log_unrecorded_use(exc: PynamoDBException) -> None:
+def _log_unrecorded_use(exc: DomainError) -> None:
     from aws_lambda_powertools import Logger  # noqa: PLC0415 - only on this rare path
 
     from clientarea import availability  # noqa: PLC0415
@@ -169,12 +158,13 @@ def _log_unrecorded_use(exc: PynamoDBException) -> None:
         # Not a passing failure: without the write every session idles out while in use.
         availability.report_access_denied(exc, logger)
         return
-    logger.warning("session use not recorded", extra={"error_code": exc.cause_response_code})
+    code = getattr(exc.__cause__, "cause_response_code", None)
+    logger.warning("session use not recorded", extra={"error_code": code})
 
 
 def end(principal: Principal) -> None:
     """Log out: delete this one session."""
-    SessionModel(str(principal.client_number), principal.session_digest).delete()
+    store.delete(principal.client_number, principal.session_digest)
 
 
 # --- the owner's view (GET/DELETE /account/sessions, revoke-others) -------------------------
@@ -194,7 +184,7 @@ def _own_live_sessions(principal: Principal) -> list[SessionModel]:
     """The caller's sessions that would pass the authorizer now: live, and of the
     generation of the caller's own session (which the authorizer has just matched to
     the account's), read with one consistent Query."""
-    found = list(SessionModel.query(str(principal.client_number), consistent_read=True))
+    found = store.of_account(principal.client_number)
     own = next((s for s in found if s.digest == principal.session_digest), None)
     if own is None:
         return []
@@ -225,14 +215,25 @@ def end_one(principal: Principal, wanted: str) -> None:
         raise NotFound
     for session in _own_live_sessions(principal):
         if hmac.compare_digest(session_id(session.digest), wanted):
-            try:
-                session.delete(condition=SessionModel.digest.exists())
-            except PynamoDBException as exc:
-                if exc.cause_response_code == "ConditionalCheckFailedException":
-                    raise NotFound from exc  # ended by a racing request
-                raise
+            if not store.delete_if_there(session):
+                raise NotFound  # ended by a racing request
             return
     raise NotFound
+
+
+def keep_across_generation(
+    uow: UnitOfWork,
+    client_number: int,
+    digest: str,
+    generation: int,
+    *,
+    expected: int | None = None,
+) -> None:
+    """Move one session (the caller's) to the account's new `generation` in `uow` (a
+    password or contact-email change): every other session stays behind and dies.
+    Only while it exists (condition `storage.sessions.SESSION`), and with `expected`,
+    only if it is still of that generation."""
+    store.move_generation(uow, client_number, digest, to=generation, expected=expected)
 
 
 def end_others(principal: Principal) -> None:
@@ -241,16 +242,8 @@ def end_others(principal: Principal) -> None:
     session opened meanwhile dies too. (Like a password change, it also ends a pending
     contact-email change, which is bound to the generation it was asked in.)"""
     try:
-        with transaction() as tx:
-            tx.update(
-                AccountModel(f"account#{principal.client_number}"),
-                actions=[AccountModel.session_generation.add(1)],
-                condition=AccountModel.pk.exists(),
-            )
-            tx.update(
-                SessionModel(str(principal.client_number), principal.session_digest),
-                actions=[SessionModel.generation.add(1)],
-                condition=SessionModel.digest.exists(),
-            )
-    except TransactWriteError as exc:
+        with UnitOfWork() as uow:
+            account_store.revoke_sessions(uow, principal.client_number)
+            store.move_generation(uow, principal.client_number, principal.session_digest, to=None)
+    except ConditionsFailed as exc:
         raise Unauthorized from exc  # the caller's own session ended meanwhile

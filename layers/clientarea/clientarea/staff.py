@@ -18,15 +18,21 @@ passwords, and a lost account goes through manual recovery.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import TransactWriteError
-
-from clientarea import accounts, clock, passwords
-from clientarea.accounts import AccountStatus
-from clientarea.errors import NotFound
+from clientarea import clock, passwords
+from clientarea.accounts import identity, login
+from clientarea.accounts.identity import AccountStatus
+from clientarea.errors import ConditionsFailed, NotFound
 from clientarea.roles import STAFF_ROLES
-from clientarea.tables import AccountModel, transaction
+from clientarea.storage import accounts as store
+from clientarea.storage.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from clientarea.storage.accounts import AccountModel
+
+# The write condition of every change: the item is (still) a staff account.
+_STAFF = sorted(STAFF_ROLES)
 
 
 @dataclass(frozen=True)
@@ -55,14 +61,9 @@ def _member(account: AccountModel) -> StaffMember:
     )
 
 
-def _is_staff() -> Any:
-    """The write condition: the item is (still) a staff account."""
-    return AccountModel.role.is_in(*sorted(STAFF_ROLES))
-
-
 def find(login_or_email: str) -> AccountModel:
     """The staff account named by its login or email; NotFound for anyone else."""
-    account = accounts.find_by_login_or_email(login_or_email)
+    account = identity.find_by_login_or_email(login_or_email)
     if account is None or account.role not in STAFF_ROLES:
         raise NotFound(f"no staff account {login_or_email!r}")
     return account
@@ -73,19 +74,16 @@ def set_password(login_or_email: str, password: str) -> StaffMember:
     account = find(login_or_email)
     passwords.check_policy(password, login=account.login, email=account.email)
     try:
-        with transaction() as tx:
-            tx.update(
-                account,
-                actions=[
-                    AccountModel.password_hash.set(passwords.hash_password(password)),
-                    AccountModel.session_generation.add(1),
-                ],
-                condition=_is_staff(),
+        with UnitOfWork() as uow:
+            store.set_password(
+                uow,
+                int(account.client_number),
+                passwords.hash_password(password),
+                staff_roles=_STAFF,
             )
             # As a reset by email does: the pause and the lock of sign-in are lifted.
-            for attempts in accounts.login_attempts(email=account.email, login=account.login):
-                tx.delete(attempts)
-    except TransactWriteError as exc:  # the account stopped being staff meanwhile
+            login.clear_login_attempts(uow, email=account.email, login=account.login)
+    except ConditionsFailed as exc:  # the account stopped being staff meanwhile
         raise NotFound(f"no staff account {login_or_email!r}") from exc
     return _member(find(login_or_email))
 
@@ -93,24 +91,18 @@ def set_password(login_or_email: str, password: str) -> StaffMember:
 def disable(login_or_email: str) -> StaffMember:
     """Switch a staff account off and end all its sessions (idempotent)."""
     account = find(login_or_email)
-    account.update(
-        actions=[
-            AccountModel.status.set(AccountStatus.DISABLED),
-            AccountModel.session_generation.add(1),
-        ],
-        condition=_is_staff(),
-    )
+    store.set_status(account, AccountStatus.DISABLED, staff_roles=_STAFF, revoke=True)
     return _member(account)
 
 
 def enable(login_or_email: str) -> StaffMember:
     """Switch a disabled staff account on again; it must log in anew (idempotent)."""
     account = find(login_or_email)
-    account.update(actions=[AccountModel.status.set(AccountStatus.ACTIVE)], condition=_is_staff())
+    store.set_status(account, AccountStatus.ACTIVE, staff_roles=_STAFF, revoke=False)
     return _member(account)
 
 
 def list_all() -> list[StaffMember]:
     """Every staff account, by login. A scan: the operator's command, never a route."""
-    found = AccountModel.scan(filter_condition=_is_staff() & AccountModel.pk.startswith("account#"))
+    found = store.staff_accounts(_STAFF)
     return sorted((_member(a) for a in found), key=lambda m: m.login)

@@ -1,16 +1,11 @@
-"""PynamoDB models: the shape of every item in every table, in one place.
-
-Domain modules are the only users of these classes; handlers never touch them. Each
-table name comes from the function's environment (template.yaml `!Ref`s it in), read
-when this module is first imported.
+"""PynamoDB models of the tables whose storage modules are still to be written
+(services and orders, recovery cases, tickets): they move to `clientarea.storage`, one
+module per aggregate, as `storage.accounts`, `sessions`, `tokens` and `throttling`
+did. Until then the names those moved out are imported here for the modules that
+still read them from this one (cession, recovery, tickets, inbound).
 """
 
 from __future__ import annotations
-
-import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, TypeVar
 
 from pynamodb.attributes import (
     ListAttribute,
@@ -20,160 +15,24 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
-from pynamodb.models import Model, _ModelFuture
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.models import Model
 
-from clientarea import availability, config
-from clientarea.errors import Conflict, ServiceUnavailable
+from clientarea import config
+from clientarea.storage.accounts import AccountModel, ClaimModel
+from clientarea.storage.base import ProjectedTransactGet, TableMeta, connection, transaction
+from clientarea.storage.throttling import RateLimitModel
 
-_M = TypeVar("_M", bound=Model)
-_REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
+__all__ = [
+    "AccountModel",
+    "ClaimModel",
+    "ProjectedTransactGet",
+    "RateLimitModel",
+    "connection",
+    "transaction",
+]
 
-
-class _Meta:
-    region = _REGION
-    # Lambda's own retries are enough; a throttled write surfaces as a clear error.
-    max_retry_attempts = 2
-
-
-# MapAttribute is generic only in pynamodb's annotations; its __init__ is unannotated,
-# so building an Undeliverable takes an ignore[no-untyped-call].
-class Undeliverable(MapAttribute):  # type: ignore[type-arg]
-    """Why, and since when, mail to an address is no longer sent: SES reported a hard
-    bounce or a complaint for it (clientarea.bounces)."""
-
-    reason = UnicodeAttribute()  # "bounce" | "complaint"
-    since = UTCDateTimeAttribute()
-
-
-class AccountModel(Model):
-    """An account: `pk` is `account#<client_number>`."""
-
-    class Meta(_Meta):
-        table_name = config.accounts_table()
-
-    pk = UnicodeAttribute(hash_key=True)
-    client_number = NumberAttribute()
-    login = UnicodeAttribute()
-    email = UnicodeAttribute()
-    full_name = UnicodeAttribute()
-    phone = UnicodeAttribute(null=True)
-    address = UnicodeAttribute(null=True)
-    locale = UnicodeAttribute(default="en")
-    password_hash = UnicodeAttribute()
-    status = UnicodeAttribute()  # AccountStatus
-    role = UnicodeAttribute(default="client")  # Role
-    # Raised to revoke every session at once: a session is valid only while its
-    # generation equals the account's.
-    session_generation = NumberAttribute(default=0)
-    created_at = UTCDateTimeAttribute()
-    # Addresses allowed to open tickets by email, besides the contact email:
-    # {casefolded address: {"email": as written, "added_at": ISO time}}.
-    authorised_emails = MapAttribute(default=dict)  # type: ignore[var-annotated]
-    # Set while the contact email is undeliverable (GET /account shows it); cleared by a
-    # contact-email change.
-    email_undeliverable = Undeliverable(null=True)  # type: ignore[no-untyped-call]
-
-
-class ClaimModel(Model):
-    """A uniqueness claim, `email#<normalized>` or `login#<login>`, owned by one account.
-
-    Written in the same transaction as the account, so two registrations racing for
-    one address or login cannot both win (a GSI read-then-write could).
-    """
-
-    class Meta(_Meta):
-        table_name = config.accounts_table()
-
-    pk = UnicodeAttribute(hash_key=True)
-    client_number = NumberAttribute()
-    # Email claims only: set with the account's `email_undeliverable`, read by the
-    # mailer (by address, the only thing it knows) before every send.
-    undeliverable = Undeliverable(null=True)  # type: ignore[no-untyped-call]
-
-
-class SenderModel(Model):
-    """An authorised sender address, `sender#<casefolded address>`, owned by one account,
-    so that inbound mail from it maps to exactly one client."""
-
-    class Meta(_Meta):
-        table_name = config.accounts_table()
-
-    pk = UnicodeAttribute(hash_key=True)
-    client_number = NumberAttribute()
-    email = UnicodeAttribute()
-    added_at = UTCDateTimeAttribute()
-
-
-class CounterModel(Model):
-    """A monotonically increasing counter (`counter#client_number`): numbers are never reused."""
-
-    class Meta(_Meta):
-        table_name = config.accounts_table()
-
-    pk = UnicodeAttribute(hash_key=True)
-    value = NumberAttribute(default=0)
-
-
-class SessionModel(Model):
-    """A login session, keyed by account and the SHA-256 digest of its secret."""
-
-    class Meta(_Meta):
-        table_name = config.sessions_table()
-
-    client_number = UnicodeAttribute(hash_key=True)
-    digest = UnicodeAttribute(range_key=True)
-    generation = NumberAttribute()
-    role = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-    # The last recorded use (written by the authorizer at most once every 5 minutes) and
-    # where it came from; the client software named at login. Shown to the owner only.
-    last_seen_at = UTCDateTimeAttribute(null=True)
-    ip = UnicodeAttribute(null=True)
-    user_agent = UnicodeAttribute(null=True)
-    expires_at = UTCDateTimeAttribute()  # the exact expiry the code checks
-    ttl = TTLAttribute()  # the same expiry in whole seconds, for DynamoDB's lazy clean-up
-
-
-class TokenModel(Model):
-    """A one-time link secret: `pk` is `<purpose>#<subject>`, so a newer link replaces the older."""
-
-    class Meta(_Meta):
-        table_name = config.tokens_table()
-
-    pk = UnicodeAttribute(hash_key=True)
-    digest = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-    expires_at = UTCDateTimeAttribute()  # the exact expiry the code checks
-    ttl = TTLAttribute()  # the same expiry in whole seconds, for DynamoDB's lazy clean-up
-    payload = MapAttribute(default=dict)  # type: ignore[var-annotated]
-
-
-class RateLimitModel(Model):
-    """A fixed-window hit counter: `pk` is `<limit>#<hashed key>#<window index>`."""
-
-    class Meta(_Meta):
-        table_name = config.rate_limits_table()
-
-    pk = UnicodeAttribute(hash_key=True)
-    hits = NumberAttribute(default=0)
-    ttl = TTLAttribute()
-
-
-class AttemptsModel(Model):
-    """Consecutive attempts of one login (`clientarea.throttling.admit`): `pk` is
-    `<limit>#<hashed key>`; besides `consecutive`, one number attribute per window
-    (`w<window index>`), named at run time and so not declared here."""
-
-    class Meta(_Meta):
-        table_name = config.rate_limits_table()
-
-    pk = UnicodeAttribute(hash_key=True)
-    consecutive = NumberAttribute(default=0)
-    ttl = TTLAttribute()
+_Meta = TableMeta
 
 
 # --- services and orders (clientarea.services, clientarea.cession) ----------------------
@@ -362,59 +221,6 @@ class RecoveryAuditModel(Model):
     actor = UnicodeAttribute()  # "applicant" or "staff:<client_number>"
     source_ip = UnicodeAttribute()
     detail = MapAttribute(default=dict)  # type: ignore[var-annotated]
-
-
-def connection() -> Connection:
-    """The low-level connection transactions are committed on."""
-    return AccountModel._get_connection().connection
-
-
-class ProjectedTransactGet(TransactGet):
-    """PynamoDB's TransactGet with a projection per item (`attributes_to_get`), which
-    TransactGetItems takes but PynamoDB does not pass: a function allowed only some
-    attributes of a table (an IAM `dynamodb:Attributes` condition) must ask for no more."""
-
-    def get(
-        self,
-        model_cls: type[_M],
-        hash_key: Any,
-        range_key: Any = None,
-        *,
-        attributes_to_get: Sequence[str] | None = None,
-    ) -> _ModelFuture[_M]:
-        hash_key, range_key = model_cls._serialize_keys(hash_key, range_key)
-        operation_kwargs = model_cls._get_connection().get_operation_kwargs(
-            hash_key=hash_key,
-            range_key=range_key,
-            attributes_to_get=None if attributes_to_get is None else list(attributes_to_get),
-        )
-        future = _ModelFuture(model_cls)
-        self._futures.append(future)
-        self._get_items.append(operation_kwargs)
-        return future
-
-
-@contextmanager
-def transaction() -> Iterator[TransactWrite]:
-    """A write transaction, committed when the block ends. Only a failed condition is
-    left to the caller (as TransactWriteError): a transaction refused for capacity or
-    an outage is ServiceUnavailable, and one that lost to a concurrent transaction is
-    Conflict, because reading those as "the token was used" or "the state changed"
-    would tell the user something false about a request that changed nothing. A
-    transaction IAM refused is raised as AWS's error itself (not a TransactWriteError,
-    which callers read as a failed condition: a 409 or "link used" would hide it), for
-    the handler to report as AccessDenied."""
-    try:
-        with TransactWrite(connection=connection()) as tx:
-            yield tx
-    except TransactWriteError as exc:
-        if availability.is_transient(exc):
-            raise ServiceUnavailable(availability.RETRY_AFTER_SECONDS) from exc
-        if availability.is_transaction_conflict(exc):
-            raise Conflict from exc
-        if availability.is_access_denied(exc) and exc.cause is not None:
-            raise exc.cause from exc
-        raise
 
 
 # --- support tickets (clientarea.tickets, clientarea.inbound) ------------------------------

@@ -26,14 +26,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-
-from pynamodb.attributes import NumberAttribute
-from pynamodb.exceptions import UpdateError
-from pynamodb.transactions import TransactWrite
+from typing import TYPE_CHECKING
 
 from clientarea import clock, config, telemetry
 from clientarea.errors import RateLimited
-from clientarea.tables import AttemptsModel, RateLimitModel
+from clientarea.storage import throttling as store
+
+if TYPE_CHECKING:
+    from pynamodb.transactions import TransactWrite
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,8 @@ class Hit:
     ttl_seconds: int
 
     def give_back(self, tx: TransactWrite) -> None:
-        tx.update(
-            RateLimitModel(self.pk),
-            actions=[
-                RateLimitModel.hits.add(-1),
-                # Set again: should the window's item be gone, this one must expire too.
-                RateLimitModel.ttl.set(clock.now() + timedelta(seconds=self.ttl_seconds)),
-            ],
-        )
+        # The expiry is set again: should the window's item be gone, this one must expire too.
+        store.give_back(tx, self.pk, clock.now() + timedelta(seconds=self.ttl_seconds))
 
 
 def hit(limit: Limit, key: str, *, raise_over_limit: bool = True) -> Hit:
@@ -100,16 +94,10 @@ def take(limit: Limit, key: str) -> bool:
 
 def _count(limit: Limit, key: str) -> tuple[bool, Hit]:
     index, remaining = _window(limit.window_seconds)
-    counter = RateLimitModel(_key(limit, key, index))
-    hits_attr: NumberAttribute = RateLimitModel.hits
+    pk = _key(limit, key, index)
     keep = remaining + 60  # kept a minute past the window, then DynamoDB may drop it
-    counter.update(
-        actions=[
-            hits_attr.add(1),
-            RateLimitModel.ttl.set(clock.now() + timedelta(seconds=keep)),
-        ]
-    )
-    return counter.hits <= limit.max_hits, Hit(counter.pk, keep)
+    hits = store.count(pk, clock.now() + timedelta(seconds=keep))
+    return hits <= limit.max_hits, Hit(pk, keep)
 
 
 # --- consecutive failures (login) ------------------------------------------------------------
@@ -139,37 +127,26 @@ class ConsecutiveLimit:
         return f"{self.name}#{_hashed(self.name, key)}"
 
 
-def admit(limit: ConsecutiveLimit, key: str) -> AttemptsModel:
+def admit(limit: ConsecutiveLimit, key: str) -> None:
     """Count one attempt before it is evaluated, if both allowances have room: one
     conditional UpdateItem. Refused (RateLimited, with the seconds until the window
     ends) when the window's allowance is spent or the consecutive limit reached; the two
-    cases answer alike. Returns the item, for the caller's success to delete (`clear`)."""
+    cases answer alike. The caller's success deletes the item (`clear`)."""
     index, remaining = _window(limit.window_seconds)
-    item = AttemptsModel(limit.item_key(key))
-    this_window = NumberAttribute(attr_name=f"w{index}")
-    previous_window = NumberAttribute(attr_name=f"w{index - 1}")
-    consecutive: NumberAttribute = AttemptsModel.consecutive
-    try:
-        item.update(
-            actions=[
-                consecutive.add(1),
-                this_window.add(1),
-                previous_window.remove(),
-                AttemptsModel.ttl.set(clock.now() + timedelta(seconds=limit.keep_seconds)),
-            ],
-            condition=(consecutive.does_not_exist() | (consecutive < limit.consecutive))
-            & (this_window.does_not_exist() | (this_window < limit.per_window)),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise RateLimited(retry_after=remaining) from exc
-        raise
-    return item
+    admitted = store.admit(
+        limit.item_key(key),
+        index,
+        per_window=limit.per_window,
+        consecutive=limit.consecutive,
+        expires=clock.now() + timedelta(seconds=limit.keep_seconds),
+    )
+    if not admitted:
+        raise RateLimited(retry_after=remaining)
 
 
-def clear(limit: ConsecutiveLimit, key: str) -> AttemptsModel:
-    """The item to delete (in a caller's transaction) to start the count over."""
-    return AttemptsModel(limit.item_key(key))
+def clear(tx: TransactWrite, limit: ConsecutiveLimit, key: str) -> None:
+    """Delete `key`'s attempts (in the caller's transaction) to start the count over."""
+    store.clear(tx, limit.item_key(key))
 
 
 # At most this many unasked mails a day to one address, whatever route asked for them.

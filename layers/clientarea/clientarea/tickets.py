@@ -45,7 +45,6 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteEr
 from pynamodb.transactions import TransactWrite
 
 from clientarea import (
-    accounts,
     availability,
     clock,
     config,
@@ -54,8 +53,10 @@ from clientarea import (
     telemetry,
     throttling,
 )
+from clientarea.accounts import identity
 from clientarea.errors import Conflict, InvalidEmail, NotFound, TicketClosed
 from clientarea.mail import outbox
+from clientarea.storage import accounts as account_store
 from clientarea.tables import (
     AccountModel,
     TicketCounterModel,
@@ -582,7 +583,7 @@ def _contact_of_account(client_number: int) -> tuple[str, str, str] | None:
     """Contact address, language and name of an account, and nothing else of it."""
     try:
         account = AccountModel.get(
-            accounts.account_key(client_number),
+            account_store.account_key(client_number),
             consistent_read=True,
             attributes_to_get=["pk", "email", "locale", "full_name"],
         )
@@ -617,7 +618,7 @@ def request_access(
     that contact address: the form never mails an address someone merely typed, and
     whether anything was sent is never told (the answer is the same either way).
     """
-    account = accounts.find_by_login_or_email(login_or_email, accounts.CONTACT)
+    account = identity.find_by_login_or_email(login_or_email, identity.CONTACT)
     given = email or (login_or_email if "@" in login_or_email else None)
     ticket = open_ticket(
         department=Department.TECHNICAL,
@@ -644,14 +645,14 @@ def request_access(
 
 def _valid_address(given: str | None) -> str | None:
     try:
-        return accounts.normalise_email(given) if given else None
+        return identity.normalise_email(given) if given else None
     except InvalidEmail:
         return None
 
 
 def _same_address(given: str, contact: str) -> bool:
     try:
-        return accounts.normalise_email(given).casefold() == contact.casefold()
+        return identity.normalise_email(given).casefold() == contact.casefold()
     except InvalidEmail:  # a malformed address simply does not match
         return False
 
@@ -682,7 +683,7 @@ def ask_sales(*, email: str, message: str, full_name: str | None, locale: str) -
     """A commercial question from anyone: an unattached sales ticket, answered by staff
     at the given address. Nothing is mailed now (an acknowledgement would let anyone
     make us mail any address); the number in the answer is the receipt."""
-    address = accounts.normalise_email(email)
+    address = identity.normalise_email(email)
     return open_ticket(
         department=Department.SALES,
         subject=_first_line(message),

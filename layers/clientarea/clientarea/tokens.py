@@ -21,13 +21,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
-
-from pynamodb.exceptions import DoesNotExist
+from typing import TYPE_CHECKING, Any
 
 from clientarea import clock, config, throttling
 from clientarea.errors import TokenInvalid
-from clientarea.tables import TokenModel
+from clientarea.storage import tokens as store
+
+if TYPE_CHECKING:
+    from clientarea.storage.tokens import TokenModel
+    from clientarea.storage.unit_of_work import UnitOfWork
 
 SECRET_BYTES = 32  # 256 bits
 _SUBJECT = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
@@ -80,11 +82,15 @@ class ValidToken:
 
     def consume_condition(self) -> Any:
         """The condition that makes deleting `item` a one-time use."""
-        return TokenModel.digest == self.item.digest
+        return store.consume_condition(self.item)
+
+    def consume(self, uow: UnitOfWork) -> None:
+        """Use the link up in `uow` (condition `storage.tokens.LINK`)."""
+        store.consume(uow, self.item)
 
 
 def _key(purpose: Purpose, subject: str) -> str:
-    return f"{purpose}#{subject}"
+    return store.key(purpose, subject)
 
 
 def issue(
@@ -92,7 +98,7 @@ def issue(
 ) -> IssuedToken:
     """Store a fresh token for `subject`, superseding any earlier one of this purpose."""
     item, issued = prepare(purpose, subject, ttl, payload)
-    item.save()
+    store.put(item)
     return issued
 
 
@@ -104,12 +110,11 @@ def prepare(
     secret = new_secret()
     now = clock.now()
     expires_at = now + ttl
-    item = TokenModel(
+    item = store.new_item(
         _key(purpose, subject),
-        digest=digest(secret),
-        created_at=now,
+        digest(secret),
+        now=now,
         expires_at=expires_at,
-        ttl=expires_at + timedelta(seconds=1),  # TTL = the expiry, rounded up to a whole second
         payload=payload or {},
     )
     return item, IssuedToken(token=f"{subject}.{secret}", expires_at=expires_at)
@@ -138,10 +143,9 @@ def _check(purpose: Purpose, token: object) -> ValidToken:
     if parts is None:
         raise TokenInvalid
     subject, secret = parts
-    try:
-        item = TokenModel.get(_key(purpose, subject), consistent_read=True)
-    except DoesNotExist as exc:
-        raise TokenInvalid from exc
+    item = store.get(_key(purpose, subject))
+    if item is None:
+        raise TokenInvalid
     if not hmac.compare_digest(item.digest, digest(secret)):
         raise TokenInvalid
     # Valid strictly before the expiry instant: a 2-hour link works at 1:59:59, not at 2:00:00.
@@ -158,4 +162,14 @@ def _check(purpose: Purpose, token: object) -> ValidToken:
 
 def revoke(purpose: Purpose, subject: str) -> TokenModel:
     """The item to delete (in a caller's transaction) to kill a pending link."""
-    return TokenModel(_key(purpose, subject))
+    return store.item(_key(purpose, subject))
+
+
+def revoke_in(uow: UnitOfWork, purpose: Purpose, subject: str) -> None:
+    """Kill the pending link of `purpose` for `subject`, if any, in `uow`."""
+    store.revoke(uow, _key(purpose, subject))
+
+
+def save_in(uow: UnitOfWork, item: TokenModel) -> None:
+    """Store a prepared link in `uow` (superseding the older one)."""
+    store.save(uow, item)

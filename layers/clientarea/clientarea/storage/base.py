@@ -1,0 +1,125 @@
+"""What every storage module shares: the models' Meta, the connection transactions are
+committed on, and the translation of AWS failures into domain errors.
+
+One storage module per aggregate (`accounts`, `sessions`, `tokens`, `throttling`, …)
+owns its PynamoDB models and key formats and is the only code that touches them;
+domain modules call its functions and see only `clientarea.errors`. A storage function
+that talks to AWS is wrapped in `translated`: throttled or down becomes
+ServiceUnavailable (503, retry), anything else AWSRefused (500; IAM's refusals are
+reported as such by whoever answers, see `availability.is_access_denied`). Writes that
+span aggregates go through `clientarea.storage.unit_of_work`.
+
+Each table name comes from the function's environment (template.yaml `!Ref`s it in),
+read when a model's module is first imported.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.models import Model, _ModelFuture
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from clientarea import availability
+from clientarea.errors import AWSRefused, Conflict, DomainError, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from pynamodb.connection import Connection
+
+_M = TypeVar("_M", bound=Model)
+REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
+
+# What an AWS call raises when it failed outright (not a domain outcome such as a
+# missing item, which each storage function handles itself).
+AWS_ERRORS = (PynamoDBException, ClientError, BotoCoreError)
+
+
+class TableMeta:
+    region = REGION
+    # Lambda's own retries are enough; a throttled write surfaces as a clear error.
+    max_retry_attempts = 2
+
+
+def translate(exc: BaseException) -> DomainError:
+    """The domain error an AWS failure means (raise it `from exc`): nothing was written
+    by the failed call itself, so throttled or down is a retry later, the rest is ours."""
+    if availability.is_transient(exc):
+        return ServiceUnavailable(availability.RETRY_AFTER_SECONDS)
+    return AWSRefused(type(exc).__name__)
+
+
+def translated[**P, R](fn: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a storage function so that an AWS failure leaves it as a domain error."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except AWS_ERRORS as exc:
+            raise translate(exc) from exc
+
+    return wrapper
+
+
+def connection() -> Connection:
+    """The low-level connection transactions are committed on: the accounts table's
+    (the first client a function creates; the bench measures it: bench/cold_start.py).
+    Imported on first use, so that a storage module needs only its own models."""
+    from clientarea.storage.accounts import AccountModel  # noqa: PLC0415
+
+    return AccountModel._get_connection().connection
+
+
+class ProjectedTransactGet(TransactGet):
+    """PynamoDB's TransactGet with a projection per item (`attributes_to_get`), which
+    TransactGetItems takes but PynamoDB does not pass: a function allowed only some
+    attributes of a table (an IAM `dynamodb:Attributes` condition) must ask for no more."""
+
+    def get(
+        self,
+        model_cls: type[_M],
+        hash_key: Any,
+        range_key: Any = None,
+        *,
+        attributes_to_get: Sequence[str] | None = None,
+    ) -> _ModelFuture[_M]:
+        hash_key, range_key = model_cls._serialize_keys(hash_key, range_key)
+        operation_kwargs = model_cls._get_connection().get_operation_kwargs(
+            hash_key=hash_key,
+            range_key=range_key,
+            attributes_to_get=None if attributes_to_get is None else list(attributes_to_get),
+        )
+        future = _ModelFuture(model_cls)
+        self._futures.append(future)
+        self._get_items.append(operation_kwargs)
+        return future
+
+
+@contextmanager
+def transaction() -> Iterator[TransactWrite]:
+    """A write transaction, committed when the block ends, for the storage code not yet
+    on `unit_of_work.UnitOfWork` (which names its conditions; prefer it). Only a failed
+    condition is left to the caller (as TransactWriteError): a transaction refused for
+    capacity or an outage is ServiceUnavailable, and one that lost to a concurrent
+    transaction is Conflict, because reading those as "the token was used" or "the
+    state changed" would tell the user something false about a request that changed
+    nothing. A transaction IAM refused is raised as AWS's error itself (not a
+    TransactWriteError, which callers read as a failed condition: a 409 or "link used"
+    would hide it), for the handler to report as AccessDenied."""
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            yield tx
+    except TransactWriteError as exc:
+        if availability.is_transient(exc):
+            raise ServiceUnavailable(availability.RETRY_AFTER_SECONDS) from exc
+        if availability.is_transaction_conflict(exc):
+            raise Conflict from exc
+        if availability.is_access_denied(exc) and exc.cause is not None:
+            raise exc.cause from exc
+        raise
