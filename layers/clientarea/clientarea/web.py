@@ -36,6 +36,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from clientarea import availability, config, locales, snapstart
 from clientarea.errors import (
+    AWSRefused,
     DomainError,
     RetryLater,
     ServiceUnavailable,
@@ -487,6 +488,24 @@ def _is_staff(event: dict[str, Any]) -> bool:
     return str(authorizer.get("role") or "") in STAFF_ROLES
 
 
+def _domain_answer(app: ClientareaResolver, exc: DomainError) -> Response[Any]:
+    """The answer to a domain error: its status, code and message in the caller's locale."""
+    if isinstance(exc, AWSRefused):  # translated by a storage module
+        return _refused_for_good(app, exc)
+    locale = request_locale(app)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, WeakPassword):
+        extra["reason"] = exc.reason
+        message = locales.weak_password_reason(exc.reason, locale)
+    else:
+        message = locales.message(exc.message_key or exc.code, locale, **exc.params)
+    if isinstance(exc, RetryLater):
+        extra["headers"] = {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, ServiceUnavailable):
+        logger.warning("AWS throttled or failed", extra={"cause": type(exc.__cause__).__name__})
+    return error(exc.status, exc.code, message, **extra)
+
+
 def create_app(*, staff_only: bool = False) -> ClientareaResolver:
     """The resolver every API function uses; `staff_only` for the functions that serve
     /staff/* alone: any caller whose role (from the authorizer) is not staff gets 403."""
@@ -495,19 +514,10 @@ def create_app(*, staff_only: bool = False) -> ClientareaResolver:
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain_error(exc: DomainError) -> Response[Any]:
-        locale = request_locale(app)
-        extra: dict[str, Any] = {}
-        if isinstance(exc, WeakPassword):
-            extra["reason"] = exc.reason
-            message = locales.weak_password_reason(exc.reason, locale)
-        else:
-            message = locales.message(exc.message_key or exc.code, locale, **exc.params)
-        if isinstance(exc, RetryLater):
-            extra["headers"] = {"Retry-After": str(exc.retry_after)}
-        if isinstance(exc, ServiceUnavailable):
-            logger.warning("AWS throttled or failed", extra={"cause": type(exc.__cause__).__name__})
-        return error(exc.status, exc.code, message, **extra)
+        return _domain_answer(app, exc)
 
+    # AWS errors of the modules whose storage is not yet translated (clientarea.storage:
+    # tickets, recovery, cession, and the mail queue's SQS calls); goes with them.
     @app.exception_handler([PynamoDBException, ClientError, BotoCoreError])  # type: ignore[untyped-decorator]
     def _aws_error(exc: Exception) -> Response[Any]:
         """A DynamoDB (or other AWS) call that failed outright: throttled or down is 503,
