@@ -90,8 +90,8 @@ def default_login(email: str) -> str:
 def create_staff(args: argparse.Namespace, stdin: TextIO) -> str:
     table = connect(args)
     from clientarea.accounts import registration  # noqa: PLC0415 - only once the environment names the table
+    from clientarea.errors import ConditionsFailed  # noqa: PLC0415
     from clientarea.roles import Role  # noqa: PLC0415
-    from pynamodb.exceptions import TransactWriteError  # noqa: PLC0415
 
     password = read_password(args.password_stdin, stdin)
     login = args.login or default_login(args.email)
@@ -104,7 +104,7 @@ def create_staff(args: argparse.Namespace, stdin: TextIO) -> str:
             role=Role(args.role),
             locale=args.locale,
         )
-    except TransactWriteError as exc:
+    except ConditionsFailed as exc:
         raise OpsError("an account with this email or login already exists") from exc
     return (
         f"created {args.role} account {view.login} <{view.email}> "

@@ -25,7 +25,7 @@ from clientarea.accounts import identity, login
 from clientarea.errors import ConditionsFailed, RateLimited, TokenInvalid
 from clientarea.mail import outbox
 from clientarea.roles import Role
-from clientarea.storage import accounts as account_store
+from clientarea.storage import access
 from clientarea.storage.unit_of_work import UnitOfWork
 
 RESET_TTL = timedelta(hours=2)
@@ -105,7 +105,7 @@ def reset(token: str, new_password: str, *, client_ip: str) -> None:
     try:
         with UnitOfWork() as uow:
             valid.consume(uow)
-            account_store.set_password(uow, valid.subject, passwords.hash_password(new_password))
+            access.set_password(uow, valid.subject, passwords.hash_password(new_password))
             # Proof of the mailbox lifts any pause or lock of sign-in.
             login.clear_login_attempts(uow, email=payload["email"], login=payload["login"])
     except ConditionsFailed as exc:

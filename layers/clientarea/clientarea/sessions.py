@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, cast
 
 from clientarea import clock, config, tokens
 from clientarea.errors import ConditionsFailed, DomainError, NotFound, Unauthorized
-from clientarea.storage import accounts as account_store
+from clientarea.storage import access as account_access
 from clientarea.storage import sessions as store
 from clientarea.storage.unit_of_work import UnitOfWork
 
@@ -243,7 +243,7 @@ def end_others(principal: Principal) -> None:
     contact-email change, which is bound to the generation it was asked in.)"""
     try:
         with UnitOfWork() as uow:
-            account_store.revoke_sessions(uow, principal.client_number)
+            account_access.revoke_sessions(uow, principal.client_number)
             store.move_generation(uow, principal.client_number, principal.session_digest, to=None)
     except ConditionsFailed as exc:
         raise Unauthorized from exc  # the caller's own session ended meanwhile

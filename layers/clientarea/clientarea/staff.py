@@ -25,7 +25,7 @@ from clientarea.accounts import identity, login
 from clientarea.accounts.identity import AccountStatus
 from clientarea.errors import ConditionsFailed, NotFound
 from clientarea.roles import STAFF_ROLES
-from clientarea.storage import accounts as store
+from clientarea.storage import access as store
 from clientarea.storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:

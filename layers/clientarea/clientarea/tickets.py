@@ -54,7 +54,7 @@ from clientarea import (
     throttling,
 )
 from clientarea.accounts import identity
-from clientarea.errors import Conflict, InvalidEmail, NotFound, TicketClosed
+from clientarea.errors import Conflict, InvalidEmail, NotFound, ServiceUnavailable, TicketClosed
 from clientarea.mail import outbox
 from clientarea.storage import accounts as account_store
 from clientarea.tables import (
@@ -673,8 +673,9 @@ def _acknowledge_access_request(account: AccountModel, number: str, client_ip: s
             number=number,
             reset_link=outbox.page("/forgot-password"),
         )
-    except (PynamoDBException, ClientError, BotoCoreError) as exc:
-        if not availability.is_transient(exc):
+    except (PynamoDBException, ClientError, BotoCoreError, ServiceUnavailable) as exc:
+        # (ServiceUnavailable: the unasked-mail counter, translated by clientarea.storage)
+        if not availability.is_transient(exc) and not isinstance(exc, ServiceUnavailable):
             raise
         logger.warning("access request not acknowledged", extra={"ticket": number})
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from clientarea import config, passwords, sessions, telemetry, throttling
 from clientarea.accounts.identity import AccountStatus, claim_key_for
 from clientarea.errors import ConditionsFailed, InvalidCredentials, LoginRateLimited, RateLimited
+from clientarea.storage import access
 from clientarea.storage import accounts as store
 from clientarea.storage.unit_of_work import UnitOfWork
 
@@ -72,7 +73,7 @@ def login(
             ip_hit.give_back(uow)
             # A reset or password change that lands between our check and this write
             # raised the generation: this login must not survive it.
-            store.require_generation(uow, account)
+            access.require_generation(uow, account)
     except ConditionsFailed as exc:
         telemetry.count(telemetry.Metric.LOGIN_FAILED)
         raise InvalidCredentials from exc

@@ -8,6 +8,7 @@ from clientarea import clock, passwords, sessions, tokens
 from clientarea.accounts.login import check_current_password
 from clientarea.errors import ConditionsFailed, Conflict
 from clientarea.mail import outbox
+from clientarea.storage import access
 from clientarea.storage import accounts as store
 from clientarea.storage.unit_of_work import UnitOfWork
 
@@ -30,7 +31,7 @@ def change_password(
     try:
         with UnitOfWork() as uow:
             checked.settle(uow)
-            store.set_password(
+            access.set_password(
                 uow,
                 principal.client_number,
                 passwords.hash_password(new_password),
