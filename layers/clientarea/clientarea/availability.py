@@ -15,6 +15,8 @@ from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pynamodb.exceptions import PynamoDBException, TransactGetError, TransactWriteError
 
+from clientarea.errors import AWSRefused, DomainError, ServiceUnavailable
+
 RETRY_AFTER_SECONDS = 2
 
 # Error codes of a call refused as a whole: DynamoDB's, and those of SQS, SES and
@@ -57,6 +59,16 @@ def is_transient(exc: BaseException) -> bool:
     ):
         return True
     return bool(cancellation_reasons(exc) & TRANSIENT_REASONS)
+
+
+def translate(exc: BaseException) -> DomainError:
+    """The domain error an AWS failure means (raise it `from exc`): nothing was done by
+    the failed call itself, so throttled or down is a retry later (ServiceUnavailable),
+    anything else ours to fix (AWSRefused; an IAM refusal is reported by whoever
+    answers, see `is_access_denied`)."""
+    if is_transient(exc):
+        return ServiceUnavailable(RETRY_AFTER_SECONDS)
+    return AWSRefused(type(exc).__name__)
 
 
 def is_transaction_conflict(exc: BaseException) -> bool:

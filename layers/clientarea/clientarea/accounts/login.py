@@ -25,9 +25,8 @@ from clientarea.storage import accounts as store
 from clientarea.storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
-    from pynamodb.transactions import TransactWrite
-
     from clientarea.storage.accounts import AccountModel
+    from clientarea.storage.unit_of_work import Transaction
 
 LOGIN_ATTEMPTS = throttling.ConsecutiveLimit(
     "login_attempts",
@@ -100,7 +99,7 @@ def _count_attempt_of_address(client_ip: str) -> throttling.Hit:
         raise
 
 
-def clear_login_attempts(tx: TransactWrite, *, email: str, login: str) -> None:
+def clear_login_attempts(tx: Transaction, *, email: str, login: str) -> None:
     """Delete, in `tx`, the counts of sign-in attempts of an account's two identifiers
     (its address and its login name): a password reset does (the owner has just proved
     the mailbox: that always unlocks), as does an administrator's new staff password."""
@@ -119,7 +118,7 @@ class Reauthenticated:
     attempts: str
     ip_hit: throttling.Hit
 
-    def settle(self, tx: TransactWrite) -> None:
+    def settle(self, tx: Transaction) -> None:
         """Un-count the attempt, in the transaction of what it was for (as a login does)."""
         throttling.clear(tx, LOGIN_ATTEMPTS, self.attempts)
         self.ip_hit.give_back(tx)

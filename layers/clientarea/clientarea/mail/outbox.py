@@ -50,7 +50,17 @@ def _send(queue_url: str, body: str) -> None:
     """One message, carrying the request's correlation id (clientarea.telemetry) so the
     consumer's log lines, down to the SES message id, name the request they came from."""
     attributes = telemetry.message_attributes()
-    if attributes:
-        _sqs().send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)
-    else:
-        _sqs().send_message(QueueUrl=queue_url, MessageBody=body)
+    try:
+        if attributes:
+            _sqs().send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)
+        else:
+            _sqs().send_message(QueueUrl=queue_url, MessageBody=body)
+    except Exception as exc:
+        # An AWS failure leaves as the domain error it means (a throttled queue is a 503).
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        from clientarea import availability  # noqa: PLC0415 - the failure path only
+
+        if isinstance(exc, ClientError | BotoCoreError):
+            raise availability.translate(exc) from exc
+        raise

@@ -27,7 +27,7 @@ from pynamodb.models import Model, _ModelFuture
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from clientarea import availability
-from clientarea.errors import AWSRefused, Conflict, DomainError, ServiceUnavailable
+from clientarea.errors import Conflict, ServiceUnavailable
 
 if TYPE_CHECKING:
     from pynamodb.connection import Connection
@@ -46,14 +46,6 @@ class TableMeta:
     max_retry_attempts = 2
 
 
-def translate(exc: BaseException) -> DomainError:
-    """The domain error an AWS failure means (raise it `from exc`): nothing was written
-    by the failed call itself, so throttled or down is a retry later, the rest is ours."""
-    if availability.is_transient(exc):
-        return ServiceUnavailable(availability.RETRY_AFTER_SECONDS)
-    return AWSRefused(type(exc).__name__)
-
-
 def translated[**P, R](fn: Callable[P, R]) -> Callable[P, R]:
     """Wrap a storage function so that an AWS failure leaves it as a domain error."""
 
@@ -62,7 +54,7 @@ def translated[**P, R](fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except AWS_ERRORS as exc:
-            raise translate(exc) from exc
+            raise availability.translate(exc) from exc
 
     return wrapper
 

@@ -43,6 +43,9 @@ from clientarea.errors import AWSRefused, ConditionsFailed, Conflict, ServiceUna
 from clientarea.storage.base import connection
 
 CONDITION_FAILED = "ConditionalCheckFailed"
+# What domain code annotates a transaction it adds to as: a UnitOfWork, or the plain
+# TransactWrite of code not yet converted (base.transaction).
+Transaction = TransactWrite
 
 
 class UnitOfWork(TransactWrite):
