@@ -9,7 +9,7 @@ from clientarea.errors import ConditionsFailed
 
 @pytest.fixture
 def store(deployment):
-    from clientarea.storage import accounts  # noqa: PLC0415 - after the deployment's environment
+    from clientarea.storage import accounts  # after the deployment set its environment
 
     return accounts
 
@@ -19,7 +19,7 @@ def _counter(store, name: str):
 
 
 def test_each_kind_of_operation_reports_its_own_name(deployment, store):
-    from clientarea.storage.unit_of_work import UnitOfWork  # noqa: PLC0415
+    from clientarea.storage.unit_of_work import UnitOfWork
 
     model = store.CounterModel
     with UnitOfWork() as uow:
@@ -28,39 +28,31 @@ def test_each_kind_of_operation_reports_its_own_name(deployment, store):
         uow.save(_counter(store, "d"), name="seed d")
     # One failing condition of each kind, among passing ones, registered out of
     # PynamoDB's sending order (updates, puts, deletes, checks): each is named right.
-    with pytest.raises(ConditionsFailed) as failed:
-        with UnitOfWork() as uow:
-            uow.update(
-                _counter(store, "a"),
-                actions=[model.value.add(1)],
-                condition=model.pk.exists(),
-                name="passing update",
-            )
-            uow.save(_counter(store, "b"), condition=model.pk.does_not_exist(), name="failing put")
-            uow.delete(_counter(store, "c"), condition=model.pk.exists(), name="failing delete")
-            uow.condition_check(
-                model, "counter#d", condition=model.pk.exists(), name="passing check"
-            )
-            uow.condition_check(
-                model, "counter#zz", condition=model.pk.exists(), name="failing check"
-            )
+    with pytest.raises(ConditionsFailed) as failed, UnitOfWork() as uow:
+        uow.update(
+            _counter(store, "a"),
+            actions=[model.value.add(1)],
+            condition=model.pk.exists(),
+            name="passing update",
+        )
+        uow.save(_counter(store, "b"), condition=model.pk.does_not_exist(), name="failing put")
+        uow.delete(_counter(store, "c"), condition=model.pk.exists(), name="failing delete")
+        uow.condition_check(model, "counter#d", condition=model.pk.exists(), name="passing check")
+        uow.condition_check(model, "counter#zz", condition=model.pk.exists(), name="failing check")
     assert set(failed.value.failed) == {"failing put", "failing delete", "failing check"}
     # Nothing was written: the passing update did not happen.
     assert int(model.get("counter#a", consistent_read=True).value) == 0
 
 
 def test_a_committed_unit_runs_its_after_commit_hooks_and_a_refused_one_does_not(deployment, store):
-    from clientarea.storage.unit_of_work import UnitOfWork  # noqa: PLC0415
+    from clientarea.storage.unit_of_work import UnitOfWork
 
     ran: list[str] = []
     with UnitOfWork() as uow:
         uow.save(_counter(store, "x"), name="x")
         uow.after_commit(lambda: ran.append("committed"))
     assert ran == ["committed"]
-    with pytest.raises(ConditionsFailed):
-        with UnitOfWork() as uow:
-            uow.save(
-                _counter(store, "x"), condition=store.CounterModel.pk.does_not_exist(), name="x"
-            )
-            uow.after_commit(lambda: ran.append("again"))
+    with pytest.raises(ConditionsFailed), UnitOfWork() as uow:
+        uow.save(_counter(store, "x"), condition=store.CounterModel.pk.does_not_exist(), name="x")
+        uow.after_commit(lambda: ran.append("again"))
     assert ran == ["committed"]

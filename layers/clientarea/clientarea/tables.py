@@ -16,11 +16,16 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
-from pynamodb.models import Model
 
 from clientarea import config
 from clientarea.storage.accounts import AccountModel, ClaimModel
-from clientarea.storage.base import ProjectedTransactGet, TableMeta, connection, transaction
+from clientarea.storage.base import (
+    Model,
+    ProjectedTransactGet,
+    TableMeta,
+    connection,
+    transaction,
+)
 from clientarea.storage.throttling import RateLimitModel
 
 __all__ = [

@@ -35,11 +35,10 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
-from pynamodb.models import Model
 
 from clientarea import config
 from clientarea.errors import NotFound
-from clientarea.storage.base import TableMeta, translated
+from clientarea.storage.base import Model, TableMeta, translated
 from clientarea.storage.unit_of_work import UnitOfWork
 
 FIRST_CLIENT_NUMBER = 100_001

@@ -16,12 +16,11 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
-from pynamodb.models import Model
 from pynamodb.transactions import TransactGet
 
 from clientarea import config
 from clientarea.storage.accounts import AccountModel, account_key
-from clientarea.storage.base import TableMeta, connection, translated
+from clientarea.storage.base import Model, TableMeta, connection, translated
 from clientarea.storage.unit_of_work import UnitOfWork
 
 SESSION = "session"

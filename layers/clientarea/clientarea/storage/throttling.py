@@ -9,11 +9,10 @@ from datetime import datetime
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from clientarea import config
-from clientarea.storage.base import TableMeta, translated
+from clientarea.storage.base import Model, TableMeta, translated
 from clientarea.storage.unit_of_work import UnitOfWork
 
 ATTEMPTS = "attempts"

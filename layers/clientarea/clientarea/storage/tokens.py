@@ -11,10 +11,9 @@ from typing import Any
 
 from pynamodb.attributes import MapAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist
-from pynamodb.models import Model
 
 from clientarea import config
-from clientarea.storage.base import TableMeta, translated
+from clientarea.storage.base import Model, TableMeta, translated
 from clientarea.storage.unit_of_work import UnitOfWork
 
 LINK = "link"
