@@ -74,7 +74,8 @@ def _set_on_account(v: dict, attribute: str, value: Any) -> Callable[[], Any]:
 
 
 def _condition_check_ticket() -> Callable[[], Any]:
-    from clientarea.tables import TicketModel, connection
+    from clientarea.storage.tickets import TicketModel
+    from clientarea.tables import connection
 
     def attempt() -> None:
         with TransactWrite(connection=connection()) as tx:

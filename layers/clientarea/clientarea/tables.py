@@ -1,4 +1,4 @@
-"""PynamoDB models: the shape of every item in every table, in one place.
+"""PynamoDB models not (yet) moved to `clientarea.storage`: the shape of their items.
 
 Domain modules are the only users of these classes; handlers never touch them. Each
 table name comes from the function's environment (template.yaml `!Ref`s it in), read
