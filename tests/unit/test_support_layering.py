@@ -48,3 +48,19 @@ def test_a_package_init_imports_nothing(package: str) -> None:
 def test_the_check_sees_an_import_of_tables() -> None:
     assert "clientarea.tables" in imported("from clientarea import tables\n")
     assert "pynamodb.models" in imported("from pynamodb.models import Model\n")
+
+
+def test_the_support_models_share_the_tables_client() -> None:
+    from clientarea import tables
+    from clientarea.storage import inbound, tickets
+
+    models = [
+        tickets.TicketModel,
+        tickets.TicketMessageModel,
+        tickets.TicketCounterModel,
+        inbound.InboundMailModel,
+        tables.AccountModel,
+    ]
+    assert {id(model._get_connection().connection.client) for model in models} == {
+        id(tables.connection().client)
+    }

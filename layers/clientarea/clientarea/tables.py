@@ -21,14 +21,16 @@ from pynamodb.attributes import (
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
-from pynamodb.models import Model, _ModelFuture
+from pynamodb.models import Model as _PynamoDBModel
+from pynamodb.models import _ModelFuture
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from clientarea import availability, config
 from clientarea.errors import Conflict, ServiceUnavailable
 from clientarea.storage.base import Meta as _Meta
+from clientarea.storage.base import Model
 
-_M = TypeVar("_M", bound=Model)
+_M = TypeVar("_M", bound=_PynamoDBModel)
 
 
 # MapAttribute is generic only in pynamodb's annotations; its __init__ is unannotated,

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 import boto3  # every inbound mail is read from S3: not deferred
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError
-from pynamodb.models import Model
 
 from clientarea import clock, config
 from clientarea.storage import base
+from clientarea.storage.base import Model
 from clientarea.support.views import Attachment
 from clientarea.tables import RateLimitModel
 

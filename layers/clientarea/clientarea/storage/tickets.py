@@ -18,13 +18,12 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from clientarea import config
 from clientarea.errors import Conflict, NotFound, TicketClosed
 from clientarea.storage import base
-from clientarea.storage.base import TransactionStep
+from clientarea.storage.base import Model, TransactionStep
 from clientarea.support.numbering import FIRST_NUMBER, canonical, format_number
 from clientarea.support.views import Attachment, Message, Ticket, TicketStatus
 from clientarea.tables import transaction
