@@ -1,6 +1,6 @@
 """Inbound mail: the SES receipt rule stored the raw mail in the bucket and invokes
 this function with the receipt (verdicts, recipients, message id). What the mail
-becomes is decided in `clientarea.inbound`. The inbound SES message id is the
+becomes is decided in `clientarea.intake.decisions`. The inbound SES message id is the
 correlation id of everything it causes (the ticket, an auto-reply)."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from clientarea import startup  # first: pauses the garbage collector during ini
 # isort: split
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import inbound, telemetry
+from clientarea import telemetry
+from clientarea.intake import authentication, decisions
 
 logger = Logger()  # its counts carry a dimension: each is published at once, no decorator
 
@@ -21,9 +22,9 @@ logger = Logger()  # its counts carry a dimension: each is published at once, no
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcomes = []
     for record in event.get("Records", []):
-        envelope = inbound.Envelope.from_ses(record["ses"])
+        envelope = authentication.Envelope.from_ses(record["ses"])
         telemetry.set_correlation_id(envelope.message_id)
-        outcome = inbound.receive(envelope)
+        outcome = decisions.receive(envelope)
         # Ids and results only: never an address, a subject or a body.
         logger.info(
             "inbound mail",

@@ -18,7 +18,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import tickets, web
+from clientarea import web
+from clientarea.support import staff, views
 from pydantic import Field
 
 logger = Logger()
@@ -64,7 +65,7 @@ class StaffTicket(StaffTicketSummary):
 
 
 class StaffReply(web.Shape):
-    message: Annotated[str, Field(min_length=1, max_length=tickets.MAX_BODY)]
+    message: Annotated[str, Field(min_length=1, max_length=views.MAX_BODY)]
 
 
 class StaffClientProduct(web.Answer):
@@ -83,7 +84,7 @@ class StaffClientProduct(web.Answer):
 def ticket_queue(
     status: Annotated[Literal["open", "answered", "closed"], Query()] = "open",
 ) -> list[StaffTicketSummary]:
-    queued = tickets.queue(tickets.TicketStatus(status))
+    queued = staff.queue(views.TicketStatus(status))
     return [StaffTicketSummary(**ticket.summary()) for ticket in queued]
 
 
@@ -94,7 +95,7 @@ def ticket_queue(
     ),
 )
 def read_ticket(number: TicketNumber) -> StaffTicket:
-    return StaffTicket(**tickets.get_for_staff(number).staff_view())
+    return StaffTicket(**staff.get_for_staff(number).staff_view())
 
 
 @app.post(
@@ -109,7 +110,7 @@ def read_ticket(number: TicketNumber) -> StaffTicket:
     ),
 )
 def reply(number: TicketNumber, request: StaffReply) -> Response[StaffTicketMessage]:
-    message = tickets.staff_reply(number, request.message)  # staff replies carry no files
+    message = staff.staff_reply(number, request.message)  # staff replies carry no files
     return Response(201, "application/json", StaffTicketMessage(**message.as_dict()))
 
 
@@ -120,7 +121,7 @@ def reply(number: TicketNumber, request: StaffReply) -> Response[StaffTicketMess
     ),
 )
 def products(client_number: Annotated[int, Path(ge=1, le=10**12)]) -> list[StaffClientProduct]:
-    return [StaffClientProduct(**product) for product in tickets.products_of(client_number)]
+    return [StaffClientProduct(**product) for product in staff.products_of(client_number)]
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

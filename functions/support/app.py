@@ -12,15 +12,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import config, throttling, tickets, web
+from clientarea import config, throttling, web
+from clientarea.support import client, public_forms, views
 from pydantic import Field
 
 logger = Logger()  # tickets are counted by origin, each published at once: no decorator
 app = web.create_app()
 
 TicketNumber = Annotated[str, Path(min_length=1, max_length=32)]
-Body = Annotated[str, Field(min_length=1, max_length=tickets.MAX_BODY)]
-Subject = Annotated[str, Field(min_length=1, max_length=tickets.MAX_SUBJECT)]
+Body = Annotated[str, Field(min_length=1, max_length=views.MAX_BODY)]
+Subject = Annotated[str, Field(min_length=1, max_length=views.MAX_SUBJECT)]
 
 
 class TicketRequest(web.Shape):
@@ -110,9 +111,9 @@ def public_form_limit(name: str) -> throttling.Limit:
     ),
 )
 def open_ticket(request: TicketRequest) -> Response[TicketCreated]:
-    ticket = tickets.open_for_client(
+    ticket = client.open_for_client(
         web.principal(app).client_number,
-        department=tickets.Department(request.department),
+        department=views.Department(request.department),
         subject=request.subject,
         body=request.message,
         service_id=request.service_id,
@@ -123,7 +124,7 @@ def open_ticket(request: TicketRequest) -> Response[TicketCreated]:
 
 @app.get("/tickets", responses=web.responses(200, list[TicketSummary], "The caller's tickets"))
 def list_tickets() -> list[TicketSummary]:
-    owned = tickets.list_for_client(web.principal(app).client_number)
+    owned = client.list_for_client(web.principal(app).client_number)
     return [TicketSummary(**ticket.summary()) for ticket in owned]
 
 
@@ -132,7 +133,7 @@ def list_tickets() -> list[TicketSummary]:
     responses=web.responses(200, SupportTicket, "The ticket with its messages", e404=NOT_YOURS),
 )
 def get_ticket(number: TicketNumber) -> SupportTicket:
-    ticket = tickets.get_for_client(web.principal(app).client_number, number)
+    ticket = client.get_for_client(web.principal(app).client_number, number)
     return SupportTicket(**ticket.client_view())
 
 
@@ -141,7 +142,7 @@ def get_ticket(number: TicketNumber) -> SupportTicket:
     responses=web.responses(201, TicketMessage, "The message", e404=NOT_YOURS, e409=CLOSED),
 )
 def add_message(number: TicketNumber, request: TicketMessageRequest) -> Response[TicketMessage]:
-    message = tickets.add_client_message(web.principal(app).client_number, number, request.message)
+    message = client.add_client_message(web.principal(app).client_number, number, request.message)
     return Response(201, "application/json", TicketMessage(**message.as_dict()))
 
 
@@ -150,7 +151,7 @@ def add_message(number: TicketNumber, request: TicketMessageRequest) -> Response
     responses=web.responses(200, SupportTicket, "The closed ticket", e404=NOT_YOURS),
 )
 def close_ticket(number: TicketNumber) -> SupportTicket:
-    ticket = tickets.close(web.principal(app).client_number, number)
+    ticket = client.close(web.principal(app).client_number, number)
     return SupportTicket(**ticket.client_view())
 
 
@@ -165,7 +166,7 @@ def close_ticket(number: TicketNumber) -> SupportTicket:
 )
 def request_access(request: AccessRequestForm) -> Response[TicketNumberOnly]:
     throttling.hit(public_form_limit("access_requests_ip"), web.client_ip(app))
-    ticket = tickets.request_access(
+    ticket = public_forms.request_access(
         full_name=request.full_name,
         address=request.address,
         phone=request.phone,
@@ -190,7 +191,7 @@ def request_access(request: AccessRequestForm) -> Response[TicketNumberOnly]:
 )
 def ask_sales(request: SalesQuestionForm) -> Response[TicketNumberOnly]:
     throttling.hit(public_form_limit("sales_questions_ip"), web.client_ip(app))
-    ticket = tickets.ask_sales(
+    ticket = public_forms.ask_sales(
         email=request.email,
         message=request.message,
         full_name=request.full_name,

@@ -83,7 +83,7 @@ def test_multipart_mail_with_attachment_from_the_contact_address_opens_a_ticket(
 
 
 def test_attachments_are_kept_in_the_bucket_linked_from_the_message(handler_client):
-    from clientarea.tables import TicketMessageModel
+    from clientarea.storage.tickets import TicketMessageModel
 
     owner = new_client(handler_client)
     outcome = deliver(handler_client, eml("pl_latin2_attachment.eml", owner["email"]))

@@ -77,7 +77,7 @@ def _set_on_account(v: dict, attribute: str, value: Any) -> Callable[[], Any]:
 
 def _condition_check_ticket() -> Callable[[], Any]:
     from clientarea.storage.base import connection
-    from clientarea.tables import TicketModel
+    from clientarea.storage.tickets import TicketModel
 
     def attempt() -> None:
         with TransactWrite(connection=connection()) as tx:

@@ -270,9 +270,10 @@ def test_a_declined_cession_is_counted(handler_client, capsys):
 
 
 def test_every_counted_metric_is_declared_once():
-    from clientarea import telemetry, tickets
+    from clientarea import telemetry
+    from clientarea.support.views import Origin
 
     names = [m.value for m in telemetry.Metric]
     assert len(names) == len(set(names))
     # the dimension values are the domain's own (each is a metric CloudWatch bills)
-    assert telemetry.DIMENSIONS[telemetry.Metric.TICKET_OPENED][1] == tuple(tickets.Origin)
+    assert telemetry.DIMENSIONS[telemetry.Metric.TICKET_OPENED][1] == tuple(Origin)

@@ -85,7 +85,7 @@ def test_ticket_numbers_are_unique_even_when_opened_at_once(client):
 def test_a_number_is_never_given_out_twice_even_if_the_counter_went_back(handler_client):
     """The ticket item is written under attribute_not_exists: a counter set back (a
     restore, a bug) makes opening fail with 409, never overwrite an existing ticket."""
-    from clientarea.tables import TicketCounterModel
+    from clientarea.storage.tickets import TicketCounterModel
 
     owner = new_client(handler_client)
     first = open_ticket(handler_client, owner, subject="The first one")

@@ -284,7 +284,7 @@ def test_every_mail_greets_the_same_way(locale: str) -> None:
 
 # --- one button label per link ----------------------------------------------------------
 
-# The same page under another parameter name (inbound.py: the client area is its login page).
+# The same page under another parameter name (intake/decisions.py: the client area is its login page).
 SAME_PAGE = {"client_area_link": "login_link"}
 BUTTON = re.compile(r'<a href="([^"]+)"[^>]*display:inline-block[^>]*>([^<]+)</a>')
 

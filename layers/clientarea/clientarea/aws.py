@@ -3,7 +3,7 @@
 Creating a client loads the service's model, the endpoint rules and the partitions,
 and registers botocore's ~130 built-in event handlers: about 50 ms of a cold start,
 paid again by every new botocore session. PynamoDB creates one session per model class
-(clientarea.tables shares one connection instead), and botocore's loader lists every
+(clientarea.storage.base shares one connection instead), and botocore's loader lists every
 service's directory (~420 of them) before loading the one asked for, to check that it
 exists: ~20 ms of each client's creation (boto/botocore#3687, open upstream, removes
 that scan from the path where the service exists; `ServiceLoader` does the same here

@@ -112,7 +112,7 @@ def cession_timeout_seconds() -> int:
     return _int("CESSION_TIMEOUT_SECONDS", 7 * 24 * 3600)
 
 
-# --- support (clientarea.tickets, clientarea.inbound) -----------------------------------
+# --- support (clientarea.support, clientarea.intake) ------------------------------------
 
 
 def tickets_table() -> str:

@@ -8,10 +8,8 @@ still read them from this one (cession, recovery, tickets, inbound).
 from __future__ import annotations
 
 from pynamodb.attributes import (
-    ListAttribute,
     MapAttribute,
     NumberAttribute,
-    TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
@@ -226,105 +224,3 @@ class RecoveryAuditModel(Model):
     actor = UnicodeAttribute()  # "applicant" or "staff:<client_number>"
     source_ip = UnicodeAttribute()
     detail = MapAttribute(default=dict)  # type: ignore[var-annotated]
-
-
-# --- support tickets (clientarea.tickets, clientarea.inbound) ------------------------------
-
-
-class TicketsByClient(GlobalSecondaryIndex["TicketModel"]):
-    """A client's tickets (GET /tickets); tickets attached to no account are not in it."""
-
-    class Meta:
-        index_name = "by-client"
-        projection = AllProjection()
-
-    client_number = NumberAttribute(hash_key=True)
-    updated_at = UTCDateTimeAttribute(range_key=True)
-
-
-class TicketsByStatus(GlobalSecondaryIndex["TicketModel"]):
-    """The staff queue (GET /staff/tickets?status=)."""
-
-    class Meta:
-        index_name = "by-status"
-        projection = AllProjection()
-
-    status = UnicodeAttribute(hash_key=True)
-    updated_at = UTCDateTimeAttribute(range_key=True)
-
-
-class TicketModel(Model):
-    """A support ticket: `pk` is `ticket#<number>`, `sk` is `ticket`.
-
-    `client_number` is set only for tickets that belong to an account (opened in the
-    client area, or by mail from an address authorised on it). Sales questions and
-    access requests belong to no account: staff answer them at `contact_email`.
-    """
-
-    class Meta(_Meta):
-        table_name = config.tickets_table()
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="ticket")
-    number = UnicodeAttribute()
-    client_number = NumberAttribute(null=True)
-    department = UnicodeAttribute()  # Department
-    subject = UnicodeAttribute()
-    status = UnicodeAttribute()  # TicketStatus
-    origin = UnicodeAttribute()  # Origin
-    service_id = UnicodeAttribute(null=True)
-    # Unattached tickets only: where (and in which language) a staff reply is mailed.
-    contact_email = UnicodeAttribute(null=True)
-    contact_name = UnicodeAttribute(null=True)
-    locale = UnicodeAttribute(null=True)
-    # Access requests: what the applicant typed, and the account it named (if any).
-    applicant = MapAttribute(null=True)  # type: ignore[var-annotated]
-    claimed_client_number = NumberAttribute(null=True)
-    message_count = NumberAttribute(default=0)
-    created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-    by_client = TicketsByClient()
-    by_status = TicketsByStatus()
-
-
-class TicketMessageModel(Model):
-    """One message of a ticket: `pk` is the ticket's, `sk` is `message#<time>#<id>`."""
-
-    class Meta(_Meta):
-        table_name = config.tickets_table()
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    message_id = UnicodeAttribute()
-    author = UnicodeAttribute()  # Author
-    channel = UnicodeAttribute()  # Channel
-    body = UnicodeAttribute()
-    # [{filename, content_type, size, key}] with `key` in the mail bucket.
-    attachments = ListAttribute(of=MapAttribute, default=list)
-    created_at = UTCDateTimeAttribute()
-
-
-class TicketCounterModel(Model):
-    """`counter#ticket`: ticket numbers come from here, once each."""
-
-    class Meta(_Meta):
-        table_name = config.tickets_table()
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="counter")
-    value = NumberAttribute(default=0)
-
-
-class InboundMailModel(Model):
-    """`inbound#<SES message id>`: an inbound mail already handled (SES and Lambda may
-    deliver one mail twice; it must open one ticket)."""
-
-    class Meta(_Meta):
-        table_name = config.tickets_table()
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default="inbound")
-    outcome = UnicodeAttribute()
-    number = UnicodeAttribute(null=True)
-    received_at = UTCDateTimeAttribute()
-    ttl = TTLAttribute()

@@ -50,7 +50,7 @@ class Metric(StrEnum):
     RECOVERY_CASE_OPENED = "RecoveryCaseOpened"
     RECOVERY_CASE_APPROVED = "RecoveryCaseApproved"
     RECOVERY_CASE_REJECTED = "RecoveryCaseRejected"
-    TICKET_OPENED = "TicketOpened"  # by dimension `origin` (tickets.Origin)
+    TICKET_OPENED = "TicketOpened"  # by dimension `origin` (support.views.Origin)
     CESSION_COMPLETED = "CessionCompleted"  # counted by the mailer, see cession_outcome
     CESSION_DECLINED = "CessionDeclined"
     CESSION_EXPIRED = "CessionExpired"  # counted by the mailer, see cession_outcome
@@ -65,15 +65,15 @@ class Metric(StrEnum):
     # contact-change links, auto-replies) not sent: the target address or the client IP
     # had spent its allowance (throttling.may_mail_unasked). A rise is someone's flood.
     UNASKED_MAIL_WITHHELD = "UnaskedMailWithheld"
-    INBOUND_MAIL = "InboundMail"  # by dimension `result` (inbound.Outcome.result)
+    INBOUND_MAIL = "InboundMail"  # by dimension `result` (intake.decisions.Outcome.result)
 
 
 # Dimensioned metrics: the dimension's name and its values (each value is a metric of
 # its own to CloudWatch, billed as such: the set is closed, anything else is "other").
 DIMENSIONS: dict[Metric, tuple[str, tuple[str, ...]]] = {
-    # tickets.Origin (a test holds them equal)
+    # support.views.Origin (a test holds them equal)
     Metric.TICKET_OPENED: ("origin", ("client_area", "email", "access_request", "sales_question")),
-    # inbound.Outcome.result
+    # intake.decisions.Outcome.result
     Metric.INBOUND_MAIL: (
         "result",
         (

@@ -155,3 +155,9 @@ def transaction() -> Iterator[TransactWrite]:
         if availability.is_access_denied(exc) and exc.cause is not None:
             raise exc.cause from exc
         raise
+
+
+# One more write in a transaction another storage module commits (e.g. the inbound mail's
+# dedup item with the ticket it opens). Built by a storage module; domain code only
+# passes it on.
+TransactionStep = Callable[[TransactWrite], None]

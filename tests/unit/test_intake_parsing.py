@@ -1,11 +1,13 @@
-"""clientarea.inbound without AWS: MIME parsing, the language guess, automatic mail."""
+"""clientarea.intake without AWS: MIME parsing, the language guess, automatic mail,
+SES verdicts; ticket numbers in subjects (clientarea.support.numbering)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from clientarea import inbound, tickets
+from clientarea.intake import authentication, language, parsing
+from clientarea.support import numbering
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
 
@@ -31,7 +33,7 @@ def _addresses(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_language_of_text(text: str, expected: str) -> None:
-    assert inbound.language_of_text(text) == expected
+    assert language.language_of_text(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -56,7 +58,7 @@ def test_language_of_text(text: str, expected: str) -> None:
 def test_fixtures_parse_to_names_languages_and_attachments(
     name, sender_name, language, attachments
 ):
-    mail = inbound.parse((FIXTURES / name).read_bytes())
+    mail = parsing.parse((FIXTURES / name).read_bytes())
     assert mail.sender == "olena@example.com" and mail.sender_name == sender_name
     assert mail.language == language and not mail.automatic
     assert [(a.filename, a.content_type) for a in mail.attachments] == attachments
@@ -69,7 +71,7 @@ def test_content_language_header_wins_over_the_letters() -> None:
         .read_bytes()
         .replace(b"MIME-Version", b"Content-Language: uk-UA\r\nMIME-Version")
     )
-    assert inbound.parse(raw).language == "uk"
+    assert parsing.parse(raw).language == "uk"
 
 
 @pytest.mark.parametrize(
@@ -82,18 +84,18 @@ def test_content_language_header_wins_over_the_letters() -> None:
     ],
 )
 def test_automatic_mail_is_recognised(name: str, automatic: bool) -> None:
-    assert inbound.parse((FIXTURES / name).read_bytes()).automatic is automatic
+    assert parsing.parse((FIXTURES / name).read_bytes()).automatic is automatic
 
 
 def test_an_empty_envelope_sender_means_a_bounce() -> None:
     raw = (FIXTURES / "naive_responder.eml").read_bytes()
-    assert inbound.parse(raw, mail_from="").automatic
-    assert not inbound.parse(raw, mail_from="olena@example.com").automatic
+    assert parsing.parse(raw, mail_from="").automatic
+    assert not parsing.parse(raw, mail_from="olena@example.com").automatic
 
 
 def test_two_from_addresses_give_no_sender() -> None:
     raw = b"From: a@example.com, b@example.com\r\nSubject: x\r\n\r\nbody\r\n"
-    mail = inbound.parse(raw)
+    mail = parsing.parse(raw)
     assert mail.sender == "" and mail.automatic  # nobody to answer, nobody to trust
 
 
@@ -118,7 +120,7 @@ def test_two_from_addresses_give_no_sender() -> None:
     ],
 )
 def test_only_one_well_formed_from_gives_a_sender(header: bytes, sender: str, name: str) -> None:
-    mail = inbound.parse(header + b"\r\nSubject: x\r\n\r\nbody\r\n", mail_from="x@example.net")
+    mail = parsing.parse(header + b"\r\nSubject: x\r\n\r\nbody\r\n", mail_from="x@example.net")
     assert (mail.sender, mail.sender_name) == (sender, name)
 
 
@@ -135,7 +137,7 @@ def test_only_one_well_formed_from_gives_a_sender(header: bytes, sender: str, na
     ],
 )
 def test_only_a_plain_message_id_is_echoed(message_id: str, echoed: bool) -> None:
-    assert bool(inbound._MESSAGE_ID.fullmatch(message_id)) is echoed
+    assert bool(parsing.PLAIN_MESSAGE_ID.fullmatch(message_id)) is echoed
 
 
 @pytest.mark.parametrize(
@@ -154,15 +156,15 @@ def test_only_a_plain_message_id_is_echoed(message_id: str, echoed: bool) -> Non
 def test_an_envelope_sender_is_answered_only_when_spf_or_dmarc_passes(
     verdicts: dict[str, str], answerable: bool
 ) -> None:
-    assert inbound.Verdicts(**verdicts).envelope_answerable() is answerable
+    assert authentication.Verdicts(**verdicts).envelope_answerable() is answerable
 
 
 def test_verdicts_pass_only_when_all_three_pass() -> None:
-    assert inbound.Verdicts("PASS", "PASS", "PASS").authenticated()
-    assert not inbound.Verdicts("PASS", "PASS", "GRAY").authenticated()
-    assert not inbound.Verdicts("PASS", "PASS", "PASS", virus="FAIL").authenticated()
-    assert inbound.Verdicts("PASS", "FAIL", "FAIL").probably_forged()
-    assert not inbound.Verdicts("GRAY", "GRAY", "GRAY").probably_forged()
+    assert authentication.Verdicts("PASS", "PASS", "PASS").authenticated()
+    assert not authentication.Verdicts("PASS", "PASS", "GRAY").authenticated()
+    assert not authentication.Verdicts("PASS", "PASS", "PASS", virus="FAIL").authenticated()
+    assert authentication.Verdicts("PASS", "FAIL", "FAIL").probably_forged()
+    assert not authentication.Verdicts("GRAY", "GRAY", "GRAY").probably_forged()
 
 
 @pytest.mark.parametrize(
@@ -177,10 +179,10 @@ def test_verdicts_pass_only_when_all_three_pass() -> None:
     ],
 )
 def test_ticket_numbers_in_subjects(text: str, number: str | None) -> None:
-    assert tickets.parse_number(text) == number
+    assert numbering.parse_number(text) == number
 
 
 def test_number_format_grows_past_a_million() -> None:
-    assert tickets.format_number(100_001) == "TKT-100-001"
-    assert tickets.format_number(1_234_567) == "TKT-1234-567"
-    assert tickets.parse_number(tickets.format_number(1_234_567)) == "TKT-1234-567"
+    assert numbering.format_number(100_001) == "TKT-100-001"
+    assert numbering.format_number(1_234_567) == "TKT-1234-567"
+    assert numbering.parse_number(numbering.format_number(1_234_567)) == "TKT-1234-567"
