@@ -18,13 +18,12 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from clientarea import clock, config
 from clientarea.errors import CessionPending, InvalidOrderState, NotFound, TokenInvalid
 from clientarea.storage import services as service_store
-from clientarea.tables import _Meta, transaction
+from clientarea.tables import Model, _Meta, transaction
 
 _ORDER_ID = re.compile(r"^ces-[0-9a-f]{16}$")
 OWNER = "owner"  # the parties, as clientarea.cession.orders.Party names them

@@ -23,7 +23,6 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from clientarea import clock, config
@@ -31,6 +30,7 @@ from clientarea.errors import InvalidRecoveryState, NotFound
 from clientarea.tables import (
     AccountModel,
     ClaimModel,
+    Model,
     ProjectedTransactGet,
     _Meta,
     connection,

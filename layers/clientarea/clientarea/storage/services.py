@@ -17,12 +17,11 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from clientarea import config
 from clientarea.errors import NotFound
-from clientarea.tables import _Meta
+from clientarea.tables import Model, _Meta
 
 
 class ServicesByOwner(GlobalSecondaryIndex["ServiceModel"]):
