@@ -545,7 +545,7 @@ class Scenario:
 
     def await_task_tokens(self, orders: list[str], seconds: float = 30) -> None:
         """Wait until each order's workflow waits for both confirmations (tokens stored)."""
-        from clientarea.tables import OrderModel
+        from clientarea.storage.orders import OrderModel
 
         deadline = time.monotonic() + seconds
         waiting = set(orders)
@@ -560,7 +560,7 @@ class Scenario:
 
     def cession_links(self) -> dict[tuple[str, str], str]:
         """(order id, login) -> the newest cession link token mailed for that order."""
-        from clientarea.tables import OrderModel
+        from clientarea.storage.orders import OrderModel
 
         from infra.local import mailbox
 
@@ -584,7 +584,7 @@ class Scenario:
         workflows bill per transition), the workflow's own AWS calls (its tasks) and
         those of the requests that drive it (order, activate, two confirmations)."""
         import boto3
-        from clientarea.tables import OrderModel
+        from clientarea.storage.orders import OrderModel
 
         owner = self.session("benchfullowner")
         recipient_login = self.provision("benchfullrecipient")

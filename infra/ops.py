@@ -59,7 +59,7 @@ def connect(args: argparse.Namespace) -> str:
     """Point the clientarea package at the stack's tables; the accounts table's name."""
     region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     tables = stack_tables(args.stack_name or f"clientarea-{args.stage}", region)
-    # clientarea.tables reads the table names and region when first imported, as on Lambda.
+    # clientarea.storage's models read the table names and region when first imported, as on Lambda.
     os.environ.update(tables)
     if region:
         os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region
@@ -70,7 +70,7 @@ def connect(args: argparse.Namespace) -> str:
         tables["ACCOUNTS_TABLE"],
         tables["RATE_LIMITS_TABLE"],
     ):
-        raise OpsError("clientarea.tables was imported before the tables were known")
+        raise OpsError("clientarea.storage was imported before the tables were known")
     return tables["ACCOUNTS_TABLE"]
 
 

@@ -13,7 +13,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import cession, services, web
+from clientarea import services, web
+from clientarea.cession import answers, lifecycle, ordering
+from clientarea.cession import orders as cession_orders
 from pydantic import Field
 
 logger = Logger()
@@ -73,7 +75,7 @@ NOT_NOW = "invalid_order_state: the order's state does not allow this"
 LINK_DEAD = "token_invalid: unknown, used, superseded, revoked or expired link, or a closed order"
 
 
-def _order(view: cession.Order) -> Order:
+def _order(view: cession_orders.Order) -> Order:
     return Order.model_validate(view.as_dict())
 
 
@@ -97,7 +99,7 @@ def list_services() -> list[Service]:
     ),
 )
 def order_cession(service_id: PathId, request: CessionRequest) -> Response[Order]:
-    view = cession.order_cession(
+    view = ordering.order_cession(
         web.principal(app).client_number,
         service_id,
         recipient_login=request.recipient_login,
@@ -109,12 +111,12 @@ def order_cession(service_id: PathId, request: CessionRequest) -> Response[Order
 
 @app.get("/orders", responses=web.responses(200, list[Order], "Orders the caller owns or receives"))
 def list_orders() -> list[Order]:
-    return [_order(view) for view in cession.list_orders(web.principal(app).client_number)]
+    return [_order(view) for view in ordering.list_orders(web.principal(app).client_number)]
 
 
 @app.get("/orders/<order_id>", responses=web.responses(200, Order, "The order", e404=NOT_YOURS))
 def get_order(order_id: PathId) -> Order:
-    return _order(cession.get_order(web.principal(app).client_number, order_id))
+    return _order(ordering.get_order(web.principal(app).client_number, order_id))
 
 
 @app.post(
@@ -129,7 +131,7 @@ def get_order(order_id: PathId) -> Order:
     ),
 )
 def activate(order_id: PathId) -> Response[Order]:
-    view = cession.activate(web.principal(app).client_number, order_id)
+    view = lifecycle.activate(web.principal(app).client_number, order_id)
     return Response(202, "application/json", _order(view))
 
 
@@ -145,7 +147,9 @@ def activate(order_id: PathId) -> Response[Order]:
     ),
 )
 def resend(order_id: PathId, request: ResendRequest) -> Response[dict[str, Any]]:
-    cession.resend(web.principal(app).client_number, order_id, cession.Party(request.party))
+    lifecycle.resend(
+        web.principal(app).client_number, order_id, cession_orders.Party(request.party)
+    )
     return Response(202, "application/json", {})
 
 
@@ -156,7 +160,7 @@ def resend(order_id: PathId, request: ResendRequest) -> Response[dict[str, Any]]
     ),
 )
 def cancel(order_id: PathId) -> Order:
-    return _order(cession.cancel(web.principal(app).client_number, order_id))
+    return _order(lifecycle.cancel(web.principal(app).client_number, order_id))
 
 
 @app.post(
@@ -164,7 +168,7 @@ def cancel(order_id: PathId) -> Order:
     responses=web.responses(200, CessionAnswer, "The confirmation is recorded", e410=LINK_DEAD),
 )
 def confirm(request: CessionLinkRequest) -> CessionAnswer:
-    return _answer(request, cession.Decision.CONFIRM)
+    return _answer(request, answers.Decision.CONFIRM)
 
 
 @app.post(
@@ -172,11 +176,11 @@ def confirm(request: CessionLinkRequest) -> CessionAnswer:
     responses=web.responses(200, CessionAnswer, "The order is declined", e410=LINK_DEAD),
 )
 def decline(request: CessionLinkRequest) -> CessionAnswer:
-    return _answer(request, cession.Decision.DECLINE)
+    return _answer(request, answers.Decision.DECLINE)
 
 
-def _answer(request: CessionLinkRequest, decision: cession.Decision) -> CessionAnswer:
-    result = cession.answer(request.token, decision, client_ip=web.client_ip(app))
+def _answer(request: CessionLinkRequest, decision: answers.Decision) -> CessionAnswer:
+    result = answers.answer(request.token, decision, client_ip=web.client_ip(app))
     # result.party is a str the model checks against its Literal at run time.
     return CessionAnswer(
         order_id=result.order_id,

@@ -17,8 +17,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import locales, recovery, web
+from clientarea import locales, web
 from clientarea.errors import NotFound
+from clientarea.recovery import applicant, forms
+from clientarea.recovery import rules as recovery_rules
 from pydantic import ConfigDict, Field, model_validator
 
 logger = Logger()
@@ -76,7 +78,9 @@ def _applicant_rules(schema: dict[str, Any]) -> None:
     rules: list[dict[str, Any]] = [
         {
             "if": {"properties": {"applicant_type": {"const": kind}}},
-            "then": {"properties": {"channel": {"enum": list(recovery.accepted_channels(kind))}}},
+            "then": {
+                "properties": {"channel": {"enum": list(recovery_rules.accepted_channels(kind))}}
+            },
         }
         for kind in get_args(ApplicantTypeName)
     ]
@@ -109,7 +113,7 @@ class RecoveryApplication(web.Shape):
 
     @model_validator(mode="after")
     def _fits_the_applicant_type(self) -> RecoveryApplication:
-        if self.channel not in recovery.accepted_channels(self.applicant_type):
+        if self.channel not in recovery_rules.accepted_channels(self.applicant_type):
             raise ValueError(f"channel {self.channel} is not accepted for {self.applicant_type}")
         if self.applicant_type == "legal_entity" and not (
             (self.company_name or "").strip() and (self.company_code or "").strip()
@@ -165,13 +169,13 @@ class RecoverySubmitted(web.Answer):
 
 
 NOT_FOUND = "not_found: unknown reference or wrong access key (alike)"
-DOCX = {recovery.DOCX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}
+DOCX = {forms.DOCX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}
 
 
 def _docx(content: bytes, filename: str) -> Response[bytes]:
     return Response(
         200,
-        recovery.DOCX_CONTENT_TYPE,
+        forms.DOCX_CONTENT_TYPE,
         content,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -182,7 +186,7 @@ def _docx(content: bytes, filename: str) -> Response[bytes]:
     responses=web.responses(200, RecoveryRequirements, "What each applicant type must send"),
 )
 def get_requirements() -> RecoveryRequirements:
-    return RecoveryRequirements.model_validate(recovery.requirements(web.request_locale(app)))
+    return RecoveryRequirements.model_validate(recovery_rules.requirements(web.request_locale(app)))
 
 
 @app.get(
@@ -200,10 +204,10 @@ def get_template(  # type: ignore[no-untyped-def]  # a return annotation changes
     locale: Annotated[str | None, Query(max_length=35)] = None,
 ):
     # No return annotation: Powertools would validate (and mangle) the binary body as JSON.
-    if not recovery.accepted_channels(applicant_type):
+    if not recovery_rules.accepted_channels(applicant_type):
         raise NotFound
     lang = locales.negotiate(locale, app.current_event.headers.get("accept-language"))
-    content = recovery.blank_application(applicant_type, lang)
+    content = forms.blank_application(applicant_type, lang)
     return _docx(content, f"recovery-application-{applicant_type}-{lang}.docx")
 
 
@@ -219,8 +223,8 @@ def get_template(  # type: ignore[no-untyped-def]  # a return annotation changes
     ),
 )
 def create_request(request: RecoveryApplication) -> Response[RecoveryCreated]:
-    application = recovery.Application(**request.model_dump())
-    created = recovery.create(
+    application = applicant.Application(**request.model_dump())
+    created = applicant.create(
         application, locale=web.request_locale(app), client_ip=web.client_ip(app)
     )
     body = RecoveryCreated(
@@ -239,7 +243,7 @@ def create_request(request: RecoveryApplication) -> Response[RecoveryCreated]:
     ),
 )
 def get_request(reference: Reference, x_recovery_key: AccessKey = None) -> RecoveryCase:
-    view = recovery.view(reference, x_recovery_key, client_ip=web.client_ip(app))
+    view = applicant.view(reference, x_recovery_key, client_ip=web.client_ip(app))
     return RecoveryCase.model_validate(view.as_dict())
 
 
@@ -258,7 +262,7 @@ def get_request(reference: Reference, x_recovery_key: AccessKey = None) -> Recov
 def submit_request(
     reference: Reference, x_recovery_key: AccessKey = None
 ) -> Response[RecoverySubmitted]:
-    status = recovery.submit(reference, x_recovery_key, client_ip=web.client_ip(app))
+    status = applicant.submit(reference, x_recovery_key, client_ip=web.client_ip(app))
     # status is a str the model checks against its Literal at run time.
     answer = RecoverySubmitted(status=status)  # type: ignore[arg-type]
     return Response(202, "application/json", answer)
@@ -274,7 +278,7 @@ def get_filled_application(  # type: ignore[no-untyped-def]  # see get_template
     reference: Reference, x_recovery_key: AccessKey = None
 ):
     # No return annotation, as for get_template: the body is binary.
-    content = recovery.filled_application(reference, x_recovery_key, client_ip=web.client_ip(app))
+    content = applicant.filled_application(reference, x_recovery_key, client_ip=web.client_ip(app))
     return _docx(content, f"recovery-application-{reference}.docx")
 
 

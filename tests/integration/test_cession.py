@@ -516,7 +516,7 @@ def test_confirmations_recorded_before_the_workflow_runs_are_not_lost(handler_cl
     order = order_cession(client, owner, recipient, service).json()
     order_id = order["order_id"]
     # GIVEN an activation whose workflow did not start (a crash right after the commit)
-    with mock.patch("clientarea.cession._start_workflow"):
+    with mock.patch("clientarea.cession.workflow.start"):
         assert client.post(f"/orders/{order_id}/activate", token=owner.token).status == 202
     (owner_link,) = cession_links(client, owner, service["domain"])
     (recipient_link,) = cession_links(client, recipient, service["domain"])
@@ -552,7 +552,7 @@ def test_task_tokens_never_leave_the_order_item(handler_client):
     client = handler_client
     owner, recipient = new_party(client), new_party(client)
     _, order, owner_link, recipient_link = activated(client, owner, recipient)
-    from clientarea.tables import OrderModel
+    from clientarea.storage.orders import OrderModel
 
     deadline = time.monotonic() + 10
     while True:  # the workflow stores both tokens shortly after the activation
@@ -580,7 +580,7 @@ def test_a_complete_cession_takes_at_most_12_state_transitions(handler_client):
     # People click their links minutes after activation, when both branches wait with
     # their tokens stored. (A confirmation that beats the workflow costs each branch one
     # more Pass state: 13, the rare path, not the one the budget is about.)
-    from clientarea.tables import OrderModel
+    from clientarea.storage.orders import OrderModel
 
     client = handler_client
     owner, recipient = new_party(client), new_party(client)

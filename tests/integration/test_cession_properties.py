@@ -247,7 +247,8 @@ class World:
     def settle(self) -> None:
         """Let the workflows finish, then check orders against services, and close
         what is still open so that no execution keeps waiting."""
-        from clientarea.tables import OrderModel, ServiceModel
+        from clientarea.storage.orders import OrderModel
+        from clientarea.storage.services import ServiceModel
 
         deadline = time.monotonic() + SETTLE_SECONDS
         while True:

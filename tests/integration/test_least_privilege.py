@@ -87,7 +87,7 @@ def _condition_check_ticket() -> Callable[[], Any]:
 
 
 def _delete_audit_entry() -> Callable[[], Any]:
-    from clientarea.tables import RecoveryAuditModel
+    from clientarea.storage.recovery import RecoveryAuditModel
 
     return lambda: RecoveryAuditModel("REF-1", "entry#1").delete()
 

@@ -584,11 +584,11 @@ def test_approval_cancels_the_accounts_open_cession_orders(client):
 
 
 def test_orders_beyond_one_transaction_are_cancelled_right_after_it(handler_client, monkeypatch):
-    from clientarea import cession
+    from clientarea.cession import withdrawal
 
     # (DynamoDB takes 100 items per transaction: past WITHDRAW_IN_TRANSACTION orders, the
     # rest are cancelled each on its own once the approval has committed)
-    monkeypatch.setattr(cession, "WITHDRAW_IN_TRANSACTION", 1)
+    monkeypatch.setattr(withdrawal, "WITHDRAW_IN_TRANSACTION", 1)
     client = handler_client
     owner, other = new_party(client), new_party(client)
     first = order_cession(client, owner, other, give_service(client, owner)).json()

@@ -10,8 +10,8 @@ import threading
 import botocore.loaders
 import pytest
 from botocore.exceptions import UnknownServiceError
-from clientarea import aws, tables
-from clientarea.storage import accounts, base, sessions
+from clientarea import aws
+from clientarea.storage import accounts, base, services, sessions
 from clientarea.storage import tokens as token_store
 
 
@@ -20,7 +20,7 @@ def test_every_table_shares_one_botocore_client() -> None:
         accounts.AccountModel,
         sessions.SessionModel,
         token_store.TokenModel,
-        tables.ServiceModel,
+        services.ServiceModel,
     ]
     clients = {id(model._get_connection().connection.client) for model in models}
     assert len(clients) == 1

@@ -67,7 +67,7 @@ def test_the_template_holds_every_marked_word() -> None:
     assert extracted == set(_messages(_read(POT))), "stale messages.pot: run `make messages`"
     # The words of the mails, the errors and the recovery texts all come through it.
     sources = {loc.split("/")[1] for m in _read(POT) for loc, _ in m.locations}
-    assert {"mail", "locales.py", "recovery_texts.py", "i18n.py"} <= sources
+    assert {"mail", "locales.py", "recovery", "i18n.py"} <= sources
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -236,11 +236,12 @@ def test_a_sixth_language_is_one_more_catalog(german: Path) -> None:
 
 EVERY_WORD = """
 import dataclasses, json, sys
-from clientarea import locales, recovery_texts
+from clientarea import locales
+from clientarea.recovery import forms as recovery_forms
 from clientarea.mail.rendering import render
 
 variants = json.load(sys.stdin)
-texts = recovery_texts.catalogue("de")
+texts = recovery_forms.catalogue("de")
 print(json.dumps({
     "mails": [
         [kind, params, dataclasses.asdict(render(kind, "de", params))]
@@ -251,7 +252,7 @@ print(json.dumps({
         for code in (*locales.ERRORS, *locales.PLURAL_ERRORS)
     },
     "reasons": [locales.weak_password_reason(r, "de") for r in locales.WEAK_PASSWORD_REASONS],
-    "recovery": [text for table in recovery_texts.TEXTS for text in texts[table].values()],
+    "recovery": [text for table in recovery_forms.TEXTS for text in texts[table].values()],
 }))
 """
 

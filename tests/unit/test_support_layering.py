@@ -51,16 +51,15 @@ def test_the_check_sees_an_import_of_tables() -> None:
 
 
 def test_the_support_models_share_the_tables_client() -> None:
-    from clientarea import tables
-    from clientarea.storage import inbound, tickets
+    from clientarea.storage import accounts, base, inbound, tickets
 
     models = [
         tickets.TicketModel,
         tickets.TicketMessageModel,
         tickets.TicketCounterModel,
         inbound.InboundMailModel,
-        tables.AccountModel,
+        accounts.AccountModel,
     ]
     assert {id(model._get_connection().connection.client) for model in models} == {
-        id(tables.connection().client)
+        id(base.connection().client)
     }

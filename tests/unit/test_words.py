@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from html import unescape
 
 import pytest
-from clientarea import i18n, locales, recovery_texts
+from clientarea import i18n, locales
 from clientarea.mail.rendering import KINDS, RenderedMail, render
+from clientarea.recovery import forms as recovery_forms
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -61,8 +62,8 @@ def every_message(locale: str) -> Iterator[str]:
             yield locales.message(code, locale, retry_after=n, limit=n, reason="common")
     for reason in locales.WEAK_PASSWORD_REASONS:
         yield locales.weak_password_reason(reason, locale)
-    texts = recovery_texts.catalogue(locale)
-    for table in recovery_texts.TEXTS:
+    texts = recovery_forms.catalogue(locale)
+    for table in recovery_forms.TEXTS:
         yield from texts[table].values()
 
 

@@ -13,16 +13,12 @@ an index read: `get()` reads the item itself, consistently.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
 from clientarea import clock
-from clientarea.errors import NotFound
-from clientarea.tables import ServiceModel
+from clientarea.storage import services as store
 
 MAX_DOMAIN_LENGTH = 253
 
@@ -51,7 +47,7 @@ class Service:
         }
 
 
-def _service(item: ServiceModel) -> Service:
+def _service(item: Any) -> Service:
     return Service(
         service_id=item.service_id,
         owner_client_number=int(item.owner_client_number),
@@ -75,15 +71,12 @@ def normalise_domain(raw: str) -> str | None:
 
 def get(service_id: str) -> Service:
     """The service as it is now (a consistent read); NotFound if there is none."""
-    try:
-        return _service(ServiceModel.get(service_id, consistent_read=True))
-    except DoesNotExist as exc:
-        raise NotFound from exc
+    return _service(store.get_service(service_id))
 
 
 def list_for_owner(client_number: int) -> list[Service]:
     """Every service `client_number` holds, by domain."""
-    items = ServiceModel.by_owner.query(int(client_number))
+    items = store.services_of(client_number)
     return sorted((_service(item) for item in items), key=lambda s: (s.domain, s.service_id))
 
 
@@ -96,7 +89,7 @@ def find_by_domain(domain: str) -> int | None:
     normalised = normalise_domain(domain)
     if normalised is None:
         return None
-    owners = {int(item.owner_client_number) for item in ServiceModel.by_domain.query(normalised)}
+    owners = store.owners_of_domain(normalised)
     return owners.pop() if len(owners) == 1 else None
 
 
@@ -111,13 +104,11 @@ def provision(
     normalised = normalise_domain(domain)
     if normalised is None:
         raise ValueError(f"not a domain name: {domain!r}")
-    item = ServiceModel(
-        f"svc-{secrets.token_hex(8)}",
+    item = store.create_service(
         owner_client_number=int(owner_client_number),
         product=product,
         domain=normalised,
         status=status,
         created_at=clock.now(),
     )
-    item.save(condition=ServiceModel.service_id.does_not_exist())
     return _service(item)

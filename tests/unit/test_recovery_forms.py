@@ -1,4 +1,4 @@
-"""clientarea.application_forms: the DOCX renders whatever a stored case holds."""
+"""clientarea.recovery.forms: the DOCX renders whatever a stored case holds."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import io
 
 import docx
 import pytest
-from clientarea import application_forms
-from clientarea.recovery import ApplicantType
+from clientarea.recovery import forms
+from clientarea.recovery.rules import ApplicantType
 
 UNPRINTABLE = "Olena\x00\x01\x0b\x0c\x1b[31m\ufffe\uffff\ud800Kovalenko"
 MARKUP = "<w:p/>]]>&amp;<script>"
@@ -20,7 +20,7 @@ def test_characters_xml_cannot_hold_show_as_replacement_characters(applicant_typ
         UNPRINTABLE,
     )
     fields |= {"new_email": MARKUP, "date": "2026-11-22"}
-    content = application_forms.render(applicant_type, "uk", fields=fields)
+    content = forms.render(applicant_type, "uk", fields=fields)
     document = docx.Document(io.BytesIO(content))
     cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
     assert "Olena\ufffd\ufffd\ufffd\ufffd\ufffd[31m\ufffd\ufffd\ufffdKovalenko" in cells
@@ -29,4 +29,4 @@ def test_characters_xml_cannot_hold_show_as_replacement_characters(applicant_typ
 
 def test_printable_keeps_what_xml_can_hold() -> None:
     text = "Ольга\tO'Brien\n😀\u202e\x85"
-    assert application_forms.printable(text) == text
+    assert forms.printable(text) == text

@@ -18,7 +18,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import recovery, web
+from clientarea import web
+from clientarea.recovery import staff
 from pydantic import ConfigDict, Field, model_validator
 
 logger = Logger()
@@ -121,7 +122,7 @@ STAFF_ONLY = "forbidden: not a staff session"
 def list_requests(
     status: Annotated[StatusName, Query()] = "under_review",
 ) -> list[StaffRecoverySummary]:
-    cases = recovery.staff_list(web.principal(app), status)
+    cases = staff.staff_list(web.principal(app), status)
     return [StaffRecoverySummary(**case) for case in cases]
 
 
@@ -136,7 +137,7 @@ def list_requests(
     ),
 )
 def get_request(reference: Reference) -> StaffRecoveryCase:
-    case = recovery.staff_view(web.principal(app), reference, client_ip=web.client_ip(app))
+    case = staff.staff_view(web.principal(app), reference, client_ip=web.client_ip(app))
     return StaffRecoveryCase.model_validate(case)
 
 
@@ -155,7 +156,7 @@ def get_request(reference: Reference) -> StaffRecoveryCase:
     ),
 )
 def decide(reference: Reference, request: StaffRecoveryDecision) -> StaffRecoveryCase:
-    case = recovery.decide(
+    case = staff.decide(
         web.principal(app),
         reference,
         request.decision,

@@ -1,0 +1,116 @@
+"""Services: the items, their keys, and every write and read of them
+(`clientarea.services` and, for the hold an order puts on a service,
+`clientarea.storage.orders`).
+
+A service has exactly one owner, an attribute of its one item, which only the cession
+workflow's transfer transaction changes (infra/statemachines/cession.asl.json); an open
+order holds its service (`open_order_id`), set in the transaction that creates the order
+and removed in the one that closes it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.transactions import TransactWrite
+
+from clientarea import config
+from clientarea.errors import NotFound
+from clientarea.storage.base import Model
+from clientarea.storage.base import TableMeta as _Meta
+
+
+class ServicesByOwner(GlobalSecondaryIndex["ServiceModel"]):
+    """A client's services (GET /services, the staff product view)."""
+
+    class Meta:
+        index_name = "by-owner"
+        projection = AllProjection()
+
+    owner_client_number = NumberAttribute(hash_key=True)
+
+
+class ServicesByDomain(GlobalSecondaryIndex["ServiceModel"]):
+    """Whose service a domain is (account hints in manual recovery)."""
+
+    class Meta:
+        index_name = "by-domain"
+        projection = AllProjection()
+
+    domain = UnicodeAttribute(hash_key=True)
+
+
+class ServiceModel(Model):
+    """A service a client holds (a hosting plan with its domain), keyed by `service_id`.
+
+    It has exactly one owner, an attribute of this one item, which only the cession
+    workflow's transfer transaction changes (infra/statemachines/cession.asl.json).
+    """
+
+    class Meta(_Meta):
+        table_name = config.services_table()
+
+    service_id = UnicodeAttribute(hash_key=True)
+    owner_client_number = NumberAttribute()
+    product = UnicodeAttribute()
+    domain = UnicodeAttribute()  # lowercased, IDNA-encoded
+    status = UnicodeAttribute()  # ServiceStatus
+    # The open cession order holding this service: set in the transaction that creates
+    # the order, removed in the one that closes it. At most one open cession per service.
+    open_order_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    by_owner = ServicesByOwner()
+    by_domain = ServicesByDomain()
+
+
+# --- services ---------------------------------------------------------------------------
+
+
+def get_service(service_id: str) -> ServiceModel:
+    """The service as it is now (a consistent read); NotFound if there is none."""
+    try:
+        return ServiceModel.get(service_id, consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound from exc
+
+
+def services_of(client_number: int) -> Iterator[ServiceModel]:
+    """The services `client_number` holds (from the index)."""
+    return ServiceModel.by_owner.query(int(client_number))
+
+
+def owners_of_domain(domain: str) -> set[int]:
+    """Every client number holding a service on `domain` (normalised; from the index)."""
+    return {int(item.owner_client_number) for item in ServiceModel.by_domain.query(domain)}
+
+
+def create_service(**attributes: Any) -> ServiceModel:
+    """Store a new service under a new id."""
+    item = ServiceModel(f"svc-{secrets.token_hex(8)}", **attributes)
+    item.save(condition=ServiceModel.service_id.does_not_exist())
+    return item
+
+
+def hold_in(tx: TransactWrite, service_id: str, order_id: str, *, owner: int) -> None:
+    """Hold the service for an order (in the order's transaction), only if `owner` still
+    holds it and no other order does."""
+    tx.update(
+        ServiceModel(service_id),
+        actions=[ServiceModel.open_order_id.set(order_id)],
+        condition=(ServiceModel.owner_client_number == owner)
+        & ServiceModel.open_order_id.does_not_exist(),
+    )
+
+
+def release_in(tx: TransactWrite, service_id: str, order_id: str) -> None:
+    """Release the service from the order (in the transaction that closes it)."""
+    tx.update(
+        ServiceModel(service_id),
+        actions=[ServiceModel.open_order_id.remove()],
+        condition=ServiceModel.open_order_id == order_id,
+    )
