@@ -99,13 +99,14 @@ def translated[**P, R](fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+@functools.cache
 def connection() -> Connection:
-    """The low-level connection transactions are committed on: the accounts table's
-    (the first client a function creates; the bench measures it: bench/cold_start.py).
-    Imported on first use, so that a storage module needs only its own models."""
-    from clientarea.storage.accounts import AccountModel  # noqa: PLC0415
-
-    return AccountModel._get_connection().connection
+    """The low-level connection transactions are committed on, with the models' settings
+    (`TableMeta`) and their one shared client: whichever asks first creates it (the
+    bench measures that first client: bench/cold_start.py)."""
+    return _SharedConnection(
+        region=TableMeta.region, max_retry_attempts=TableMeta.max_retry_attempts
+    )
 
 
 class ProjectedTransactGet(TransactGet):
