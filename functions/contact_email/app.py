@@ -29,7 +29,7 @@ from clientarea.errors import (
 from clientarea.schema import fields
 from clientarea.schema.base import Answer, Shape
 from clientarea.schema.responses import Account
-from clientarea.schema.routes import responses
+from clientarea.schema.routes import NO_BODY, responses
 
 logger = Logger()
 metrics = Metrics()
@@ -170,7 +170,9 @@ def confirm_authorisation(request: AuthorisedEmailConfirmation) -> AuthorisedEma
     "/account/authorised-emails/<email>",
     operation_id="removeAuthorisedEmail",
     tags=TAG,
-    responses=responses(204, None, "Removed, pending or confirmed", raises=[NotFound]),
+    responses=responses(
+        204, None, "Removed, pending or confirmed", content=NO_BODY, raises=[NotFound]
+    ),
 )
 def revoke(email: Annotated[str, Path(min_length=1, max_length=254)]) -> Response[None]:
     contact_email.revoke(web.principal(app).client_number, email)
