@@ -206,7 +206,7 @@ PARAMETERS = {
         "required": False,
         "description": "The language of error messages (and of the mails and texts of a "
         "request without a session); a session's own language wins over it",
-        "schema": {"type": "string", "maxLength": 200},
+        "schema": {"type": "string"},
     },
     "IdempotencyKey": {
         "name": "Idempotency-Key",
@@ -214,7 +214,7 @@ PARAMETERS = {
         "required": False,
         "description": "A retry with the same key, method, path, caller and body within an "
         "hour gets the first answer again instead of acting twice (a 5xx is never kept)",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "schema": {"type": "string"},
     },
 }
 
