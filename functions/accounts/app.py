@@ -23,8 +23,8 @@ from clientarea.errors import (
     WeakPassword,
 )
 from clientarea.schema import fields
+from clientarea.schema.accounts import Account, Session
 from clientarea.schema.base import Answer, Shape
-from clientarea.schema.responses import Account, Session
 from clientarea.schema.routes import EMPTY_OBJECT, NO_BODY, responses
 from pydantic import Field
 

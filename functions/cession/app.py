@@ -24,9 +24,9 @@ from clientarea.errors import (
 )
 from clientarea.schema import fields
 from clientarea.schema.base import Answer, Shape
-from clientarea.schema.fields import OrderStatus, PathId
-from clientarea.schema.responses import Service
+from clientarea.schema.fields import PathId
 from clientarea.schema.routes import responses
+from clientarea.schema.services import OrderStatus, Service
 from pydantic import Field
 
 logger = Logger()

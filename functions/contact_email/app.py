@@ -27,8 +27,8 @@ from clientarea.errors import (
     TooManyAuthorisedEmails,
 )
 from clientarea.schema import fields
+from clientarea.schema.accounts import Account
 from clientarea.schema.base import Answer, Shape
-from clientarea.schema.responses import Account
 from clientarea.schema.routes import NO_BODY, responses
 
 logger = Logger()

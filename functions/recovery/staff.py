@@ -29,8 +29,8 @@ from clientarea.errors import (
 )
 from clientarea.schema import fields
 from clientarea.schema.base import Answer, Shape
-from clientarea.schema.fields import RecoveryStatus, Reference
-from clientarea.schema.responses import RecoveryDocument
+from clientarea.schema.fields import Reference
+from clientarea.schema.recovery import RecoveryDocument, RecoveryStatus
 from clientarea.schema.routes import responses
 from pydantic import ConfigDict, Field, model_validator
 

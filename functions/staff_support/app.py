@@ -21,9 +21,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import tickets, web
 from clientarea.errors import Forbidden, NotFound, TicketClosed
 from clientarea.schema.base import Shape
-from clientarea.schema.fields import TicketNumber, TicketStatus
-from clientarea.schema.responses import Service, TicketAttachment, TicketMessage, TicketSummary
+from clientarea.schema.fields import TicketNumber
 from clientarea.schema.routes import responses
+from clientarea.schema.services import Service
+from clientarea.schema.support import TicketAttachment, TicketMessage, TicketStatus, TicketSummary
 from pydantic import Field
 
 logger = Logger()

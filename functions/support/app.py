@@ -15,9 +15,9 @@ from clientarea import config, throttling, tickets, web
 from clientarea.errors import InvalidEmail, NotFound, RateLimited, TicketClosed
 from clientarea.schema import fields
 from clientarea.schema.base import Answer, Shape
-from clientarea.schema.fields import TicketNumber, TicketStatus
-from clientarea.schema.responses import TicketMessage, TicketSummary
+from clientarea.schema.fields import TicketNumber
 from clientarea.schema.routes import responses
+from clientarea.schema.support import TicketMessage, TicketStatus, TicketSummary
 from pydantic import Field
 
 logger = Logger()  # tickets are counted by origin, each published at once: no decorator

@@ -4,13 +4,23 @@ errors of the exception classes it names, nothing written by hand."""
 from __future__ import annotations
 
 import inspect
+import json
+import os
+import subprocess
+import sys
 
 import pytest
 from clientarea import cession, errors, recovery, services, tickets
-from clientarea.schema import fields
+from clientarea.schema import recovery as schema_recovery
+from clientarea.schema import services as schema_services
+from clientarea.schema import support as schema_support
 from clientarea.schema.routes import add_error, codes, responses, summary
 
 from infra.openapi import generate
+from tests.conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+import lambda_env
 
 ERROR_CLASSES = {
     cls.code: cls
@@ -27,10 +37,10 @@ def document():
 @pytest.mark.parametrize(
     ("answered", "domain"),
     [
-        (fields.TicketStatus, tickets.TicketStatus),
-        (fields.ServiceStatus, services.ServiceStatus),
-        (fields.OrderStatus, cession.OrderStatus),
-        (fields.RecoveryStatus, recovery.RecoveryStatus),
+        (schema_support.TicketStatus, tickets.TicketStatus),
+        (schema_services.ServiceStatus, services.ServiceStatus),
+        (schema_services.OrderStatus, cession.OrderStatus),
+        (schema_recovery.RecoveryStatus, recovery.RecoveryStatus),
     ],
 )
 def test_the_answered_statuses_are_the_domains(answered, domain):
@@ -101,3 +111,24 @@ def test_timestamps_and_statuses_are_typed(document):
     assert schemas["Order"]["properties"]["status"] == {"$ref": "#/components/schemas/OrderStatus"}
     # One declaration each: the staff views reuse the client ones.
     assert "StaffTicketSummary" not in schemas and "StaffClientProduct" not in schemas
+
+
+def test_the_authorizer_loads_no_http_shape():
+    # clientarea.sessions (which the authorizer imports) builds Session answers: it
+    # imports the shape on first use, so the authorizer's cold start never pays for it.
+    function = next(f for f in lambda_env.functions() if f.logical_id == "AuthorizerFunction")
+    env = lambda_env.lambda_environment(function)
+    env["PYTHONPATH"] = os.pathsep.join([str(function.code_uri), str(ROOT / "layers/clientarea")])
+    code = f"import json, sys, {function.module}; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=function.code_uri,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "clientarea.sessions" in loaded
+    assert not [name for name in loaded if name.startswith("clientarea.schema")]

@@ -40,7 +40,7 @@ from clientarea.errors import NotFound, Unauthorized
 from clientarea.tables import AccountModel, SessionModel, connection, transaction
 
 if TYPE_CHECKING:
-    from clientarea.schema.responses import Session
+    from clientarea.schema.accounts import Session
 
 # A use is recorded at most this often per session.
 RECORD_USE_EVERY = timedelta(minutes=5)
@@ -198,7 +198,7 @@ def _own_live_sessions(principal: Principal) -> list[SessionModel]:
 def list_own(principal: Principal) -> list[Session]:
     """The caller's live sessions, most recently used first, in the answer's shape.
     Imported here: the authorizer imports this module and never needs the shape."""
-    from clientarea.schema.responses import Session  # noqa: PLC0415
+    from clientarea.schema.accounts import Session  # noqa: PLC0415
 
     sessions = sorted(_own_live_sessions(principal), key=_last_seen, reverse=True)
     return [

@@ -1229,7 +1229,7 @@ export interface components {
         ServiceStatus: "active" | "suspended";
         /**
          * Session
-         * @description One of the caller's live sessions (clientarea.sessions.list_own builds it).
+         * @description One of the caller's live sessions.
          */
         Session: {
             /**

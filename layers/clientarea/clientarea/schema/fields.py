@@ -7,7 +7,6 @@ the builders below): the fields that use them carry ignore[valid-type].
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -34,10 +33,9 @@ TEXT_PATTERN = rf"^[^{_CONTROL}]*$"
 
 
 def _typed(pattern: str, why: str, min_length: int, max_length: int) -> Any:
-    compiled = re.compile(pattern)
-
     def follows(value: str) -> str:
-        if not compiled.search(value):
+        # Compiled on first use (and cached by re), not when a function imports its shapes.
+        if not re.search(pattern, value):
             raise ValueError(why)
         # The one line break Python's `$` lets through is not part of a one-line value.
         return value if pattern == TEXT_PATTERN else value.removesuffix("\n")
@@ -92,33 +90,3 @@ PathId = Annotated[str, Path(min_length=1, max_length=64)]
 
 # An instant as clientarea.clock.iso writes it (RFC 3339, UTC): a str at run time.
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
-
-
-# The statuses an answer can carry: the same values as the domain's own enums
-# (tests/unit/test_schema.py compares them), named here so that docs/openapi.json has
-# one enum schema each and the schema module imports no domain module.
-class TicketStatus(StrEnum):
-    OPEN = "open"
-    ANSWERED = "answered"
-    CLOSED = "closed"
-
-
-class ServiceStatus(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-
-
-class OrderStatus(StrEnum):
-    AWAITING_ACTIVATION = "awaiting_activation"
-    AWAITING_CONFIRMATIONS = "awaiting_confirmations"
-    COMPLETED = "completed"
-    DECLINED = "declined"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-
-
-class RecoveryStatus(StrEnum):
-    AWAITING_DOCUMENTS = "awaiting_documents"
-    UNDER_REVIEW = "under_review"
-    APPROVED = "approved"
-    REJECTED = "rejected"
