@@ -11,9 +11,7 @@ from email.utils import formatdate, make_msgid
 from functools import cache
 from typing import TYPE_CHECKING, cast
 
-import boto3  # every delivery calls SES: not deferred
-
-from clientarea import clock, config
+from clientarea import aws, clock, config
 from clientarea.mail.message import OutgoingMail
 from clientarea.mail.rendering import render
 
@@ -23,7 +21,7 @@ if TYPE_CHECKING:
 
 @cache
 def _ses() -> SESV2Client:
-    return boto3.client("sesv2")
+    return aws.boto3_session().client("sesv2")
 
 
 # Headers a producer may set (anything else is dropped): threading, where replies go,

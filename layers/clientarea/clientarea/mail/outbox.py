@@ -6,7 +6,7 @@ import json
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from clientarea import config, telemetry
+from clientarea import aws, config, telemetry
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -14,9 +14,7 @@ if TYPE_CHECKING:
 
 @cache
 def _sqs() -> SQSClient:
-    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
-
-    return boto3.client("sqs")
+    return aws.boto3_session().client("sqs")
 
 
 def link(path: str, token: str) -> str:
