@@ -44,13 +44,14 @@ LINT_PATHS := layers functions infra tests bench
 
 .PHONY: help install dev openapi test lint check check-contract check-bandit check-checkov \
 	check-audit check-asl check-template build bench lock clean python313 deploy \
-	system-packages web web-test test-browser check-web-client $(STAFF_COMMANDS) \
+	system-packages web web-test test-browser check-web-client check-client $(STAFF_COMMANDS) \
 	catalogs messages
 
 help:
 	@echo "make install         .venv with python3.13 and requirements/dev.txt (idempotent)"
 	@echo "make dev [ARGS=...]  local API on 127.0.0.1:3000, web client on 127.0.0.1:5173 (ARGS=\"--port 3001\")"
-	@echo "make test            ruff, mypy --strict, the web client's checks, then the whole pytest suite"
+	@echo "make test            ruff, mypy --strict, the web and Python clients' checks, then the whole pytest suite"
+	@echo "make check-client    generate a Python client from docs/openapi.json and type-check it"
 	@echo "make web             build the reference web client into web/dist (npm ci first)"
 	@echo "make openapi         regenerate docs/openapi.json (ARGS=--check: fail if stale or unlike API.md)"
 	@echo "make messages        after changing words: re-extract messages.pot and update every .po"
@@ -124,6 +125,19 @@ web: web/dist/index.html
 # The client's own checks: types (tsc), unit tests (vitest), the generated API types current.
 web-test: $(WEB_STAMP)
 	cd web && npx tsc --noEmit && npx vitest run --reporter=dot
+
+# What a client generator makes of docs/openapi.json: openapi-python-client generates a
+# Python client (into a temporary folder, with its post-generation ruff from the venv),
+# warnings failing, then mypy --strict checks it (infra/openapi-client*.{yaml,ini}).
+check-client: install
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/openapi-python-client generate \
+		--path docs/openapi.json --meta none --config infra/openapi-client.yaml \
+		--output-path "$$tmp/clientarea_client" --fail-on-warning >"$$tmp/generate.log" 2>&1 || \
+		{ cat "$$tmp/generate.log" >&2; exit 1; }; \
+	cd "$$tmp" && "$(CURDIR)/$(VENV)/bin/mypy" --config-file "$(CURDIR)/infra/openapi-client-mypy.ini" \
+		--cache-dir "$$tmp/.mypy_cache" clientarea_client
+	@echo "the Python client generated from docs/openapi.json type-checks (mypy --strict)"
 
 check-web-client: $(WEB_STAMP)
 	cd web && npx openapi-typescript ../docs/openapi.json -o node_modules/.schema-check.d.ts --silent
@@ -207,7 +221,7 @@ lint: install
 # silently not run), and they share one dev server.
 # The browser suite runs apart too: one dev server and one Chromium for the whole run
 # (tests/browser/conftest.py), its tests in one process.
-test: lint web-test web
+test: lint web-test web check-client
 	$(PY) -m pytest -n 2 -q --ignore=tests/contract --ignore=tests/browser
 	$(PY) -m pytest -q -p no:xdist tests/contract
 	$(PY) -m pytest -q -p no:xdist tests/browser

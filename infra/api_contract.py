@@ -146,7 +146,10 @@ def _undocumented_errors(operation: dict[str, Any]) -> list[str]:
         problems.append("documents no 4xx error")
     if operation.get("security") and "401" not in statuses:
         problems.append("takes a session but does not document 401")
-    takes_input = operation.get("requestBody") or operation.get("parameters")
+    # The shared headers (components/parameters: Accept-Language, Idempotency-Key) are
+    # optional and never refused; an operation's own parameters are validated.
+    own_parameters = [p for p in operation.get("parameters", []) if "$ref" not in p]
+    takes_input = operation.get("requestBody") or own_parameters
     if takes_input and "422" not in statuses:
         problems.append("takes a body or parameters but does not document 422")
     return problems

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from functools import cache
 from typing import Any
 
+from clientarea import errors
+from clientarea.schema.routes import add_error
 from clientarea.sessions import Principal
+from clientarea.web import NOT_REPLAYED, WRITE_METHODS
 
 from infra import api_contract
 from infra.local.deployment import preset_table_environment
@@ -38,6 +42,8 @@ def generate() -> dict[str, Any]:
         document = _merge(document, part)
     _mark_authorization(document, stack)
     _document_gateway_responses(document)
+    _declare_headers(document)
+    _check_operations(document)
     _add_links(document)
     document["info"]["description"] = DESCRIPTION
     return document
@@ -69,12 +75,9 @@ def _merge(document: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-# API Gateway's own refusals (the template's GatewayResponses), before any function runs.
-UNAUTHORIZED = "unauthorized: no session, or an unknown, expired or revoked one"
-FORBIDDEN = {  # the authorizer's policy, per role it denies the route to
-    "client": "forbidden: a client session (staff routes are for staff only)",
-    "support": "forbidden: a staff session (client routes are for clients only)",
-}
+# The roles whose sessions the authorizer's policy may deny a route to (API Gateway's
+# own refusal, the template's GatewayResponses, before any function runs).
+ROLES = ("client", "support")
 
 
 def _mark_authorization(document: dict[str, Any], stack: Any) -> None:
@@ -91,19 +94,22 @@ def _mark_authorization(document: dict[str, Any], stack: Any) -> None:
         operation = document["paths"].get(route.path, {}).get(route.method.lower())
         if operation is not None and route.authorized:
             operation["security"] = [{"session": []}]
-            _document_refusal(operation, 401, UNAUTHORIZED)
-            for role in _denied_roles(stack, route):
-                _document_refusal(operation, 403, FORBIDDEN[role])
+            _document_error(operation, errors.Unauthorized)
+            if _denied_roles(stack, route):
+                _document_error(operation, errors.Forbidden)
 
 
-def _document_refusal(operation: dict[str, Any], status: int, description: str) -> None:
-    """Add the gateway's refusal; a handler's own answer with that status keeps its text."""
-    responses = operation.setdefault("responses", {})
-    own = responses.get(str(status))
-    if own is None:
-        responses[str(status)] = _error_response(description)
-    elif description not in own.get("description", ""):
-        own["description"] = f"{description}; or {own.get('description', '')}"
+def _document_error(
+    operation: dict[str, Any],
+    error: type[errors.DomainError],
+    headers: dict[str, Any] | None = None,
+) -> None:
+    """The operation can also answer `error` (its class says its status and code)."""
+    response = add_error(
+        operation.setdefault("responses", {}).setdefault(str(error.status), {}), error
+    )
+    if headers:
+        response["headers"] = headers
 
 
 @cache
@@ -116,7 +122,7 @@ def _denied_roles(stack: Any, route: Any) -> list[str]:
     authorizer = _authorizer_module()
     arn = f"arn:aws:execute-api:eu-central-1:123456789012:api/stage/{route.method}{route.path}"
     denied = []
-    for role in FORBIDDEN:
+    for role in ROLES:
         principal = Principal(client_number=1, role=role, locale="en", session_digest="-")
         if not LocalApi._allows(authorizer.policy(principal, arn)["policyDocument"], arn):
             denied.append(role)
@@ -128,6 +134,8 @@ def _denied_roles(stack: Any, route: Any) -> list[str]:
 # (`{"detail": [...]}`), which is not what the resolver answers (clientarea.web).
 ERROR_SCHEMA = {
     "type": "object",
+    "description": "Every error answer. Each operation's answers list the codes each status "
+    "can carry (their descriptions and examples).",
     "required": ["code", "message"],
     "properties": {
         "code": {"type": "string"},
@@ -147,7 +155,6 @@ VALIDATION_ERROR_SCHEMA = {
     },
     "title": "ValidationError",
 }
-ERROR_REF = {"$ref": "#/components/schemas/Error"}
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before trying again",
@@ -155,45 +162,89 @@ RETRY_AFTER = {
         "schema": {"type": "integer", "minimum": 1},
     }
 }
-# Answers that the resolver's guards, the stage or AWS give before (or around) a route's
-# own code, so that no handler declares them (the authorizer's: _mark_authorization).
-BODY_413 = "payload_too_large: the body is over 64 KiB"
-BODY_415 = "unsupported_media_type: the body is not application/json"
-THROTTLED = "rate_limited: too many requests (API Gateway's or the route's own limit)"
-UNAVAILABLE = "service_unavailable: AWS throttled or failed the request; nothing was changed"
-
-
-def _error_response(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description,
-        "content": {"application/json": {"schema": ERROR_REF}},
-    }
-    if headers:
-        response["headers"] = headers
-    return response
 
 
 def _document_gateway_responses(document: dict[str, Any]) -> None:
-    """Responses every route can give whatever its handler does: the body guard's 413 and
-    415 (clientarea.web), the stage's throttling 429 and AWS throttling or outage 503, both
-    with Retry-After (template.yaml, clientarea.availability), and 422 in the contract's
-    shape."""
+    """Responses every route can give whatever its handler does: request validation's
+    422 in the contract's shape, the body guard's 413 and 415 (clientarea.web), the
+    stage's throttling 429 and AWS throttling or outage 503, both with Retry-After
+    (template.yaml, clientarea.availability), and the replay guard's 409 and 422 on the
+    write routes that take an Idempotency-Key."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas.pop("HTTPValidationError", None)
+    for unused in ("HTTPValidationError", "ResponseValidationError"):
+        schemas.pop(unused, None)
     schemas["Error"] = ERROR_SCHEMA
     schemas["ValidationError"] = VALIDATION_ERROR_SCHEMA
-    for operations in document.get("paths", {}).values():
-        for operation in operations.values():
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             validation = responses.get("422", {}).get("content", {}).get("application/json", {})
             if validation.get("schema") == {"$ref": "#/components/schemas/HTTPValidationError"}:
-                validation["schema"] = ERROR_REF
+                del responses["422"]  # Powertools' own: the contract's shape follows
+            # Any request (a body sent where none is read included) is validated first.
+            _document_error(operation, errors.ValidationFailed)
             if "requestBody" in operation:
-                responses.setdefault("413", _error_response(BODY_413))
-                responses.setdefault("415", _error_response(BODY_415))
-            responses.setdefault("429", _error_response(THROTTLED))
-            responses["429"]["headers"] = RETRY_AFTER
-            responses.setdefault("503", _error_response(UNAVAILABLE, RETRY_AFTER))
+                _document_error(operation, errors.PayloadTooLarge)
+                _document_error(operation, errors.UnsupportedMediaType)
+            if _replayable(method, path):
+                _document_error(operation, errors.Conflict)
+                _document_error(operation, errors.IdempotencyKeyReused)
+            _document_error(operation, errors.RateLimited, RETRY_AFTER)
+            _document_error(operation, errors.ServiceUnavailable, RETRY_AFTER)
+
+
+def _replayable(method: str, path: str) -> bool:
+    """A write request that an Idempotency-Key makes safe to retry (clientarea.web)."""
+    return method.upper() in WRITE_METHODS and (method.upper(), path) not in NOT_REPLAYED
+
+
+# The request headers the document declares (API.md, "Conventions"), once each.
+PARAMETERS = {
+    "AcceptLanguage": {
+        "name": "Accept-Language",
+        "in": "header",
+        "required": False,
+        "description": "The language of error messages (and of the mails and texts of a "
+        "request without a session); a session's own language wins over it",
+        "schema": {"type": "string"},
+    },
+    "IdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "A retry with the same key, method, path, caller and body within an "
+        "hour gets the first answer again instead of acting twice (a 5xx is never kept)",
+        "schema": {"type": "string"},
+    },
+}
+
+
+def _declare_headers(document: dict[str, Any]) -> None:
+    """Accept-Language on every operation; Idempotency-Key on the write routes it guards."""
+    document["components"]["parameters"] = PARAMETERS
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            wanted = ["AcceptLanguage"] + (["IdempotencyKey"] if _replayable(method, path) else [])
+            parameters = operation.setdefault("parameters", [])
+            parameters += [{"$ref": f"#/components/parameters/{name}"} for name in wanted]
+
+
+def _check_operations(document: dict[str, Any]) -> None:
+    """Each operation has an explicit camelCase operationId of its own, and a tag (its
+    flow); the document lists the tags."""
+    seen: dict[str, str] = {}
+    tags: set[str] = set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            name = f"{method.upper()} {path}"
+            operation_id = operation.get("operationId", "")
+            if not re.fullmatch(r"[a-z][A-Za-z0-9]*", operation_id) or operation_id in seen:
+                raise SystemExit(f"{name}: operationId {operation_id!r} not camelCase or unique")
+            if not operation.get("tags"):
+                raise SystemExit(f"{name}: no tag (the flow it belongs to)")
+            seen[operation_id] = name
+            tags.update(operation["tags"])
+    document["tags"] = [{"name": tag} for tag in sorted(tags)]
 
 
 # OpenAPI links: where a response's values are the next request's parameters, so that

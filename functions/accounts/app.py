@@ -5,101 +5,87 @@ from __future__ import annotations
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import clock, locales, sessions, web
 from clientarea.accounts import login as sign_in
 from clientarea.accounts import password, profile, registration
-from pydantic import Field, SecretStr
+from clientarea.errors import (
+    Conflict,
+    InvalidCredentials,
+    InvalidEmail,
+    InvalidLogin,
+    LoginRateLimited,
+    NotFound,
+    TokenInvalid,
+    WeakPassword,
+)
+from clientarea.schema import fields
+from clientarea.schema.accounts import Account, Session
+from clientarea.schema.base import Answer, Shape
+from clientarea.schema.routes import EMPTY_OBJECT, NO_BODY, responses
+from pydantic import Field
 
 logger = Logger()
 metrics = Metrics()
 app = web.create_app()
 
-# mypy cannot read the web.* field types (pydantic Annotated types built at run time):
-# their fields carry ignore[valid-type].
-Name = web.person_name(200)
-Password = Annotated[SecretStr, Field(min_length=1, max_length=1024)]
-Token = Annotated[str, Field(min_length=1, max_length=512)]
-SessionId = Annotated[str, Path(min_length=1, max_length=64)]
+TAG = ["accounts"]
 
 
-class RegisterRequest(web.Shape):
-    email: Annotated[str, Field(min_length=3, max_length=254)]
-    password: Password
-    full_name: Name  # type: ignore[valid-type]
-    locale: Annotated[str | None, Field(max_length=35)] = None
+class RegisterRequest(Shape):
+    email: fields.Email
+    password: fields.Password
+    full_name: fields.Name
+    locale: fields.Locale = None
     login: Annotated[str | None, Field(max_length=64)] = None
 
 
-class VerifyEmailRequest(web.Shape):
-    token: Token
+class VerifyEmailRequest(Shape):
+    token: fields.Token
 
 
-class VerifiedAccount(web.Answer):
+class VerifiedAccount(Answer):
     client_number: int
     login: str
 
 
-class LoginRequest(web.Shape):
-    login: Annotated[str, Field(min_length=1, max_length=254)]
-    password: Password
+class LoginRequest(Shape):
+    login: fields.Login
+    password: fields.Password
 
 
-class SessionResponse(web.Answer):
+class SessionResponse(Answer):
     session_token: str
-    expires_at: str
+    expires_at: fields.Timestamp
 
 
-class Account(web.Answer):
-    client_number: int
-    login: str
-    email: str
-    full_name: str
-    phone: str | None
-    address: str | None
-    locale: str
-    authorised_emails: list[str]
-    # True once mail to `email` hard-bounced or drew a complaint: nothing is mailed there
-    # until the client changes it (a confirmed change clears it).
-    email_undeliverable: bool
+class AccountPatch(Shape):
+    full_name: fields.Name | None = None
+    phone: fields.one_line(40) | None = None  # type: ignore[valid-type]
+    address: fields.free_text(500) | None = None  # type: ignore[valid-type]
+    locale: fields.Locale = None
 
 
-class Session(web.Answer):
-    session_id: str
-    created_at: str
-    last_seen_at: str
-    user_agent: str | None
-    ip: str | None
-    current: bool
-
-
-class AccountPatch(web.Shape):
-    full_name: Name | None = None  # type: ignore[valid-type]
-    phone: web.one_line(40) | None = None  # type: ignore[valid-type]
-    address: web.free_text(500) | None = None  # type: ignore[valid-type]
-    locale: Annotated[str | None, Field(max_length=35)] = None
-
-
-class PasswordChange(web.Shape):
-    current_password: Password
-    new_password: Password
+class PasswordChange(Shape):
+    current_password: fields.Password
+    new_password: fields.Password
 
 
 @app.post(
     "/auth/register",
-    responses=web.responses(
+    operation_id="register",
+    tags=TAG,
+    responses=responses(
         202,
         None,
         "Always the same answer; a verification mail or a notice goes out",
-        content=web.EMPTY_OBJECT,
-        e422="weak_password, invalid_email, invalid_login, or validation_error",
+        content=EMPTY_OBJECT,
+        raises=[WeakPassword, InvalidEmail, InvalidLogin],
     ),
 )
 def register(request: RegisterRequest) -> Response[dict[str, Any]]:
@@ -117,12 +103,9 @@ def register(request: RegisterRequest) -> Response[dict[str, Any]]:
 
 @app.post(
     "/auth/verify-email",
-    responses=web.responses(
-        200,
-        VerifiedAccount,
-        "The account is active",
-        e410="token_invalid: unknown, used, superseded or expired link (all alike)",
-    ),
+    operation_id="verifyEmail",
+    tags=TAG,
+    responses=responses(200, VerifiedAccount, "The account is active", raises=[TokenInvalid]),
 )
 def verify_email(request: VerifyEmailRequest) -> VerifiedAccount:
     account = registration.verify_email(request.token, client_ip=web.client_ip(app))
@@ -131,11 +114,10 @@ def verify_email(request: VerifyEmailRequest) -> VerifiedAccount:
 
 @app.post(
     "/auth/login",
-    responses=web.responses(
-        200,
-        SessionResponse,
-        "A new session",
-        e401="invalid_credentials: unknown login or wrong password (alike)",
+    operation_id="login",
+    tags=TAG,
+    responses=responses(
+        200, SessionResponse, "A new session", raises=[InvalidCredentials, LoginRateLimited]
     ),
 )
 def login(request: LoginRequest) -> SessionResponse:
@@ -150,7 +132,9 @@ def login(request: LoginRequest) -> SessionResponse:
 
 @app.post(
     "/auth/logout",
-    responses=web.responses(204, None, "The session is revoked", content=web.NO_BODY),
+    operation_id="logout",
+    tags=TAG,
+    responses=responses(204, None, "The session is revoked", content=NO_BODY),
 )
 def logout() -> Response[None]:
     sign_in.logout(web.principal(app))
@@ -159,33 +143,31 @@ def logout() -> Response[None]:
 
 @app.get(
     "/account/sessions",
-    responses=web.responses(
-        200, list[Session], "The caller's live sessions, most recently used first"
-    ),
+    operation_id="listSessions",
+    tags=TAG,
+    responses=responses(200, list[Session], "The caller's live sessions, most recently used first"),
 )
 def list_sessions() -> list[Session]:
-    return [Session(**asdict(view)) for view in sessions.list_own(web.principal(app))]
+    return sessions.list_own(web.principal(app))
 
 
 @app.delete(
     "/account/sessions/<session_id>",
-    responses=web.responses(
-        204,
-        None,
-        "The session is over",
-        content=web.NO_BODY,
-        e404="not_found: no live session of the caller's has this id (another account's alike)",
-    ),
+    operation_id="endSession",
+    tags=TAG,
+    responses=responses(204, None, "The session is over", content=NO_BODY, raises=[NotFound]),
 )
-def end_session(session_id: SessionId) -> Response[None]:
+def end_session(session_id: fields.PathId) -> Response[None]:
     sessions.end_one(web.principal(app), session_id)
     return Response(204)
 
 
 @app.post(
     "/account/sessions/revoke-others",
-    responses=web.responses(
-        204, None, "Every session of the account but this one is over", content=web.NO_BODY
+    operation_id="revokeOtherSessions",
+    tags=TAG,
+    responses=responses(
+        204, None, "Every session of the account but this one is over", content=NO_BODY
     ),
 )
 def revoke_other_sessions() -> Response[None]:
@@ -193,12 +175,20 @@ def revoke_other_sessions() -> Response[None]:
     return Response(204)
 
 
-@app.get("/account")
+@app.get(
+    "/account",
+    operation_id="getAccount",
+    tags=TAG,
+)
 def get_account() -> Account:
     return Account(**profile.profile(web.principal(app).client_number).as_dict())
 
 
-@app.patch("/account")
+@app.patch(
+    "/account",
+    operation_id="updateAccount",
+    tags=TAG,
+)
 def patch_account(request: AccountPatch) -> Account:
     changes = request.model_dump(exclude_unset=True)
     if "locale" in changes:
@@ -214,14 +204,14 @@ def patch_account(request: AccountPatch) -> Account:
 
 @app.put(
     "/account/password",
-    responses=web.responses(
+    operation_id="changePassword",
+    tags=TAG,
+    responses=responses(
         204,
         None,
         "Changed; every other session is revoked",
-        content=web.NO_BODY,
-        e401="invalid_credentials: the current password is wrong",
-        e409="conflict: a concurrent change won; retry",
-        e422="weak_password, or validation_error",
+        content=NO_BODY,
+        raises=[InvalidCredentials, Conflict, WeakPassword],
     ),
 )
 def change_password(request: PasswordChange) -> Response[None]:
@@ -234,12 +224,16 @@ def change_password(request: PasswordChange) -> Response[None]:
     return Response(204)
 
 
-class StaffMember(web.Answer):
+class StaffMember(Answer):
     login: str
     role: str
 
 
-@app.get("/staff/me")
+@app.get(
+    "/staff/me",
+    operation_id="getStaffMe",
+    tags=TAG,
+)
 def staff_me() -> StaffMember:
     """The signed-in staff member's own login and role (clients never get here: the
     authorizer denies them every /staff/... route)."""

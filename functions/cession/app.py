@@ -10,76 +10,81 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import services, web
 from clientarea.cession import answers, lifecycle, ordering
 from clientarea.cession import orders as cession_orders
+from clientarea.errors import (
+    CessionPending,
+    Forbidden,
+    InvalidOrderState,
+    NotFound,
+    RateLimited,
+    RecipientMismatch,
+    TokenInvalid,
+)
+from clientarea.schema import fields
+from clientarea.schema.base import Answer, Shape
+from clientarea.schema.fields import PathId
+from clientarea.schema.routes import responses
+from clientarea.schema.services import OrderStatus, Service
 from pydantic import Field
 
 logger = Logger()
 metrics = Metrics()
 app = web.create_app()
 
-PathId = Annotated[str, Path(min_length=1, max_length=64)]
+TAG = ["cession"]
 
 
-class Service(web.Answer):
-    service_id: str
-    product: str
-    domain: str
-    status: str
-
-
-class CessionRequest(web.Shape):
+class CessionRequest(Shape):
     recipient_login: Annotated[str, Field(min_length=1, max_length=64)]
     recipient_client_number: Annotated[int, Field(ge=1, le=10**12)]
 
 
-class OrderParty(web.Answer):
+class OrderParty(Answer):
     client_number: int
-    confirmed_at: str | None
+    confirmed_at: fields.Timestamp | None
 
 
-class Order(web.Answer):
+class Order(Answer):
     order_id: str
     type: Literal["cession"]
     service_id: str
     product: str
     domain: str
-    status: str
+    status: OrderStatus
     owner: OrderParty
     recipient: OrderParty
-    created_at: str
-    expires_at: str | None
+    created_at: fields.Timestamp
+    expires_at: fields.Timestamp | None
 
 
-class ResendRequest(web.Shape):
+class ResendRequest(Shape):
     party: Literal["owner", "recipient"]
 
 
-class CessionLinkRequest(web.Shape):
-    token: Annotated[str, Field(min_length=1, max_length=512)]
+class CessionLinkRequest(Shape):
+    token: fields.Token
 
 
-class CessionAnswer(web.Answer):
+class CessionAnswer(Answer):
     order_id: str
     party: Literal["owner", "recipient"]
-    status: str
-
-
-NOT_YOURS = "not_found: no such order, or not the caller's"
-OWNER_ONLY = "forbidden: only the owner may do this"
-NOT_NOW = "invalid_order_state: the order's state does not allow this"
-LINK_DEAD = "token_invalid: unknown, used, superseded, revoked or expired link, or a closed order"
+    status: OrderStatus
 
 
 def _order(view: cession_orders.Order) -> Order:
     return Order.model_validate(view.as_dict())
 
 
-@app.get("/services", responses=web.responses(200, list[Service], "The caller's services"))
+@app.get(
+    "/services",
+    operation_id="listServices",
+    tags=["services"],
+    responses=responses(200, list[Service], "The caller's services"),
+)
 def list_services() -> list[Service]:
     owned = services.list_for_owner(web.principal(app).client_number)
     return [Service(**service.as_dict()) for service in owned]
@@ -87,15 +92,13 @@ def list_services() -> list[Service]:
 
 @app.post(
     "/services/<service_id>/cession",
-    responses=web.responses(
+    operation_id="orderCession",
+    tags=TAG,
+    responses=responses(
         201,
         Order,
         "The order, awaiting activation; the service is held for it",
-        e404="not_found: no such service, or not the caller's",
-        e409="cession_pending: the service already has an open cession",
-        e422="recipient_mismatch: login and client number do not name one other client "
-        "account; or validation_error",
-        e429="rate_limited: too many recipient mismatches from this account or address",
+        raises=[NotFound, CessionPending, RecipientMismatch, RateLimited],
     ),
 )
 def order_cession(service_id: PathId, request: CessionRequest) -> Response[Order]:
@@ -109,25 +112,35 @@ def order_cession(service_id: PathId, request: CessionRequest) -> Response[Order
     return Response(201, "application/json", _order(view))
 
 
-@app.get("/orders", responses=web.responses(200, list[Order], "Orders the caller owns or receives"))
+@app.get(
+    "/orders",
+    operation_id="listOrders",
+    tags=TAG,
+    responses=responses(200, list[Order], "Orders the caller owns or receives"),
+)
 def list_orders() -> list[Order]:
     return [_order(view) for view in ordering.list_orders(web.principal(app).client_number)]
 
 
-@app.get("/orders/<order_id>", responses=web.responses(200, Order, "The order", e404=NOT_YOURS))
+@app.get(
+    "/orders/<order_id>",
+    operation_id="getOrder",
+    tags=TAG,
+    responses=responses(200, Order, "The order", raises=[NotFound]),
+)
 def get_order(order_id: PathId) -> Order:
     return _order(ordering.get_order(web.principal(app).client_number, order_id))
 
 
 @app.post(
     "/orders/<order_id>/activate",
-    responses=web.responses(
+    operation_id="activateOrder",
+    tags=TAG,
+    responses=responses(
         202,
         Order,
         "Confirmation links sent to both parties; the workflow waits for them",
-        e403=OWNER_ONLY,
-        e404=NOT_YOURS,
-        e409=NOT_NOW,
+        raises=[Forbidden, NotFound, InvalidOrderState],
     ),
 )
 def activate(order_id: PathId) -> Response[Order]:
@@ -137,13 +150,13 @@ def activate(order_id: PathId) -> Response[Order]:
 
 @app.post(
     "/orders/<order_id>/resend",
-    responses=web.responses(
+    operation_id="resendOrderLink",
+    tags=TAG,
+    responses=responses(
         202,
         None,
         "A new link for that party; its previous link stops working",
-        e403="forbidden: the recipient may only have its own link re-sent",
-        e404=NOT_YOURS,
-        e409=NOT_NOW + " (or that party has already confirmed)",
+        raises=[Forbidden, NotFound, InvalidOrderState],
     ),
 )
 def resend(order_id: PathId, request: ResendRequest) -> Response[dict[str, Any]]:
@@ -155,8 +168,10 @@ def resend(order_id: PathId, request: ResendRequest) -> Response[dict[str, Any]]
 
 @app.post(
     "/orders/<order_id>/cancel",
-    responses=web.responses(
-        200, Order, "The cancelled order", e403=OWNER_ONLY, e404=NOT_YOURS, e409=NOT_NOW
+    operation_id="cancelOrder",
+    tags=TAG,
+    responses=responses(
+        200, Order, "The cancelled order", raises=[Forbidden, NotFound, InvalidOrderState]
     ),
 )
 def cancel(order_id: PathId) -> Order:
@@ -165,7 +180,9 @@ def cancel(order_id: PathId) -> Order:
 
 @app.post(
     "/cession/confirm",
-    responses=web.responses(200, CessionAnswer, "The confirmation is recorded", e410=LINK_DEAD),
+    operation_id="confirmCession",
+    tags=TAG,
+    responses=responses(200, CessionAnswer, "The confirmation is recorded", raises=[TokenInvalid]),
 )
 def confirm(request: CessionLinkRequest) -> CessionAnswer:
     return _answer(request, answers.Decision.CONFIRM)
@@ -173,7 +190,9 @@ def confirm(request: CessionLinkRequest) -> CessionAnswer:
 
 @app.post(
     "/cession/decline",
-    responses=web.responses(200, CessionAnswer, "The order is declined", e410=LINK_DEAD),
+    operation_id="declineCession",
+    tags=TAG,
+    responses=responses(200, CessionAnswer, "The order is declined", raises=[TokenInvalid]),
 )
 def decline(request: CessionLinkRequest) -> CessionAnswer:
     return _answer(request, answers.Decision.DECLINE)
@@ -185,7 +204,7 @@ def _answer(request: CessionLinkRequest, decision: answers.Decision) -> CessionA
     return CessionAnswer(
         order_id=result.order_id,
         party=result.party,  # type: ignore[arg-type]
-        status=result.status,
+        status=OrderStatus(result.status),
     )
 
 

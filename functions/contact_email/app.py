@@ -16,74 +16,74 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import web
 from clientarea.contact_email import change
 from clientarea.contact_email import senders as email_senders
-from pydantic import Field, SecretStr
+from clientarea.errors import (
+    AlreadyAuthorised,
+    Conflict,
+    EmailTaken,
+    EmailUnchanged,
+    InvalidCredentials,
+    InvalidEmail,
+    NotFound,
+    RateLimited,
+    TokenInvalid,
+    TooManyAuthorisedEmails,
+)
+from clientarea.schema import fields
+from clientarea.schema.accounts import Account
+from clientarea.schema.base import Answer, Shape
+from clientarea.schema.routes import NO_BODY, responses
 
 logger = Logger()
 metrics = Metrics()
 app = web.create_app()
 
-Email = Annotated[str, Field(min_length=3, max_length=254)]
+TAG = ["contact email"]
 
 
-class EmailChangeRequest(web.Shape):
-    new_email: Email
-    current_password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
+class EmailChangeRequest(Shape):
+    new_email: fields.Email
+    current_password: fields.Password
 
 
-class EmailChangeConfirmation(web.Shape):
-    token: Annotated[str, Field(min_length=1, max_length=512)]
+class EmailChangeConfirmation(Shape):
+    token: fields.Token
 
 
-# The same shape (and name) as the accounts function's GET /account answer.
-class Account(web.Answer):
-    client_number: int
-    login: str
+class AuthorisedEmailRequest(Shape):
+    email: fields.Email
+
+
+class AuthorisedEmailConfirmation(Shape):
+    token: fields.Token
+
+
+class AuthorisedEmail(Answer):
     email: str
-    full_name: str
-    phone: str | None
-    address: str | None
-    locale: str
-    authorised_emails: list[str]
-    # True once mail to `email` hard-bounced or drew a complaint: nothing is mailed there
-    # until the client changes it (a confirmed change clears it).
-    email_undeliverable: bool
-
-
-class AuthorisedEmailRequest(web.Shape):
-    email: Email
-
-
-class AuthorisedEmailConfirmation(web.Shape):
-    token: Annotated[str, Field(min_length=1, max_length=512)]
-
-
-class AuthorisedEmail(web.Answer):
-    email: str
-    added_at: str
+    added_at: fields.Timestamp
     status: Literal["pending", "confirmed"]
 
 
-class AuthorisedEmailPending(web.Answer):
+class AuthorisedEmailPending(Answer):
     email: str
     status: Literal["pending"]
 
 
-class AuthorisedEmailConfirmed(web.Answer):
+class AuthorisedEmailConfirmed(Answer):
     email: str
-    added_at: str
+    added_at: fields.Timestamp
     status: Literal["confirmed"]
 
 
 @app.post(
     "/account/email-change",
-    responses=web.responses(
+    operation_id="requestEmailChange",
+    tags=TAG,
+    responses=responses(
         202,
         None,
         "A 2-hour link went to the new address (unless another account uses it) and a "
         "notice to the current one; the contact email changes only when confirmed",
-        e401="invalid_credentials: wrong current password",
-        e422="invalid_email, email_unchanged or validation_error",
-        e429="rate_limited: too many wrong passwords, or too many requests for the account",
+        raises=[InvalidCredentials, InvalidEmail, EmailUnchanged, RateLimited],
     ),
 )
 def request_change(request: EmailChangeRequest) -> Response[dict[str, Any]]:
@@ -100,12 +100,13 @@ def request_change(request: EmailChangeRequest) -> Response[dict[str, Any]]:
 
 @app.post(
     "/account/email-change/confirm",
-    responses=web.responses(
+    operation_id="confirmEmailChange",
+    tags=TAG,
+    responses=responses(
         200,
         Account,
         "The account with its new contact (and login) email",
-        e409="email_taken: another account took the address meanwhile (nothing changed)",
-        e410="token_invalid: unknown, used, superseded or expired link",
+        raises=[EmailTaken, TokenInvalid],
     ),
 )
 def confirm_change(request: EmailChangeConfirmation) -> Account:
@@ -115,7 +116,9 @@ def confirm_change(request: EmailChangeConfirmation) -> Account:
 
 @app.get(
     "/account/authorised-emails",
-    responses=web.responses(
+    operation_id="listAuthorisedEmails",
+    tags=TAG,
+    responses=responses(
         200,
         list[AuthorisedEmail],
         "Listed senders, oldest first: pending (a confirmation link was mailed to the "
@@ -129,16 +132,15 @@ def list_authorised() -> list[AuthorisedEmail]:
 
 @app.post(
     "/account/authorised-emails",
-    responses=web.responses(
+    operation_id="addAuthorisedEmail",
+    tags=TAG,
+    responses=responses(
         202,
         AuthorisedEmailPending,
         "Listed as pending; a 2-hour confirmation link goes to the address (a fresh one, "
         "killing the older, when asked again). The same answer whether or not any "
         "account uses the address",
-        e409="already_authorised: the contact email or an address already confirmed; "
-        "conflict: the list changed meanwhile",
-        e422="too_many_authorised_emails (at most 20), invalid_email or validation_error",
-        e429="rate_limited: too many confirmation links asked for the account",
+        raises=[AlreadyAuthorised, Conflict, TooManyAuthorisedEmails, InvalidEmail, RateLimited],
     ),
 )
 def request_authorisation(request: AuthorisedEmailRequest) -> Response[AuthorisedEmailPending]:
@@ -151,15 +153,14 @@ def request_authorisation(request: AuthorisedEmailRequest) -> Response[Authorise
 
 @app.post(
     "/account/authorised-emails/confirm",
-    responses=web.responses(
+    operation_id="confirmAuthorisedEmail",
+    tags=TAG,
+    responses=responses(
         200,
         AuthorisedEmailConfirmed,
         "The address may now open tickets by email for the account that listed it (no "
         "session: the link opened from that mailbox is the proof)",
-        e409="email_taken: another account confirmed the address first, or it is "
-        "another account's contact email (nothing changed)",
-        e410="token_invalid: unknown, used, superseded, expired or removed link",
-        e429="rate_limited: too many invalid links from this address",
+        raises=[EmailTaken, TokenInvalid, RateLimited],
     ),
 )
 def confirm_authorisation(request: AuthorisedEmailConfirmation) -> AuthorisedEmailConfirmed:
@@ -169,8 +170,10 @@ def confirm_authorisation(request: AuthorisedEmailConfirmation) -> AuthorisedEma
 
 @app.delete(
     "/account/authorised-emails/<email>",
-    responses=web.responses(
-        204, None, "Removed, pending or confirmed", e404="not_found: no such listed address"
+    operation_id="removeAuthorisedEmail",
+    tags=TAG,
+    responses=responses(
+        204, None, "Removed, pending or confirmed", content=NO_BODY, raises=[NotFound]
     ),
 )
 def revoke(email: Annotated[str, Path(min_length=1, max_length=254)]) -> Response[None]:

@@ -5,46 +5,48 @@ from __future__ import annotations
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import clock, password_reset, web
-from pydantic import Field, SecretStr
+from clientarea.errors import TokenInvalid, WeakPassword
+from clientarea.schema import fields
+from clientarea.schema.base import Answer, Shape
+from clientarea.schema.routes import EMPTY_OBJECT, NO_BODY, responses
 
 logger = Logger()
 metrics = Metrics()
 app = web.create_app()
 
-Token = Annotated[str, Field(min_length=1, max_length=512)]
+TAG = ["password reset"]
 
 
-class ForgotRequest(web.Shape):
-    login: Annotated[str, Field(min_length=1, max_length=254)]
+class ForgotRequest(Shape):
+    login: fields.Login
 
 
-class TokenRequest(web.Shape):
-    token: Token
+class TokenRequest(Shape):
+    token: fields.Token
 
 
-class TokenExpiry(web.Answer):
-    expires_at: str
+class TokenExpiry(Answer):
+    expires_at: fields.Timestamp
 
 
-class ResetRequest(web.Shape):
-    token: Token
-    new_password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
+class ResetRequest(Shape):
+    token: fields.Token
+    new_password: fields.Password
 
 
 @app.post(
     "/password/forgot",
-    responses=web.responses(
-        202,
-        None,
-        "The same answer whether or not the account exists",
-        content=web.EMPTY_OBJECT,
+    operation_id="requestPasswordReset",
+    tags=TAG,
+    responses=responses(
+        202, None, "The same answer whether or not the account exists", content=EMPTY_OBJECT
     ),
 )
 def forgot(request: ForgotRequest) -> Response[dict[str, Any]]:
@@ -56,12 +58,9 @@ def forgot(request: ForgotRequest) -> Response[dict[str, Any]]:
 
 @app.post(
     "/password/reset/verify",
-    responses=web.responses(
-        200,
-        TokenExpiry,
-        "The link is valid until then",
-        e410="token_invalid: unknown, used, superseded or expired link (all alike)",
-    ),
+    operation_id="verifyPasswordResetLink",
+    tags=TAG,
+    responses=responses(200, TokenExpiry, "The link is valid until then", raises=[TokenInvalid]),
 )
 def verify(request: TokenRequest) -> TokenExpiry:
     expires_at = password_reset.verify(request.token, client_ip=web.client_ip(app))
@@ -70,13 +69,14 @@ def verify(request: TokenRequest) -> TokenExpiry:
 
 @app.post(
     "/password/reset",
-    responses=web.responses(
+    operation_id="resetPassword",
+    tags=TAG,
+    responses=responses(
         204,
         None,
         "The password is changed; every session is revoked",
-        content=web.NO_BODY,
-        e410="token_invalid: unknown, used, superseded or expired link (all alike)",
-        e422="weak_password, or validation_error",
+        content=NO_BODY,
+        raises=[TokenInvalid, WeakPassword],
     ),
 )
 def reset(request: ResetRequest) -> Response[None]:

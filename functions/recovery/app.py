@@ -18,17 +18,28 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import locales, web
-from clientarea.errors import NotFound
+from clientarea.errors import (
+    DocumentsMissing,
+    InvalidEmail,
+    InvalidRecoveryState,
+    NotFound,
+    RateLimited,
+)
 from clientarea.recovery import applicant, forms
 from clientarea.recovery import rules as recovery_rules
-from pydantic import ConfigDict, Field, model_validator
+from clientarea.schema import fields
+from clientarea.schema.base import Answer, Shape
+from clientarea.schema.fields import Reference
+from clientarea.schema.recovery import RecoveryDocument, RecoveryStatus
+from clientarea.schema.routes import responses
+from pydantic import ConfigDict, model_validator
 
 logger = Logger()
 metrics = Metrics()
 app = web.create_app()
 
 ApplicantTypeName = Literal["individual", "sole_proprietor", "legal_entity"]
-Reference = Annotated[str, Path(min_length=1, max_length=32)]
+TAG = ["recovery"]
 # The case's access key. Optional here so that a missing key is the same 404 as a wrong one.
 AccessKey = Annotated[
     str | None,
@@ -40,20 +51,20 @@ AccessKey = Annotated[
 ]
 
 
-class RecoveryDocumentRule(web.Answer):
+class RecoveryDocumentRule(Answer):
     document: str
     required: bool
     description: str
 
 
-class RecoveryChannelRule(web.Answer):
+class RecoveryChannelRule(Answer):
     channel: str
     description: str
     uploads_needed: bool
     documents: list[RecoveryDocumentRule]
 
 
-class RecoveryApplicantRules(web.Answer):
+class RecoveryApplicantRules(Answer):
     name: str
     channels: list[RecoveryChannelRule]
     accepted_content_types: list[str]
@@ -61,13 +72,13 @@ class RecoveryApplicantRules(web.Answer):
     template_url: str  # relative to the API's base URL
 
 
-class RecoveryApplicantTypes(web.Answer):
+class RecoveryApplicantTypes(Answer):
     individual: RecoveryApplicantRules
     sole_proprietor: RecoveryApplicantRules
     legal_entity: RecoveryApplicantRules
 
 
-class RecoveryRequirements(web.Answer):
+class RecoveryRequirements(Answer):
     applicant_types: RecoveryApplicantTypes
 
 
@@ -99,16 +110,14 @@ def _applicant_rules(schema: dict[str, Any]) -> None:
     schema["allOf"] = rules
 
 
-# mypy cannot read the web.* field types (pydantic Annotated types built at run time):
-# their fields carry ignore[valid-type].
-class RecoveryApplication(web.Shape):
-    account_hint: web.one_line(254, min_length=1)  # type: ignore[valid-type]
+class RecoveryApplication(Shape):
+    account_hint: fields.one_line(254, min_length=1)  # type: ignore[valid-type]
     applicant_type: ApplicantTypeName
-    full_name: web.person_name(200)  # type: ignore[valid-type]
-    new_email: Annotated[str, Field(min_length=3, max_length=254)]
-    phone: web.one_line(40, min_length=3)  # type: ignore[valid-type]
-    company_name: web.one_line(200) | None = None  # type: ignore[valid-type]
-    company_code: web.one_line(40) | None = None  # type: ignore[valid-type]
+    full_name: fields.Name
+    new_email: fields.Email
+    phone: fields.one_line(40, min_length=3)  # type: ignore[valid-type]
+    company_name: fields.one_line(200) | None = None  # type: ignore[valid-type]
+    company_code: fields.one_line(40) | None = None  # type: ignore[valid-type]
     channel: Literal["e_signature", "scanned_documents", "post"]
 
     @model_validator(mode="after")
@@ -125,7 +134,7 @@ class RecoveryApplication(web.Shape):
     model_config = ConfigDict(json_schema_extra=_applicant_rules)
 
 
-class RecoveryUpload(web.Answer):
+class RecoveryUpload(Answer):
     document: str
     required: bool
     method: Literal["POST"]
@@ -133,42 +142,33 @@ class RecoveryUpload(web.Answer):
     # One signed form per accepted content type: send the one matching the file.
     fields_by_content_type: dict[str, dict[str, str]]
     max_bytes: int
-    expires_at: str
+    expires_at: fields.Timestamp
 
 
-class RecoveryCreated(web.Answer):
+class RecoveryCreated(Answer):
     reference: str
     access_key: str
-    status: str
+    status: RecoveryStatus
     uploads: list[RecoveryUpload]
 
 
-class RecoveryDocument(web.Answer):
-    document: str
-    required: bool
-    uploaded: bool
-    size: int | None
-    uploaded_at: str | None
-
-
-class RecoveryCase(web.Answer):
+class RecoveryCase(Answer):
     reference: str
-    status: str
+    status: RecoveryStatus
     applicant_type: str
     channel: str
     documents: list[RecoveryDocument]
     uploads: list[RecoveryUpload]
-    created_at: str
-    submitted_at: str | None
-    decided_at: str | None
+    created_at: fields.Timestamp
+    submitted_at: fields.Timestamp | None
+    decided_at: fields.Timestamp | None
     decision_reason: str | None
 
 
-class RecoverySubmitted(web.Answer):
+class RecoverySubmitted(Answer):
     status: Literal["under_review"]
 
 
-NOT_FOUND = "not_found: unknown reference or wrong access key (alike)"
 DOCX = {forms.DOCX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}
 
 
@@ -183,7 +183,9 @@ def _docx(content: bytes, filename: str) -> Response[bytes]:
 
 @app.get(
     "/recovery/requirements",
-    responses=web.responses(200, RecoveryRequirements, "What each applicant type must send"),
+    operation_id="getRecoveryRequirements",
+    tags=TAG,
+    responses=responses(200, RecoveryRequirements, "What each applicant type must send"),
 )
 def get_requirements() -> RecoveryRequirements:
     return RecoveryRequirements.model_validate(recovery_rules.requirements(web.request_locale(app)))
@@ -191,13 +193,9 @@ def get_requirements() -> RecoveryRequirements:
 
 @app.get(
     "/recovery/templates/<applicant_type>",
-    responses=web.responses(
-        200,
-        None,
-        "The blank application (DOCX)",
-        content=DOCX,
-        e404="not_found: no such applicant type",
-    ),
+    operation_id="getRecoveryTemplate",
+    tags=TAG,
+    responses=responses(200, None, "The blank application (DOCX)", content=DOCX, raises=[NotFound]),
 )
 def get_template(  # type: ignore[no-untyped-def]  # a return annotation changes the body
     applicant_type: Annotated[str, Path(min_length=1, max_length=32)],
@@ -213,13 +211,14 @@ def get_template(  # type: ignore[no-untyped-def]  # a return annotation changes
 
 @app.post(
     "/recovery/requests",
-    responses=web.responses(
+    operation_id="createRecoveryRequest",
+    tags=TAG,
+    responses=responses(
         201,
         RecoveryCreated,
         "The case is open; the access key is shown only here. The same answer whether or "
         "not the hint names an account.",
-        e422="validation_error or invalid_email",
-        e429="rate_limited: too many requests from this address",
+        raises=[InvalidEmail, RateLimited],
     ),
 )
 def create_request(request: RecoveryApplication) -> Response[RecoveryCreated]:
@@ -230,7 +229,7 @@ def create_request(request: RecoveryApplication) -> Response[RecoveryCreated]:
     body = RecoveryCreated(
         reference=created.reference,
         access_key=created.access_key,
-        status=created.status,
+        status=RecoveryStatus(created.status),
         uploads=[RecoveryUpload(**upload) for upload in created.uploads],
     )
     return Response(201, "application/json", body)
@@ -238,8 +237,10 @@ def create_request(request: RecoveryApplication) -> Response[RecoveryCreated]:
 
 @app.get(
     "/recovery/requests/<reference>",
-    responses=web.responses(
-        200, RecoveryCase, "The case as the applicant sees it", e404=NOT_FOUND, e429="rate_limited"
+    operation_id="getRecoveryRequest",
+    tags=TAG,
+    responses=responses(
+        200, RecoveryCase, "The case as the applicant sees it", raises=[NotFound, RateLimited]
     ),
 )
 def get_request(reference: Reference, x_recovery_key: AccessKey = None) -> RecoveryCase:
@@ -249,14 +250,13 @@ def get_request(reference: Reference, x_recovery_key: AccessKey = None) -> Recov
 
 @app.post(
     "/recovery/requests/<reference>/submit",
-    responses=web.responses(
+    operation_id="submitRecoveryRequest",
+    tags=TAG,
+    responses=responses(
         202,
         RecoverySubmitted,
         "Handed to staff",
-        e404=NOT_FOUND,
-        e409="documents_missing: a required document is not uploaded; "
-        "invalid_recovery_state: already submitted or decided",
-        e429="rate_limited",
+        raises=[NotFound, DocumentsMissing, InvalidRecoveryState, RateLimited],
     ),
 )
 def submit_request(
@@ -270,8 +270,14 @@ def submit_request(
 
 @app.get(
     "/recovery/requests/<reference>/application",
-    responses=web.responses(
-        200, None, "The application pre-filled with the case (DOCX)", content=DOCX, e404=NOT_FOUND
+    operation_id="getRecoveryApplication",
+    tags=TAG,
+    responses=responses(
+        200,
+        None,
+        "The application pre-filled with the case (DOCX)",
+        content=DOCX,
+        raises=[NotFound],
     ),
 )
 def get_filled_application(  # type: ignore[no-untyped-def]  # see get_template

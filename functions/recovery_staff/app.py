@@ -15,62 +15,69 @@ from clientarea import startup  # first: pauses the garbage collector during ini
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import web
+from clientarea.errors import (
+    Conflict,
+    EmailTaken,
+    Forbidden,
+    InvalidRecoveryState,
+    NoMatchingAccount,
+    NotFound,
+)
 from clientarea.recovery import staff
+from clientarea.schema import fields
+from clientarea.schema.base import Answer, Shape
+from clientarea.schema.fields import Reference
+from clientarea.schema.recovery import RecoveryDocument, RecoveryStatus
+from clientarea.schema.routes import responses
 from pydantic import ConfigDict, Field, model_validator
 
 logger = Logger()
 metrics = Metrics()
 app = web.create_app(staff_only=True)
 
-Reference = Annotated[str, Path(min_length=1, max_length=32)]
-StatusName = Literal["awaiting_documents", "under_review", "approved", "rejected"]
+TAG = ["staff recovery"]
 
 
-class StaffRecoverySummary(web.Answer):
+class StaffRecoverySummary(Answer):
     reference: str
-    status: str
+    status: RecoveryStatus
     applicant_type: str
     channel: str
     full_name: str
-    created_at: str
-    submitted_at: str | None
-    decided_at: str | None
+    created_at: fields.Timestamp
+    submitted_at: fields.Timestamp | None
+    decided_at: fields.Timestamp | None
 
 
-class StaffRecoveryAccount(web.Answer):
+class StaffRecoveryAccount(Answer):
     client_number: int
     matched_by: str | None
     full_name: str
 
 
-class StaffRecoveryDocument(web.Answer):
+class StaffRecoveryDocument(RecoveryDocument):
     """A document as the applicant handed it in (frozen at submit: a later upload is
     never shown); `size` and `etag` are those of the submission's audit entry."""
 
-    document: str
-    required: bool
-    uploaded: bool
-    size: int | None
-    uploaded_at: str | None
     etag: str | None  # S3's ETag of the file: its MD5, hex (a single-part upload)
     download_url: str | None  # presigned, valid 5 minutes
 
 
-class StaffRecoveryAuditEntry(web.Answer):
-    at: str
+class StaffRecoveryAuditEntry(Answer):
+    at: fields.Timestamp
     action: str
     actor: str
     source_ip: str
     detail: dict[str, Any]
 
 
-class StaffRecoveryCase(web.Answer):
+class StaffRecoveryCase(Answer):
     reference: str
-    status: str
+    status: RecoveryStatus
     applicant_type: str
     channel: str
     full_name: str
@@ -82,15 +89,15 @@ class StaffRecoveryCase(web.Answer):
     account_hint: str
     account: StaffRecoveryAccount | None  # the account the hint named, if any
     documents: list[StaffRecoveryDocument]
-    created_at: str
-    submitted_at: str | None
-    decided_at: str | None
+    created_at: fields.Timestamp
+    submitted_at: fields.Timestamp | None
+    decided_at: fields.Timestamp | None
     decided_by: int | None
     decision_reason: str | None
     audit: list[StaffRecoveryAuditEntry]
 
 
-class StaffRecoveryDecision(web.Shape):
+class StaffRecoveryDecision(Shape):
     decision: Literal["approve", "reject"]
     reason: Annotated[str, Field(max_length=2000)] = ""
 
@@ -110,30 +117,30 @@ class StaffRecoveryDecision(web.Shape):
     )
 
 
-STAFF_ONLY = "forbidden: not a staff session"
-
-
 @app.get(
     "/staff/recovery-requests",
-    responses=web.responses(
-        200, list[StaffRecoverySummary], "Cases in that status, oldest first", e403=STAFF_ONLY
+    operation_id="listRecoveryRequests",
+    tags=TAG,
+    responses=responses(
+        200, list[StaffRecoverySummary], "Cases in that status, oldest first", raises=[Forbidden]
     ),
 )
 def list_requests(
-    status: Annotated[StatusName, Query()] = "under_review",
+    status: Annotated[RecoveryStatus, Query()] = RecoveryStatus.UNDER_REVIEW,
 ) -> list[StaffRecoverySummary]:
-    cases = staff.staff_list(web.principal(app), status)
+    cases = staff.staff_list(web.principal(app), status.value)
     return [StaffRecoverySummary(**case) for case in cases]
 
 
 @app.get(
     "/staff/recovery-requests/<reference>",
-    responses=web.responses(
+    operation_id="getStaffRecoveryRequest",
+    tags=TAG,
+    responses=responses(
         200,
         StaffRecoveryCase,
         "The case, its documents (short-lived download links) and its audit trail",
-        e403=STAFF_ONLY,
-        e404="not_found",
+        raises=[Forbidden, NotFound],
     ),
 )
 def get_request(reference: Reference) -> StaffRecoveryCase:
@@ -143,16 +150,13 @@ def get_request(reference: Reference) -> StaffRecoveryCase:
 
 @app.post(
     "/staff/recovery-requests/<reference>/decision",
-    responses=web.responses(
+    operation_id="decideRecoveryRequest",
+    tags=TAG,
+    responses=responses(
         200,
         StaffRecoveryCase,
         "The decided case",
-        e403="forbidden: not a staff session, or an approval by a support agent (approving "
-        "needs the admin role; any staff role may reject)",
-        e404="not_found",
-        e409="invalid_recovery_state (not under review, e.g. decided already); email_taken "
-        "(approve: the new address belongs to another account); no_matching_account "
-        "(approve: the hint named no account); conflict (a concurrent change)",
+        raises=[Forbidden, NotFound, InvalidRecoveryState, EmailTaken, NoMatchingAccount, Conflict],
     ),
 )
 def decide(reference: Reference, request: StaffRecoveryDecision) -> StaffRecoveryCase:

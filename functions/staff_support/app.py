@@ -19,43 +19,30 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import web
+from clientarea.errors import Forbidden, NotFound, TicketClosed
+from clientarea.schema.base import Shape
+from clientarea.schema.fields import TicketNumber
+from clientarea.schema.routes import responses
+from clientarea.schema.services import Service
+from clientarea.schema.support import TicketAttachment, TicketMessage, TicketStatus, TicketSummary
 from clientarea.support import staff, views
 from pydantic import Field
 
 logger = Logger()
 app = web.create_app(staff_only=True)
 
-TicketNumber = Annotated[str, Path(min_length=1, max_length=32)]
-STAFF_ONLY = "forbidden: not a staff session"
+TAG = ["staff support"]
 
 
-class StaffTicketAttachment(web.Answer):
-    filename: str
-    content_type: str
-    size: int
+class StaffTicketAttachment(TicketAttachment):
     download_url: str  # valid for 5 minutes
 
 
-class StaffTicketMessage(web.Answer):
-    message_id: str
-    author: Literal["client", "staff"]
-    channel: Literal["web", "email"]
-    body: str
-    created_at: str
-    attachments: list[StaffTicketAttachment]
+class StaffTicketMessage(TicketMessage):
+    attachments: list[StaffTicketAttachment]  # type: ignore[assignment]  # with their links
 
 
-class StaffTicketSummary(web.Answer):
-    number: str
-    subject: str
-    department: str
-    status: str
-    service_id: str | None
-    created_at: str
-    updated_at: str
-
-
-class StaffTicket(StaffTicketSummary):
+class StaffTicket(TicketSummary):
     origin: Literal["client_area", "email", "access_request", "sales_question"]
     client_number: int | None
     # Access requests only: the account the form named, and what the applicant typed.
@@ -64,34 +51,31 @@ class StaffTicket(StaffTicketSummary):
     messages: list[StaffTicketMessage]
 
 
-class StaffReply(web.Shape):
+class StaffReply(Shape):
     message: Annotated[str, Field(min_length=1, max_length=views.MAX_BODY)]
-
-
-class StaffClientProduct(web.Answer):
-    service_id: str
-    product: str
-    domain: str
-    status: str
 
 
 @app.get(
     "/staff/tickets",
-    responses=web.responses(
-        200, list[StaffTicketSummary], "Tickets in that status, oldest first", e403=STAFF_ONLY
+    operation_id="listStaffTickets",
+    tags=TAG,
+    responses=responses(
+        200, list[TicketSummary], "Tickets in that status, oldest first", raises=[Forbidden]
     ),
 )
 def ticket_queue(
-    status: Annotated[Literal["open", "answered", "closed"], Query()] = "open",
-) -> list[StaffTicketSummary]:
-    queued = staff.queue(views.TicketStatus(status))
-    return [StaffTicketSummary(**ticket.summary()) for ticket in queued]
+    status: Annotated[TicketStatus, Query()] = TicketStatus.OPEN,
+) -> list[TicketSummary]:
+    queued = staff.queue(views.TicketStatus(status.value))
+    return [TicketSummary(**ticket.summary()) for ticket in queued]
 
 
 @app.get(
     "/staff/tickets/<number>",
-    responses=web.responses(
-        200, StaffTicket, "The ticket and its messages", e403=STAFF_ONLY, e404="not_found"
+    operation_id="getStaffTicket",
+    tags=TAG,
+    responses=responses(
+        200, StaffTicket, "The ticket and its messages", raises=[Forbidden, NotFound]
     ),
 )
 def read_ticket(number: TicketNumber) -> StaffTicket:
@@ -100,13 +84,13 @@ def read_ticket(number: TicketNumber) -> StaffTicket:
 
 @app.post(
     "/staff/tickets/<number>/messages",
-    responses=web.responses(
+    operation_id="replyToTicket",
+    tags=TAG,
+    responses=responses(
         201,
         StaffTicketMessage,
         "The reply, also mailed to the client in the client's language",
-        e403=STAFF_ONLY,
-        e404="not_found",
-        e409="ticket_closed: a closed ticket takes no more messages",
+        raises=[Forbidden, NotFound, TicketClosed],
     ),
 )
 def reply(number: TicketNumber, request: StaffReply) -> Response[StaffTicketMessage]:
@@ -116,12 +100,14 @@ def reply(number: TicketNumber, request: StaffReply) -> Response[StaffTicketMess
 
 @app.get(
     "/staff/clients/<client_number>/products",
-    responses=web.responses(
-        200, list[StaffClientProduct], "The client's products, and nothing else", e403=STAFF_ONLY
+    operation_id="listClientProducts",
+    tags=TAG,
+    responses=responses(
+        200, list[Service], "The client's products, and nothing else", raises=[Forbidden]
     ),
 )
-def products(client_number: Annotated[int, Path(ge=1, le=10**12)]) -> list[StaffClientProduct]:
-    return [StaffClientProduct(**product) for product in staff.products_of(client_number)]
+def products(client_number: Annotated[int, Path(ge=1, le=10**12)]) -> list[Service]:
+    return [Service(**product) for product in staff.products_of(client_number)]
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

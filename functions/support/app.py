@@ -9,92 +9,65 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import config, throttling, web
+from clientarea.errors import InvalidEmail, NotFound, RateLimited, TicketClosed
+from clientarea.schema import fields
+from clientarea.schema.base import Answer, Shape
+from clientarea.schema.fields import TicketNumber
+from clientarea.schema.routes import responses
+from clientarea.schema.support import TicketMessage, TicketStatus, TicketSummary
 from clientarea.support import client, public_forms, views
 from pydantic import Field
 
 logger = Logger()  # tickets are counted by origin, each published at once: no decorator
 app = web.create_app()
 
-TicketNumber = Annotated[str, Path(min_length=1, max_length=32)]
+TAG = ["support"]
 Body = Annotated[str, Field(min_length=1, max_length=views.MAX_BODY)]
 Subject = Annotated[str, Field(min_length=1, max_length=views.MAX_SUBJECT)]
 
 
-class TicketRequest(web.Shape):
+class TicketRequest(Shape):
     department: Literal["technical", "billing", "sales"]
     subject: Subject
     message: Body
     service_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
 
 
-class TicketCreated(web.Answer):
+class TicketCreated(Answer):
     number: str
-    status: str
-
-
-class TicketAttachment(web.Answer):
-    filename: str
-    content_type: str
-    size: int
-
-
-class TicketMessage(web.Answer):
-    message_id: str
-    author: Literal["client", "staff"]
-    channel: Literal["web", "email"]
-    body: str
-    created_at: str
-    attachments: list[TicketAttachment]
-
-
-class TicketSummary(web.Answer):
-    number: str
-    subject: str
-    department: str
-    status: str
-    service_id: str | None
-    created_at: str
-    updated_at: str
+    status: TicketStatus
 
 
 class SupportTicket(TicketSummary):
     messages: list[TicketMessage]
 
 
-class TicketMessageRequest(web.Shape):
+class TicketMessageRequest(Shape):
     message: Body
 
 
-# mypy cannot read the web.* field types (pydantic Annotated types built at run time):
-# their fields carry ignore[valid-type].
-class AccessRequestForm(web.Shape):
-    full_name: web.person_name(200)  # type: ignore[valid-type]
-    address: web.free_text(500, min_length=1)  # type: ignore[valid-type]
-    phone: web.one_line(40, min_length=3)  # type: ignore[valid-type]
-    login_or_email: web.one_line(254, min_length=1)  # type: ignore[valid-type]
+class AccessRequestForm(Shape):
+    full_name: fields.Name
+    address: fields.free_text(500, min_length=1)  # type: ignore[valid-type]
+    phone: fields.one_line(40, min_length=3)  # type: ignore[valid-type]
+    login_or_email: fields.one_line(254, min_length=1)  # type: ignore[valid-type]
     message: Body
     # Where the person can be reached, if not `login_or_email`; acknowledged only when
     # it is the named account's contact address.
-    email: Annotated[str | None, Field(min_length=3, max_length=254)] = None
+    email: fields.Email | None = None
 
 
-class SalesQuestionForm(web.Shape):
-    email: Annotated[str, Field(min_length=3, max_length=254)]
+class SalesQuestionForm(Shape):
+    email: fields.Email
     message: Body
-    full_name: web.person_name(200) | None = None  # type: ignore[valid-type]
+    full_name: fields.Name | None = None
 
 
-class TicketNumberOnly(web.Answer):
+class TicketNumberOnly(Answer):
     number: str
-
-
-NOT_YOURS = "not_found: no such ticket, or not the caller's (alike)"
-CLOSED = "ticket_closed: a closed ticket takes no more messages; open a new one"
-THROTTLED = "rate_limited: too many requests from this address; see Retry-After"
 
 
 def public_form_limit(name: str) -> throttling.Limit:
@@ -103,12 +76,9 @@ def public_form_limit(name: str) -> throttling.Limit:
 
 @app.post(
     "/tickets",
-    responses=web.responses(
-        201,
-        TicketCreated,
-        "The new ticket's number",
-        e404="not_found: service_id is not one of the caller's services",
-    ),
+    operation_id="openTicket",
+    tags=TAG,
+    responses=responses(201, TicketCreated, "The new ticket's number", raises=[NotFound]),
 )
 def open_ticket(request: TicketRequest) -> Response[TicketCreated]:
     ticket = client.open_for_client(
@@ -118,11 +88,16 @@ def open_ticket(request: TicketRequest) -> Response[TicketCreated]:
         body=request.message,
         service_id=request.service_id,
     )
-    created = TicketCreated(number=ticket.number, status=ticket.status)
+    created = TicketCreated(number=ticket.number, status=TicketStatus(ticket.status))
     return Response(201, "application/json", created)
 
 
-@app.get("/tickets", responses=web.responses(200, list[TicketSummary], "The caller's tickets"))
+@app.get(
+    "/tickets",
+    operation_id="listTickets",
+    tags=TAG,
+    responses=responses(200, list[TicketSummary], "The caller's tickets"),
+)
 def list_tickets() -> list[TicketSummary]:
     owned = client.list_for_client(web.principal(app).client_number)
     return [TicketSummary(**ticket.summary()) for ticket in owned]
@@ -130,7 +105,9 @@ def list_tickets() -> list[TicketSummary]:
 
 @app.get(
     "/tickets/<number>",
-    responses=web.responses(200, SupportTicket, "The ticket with its messages", e404=NOT_YOURS),
+    operation_id="getTicket",
+    tags=TAG,
+    responses=responses(200, SupportTicket, "The ticket with its messages", raises=[NotFound]),
 )
 def get_ticket(number: TicketNumber) -> SupportTicket:
     ticket = client.get_for_client(web.principal(app).client_number, number)
@@ -139,7 +116,9 @@ def get_ticket(number: TicketNumber) -> SupportTicket:
 
 @app.post(
     "/tickets/<number>/messages",
-    responses=web.responses(201, TicketMessage, "The message", e404=NOT_YOURS, e409=CLOSED),
+    operation_id="addTicketMessage",
+    tags=TAG,
+    responses=responses(201, TicketMessage, "The message", raises=[NotFound, TicketClosed]),
 )
 def add_message(number: TicketNumber, request: TicketMessageRequest) -> Response[TicketMessage]:
     message = client.add_client_message(web.principal(app).client_number, number, request.message)
@@ -148,7 +127,9 @@ def add_message(number: TicketNumber, request: TicketMessageRequest) -> Response
 
 @app.post(
     "/tickets/<number>/close",
-    responses=web.responses(200, SupportTicket, "The closed ticket", e404=NOT_YOURS),
+    operation_id="closeTicket",
+    tags=TAG,
+    responses=responses(200, SupportTicket, "The closed ticket", raises=[NotFound]),
 )
 def close_ticket(number: TicketNumber) -> SupportTicket:
     ticket = client.close(web.principal(app).client_number, number)
@@ -157,11 +138,13 @@ def close_ticket(number: TicketNumber) -> SupportTicket:
 
 @app.post(
     "/support/access-requests",
-    responses=web.responses(
+    operation_id="requestAccess",
+    tags=TAG,
+    responses=responses(
         201,
         TicketNumberOnly,
         "The request's ticket number; the same answer whether or not an account matched",
-        e429=THROTTLED,
+        raises=[RateLimited],
     ),
 )
 def request_access(request: AccessRequestForm) -> Response[TicketNumberOnly]:
@@ -181,12 +164,13 @@ def request_access(request: AccessRequestForm) -> Response[TicketNumberOnly]:
 
 @app.post(
     "/support/sales-questions",
-    responses=web.responses(
+    operation_id="askSales",
+    tags=TAG,
+    responses=responses(
         201,
         TicketNumberOnly,
         "The question's ticket number; staff answer at the given address",
-        e422="invalid_email, or validation_error",
-        e429=THROTTLED,
+        raises=[InvalidEmail, RateLimited],
     ),
 )
 def ask_sales(request: SalesQuestionForm) -> Response[TicketNumberOnly]:

@@ -163,5 +163,9 @@ def test_links_name_existing_operations_and_parameters():
     assert len(links) >= 20
     for link in links:
         target = operations[link["operationId"]]
-        names = {parameter["name"] for parameter in target.get("parameters", [])}
+        shared = document["components"]["parameters"]
+        names = {
+            shared[p["$ref"].rsplit("/", 1)[1]]["name"] if "$ref" in p else p["name"]
+            for p in target.get("parameters", [])
+        }
         assert set(link["parameters"]) <= names, link

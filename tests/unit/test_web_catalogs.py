@@ -22,20 +22,15 @@ SNAKE = re.compile(r"[a-z]+(?:_[a-z]+)*")
 
 def documented_error_codes() -> set[str]:
     """Every error code docs/openapi.json, ../shared/API.md and the template's gateway
-    responses name. OpenAPI descriptions read "code: why; other_code (why)"."""
+    responses name. An OpenAPI error answer lists its codes as its examples' names."""
     codes: set[str] = set()
     document = json.loads((ROOT / "docs" / "openapi.json").read_text())
     for operations in document["paths"].values():
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
-                if not status.startswith(("4", "5")):
-                    continue
-                for segment in re.split(r";|,| or ", response.get("description", "")):
-                    # A segment names a code when it starts with one: a snake_case word
-                    # (with an underscore), or any word followed by a colon.
-                    found = re.match(r"\s*(?:or\s+)?([a-z]+(?:_[a-z]+)*)(:|\s\(|\s*$)", segment)
-                    if found and ("_" in found.group(1) or found.group(2) == ":"):
-                        codes.add(found.group(1))
+                if status.startswith(("4", "5")):
+                    media = response.get("content", {}).get("application/json", {})
+                    codes |= set(media.get("examples", {}))
     api_md = ROOT.parent / "shared" / "API.md"
     if api_md.exists():
         codes |= set(re.findall(r"`[45]\d\d ([a-z_]+)`", api_md.read_text()))
@@ -43,7 +38,6 @@ def documented_error_codes() -> set[str]:
     # And what the code can answer although no description names it yet.
     package = ROOT / "layers" / "clientarea" / "clientarea"
     codes |= set(re.findall(r'^    code = "([a-z_]+)"', (package / "errors.py").read_text(), re.M))
-    codes |= set(re.findall(r'_proxy_error\(\d+, "([a-z_]+)"', (package / "web.py").read_text()))
     codes.discard("error")  # the base class's placeholder, never answered
     for response in load().gateway_responses().values():
         body = response.get("ResponseTemplates", {}).get("application/json", "")

@@ -216,3 +216,44 @@ class AWSRefused(DomainError):
 
     code = "internal_error"
     status = 500
+
+
+# Answered by the HTTP adapter (clientarea.web) or API Gateway rather than raised by the
+# domain: classes all the same, so that each code's status and documentation (these
+# docstrings, in docs/openapi.json) have one source.
+
+
+class ValidationFailed(DomainError):
+    """The body, path, query or a header does not follow the operation's schema; `errors`
+    says where."""
+
+    code = "validation_error"
+    status = 422
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was already used with another body for this request."""
+
+    code = "idempotency_key_reused"
+    status = 422
+
+
+class PayloadTooLarge(DomainError):
+    """The body is over 64 KiB."""
+
+    code = "payload_too_large"
+    status = 413
+
+
+class UnsupportedMediaType(DomainError):
+    """The body is not application/json."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
+class InternalError(DomainError):
+    """An unexpected failure (nothing more is said of it)."""
+
+    code = "internal_error"
+    status = 500

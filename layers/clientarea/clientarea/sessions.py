@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from clientarea.storage.accounts import AccountModel
     from clientarea.storage.sessions import SessionModel
 
+if TYPE_CHECKING:
+    from clientarea.schema.accounts import Session
+
 # A use is recorded at most this often per session.
 RECORD_USE_EVERY = timedelta(minutes=5)
 USER_AGENT_MAX = 256
@@ -170,16 +173,6 @@ def end(principal: Principal) -> None:
 # --- the owner's view (GET/DELETE /account/sessions, revoke-others) -------------------------
 
 
-@dataclass(frozen=True)
-class SessionView:
-    session_id: str
-    created_at: str
-    last_seen_at: str
-    user_agent: str | None
-    ip: str | None
-    current: bool
-
-
 def _own_live_sessions(principal: Principal) -> list[SessionModel]:
     """The caller's sessions that would pass the authorizer now: live, and of the
     generation of the caller's own session (which the authorizer has just matched to
@@ -192,11 +185,14 @@ def _own_live_sessions(principal: Principal) -> list[SessionModel]:
     return [s for s in found if s.generation == own.generation and _live(s, now)]
 
 
-def list_own(principal: Principal) -> list[SessionView]:
-    """The caller's live sessions, most recently used first."""
+def list_own(principal: Principal) -> list[Session]:
+    """The caller's live sessions, most recently used first, in the answer's shape.
+    Imported here: the authorizer imports this module and never needs the shape."""
+    from clientarea.schema.accounts import Session  # noqa: PLC0415
+
     sessions = sorted(_own_live_sessions(principal), key=_last_seen, reverse=True)
     return [
-        SessionView(
+        Session(
             session_id=session_id(s.digest),
             created_at=clock.iso(s.created_at),
             last_seen_at=clock.iso(_last_seen(s)),

@@ -16,9 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
@@ -31,15 +30,22 @@ from aws_lambda_powertools.event_handler import (
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pynamodb.exceptions import PynamoDBException
 
 from clientarea import availability, config, locales, snapstart
 from clientarea.errors import (
     AWSRefused,
+    Conflict,
     DomainError,
+    Forbidden,
+    IdempotencyKeyReused,
+    InternalError,
+    NotFound,
+    PayloadTooLarge,
     RetryLater,
     ServiceUnavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
     WeakPassword,
 )
 from clientarea.roles import STAFF_ROLES
@@ -85,117 +91,6 @@ _CORS_ANSWER_HEADERS = frozenset(
     }
 )
 
-# The contract's error answer, inline rather than a named model (names are shared by
-# every function's part of docs/openapi.json).
-ERROR_BODY = {
-    "type": "object",
-    "required": ["code", "message"],
-    "properties": {
-        "code": {"type": "string"},
-        "message": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-}
-ANY_JSON = {"application/json": {"schema": {"type": "object"}}}
-# A success without a body (204), and one whose body is always `{}` (202).
-NO_BODY: dict[str, Any] = {}
-EMPTY_OBJECT = {"application/json": {"schema": {"type": "object", "maxProperties": 0}}}
-
-
-# Both bases defer pydantic's schema building from import to the model's first use
-# (the first request of a route that takes or answers it): a function's cold start no
-# longer builds every model of every route it serves (make bench, issue 16).
-
-
-class Shape(BaseModel):
-    """A request body: unknown fields are refused (422), never silently dropped."""
-
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-
-class Answer(BaseModel):
-    """A response body (its schema is built on first use, as Shape's)."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
-# --- what text a person types may contain --------------------------------------------------
-#
-# Nothing a person types needs a control character (C0 but tab and line breaks, DEL, C1)
-# or a Unicode noncharacter U+FFFE/U+FFFF, and XML (the DOCX application form) cannot
-# hold them: such text is refused (422), never stored to break a renderer later. Lone
-# surrogates never get this far (not a valid string). A name or a one-line field holds
-# no line break either (tab, CR, LF, U+2028/2029) and no bidirectional control (which
-# makes text display as something other than it is, e.g. in a staff view).
-#
-# Each rule is a regular expression written once and used twice: in docs/openapi.json
-# as the field's `pattern` (a client, or schemathesis, knows the rule) and by the
-# validator, with Python's `re.search` as JSON Schema's pattern means. Python's `$` also
-# matches before one final line break, so a name typed with one is taken without it.
-_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff"
-_NOT_IN_A_LINE = _CONTROL + r"\t\n\r\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-NAME_PATTERN = rf"^[^{_NOT_IN_A_LINE}]*[^{_NOT_IN_A_LINE}\s][^{_NOT_IN_A_LINE}]*$"
-LINE_PATTERN = rf"^[^{_NOT_IN_A_LINE}]*$"
-TEXT_PATTERN = rf"^[^{_CONTROL}]*$"
-
-
-def _typed(pattern: str, why: str, min_length: int, max_length: int) -> Any:
-    compiled = re.compile(pattern)
-
-    def follows(value: str) -> str:
-        if not compiled.search(value):
-            raise ValueError(why)
-        # The one line break Python's `$` lets through is not part of a one-line value.
-        return value if pattern == TEXT_PATTERN else value.removesuffix("\n")
-
-    return Annotated[
-        str,
-        Field(
-            min_length=min_length,
-            max_length=max_length,
-            json_schema_extra={"pattern": pattern},
-        ),
-        AfterValidator(follows),
-    ]
-
-
-def person_name(max_length: int = 200) -> Any:
-    """A person's or a company's name: one line, not blank, nothing unprintable."""
-    return _typed(NAME_PATTERN, "a name is one line of printable text", 1, max_length)
-
-
-def one_line(max_length: int, min_length: int = 0) -> Any:
-    """A phone number, a login, a code, a hint: one line, nothing unprintable."""
-    return _typed(LINE_PATTERN, "one line of printable text", min_length, max_length)
-
-
-def free_text(max_length: int, min_length: int = 0) -> Any:
-    """A postal address: lines of printable text (tabs and line breaks allowed)."""
-    return _typed(TEXT_PATTERN, "printable text", min_length, max_length)
-
-
-def responses(
-    status: int,
-    model: Any,
-    description: str,
-    *,
-    content: dict[str, Any] | None = None,
-    **errors: str,
-) -> dict[int, Any]:
-    """A route's documented answers for docs/openapi.json: the success (`model`, else
-    `content`, else any JSON object; `NO_BODY` for none) and the contract's errors, `e404="why"`."""
-    if model is not None:
-        content = {"application/json": {"model": model}}
-    documented: dict[int, Any] = {
-        status: {"description": description, "content": ANY_JSON if content is None else content}
-    }
-    for key, text in errors.items():
-        documented[int(key.removeprefix("e"))] = {
-            "description": text,
-            "content": {"application/json": {"schema": ERROR_BODY}},
-        }
-    return documented
-
 
 def error(status: int, code: str, message: str, **extra: Any) -> Response[Any]:
     headers = extra.pop("headers", None)
@@ -205,6 +100,11 @@ def error(status: int, code: str, message: str, **extra: Any) -> Response[Any]:
         body={"code": code, "message": message, **extra},
         headers=headers,
     )
+
+
+def _answer_with(refusal: type[DomainError], locale: str, **extra: Any) -> Response[Any]:
+    """The answer of an error class raised by nothing (the adapter's own refusals)."""
+    return error(refusal.status, refusal.code, locales.message(refusal.code, locale), **extra)
 
 
 def principal(app: APIGatewayRestResolver) -> Principal:
@@ -231,19 +131,19 @@ def request_locale(app: APIGatewayRestResolver) -> str:
     )
 
 
-def _refuse_body(event: dict[str, Any]) -> tuple[int, str] | None:
+def _refuse_body(event: dict[str, Any]) -> type[DomainError] | None:
     """A body too large or not JSON, refused before anything parses it."""
     body = event.get("body")
     if not body:
         return None
     if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
-        return 413, "payload_too_large"
+        return PayloadTooLarge
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     content_type = (headers.get("content-type") or "").lower()
     if content_type and not content_type.startswith("application/json"):
-        return 415, "unsupported_media_type"
+        return UnsupportedMediaType
     if _nested_too_deeply(body):
-        return 422, "validation_error"
+        return ValidationFailed
     return None
 
 
@@ -263,15 +163,16 @@ def _nested_too_deeply(body: str | bytes) -> bool:
 
 # The one body refusal that is a validation error keeps that error's shape (`errors`).
 _REFUSAL_DETAILS = {
-    "validation_error": {
+    ValidationFailed.code: {
         "errors": [{"loc": ["body"], "msg": "JSON nested too deeply", "type": "json_too_deep"}]
     }
 }
 
 
 def _proxy_error(
-    status: int, code: str, event: dict[str, Any], headers: dict[str, str] | None = None
+    refusal: type[DomainError], event: dict[str, Any], headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
+    code = refusal.code
     asked = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     authorizer = event.get("requestContext", {}).get("authorizer") or {}
     locale = locales.negotiate(authorizer.get("locale"), asked.get("accept-language"))
@@ -281,7 +182,7 @@ def _proxy_error(
         **_REFUSAL_DETAILS.get(code, {}),
     }
     return {
-        "statusCode": status,
+        "statusCode": refusal.status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON, **(headers or {})},
         "multiValueHeaders": {},
         "body": json.dumps(body),
@@ -379,11 +280,11 @@ class ClientareaResolver(APIGatewayRestResolver):
             # The authorizer already keeps clients off /staff/*; this holds even if a
             # cached policy, a template change or a new route ever let one through.
             # (A CORS preflight carries no session and gets no data: it is answered.)
-            return _proxy_error(403, "forbidden", event)
+            return _proxy_error(Forbidden, event)
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         refused = _refuse_body(event)
         if refused is not None:
-            return _proxy_error(*refused, event)
+            return _proxy_error(refused, event)
         key = headers.get("idempotency-key")
         route = (event.get("httpMethod", ""), event.get("resource", ""))
         caller = _caller(event)
@@ -436,12 +337,12 @@ class ClientareaResolver(APIGatewayRestResolver):
         except _NotStored as failed:
             return failed.response
         except IdempotencyValidationError:
-            return _proxy_error(422, "idempotency_key_reused", event)
+            return _proxy_error(IdempotencyKeyReused, event)
         except IdempotencyAlreadyInProgressError:
-            return _proxy_error(409, "conflict", event)
+            return _proxy_error(Conflict, event)
         except IdempotencyPersistenceLayerError:  # the idempotency table is throttled or down
             retry = {"Retry-After": str(availability.RETRY_AFTER_SECONDS)}
-            return _proxy_error(503, "service_unavailable", event, retry)
+            return _proxy_error(ServiceUnavailable, event, retry)
 
 
 def _caller(event: dict[str, Any]) -> str | None:
@@ -480,7 +381,7 @@ def _refused_for_good(app: ClientareaResolver, exc: Exception) -> Response[Any]:
         availability.report_access_denied(exc, logger)
     else:
         logger.exception("unhandled error", extra={"error_type": type(exc).__name__})
-    return error(500, "internal_error", locales.message("internal_error", request_locale(app)))
+    return _answer_with(InternalError, request_locale(app))
 
 
 def _is_staff(event: dict[str, Any]) -> bool:
@@ -540,17 +441,15 @@ def create_app(*, staff_only: bool = False) -> ClientareaResolver:
             for item in exc.errors()
         ]
         locale = request_locale(app)
-        return error(
-            422, "validation_error", locales.message("validation_error", locale), errors=errors
-        )
+        return _answer_with(ValidationFailed, locale, errors=errors)
 
     @app.not_found
     def _not_found(_exc: NotFoundError) -> Response[Any]:
-        return error(404, "not_found", locales.message("not_found", request_locale(app)))
+        return _answer_with(NotFound, request_locale(app))
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(exc: Exception) -> Response[Any]:
         logger.exception("unhandled error", extra={"error_type": type(exc).__name__})
-        return error(500, "internal_error", locales.message("internal_error", request_locale(app)))
+        return _answer_with(InternalError, request_locale(app))
 
     return app

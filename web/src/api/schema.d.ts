@@ -12,14 +12,14 @@ export interface paths {
             cookie?: never;
         };
         /** GET /account */
-        get: operations["get_account_account_get"];
+        get: operations["getAccount"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** PATCH /account */
-        patch: operations["patch_account_account_patch"];
+        patch: operations["updateAccount"];
         trace?: never;
     };
     "/account/authorised-emails": {
@@ -30,10 +30,10 @@ export interface paths {
             cookie?: never;
         };
         /** GET /account/authorised-emails */
-        get: operations["list_authorised_account_authorised_emails_get"];
+        get: operations["listAuthorisedEmails"];
         put?: never;
         /** POST /account/authorised-emails */
-        post: operations["request_authorisation_account_authorised_emails_post"];
+        post: operations["addAuthorisedEmail"];
         delete?: never;
         options?: never;
         head?: never;
@@ -50,7 +50,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /account/authorised-emails/confirm */
-        post: operations["confirm_authorisation_account_authorised_emails_confirm_post"];
+        post: operations["confirmAuthorisedEmail"];
         delete?: never;
         options?: never;
         head?: never;
@@ -68,7 +68,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** DELETE /account/authorised-emails/{email} */
-        delete: operations["revoke_account_authorised_emails__email__delete"];
+        delete: operations["removeAuthorisedEmail"];
         options?: never;
         head?: never;
         patch?: never;
@@ -84,7 +84,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /account/email-change */
-        post: operations["request_change_account_email_change_post"];
+        post: operations["requestEmailChange"];
         delete?: never;
         options?: never;
         head?: never;
@@ -101,7 +101,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /account/email-change/confirm */
-        post: operations["confirm_change_account_email_change_confirm_post"];
+        post: operations["confirmEmailChange"];
         delete?: never;
         options?: never;
         head?: never;
@@ -117,7 +117,7 @@ export interface paths {
         };
         get?: never;
         /** PUT /account/password */
-        put: operations["change_password_account_password_put"];
+        put: operations["changePassword"];
         post?: never;
         delete?: never;
         options?: never;
@@ -133,7 +133,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /account/sessions */
-        get: operations["list_sessions_account_sessions_get"];
+        get: operations["listSessions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -152,7 +152,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /account/sessions/revoke-others */
-        post: operations["revoke_other_sessions_account_sessions_revoke_others_post"];
+        post: operations["revokeOtherSessions"];
         delete?: never;
         options?: never;
         head?: never;
@@ -170,7 +170,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** DELETE /account/sessions/{session_id} */
-        delete: operations["end_session_account_sessions__session_id__delete"];
+        delete: operations["endSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -186,7 +186,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /auth/login */
-        post: operations["login_auth_login_post"];
+        post: operations["login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -203,7 +203,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /auth/logout */
-        post: operations["logout_auth_logout_post"];
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -220,7 +220,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /auth/register */
-        post: operations["register_auth_register_post"];
+        post: operations["register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -237,7 +237,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /auth/verify-email */
-        post: operations["verify_email_auth_verify_email_post"];
+        post: operations["verifyEmail"];
         delete?: never;
         options?: never;
         head?: never;
@@ -254,7 +254,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /cession/confirm */
-        post: operations["confirm_cession_confirm_post"];
+        post: operations["confirmCession"];
         delete?: never;
         options?: never;
         head?: never;
@@ -271,7 +271,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /cession/decline */
-        post: operations["decline_cession_decline_post"];
+        post: operations["declineCession"];
         delete?: never;
         options?: never;
         head?: never;
@@ -286,7 +286,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /orders */
-        get: operations["list_orders_orders_get"];
+        get: operations["listOrders"];
         put?: never;
         post?: never;
         delete?: never;
@@ -303,7 +303,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /orders/{order_id} */
-        get: operations["get_order_orders__order_id__get"];
+        get: operations["getOrder"];
         put?: never;
         post?: never;
         delete?: never;
@@ -322,7 +322,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /orders/{order_id}/activate */
-        post: operations["activate_orders__order_id__activate_post"];
+        post: operations["activateOrder"];
         delete?: never;
         options?: never;
         head?: never;
@@ -339,7 +339,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /orders/{order_id}/cancel */
-        post: operations["cancel_orders__order_id__cancel_post"];
+        post: operations["cancelOrder"];
         delete?: never;
         options?: never;
         head?: never;
@@ -356,7 +356,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /orders/{order_id}/resend */
-        post: operations["resend_orders__order_id__resend_post"];
+        post: operations["resendOrderLink"];
         delete?: never;
         options?: never;
         head?: never;
@@ -373,7 +373,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /password/forgot */
-        post: operations["forgot_password_forgot_post"];
+        post: operations["requestPasswordReset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -390,7 +390,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /password/reset */
-        post: operations["reset_password_reset_post"];
+        post: operations["resetPassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -407,7 +407,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /password/reset/verify */
-        post: operations["verify_password_reset_verify_post"];
+        post: operations["verifyPasswordResetLink"];
         delete?: never;
         options?: never;
         head?: never;
@@ -424,7 +424,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /recovery/requests */
-        post: operations["create_request_recovery_requests_post"];
+        post: operations["createRecoveryRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -439,7 +439,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /recovery/requests/{reference} */
-        get: operations["get_request_recovery_requests__reference__get"];
+        get: operations["getRecoveryRequest"];
         put?: never;
         post?: never;
         delete?: never;
@@ -456,7 +456,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /recovery/requests/{reference}/application */
-        get: operations["get_filled_application_recovery_requests__reference__application_get"];
+        get: operations["getRecoveryApplication"];
         put?: never;
         post?: never;
         delete?: never;
@@ -475,7 +475,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /recovery/requests/{reference}/submit */
-        post: operations["submit_request_recovery_requests__reference__submit_post"];
+        post: operations["submitRecoveryRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -490,7 +490,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /recovery/requirements */
-        get: operations["get_requirements_recovery_requirements_get"];
+        get: operations["getRecoveryRequirements"];
         put?: never;
         post?: never;
         delete?: never;
@@ -507,7 +507,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /recovery/templates/{applicant_type} */
-        get: operations["get_template_recovery_templates__applicant_type__get"];
+        get: operations["getRecoveryTemplate"];
         put?: never;
         post?: never;
         delete?: never;
@@ -524,7 +524,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /services */
-        get: operations["list_services_services_get"];
+        get: operations["listServices"];
         put?: never;
         post?: never;
         delete?: never;
@@ -543,7 +543,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /services/{service_id}/cession */
-        post: operations["order_cession_services__service_id__cession_post"];
+        post: operations["orderCession"];
         delete?: never;
         options?: never;
         head?: never;
@@ -558,7 +558,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /staff/clients/{client_number}/products */
-        get: operations["products_staff_clients__client_number__products_get"];
+        get: operations["listClientProducts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -575,7 +575,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /staff/me */
-        get: operations["staff_me_staff_me_get"];
+        get: operations["getStaffMe"];
         put?: never;
         post?: never;
         delete?: never;
@@ -592,7 +592,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /staff/recovery-requests */
-        get: operations["list_requests_staff_recovery_requests_get"];
+        get: operations["listRecoveryRequests"];
         put?: never;
         post?: never;
         delete?: never;
@@ -609,7 +609,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /staff/recovery-requests/{reference} */
-        get: operations["get_request_staff_recovery_requests__reference__get"];
+        get: operations["getStaffRecoveryRequest"];
         put?: never;
         post?: never;
         delete?: never;
@@ -628,7 +628,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /staff/recovery-requests/{reference}/decision */
-        post: operations["decide_staff_recovery_requests__reference__decision_post"];
+        post: operations["decideRecoveryRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -643,7 +643,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /staff/tickets */
-        get: operations["ticket_queue_staff_tickets_get"];
+        get: operations["listStaffTickets"];
         put?: never;
         post?: never;
         delete?: never;
@@ -660,7 +660,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /staff/tickets/{number} */
-        get: operations["read_ticket_staff_tickets__number__get"];
+        get: operations["getStaffTicket"];
         put?: never;
         post?: never;
         delete?: never;
@@ -679,7 +679,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /staff/tickets/{number}/messages */
-        post: operations["reply_staff_tickets__number__messages_post"];
+        post: operations["replyToTicket"];
         delete?: never;
         options?: never;
         head?: never;
@@ -696,7 +696,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /support/access-requests */
-        post: operations["request_access_support_access_requests_post"];
+        post: operations["requestAccess"];
         delete?: never;
         options?: never;
         head?: never;
@@ -713,7 +713,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /support/sales-questions */
-        post: operations["ask_sales_support_sales_questions_post"];
+        post: operations["askSales"];
         delete?: never;
         options?: never;
         head?: never;
@@ -728,10 +728,10 @@ export interface paths {
             cookie?: never;
         };
         /** GET /tickets */
-        get: operations["list_tickets_tickets_get"];
+        get: operations["listTickets"];
         put?: never;
         /** POST /tickets */
-        post: operations["open_ticket_tickets_post"];
+        post: operations["openTicket"];
         delete?: never;
         options?: never;
         head?: never;
@@ -746,7 +746,7 @@ export interface paths {
             cookie?: never;
         };
         /** GET /tickets/{number} */
-        get: operations["get_ticket_tickets__number__get"];
+        get: operations["getTicket"];
         put?: never;
         post?: never;
         delete?: never;
@@ -765,7 +765,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /tickets/{number}/close */
-        post: operations["close_ticket_tickets__number__close_post"];
+        post: operations["closeTicket"];
         delete?: never;
         options?: never;
         head?: never;
@@ -782,7 +782,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** POST /tickets/{number}/messages */
-        post: operations["add_message_tickets__number__messages_post"];
+        post: operations["addTicketMessage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -808,7 +808,10 @@ export interface components {
             /** Phone */
             phone: string;
         };
-        /** Account */
+        /**
+         * Account
+         * @description GET/PATCH /account, and POST /account/email-change/confirm.
+         */
         Account: {
             /** Address */
             address: string | null;
@@ -842,7 +845,10 @@ export interface components {
         };
         /** AuthorisedEmail */
         AuthorisedEmail: {
-            /** Added At */
+            /**
+             * Added At
+             * Format: date-time
+             */
             added_at: string;
             /** Email */
             email: string;
@@ -859,7 +865,10 @@ export interface components {
         };
         /** AuthorisedEmailConfirmed */
         AuthorisedEmailConfirmed: {
-            /** Added At */
+            /**
+             * Added At
+             * Format: date-time
+             */
             added_at: string;
             /** Email */
             email: string;
@@ -893,8 +902,7 @@ export interface components {
              * @enum {string}
              */
             party: "owner" | "recipient";
-            /** Status */
-            status: string;
+            status: components["schemas"]["OrderStatus"];
         };
         /** CessionLinkRequest */
         CessionLinkRequest: {
@@ -923,7 +931,10 @@ export interface components {
             /** New Email */
             new_email: string;
         };
-        /** Error */
+        /**
+         * Error
+         * @description Every error answer. Each operation's answers list the codes each status can carry (their descriptions and examples).
+         */
         Error: {
             code: string;
             errors?: components["schemas"]["ValidationError"][];
@@ -947,7 +958,10 @@ export interface components {
         };
         /** Order */
         Order: {
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Domain */
             domain: string;
@@ -961,8 +975,7 @@ export interface components {
             recipient: components["schemas"]["OrderParty"];
             /** Service Id */
             service_id: string;
-            /** Status */
-            status: string;
+            status: components["schemas"]["OrderStatus"];
             /**
              * Type
              * @constant
@@ -976,6 +989,11 @@ export interface components {
             /** Confirmed At */
             confirmed_at: string | null;
         };
+        /**
+         * OrderStatus
+         * @enum {string}
+         */
+        OrderStatus: "awaiting_activation" | "awaiting_confirmations" | "completed" | "declined" | "cancelled" | "expired";
         /** PasswordChange */
         PasswordChange: {
             /**
@@ -1039,7 +1057,10 @@ export interface components {
             applicant_type: string;
             /** Channel */
             channel: string;
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Decided At */
             decided_at: string | null;
@@ -1049,8 +1070,7 @@ export interface components {
             documents: components["schemas"]["RecoveryDocument"][];
             /** Reference */
             reference: string;
-            /** Status */
-            status: string;
+            status: components["schemas"]["RecoveryStatus"];
             /** Submitted At */
             submitted_at: string | null;
             /** Uploads */
@@ -1073,12 +1093,14 @@ export interface components {
             access_key: string;
             /** Reference */
             reference: string;
-            /** Status */
-            status: string;
+            status: components["schemas"]["RecoveryStatus"];
             /** Uploads */
             uploads: components["schemas"]["RecoveryUpload"][];
         };
-        /** RecoveryDocument */
+        /**
+         * RecoveryDocument
+         * @description A document of a recovery case as its applicant sees it.
+         */
         RecoveryDocument: {
             /** Document */
             document: string;
@@ -1104,6 +1126,11 @@ export interface components {
         RecoveryRequirements: {
             applicant_types: components["schemas"]["RecoveryApplicantTypes"];
         };
+        /**
+         * RecoveryStatus
+         * @enum {string}
+         */
+        RecoveryStatus: "awaiting_documents" | "under_review" | "approved" | "rejected";
         /** RecoverySubmitted */
         RecoverySubmitted: {
             /**
@@ -1116,7 +1143,10 @@ export interface components {
         RecoveryUpload: {
             /** Document */
             document: string;
-            /** Expires At */
+            /**
+             * Expires At
+             * Format: date-time
+             */
             expires_at: string;
             /** Fields By Content Type */
             fields_by_content_type: {
@@ -1170,11 +1200,6 @@ export interface components {
             /** Token */
             token: string;
         };
-        /** ResponseValidationError */
-        ResponseValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /** SalesQuestionForm */
         SalesQuestionForm: {
             /** Email */
@@ -1184,7 +1209,10 @@ export interface components {
             /** Message */
             message: string;
         };
-        /** Service */
+        /**
+         * Service
+         * @description A product as its owner sees it, and as staff see a client's products.
+         */
         Service: {
             /** Domain */
             domain: string;
@@ -1192,18 +1220,31 @@ export interface components {
             product: string;
             /** Service Id */
             service_id: string;
-            /** Status */
-            status: string;
+            status: components["schemas"]["ServiceStatus"];
         };
-        /** Session */
+        /**
+         * ServiceStatus
+         * @enum {string}
+         */
+        ServiceStatus: "active" | "suspended";
+        /**
+         * Session
+         * @description One of the caller's live sessions.
+         */
         Session: {
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Current */
             current: boolean;
             /** Ip */
             ip: string | null;
-            /** Last Seen At */
+            /**
+             * Last Seen At
+             * Format: date-time
+             */
             last_seen_at: string;
             /** Session Id */
             session_id: string;
@@ -1212,21 +1253,13 @@ export interface components {
         };
         /** SessionResponse */
         SessionResponse: {
-            /** Expires At */
+            /**
+             * Expires At
+             * Format: date-time
+             */
             expires_at: string;
             /** Session Token */
             session_token: string;
-        };
-        /** StaffClientProduct */
-        StaffClientProduct: {
-            /** Domain */
-            domain: string;
-            /** Product */
-            product: string;
-            /** Service Id */
-            service_id: string;
-            /** Status */
-            status: string;
         };
         /** StaffMember */
         StaffMember: {
@@ -1250,7 +1283,10 @@ export interface components {
             action: string;
             /** Actor */
             actor: string;
-            /** At */
+            /**
+             * At
+             * Format: date-time
+             */
             at: string;
             /** Detail */
             detail: {
@@ -1274,7 +1310,10 @@ export interface components {
             company_code: string | null;
             /** Company Name */
             company_name: string | null;
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Decided At */
             decided_at: string | null;
@@ -1294,8 +1333,7 @@ export interface components {
             phone: string;
             /** Reference */
             reference: string;
-            /** Status */
-            status: string;
+            status: components["schemas"]["RecoveryStatus"];
             /** Submitted At */
             submitted_at: string | null;
         };
@@ -1339,7 +1377,10 @@ export interface components {
             applicant_type: string;
             /** Channel */
             channel: string;
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Decided At */
             decided_at: string | null;
@@ -1347,8 +1388,7 @@ export interface components {
             full_name: string;
             /** Reference */
             reference: string;
-            /** Status */
-            status: string;
+            status: components["schemas"]["RecoveryStatus"];
             /** Submitted At */
             submitted_at: string | null;
         };
@@ -1367,7 +1407,10 @@ export interface components {
             claimed_client_number: number | null;
             /** Client Number */
             client_number: number | null;
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Department */
             department: string;
@@ -1382,11 +1425,13 @@ export interface components {
             origin: "client_area" | "email" | "access_request" | "sales_question";
             /** Service Id */
             service_id: string | null;
-            /** Status */
-            status: string;
+            status: components["schemas"]["TicketStatus"];
             /** Subject */
             subject: string;
-            /** Updated At */
+            /**
+             * Updated At
+             * Format: date-time
+             */
             updated_at: string;
         };
         /** StaffTicketAttachment */
@@ -1416,31 +1461,20 @@ export interface components {
              * @enum {string}
              */
             channel: "web" | "email";
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Message Id */
             message_id: string;
         };
-        /** StaffTicketSummary */
-        StaffTicketSummary: {
-            /** Created At */
-            created_at: string;
-            /** Department */
-            department: string;
-            /** Number */
-            number: string;
-            /** Service Id */
-            service_id: string | null;
-            /** Status */
-            status: string;
-            /** Subject */
-            subject: string;
-            /** Updated At */
-            updated_at: string;
-        };
         /** SupportTicket */
         SupportTicket: {
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Department */
             department: string;
@@ -1450,11 +1484,13 @@ export interface components {
             number: string;
             /** Service Id */
             service_id: string | null;
-            /** Status */
-            status: string;
+            status: components["schemas"]["TicketStatus"];
             /** Subject */
             subject: string;
-            /** Updated At */
+            /**
+             * Updated At
+             * Format: date-time
+             */
             updated_at: string;
         };
         /** TicketAttachment */
@@ -1470,8 +1506,7 @@ export interface components {
         TicketCreated: {
             /** Number */
             number: string;
-            /** Status */
-            status: string;
+            status: components["schemas"]["TicketStatus"];
         };
         /** TicketMessage */
         TicketMessage: {
@@ -1489,7 +1524,10 @@ export interface components {
              * @enum {string}
              */
             channel: "web" | "email";
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Message Id */
             message_id: string;
@@ -1518,9 +1556,20 @@ export interface components {
             /** Subject */
             subject: string;
         };
-        /** TicketSummary */
+        /**
+         * TicketStatus
+         * @enum {string}
+         */
+        TicketStatus: "open" | "answered" | "closed";
+        /**
+         * TicketSummary
+         * @description A ticket in a list, the client's and the staff queue alike.
+         */
         TicketSummary: {
-            /** Created At */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
             /** Department */
             department: string;
@@ -1528,16 +1577,21 @@ export interface components {
             number: string;
             /** Service Id */
             service_id: string | null;
-            /** Status */
-            status: string;
+            status: components["schemas"]["TicketStatus"];
             /** Subject */
             subject: string;
-            /** Updated At */
+            /**
+             * Updated At
+             * Format: date-time
+             */
             updated_at: string;
         };
         /** TokenExpiry */
         TokenExpiry: {
-            /** Expires At */
+            /**
+             * Expires At
+             * Format: date-time
+             */
             expires_at: string;
         };
         /** TokenRequest */
@@ -1565,17 +1619,25 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+        AcceptLanguage: string;
+        /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+        IdempotencyKey: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    get_account_account_get: {
+    getAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1590,7 +1652,7 @@ export interface operations {
                     "application/json": components["schemas"]["Account"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1599,7 +1661,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1608,7 +1670,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1617,7 +1679,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1628,7 +1690,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1641,10 +1703,15 @@ export interface operations {
             };
         };
     };
-    patch_account_account_patch: {
+    updateAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1663,7 +1730,7 @@ export interface operations {
                     "application/json": components["schemas"]["Account"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1672,7 +1739,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1681,7 +1748,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1690,7 +1766,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1699,7 +1775,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1708,7 +1787,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1719,7 +1798,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1732,10 +1811,13 @@ export interface operations {
             };
         };
     };
-    list_authorised_account_authorised_emails_get: {
+    listAuthorisedEmails: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1750,7 +1832,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthorisedEmail"][];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1759,7 +1841,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1768,7 +1850,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1777,7 +1859,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1788,7 +1870,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1801,10 +1883,15 @@ export interface operations {
             };
         };
     };
-    request_authorisation_account_authorised_emails_post: {
+    addAuthorisedEmail: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1823,7 +1910,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthorisedEmailPending"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1832,7 +1919,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1841,20 +1928,19 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description already_authorised: the contact email or an address already confirmed; conflict: the list changed meanwhile */
+            /**
+             * @description `already_authorised`: The address is the account's own contact email, which is always authorised.
+             *     `conflict`: A concurrent change won; the request can be retried.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1863,7 +1949,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1872,20 +1958,21 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description too_many_authorised_emails (at most 20), invalid_email or validation_error */
+            /**
+             * @description `too_many_authorised_emails`: An account may authorise a limited number of sender addresses.
+             *     `invalid_email`: An email address that cannot receive mail as written.
+             *     `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many confirmation links asked for the account */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1893,14 +1980,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1913,10 +1996,15 @@ export interface operations {
             };
         };
     };
-    confirm_authorisation_account_authorised_emails_confirm_post: {
+    confirmAuthorisedEmail: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1935,33 +2023,28 @@ export interface operations {
                     "application/json": components["schemas"]["AuthorisedEmailConfirmed"];
                 };
             };
-            /** @description email_taken: another account confirmed the address first, or it is another account's contact email (nothing changed) */
+            /**
+             * @description `email_taken`: The address already belongs to another account (as contact or authorised sender).
+             *     `conflict`: A concurrent change won; the request can be retried.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description token_invalid: unknown, used, superseded, expired or removed link */
+            /** @description `token_invalid`: The link's token is unknown, used, superseded, expired or malformed (all alike). */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1970,7 +2053,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1979,7 +2062,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1988,7 +2074,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many invalid links from this address */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -1996,14 +2082,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2016,10 +2098,15 @@ export interface operations {
             };
         };
     };
-    revoke_account_authorised_emails__email__delete: {
+    removeAuthorisedEmail: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 email: string;
             };
@@ -2032,11 +2119,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": Record<string, never>;
-                };
+                content?: never;
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2045,7 +2130,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2054,20 +2139,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such listed address */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2076,7 +2169,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2087,7 +2180,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2100,10 +2193,15 @@ export interface operations {
             };
         };
     };
-    request_change_account_email_change_post: {
+    requestEmailChange: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2122,20 +2220,19 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one; or invalid_credentials: wrong current password */
+            /**
+             * @description `invalid_credentials`: Unknown login or wrong password: deliberately indistinguishable.
+             *     `unauthorized`: No valid session.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2144,7 +2241,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2153,7 +2259,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2162,20 +2268,21 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description invalid_email, email_unchanged or validation_error */
+            /**
+             * @description `invalid_email`: An email address that cannot receive mail as written.
+             *     `email_unchanged`: The requested new contact email is the current one (in any capitalisation).
+             *     `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many wrong passwords, or too many requests for the account */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2183,14 +2290,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2203,10 +2306,15 @@ export interface operations {
             };
         };
     };
-    confirm_change_account_email_change_confirm_post: {
+    confirmEmailChange: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2225,33 +2333,28 @@ export interface operations {
                     "application/json": components["schemas"]["Account"];
                 };
             };
-            /** @description email_taken: another account took the address meanwhile (nothing changed) */
+            /**
+             * @description `email_taken`: The address already belongs to another account (as contact or authorised sender).
+             *     `conflict`: A concurrent change won; the request can be retried.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description token_invalid: unknown, used, superseded or expired link */
+            /** @description `token_invalid`: The link's token is unknown, used, superseded, expired or malformed (all alike). */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2260,7 +2363,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2269,7 +2372,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2278,7 +2384,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2289,7 +2395,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2302,10 +2408,15 @@ export interface operations {
             };
         };
     };
-    change_password_account_password_put: {
+    changePassword: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2322,20 +2433,19 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one; or invalid_credentials: the current password is wrong */
+            /**
+             * @description `invalid_credentials`: Unknown login or wrong password: deliberately indistinguishable.
+             *     `unauthorized`: No valid session.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2344,20 +2454,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description conflict: a concurrent change won; retry */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2366,7 +2472,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2375,20 +2481,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description weak_password, or validation_error */
+            /**
+             * @description `weak_password`: The new password breaks the NIST SP 800-63B-4 rules; `reason` says which.
+             *     `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2399,7 +2505,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2412,10 +2518,13 @@ export interface operations {
             };
         };
     };
-    list_sessions_account_sessions_get: {
+    listSessions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2430,7 +2539,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"][];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2439,7 +2548,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2448,7 +2557,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2457,7 +2566,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2468,7 +2577,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2481,10 +2590,15 @@ export interface operations {
             };
         };
     };
-    revoke_other_sessions_account_sessions_revoke_others_post: {
+    revokeOtherSessions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2497,7 +2611,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2506,7 +2620,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2515,7 +2629,19 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2524,7 +2650,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2535,7 +2661,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2548,10 +2674,15 @@ export interface operations {
             };
         };
     };
-    end_session_account_sessions__session_id__delete: {
+    endSession: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 session_id: string;
             };
@@ -2566,7 +2697,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2575,7 +2706,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2584,20 +2715,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no live session of the caller's has this id (another account's alike) */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2606,7 +2745,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2617,7 +2756,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2630,10 +2769,13 @@ export interface operations {
             };
         };
     };
-    login_auth_login_post: {
+    login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2652,20 +2794,16 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponse"];
                 };
             };
-            /** @description invalid_credentials: unknown login or wrong password (alike) */
+            /** @description `invalid_credentials`: Unknown login or wrong password: deliberately indistinguishable. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2674,7 +2812,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2683,7 +2821,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2692,7 +2830,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: A login paused (too many failures in a row) or locked (100 consecutive failures): the same answer either way, and whether or not the login exists. Its message says that a password reset by email always unlocks it. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2703,7 +2841,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2716,10 +2854,15 @@ export interface operations {
             };
         };
     };
-    logout_auth_logout_post: {
+    logout: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2732,7 +2875,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2741,7 +2884,19 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2750,7 +2905,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2761,7 +2916,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2774,10 +2929,15 @@ export interface operations {
             };
         };
     };
-    register_auth_register_post: {
+    register: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2796,7 +2956,16 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2805,7 +2974,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2814,20 +2983,22 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description weak_password, invalid_email, invalid_login, or validation_error */
+            /**
+             * @description `weak_password`: The new password breaks the NIST SP 800-63B-4 rules; `reason` says which.
+             *     `invalid_email`: An email address that cannot receive mail as written.
+             *     `invalid_login`: A requested login name does not follow the login rules.
+             *     `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2838,7 +3009,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2851,10 +3022,15 @@ export interface operations {
             };
         };
     };
-    verify_email_auth_verify_email_post: {
+    verifyEmail: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2873,20 +3049,25 @@ export interface operations {
                     "application/json": components["schemas"]["VerifiedAccount"];
                 };
             };
-            /** @description token_invalid: unknown, used, superseded or expired link (all alike) */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `token_invalid`: The link's token is unknown, used, superseded, expired or malformed (all alike). */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2895,7 +3076,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2904,7 +3085,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2913,7 +3097,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2924,7 +3108,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -2937,10 +3121,15 @@ export interface operations {
             };
         };
     };
-    confirm_cession_confirm_post: {
+    confirmCession: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2959,20 +3148,25 @@ export interface operations {
                     "application/json": components["schemas"]["CessionAnswer"];
                 };
             };
-            /** @description token_invalid: unknown, used, superseded, revoked or expired link, or a closed order */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `token_invalid`: The link's token is unknown, used, superseded, expired or malformed (all alike). */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2981,7 +3175,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2990,7 +3184,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2999,7 +3196,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3010,7 +3207,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3023,10 +3220,15 @@ export interface operations {
             };
         };
     };
-    decline_cession_decline_post: {
+    declineCession: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3045,20 +3247,25 @@ export interface operations {
                     "application/json": components["schemas"]["CessionAnswer"];
                 };
             };
-            /** @description token_invalid: unknown, used, superseded, revoked or expired link, or a closed order */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `token_invalid`: The link's token is unknown, used, superseded, expired or malformed (all alike). */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3067,7 +3274,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3076,7 +3283,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3085,7 +3295,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3096,7 +3306,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3109,10 +3319,13 @@ export interface operations {
             };
         };
     };
-    list_orders_orders_get: {
+    listOrders: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3127,7 +3340,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"][];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3136,7 +3349,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3145,7 +3358,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3154,7 +3367,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3165,7 +3378,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3178,10 +3391,13 @@ export interface operations {
             };
         };
     };
-    get_order_orders__order_id__get: {
+    getOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 order_id: string;
             };
@@ -3198,7 +3414,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3207,7 +3423,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3216,20 +3432,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such order, or not the caller's */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3238,7 +3450,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3249,7 +3461,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3262,10 +3474,15 @@ export interface operations {
             };
         };
     };
-    activate_orders__order_id__activate_post: {
+    activateOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 order_id: string;
             };
@@ -3282,7 +3499,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3291,46 +3508,40 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only); or forbidden: only the owner may do this */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such order, or not the caller's */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description invalid_order_state: the order's state does not allow this */
+            /**
+             * @description `invalid_order_state`: The order's current state does not allow this step (e.g. cancelling a finished order).
+             *     `conflict`: A concurrent change won; the request can be retried.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3339,7 +3550,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3350,7 +3561,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3363,10 +3574,15 @@ export interface operations {
             };
         };
     };
-    cancel_orders__order_id__cancel_post: {
+    cancelOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 order_id: string;
             };
@@ -3383,7 +3599,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3392,46 +3608,40 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only); or forbidden: only the owner may do this */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such order, or not the caller's */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description invalid_order_state: the order's state does not allow this */
+            /**
+             * @description `invalid_order_state`: The order's current state does not allow this step (e.g. cancelling a finished order).
+             *     `conflict`: A concurrent change won; the request can be retried.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3440,7 +3650,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3451,7 +3661,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3464,10 +3674,15 @@ export interface operations {
             };
         };
     };
-    resend_orders__order_id__resend_post: {
+    resendOrderLink: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 order_id: string;
             };
@@ -3488,7 +3703,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3497,46 +3712,37 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only); or forbidden: the recipient may only have its own link re-sent */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such order, or not the caller's */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description invalid_order_state: the order's state does not allow this (or that party has already confirmed) */
+            /**
+             * @description `invalid_order_state`: The order's current state does not allow this step (e.g. cancelling a finished order).
+             *     `conflict`: A concurrent change won; the request can be retried.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3545,7 +3751,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3554,7 +3760,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3563,7 +3772,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3574,7 +3783,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3587,10 +3796,15 @@ export interface operations {
             };
         };
     };
-    forgot_password_forgot_post: {
+    requestPasswordReset: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3609,7 +3823,16 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3618,7 +3841,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3627,7 +3850,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3636,7 +3862,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3647,7 +3873,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3660,10 +3886,15 @@ export interface operations {
             };
         };
     };
-    reset_password_reset_post: {
+    resetPassword: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3680,20 +3911,25 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description token_invalid: unknown, used, superseded or expired link (all alike) */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `token_invalid`: The link's token is unknown, used, superseded, expired or malformed (all alike). */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3702,7 +3938,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3711,20 +3947,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description weak_password, or validation_error */
+            /**
+             * @description `weak_password`: The new password breaks the NIST SP 800-63B-4 rules; `reason` says which.
+             *     `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3735,7 +3971,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3748,10 +3984,15 @@ export interface operations {
             };
         };
     };
-    verify_password_reset_verify_post: {
+    verifyPasswordResetLink: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3770,20 +4011,25 @@ export interface operations {
                     "application/json": components["schemas"]["TokenExpiry"];
                 };
             };
-            /** @description token_invalid: unknown, used, superseded or expired link (all alike) */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `token_invalid`: The link's token is unknown, used, superseded, expired or malformed (all alike). */
             410: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3792,7 +4038,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3801,7 +4047,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3810,7 +4059,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3821,7 +4070,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3834,10 +4083,13 @@ export interface operations {
             };
         };
     };
-    create_request_recovery_requests_post: {
+    createRecoveryRequest: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3856,7 +4108,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecoveryCreated"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3865,7 +4117,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3874,20 +4126,19 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description validation_error or invalid_email */
+            /**
+             * @description `invalid_email`: An email address that cannot receive mail as written.
+             *     `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests from this address */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3895,14 +4146,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3915,12 +4162,14 @@ export interface operations {
             };
         };
     };
-    get_request_recovery_requests__reference__get: {
+    getRecoveryRequest: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The access key shown once by POST /recovery/requests */
                 "x-recovery-key"?: string | null;
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
             };
             path: {
                 reference: string;
@@ -3938,20 +4187,16 @@ export interface operations {
                     "application/json": components["schemas"]["RecoveryCase"];
                 };
             };
-            /** @description not_found: unknown reference or wrong access key (alike) */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3960,7 +4205,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3968,14 +4213,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -3988,12 +4229,14 @@ export interface operations {
             };
         };
     };
-    get_filled_application_recovery_requests__reference__application_get: {
+    getRecoveryApplication: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The access key shown once by POST /recovery/requests */
                 "x-recovery-key"?: string | null;
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
             };
             path: {
                 reference: string;
@@ -4011,20 +4254,16 @@ export interface operations {
                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
                 };
             };
-            /** @description not_found: unknown reference or wrong access key (alike) */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4033,7 +4272,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4044,7 +4283,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4057,12 +4296,16 @@ export interface operations {
             };
         };
     };
-    submit_request_recovery_requests__reference__submit_post: {
+    submitRecoveryRequest: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The access key shown once by POST /recovery/requests */
                 "x-recovery-key"?: string | null;
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 reference: string;
@@ -4080,33 +4323,32 @@ export interface operations {
                     "application/json": components["schemas"]["RecoverySubmitted"];
                 };
             };
-            /** @description not_found: unknown reference or wrong access key (alike) */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description documents_missing: a required document is not uploaded; invalid_recovery_state: already submitted or decided */
+            /**
+             * @description `documents_missing`: A recovery request is submitted before every required document is uploaded.
+             *     `invalid_recovery_state`: The recovery case's status does not allow this step (e.g. deciding it twice).
+             *     `conflict`: A concurrent change won; the request can be retried.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4115,7 +4357,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4123,14 +4365,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4143,10 +4381,13 @@ export interface operations {
             };
         };
     };
-    get_requirements_recovery_requirements_get: {
+    getRecoveryRequirements: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4161,7 +4402,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecoveryRequirements"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4170,7 +4411,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4181,7 +4422,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4194,12 +4435,15 @@ export interface operations {
             };
         };
     };
-    get_template_recovery_templates__applicant_type__get: {
+    getRecoveryTemplate: {
         parameters: {
             query?: {
                 locale?: string | null;
             };
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 applicant_type: string;
             };
@@ -4216,20 +4460,16 @@ export interface operations {
                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
                 };
             };
-            /** @description not_found: no such applicant type */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4238,7 +4478,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4249,7 +4489,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4262,10 +4502,13 @@ export interface operations {
             };
         };
     };
-    list_services_services_get: {
+    listServices: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4280,7 +4523,7 @@ export interface operations {
                     "application/json": components["schemas"]["Service"][];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4289,7 +4532,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4298,7 +4541,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4307,7 +4550,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4318,7 +4561,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4331,10 +4574,15 @@ export interface operations {
             };
         };
     };
-    order_cession_services__service_id__cession_post: {
+    orderCession: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 service_id: string;
             };
@@ -4355,7 +4603,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4364,7 +4612,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4373,33 +4621,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such service, or not the caller's */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description cession_pending: the service already has an open cession */
+            /**
+             * @description `cession_pending`: The service already has an open cession order.
+             *     `conflict`: A concurrent change won; the request can be retried.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4408,7 +4651,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4417,20 +4660,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description recipient_mismatch: login and client number do not name one other client account; or validation_error */
+            /**
+             * @description `recipient_mismatch`: A cession's recipient login and client number do not name one other client account.
+             *     `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many recipient mismatches from this account or address */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4438,14 +4681,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4458,10 +4697,13 @@ export interface operations {
             };
         };
     };
-    products_staff_clients__client_number__products_get: {
+    listClientProducts: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 client_number: number;
             };
@@ -4475,10 +4717,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StaffClientProduct"][];
+                    "application/json": components["schemas"]["Service"][];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4487,20 +4729,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4509,7 +4747,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4520,7 +4758,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4533,10 +4771,13 @@ export interface operations {
             };
         };
     };
-    staff_me_staff_me_get: {
+    getStaffMe: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4551,7 +4792,7 @@ export interface operations {
                     "application/json": components["schemas"]["StaffMember"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4560,7 +4801,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4569,7 +4810,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4578,7 +4819,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4589,7 +4830,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4602,12 +4843,15 @@ export interface operations {
             };
         };
     };
-    list_requests_staff_recovery_requests_get: {
+    listRecoveryRequests: {
         parameters: {
             query?: {
-                status?: "awaiting_documents" | "under_review" | "approved" | "rejected";
+                status?: components["schemas"]["RecoveryStatus"];
             };
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4622,7 +4866,7 @@ export interface operations {
                     "application/json": components["schemas"]["StaffRecoverySummary"][];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4631,20 +4875,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4653,7 +4893,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4664,7 +4904,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4677,10 +4917,13 @@ export interface operations {
             };
         };
     };
-    get_request_staff_recovery_requests__reference__get: {
+    getStaffRecoveryRequest: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 reference: string;
             };
@@ -4697,7 +4940,7 @@ export interface operations {
                     "application/json": components["schemas"]["StaffRecoveryCase"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4706,33 +4949,25 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4741,7 +4976,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4752,7 +4987,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4765,10 +5000,15 @@ export interface operations {
             };
         };
     };
-    decide_staff_recovery_requests__reference__decision_post: {
+    decideRecoveryRequest: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 reference: string;
             };
@@ -4789,7 +5029,7 @@ export interface operations {
                     "application/json": components["schemas"]["StaffRecoveryCase"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4798,46 +5038,39 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session, or an approval by a support agent (approving needs the admin role; any staff role may reject) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description invalid_recovery_state (not under review, e.g. decided already); email_taken (approve: the new address belongs to another account); no_matching_account (approve: the hint named no account); conflict (a concurrent change) */
+            /**
+             * @description `invalid_recovery_state`: The recovery case's status does not allow this step (e.g. deciding it twice).
+             *     `email_taken`: The address already belongs to another account (as contact or authorised sender).
+             *     `no_matching_account`: The request's hint named no account, so it cannot be approved (only rejected).
+             *     `conflict`: A concurrent change won; the request can be retried.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4846,7 +5079,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4855,7 +5088,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4864,7 +5100,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4875,7 +5111,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4888,12 +5124,15 @@ export interface operations {
             };
         };
     };
-    ticket_queue_staff_tickets_get: {
+    listStaffTickets: {
         parameters: {
             query?: {
-                status?: "open" | "answered" | "closed";
+                status?: components["schemas"]["TicketStatus"];
             };
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4905,10 +5144,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StaffTicketSummary"][];
+                    "application/json": components["schemas"]["TicketSummary"][];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4917,20 +5156,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4939,7 +5174,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4950,7 +5185,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -4963,10 +5198,13 @@ export interface operations {
             };
         };
     };
-    read_ticket_staff_tickets__number__get: {
+    getStaffTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 number: string;
             };
@@ -4983,7 +5221,7 @@ export interface operations {
                     "application/json": components["schemas"]["StaffTicket"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4992,33 +5230,25 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5027,7 +5257,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5038,7 +5268,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5051,10 +5281,15 @@ export interface operations {
             };
         };
     };
-    reply_staff_tickets__number__messages_post: {
+    replyToTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 number: string;
             };
@@ -5075,7 +5310,7 @@ export interface operations {
                     "application/json": components["schemas"]["StaffTicketMessage"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5084,46 +5319,37 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a client session (staff routes are for staff only); or forbidden: not a staff session */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ticket_closed: a closed ticket takes no more messages */
+            /**
+             * @description `ticket_closed`: The ticket is closed: it takes no more messages (open a new ticket instead).
+             *     `conflict`: A concurrent change won; the request can be retried.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5132,7 +5358,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5141,7 +5367,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5150,7 +5379,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5161,7 +5390,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5174,10 +5403,15 @@ export interface operations {
             };
         };
     };
-    request_access_support_access_requests_post: {
+    requestAccess: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5196,7 +5430,16 @@ export interface operations {
                     "application/json": components["schemas"]["TicketNumberOnly"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5205,7 +5448,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5214,7 +5457,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5223,7 +5469,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests from this address; see Retry-After */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5231,14 +5477,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5251,10 +5493,15 @@ export interface operations {
             };
         };
     };
-    ask_sales_support_sales_questions_post: {
+    askSales: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5273,7 +5520,16 @@ export interface operations {
                     "application/json": components["schemas"]["TicketNumberOnly"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5282,7 +5538,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5291,20 +5547,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description invalid_email, or validation_error */
+            /**
+             * @description `invalid_email`: An email address that cannot receive mail as written.
+             *     `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests from this address; see Retry-After */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5312,14 +5568,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5332,10 +5584,13 @@ export interface operations {
             };
         };
     };
-    list_tickets_tickets_get: {
+    listTickets: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5350,7 +5605,7 @@ export interface operations {
                     "application/json": components["schemas"]["TicketSummary"][];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5359,7 +5614,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5368,7 +5623,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5377,7 +5632,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5388,7 +5643,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5401,10 +5656,15 @@ export interface operations {
             };
         };
     };
-    open_ticket_tickets_post: {
+    openTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5423,7 +5683,7 @@ export interface operations {
                     "application/json": components["schemas"]["TicketCreated"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5432,7 +5692,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5441,20 +5701,25 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: service_id is not one of the caller's services */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5463,7 +5728,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5472,7 +5737,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5481,7 +5749,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5492,7 +5760,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5505,10 +5773,13 @@ export interface operations {
             };
         };
     };
-    get_ticket_tickets__number__get: {
+    getTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
             path: {
                 number: string;
             };
@@ -5525,7 +5796,7 @@ export interface operations {
                     "application/json": components["schemas"]["SupportTicket"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5534,7 +5805,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5543,20 +5814,16 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such ticket, or not the caller's (alike) */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5565,7 +5832,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5576,7 +5843,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5589,10 +5856,15 @@ export interface operations {
             };
         };
     };
-    close_ticket_tickets__number__close_post: {
+    closeTicket: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 number: string;
             };
@@ -5609,7 +5881,7 @@ export interface operations {
                     "application/json": components["schemas"]["SupportTicket"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5618,7 +5890,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5627,20 +5899,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such ticket, or not the caller's (alike) */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `conflict`: A concurrent change won; the request can be retried. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5649,7 +5929,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5660,7 +5940,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5673,10 +5953,15 @@ export interface operations {
             };
         };
     };
-    add_message_tickets__number__messages_post: {
+    addTicketMessage: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The language of error messages (and of the mails and texts of a request without a session); a session's own language wins over it */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description A retry with the same key, method, path, caller and body within an hour gets the first answer again instead of acting twice (a 5xx is never kept) */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 number: string;
             };
@@ -5697,7 +5982,7 @@ export interface operations {
                     "application/json": components["schemas"]["TicketMessage"];
                 };
             };
-            /** @description unauthorized: no session, or an unknown, expired or revoked one */
+            /** @description `unauthorized`: No valid session. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5706,7 +5991,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description forbidden: a staff session (client routes are for clients only) */
+            /** @description `forbidden`: The caller is signed in but may not do this. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5715,33 +6000,28 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not_found: no such ticket, or not the caller's (alike) */
+            /** @description `not_found`: The resource does not exist or is not the caller's. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ticket_closed: a closed ticket takes no more messages; open a new one */
+            /**
+             * @description `ticket_closed`: The ticket is closed: it takes no more messages (open a new ticket instead).
+             *     `conflict`: A concurrent change won; the request can be retried.
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        errors?: Record<string, never>[];
-                        message: string;
-                    };
+                    "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description payload_too_large: the body is over 64 KiB */
+            /** @description `payload_too_large`: The body is over 64 KiB. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5750,7 +6030,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description unsupported_media_type: the body is not application/json */
+            /** @description `unsupported_media_type`: The body is not application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5759,7 +6039,10 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Validation Error */
+            /**
+             * @description `validation_error`: The body, path, query or a header does not follow the operation's schema; `errors` says where.
+             *     `idempotency_key_reused`: The Idempotency-Key was already used with another body for this request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5768,7 +6051,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description rate_limited: too many requests (API Gateway's or the route's own limit) */
+            /** @description `rate_limited`: Too many attempts; try again after `retry_after` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again */
@@ -5779,7 +6062,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description service_unavailable: AWS throttled or failed the request; nothing was changed */
+            /** @description `service_unavailable`: AWS throttled us or failed: nothing was changed, the same request may be retried after `retry_after` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */

@@ -1,0 +1,137 @@
+"""The HTTP shapes are declared once (clientarea.schema) and each route documents the
+errors of the exception classes it names, nothing written by hand."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from clientarea import errors, services
+from clientarea.cession import orders as cession_orders
+from clientarea.recovery import rules as recovery_rules
+from clientarea.schema import recovery as schema_recovery
+from clientarea.schema import services as schema_services
+from clientarea.schema import support as schema_support
+from clientarea.schema.routes import add_error, codes, responses, summary
+from clientarea.support import views as support_views
+
+from infra.openapi import generate
+from tests.conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+import lambda_env
+
+ERROR_CLASSES = {
+    cls.code: cls
+    for _, cls in inspect.getmembers(errors, inspect.isclass)
+    if issubclass(cls, errors.DomainError) and cls is not errors.DomainError
+}
+
+
+@pytest.fixture(scope="module")
+def document():
+    return generate()
+
+
+@pytest.mark.parametrize(
+    ("answered", "domain"),
+    [
+        (schema_support.TicketStatus, support_views.TicketStatus),
+        (schema_services.ServiceStatus, services.ServiceStatus),
+        (schema_services.OrderStatus, cession_orders.OrderStatus),
+        (schema_recovery.RecoveryStatus, recovery_rules.RecoveryStatus),
+    ],
+)
+def test_the_answered_statuses_are_the_domains(answered, domain):
+    assert [s.value for s in answered] == [s.value for s in domain]
+
+
+def test_an_error_answer_is_derived_from_its_classes():
+    # GIVEN a route that raises NotFound and TicketClosed
+    documented = responses(200, None, "ok", raises=[errors.NotFound, errors.TicketClosed])
+    # THEN each class has its own status, its code and its docstring as the description
+    assert set(documented) == {200, 404, 409}
+    assert codes(documented[409]) == ["ticket_closed"]
+    assert documented[409]["description"] == f"`ticket_closed`: {summary(errors.TicketClosed)}"
+    assert documented[404]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+
+
+def test_two_classes_of_one_code_are_documented_once():
+    response = add_error({}, errors.LoginRateLimited)
+    add_error(response, errors.RateLimited)
+    assert codes(response) == ["rate_limited"]
+    assert response["description"].count("rate_limited") == 1
+
+
+def test_every_error_answer_of_the_document_comes_from_error_classes(document):
+    seen = set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if not status.startswith(("4", "5")):
+                    continue
+                where = f"{method.upper()} {path} {status}"
+                listed = codes(response)
+                assert listed, where
+                for code in listed:
+                    assert ERROR_CLASSES[code].status == int(status), where
+                    assert f"`{code}`: " in response["description"], where
+                assert response["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/Error"
+                }, where
+                seen.update(listed)
+    assert {"not_found", "token_invalid", "validation_error", "service_unavailable"} <= seen
+
+
+def test_operations_have_camel_case_ids_tags_and_the_shared_headers(document):
+    ids = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            ids.append(operation["operationId"])
+            assert operation["tags"], (method, path)
+            refs = {p.get("$ref") for p in operation.get("parameters", [])}
+            assert "#/components/parameters/AcceptLanguage" in refs
+            replayable = method != "get" and (method, path) not in {
+                ("post", "/auth/login"),
+                ("post", "/recovery/requests"),
+            }
+            assert ("#/components/parameters/IdempotencyKey" in refs) == replayable, path
+    assert len(ids) == len(set(ids))
+    assert {"login", "listServices", "openTicket", "decideRecoveryRequest"} <= set(ids)
+    assert "default" not in {tag["name"] for tag in document["tags"]}
+
+
+def test_timestamps_and_statuses_are_typed(document):
+    schemas = document["components"]["schemas"]
+    assert schemas["TicketSummary"]["properties"]["created_at"]["format"] == "date-time"
+    assert schemas["TicketStatus"]["enum"] == ["open", "answered", "closed"]
+    assert schemas["Order"]["properties"]["status"] == {"$ref": "#/components/schemas/OrderStatus"}
+    # One declaration each: the staff views reuse the client ones.
+    assert "StaffTicketSummary" not in schemas and "StaffClientProduct" not in schemas
+
+
+def test_the_authorizer_loads_no_http_shape():
+    # clientarea.sessions (which the authorizer imports) builds Session answers: it
+    # imports the shape on first use, so the authorizer's cold start never pays for it.
+    function = next(f for f in lambda_env.functions() if f.logical_id == "AuthorizerFunction")
+    env = lambda_env.lambda_environment(function)
+    env["PYTHONPATH"] = os.pathsep.join([str(function.code_uri), str(ROOT / "layers/clientarea")])
+    code = f"import json, sys, {function.module}; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=function.code_uri,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "clientarea.sessions" in loaded
+    assert not [name for name in loaded if name.startswith("clientarea.schema")]
