@@ -9,11 +9,9 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -28,10 +26,10 @@ from moto import mock_aws  # noqa: E402
 
 from infra.local.deployment import MOTO_CONFIG, LocalDeployment  # noqa: E402
 from tests.accounts_iam import AccountsAccessCheck  # noqa: E402
-from tests.clients import ApiClient, HttpClient, InProcessClient, Reply  # noqa: E402
+from tests.clients import ApiClient, HttpClient, InProcessClient  # noqa: E402
+from tests.support.accounts import fresh_email, new_account  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "correct horse battery staple 9"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -161,72 +159,10 @@ def client(request: pytest.FixtureRequest) -> ApiClient:
 
 @pytest.fixture
 def unique_email() -> str:
-    return f"user-{uuid.uuid4().hex[:12]}@example.com"
-
-
-def register_and_verify(
-    client: ApiClient,
-    email: str,
-    *,
-    password: str = PASSWORD,
-    locale: str = "en",
-    login: str | None = None,
-    full_name: str = "Test User",
-) -> dict:
-    body = {"email": email, "password": password, "full_name": full_name, "locale": locale}
-    if login:
-        body["login"] = login
-    assert client.post("/auth/register", body).status == 202
-    token = client.mail_link_token(email)
-    reply = client.post("/auth/verify-email", {"token": token})
-    assert reply.status == 200, reply.body
-    return reply.json()
-
-
-def log_in(client: ApiClient, login: str, password: str = PASSWORD) -> str:
-    reply = client.post("/auth/login", {"login": login, "password": password})
-    assert reply.status == 200, reply.body
-    return reply.json()["session_token"]
-
-
-DEV_STAFF = ("staff@example.com", "clientarea-dev-password")  # seeded by the dev server
-DEV_ADMIN = ("admin@example.com", "clientarea-dev-password")  # role admin, seeded too
-
-
-def expect_error(reply: Reply, status: int, code: str) -> dict[str, Any]:
-    """Assert the contract's error shape ({code, message} with this status) and return it."""
-    assert reply.status == status, (reply.status, reply.body[:300])
-    body = reply.json()
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"].strip(), body
-    return body
-
-
-def staff_token(client: ApiClient, role: str = "support") -> str:
-    """A staff session (role `support`, or `admin`): the dev server's seeded account
-    over HTTP, a freshly provisioned one in-process."""
-    if client.transport == "http":
-        return log_in(client, *(DEV_ADMIN if role == "admin" else DEV_STAFF))
-    from clientarea import accounts
-
-    login = f"agent{uuid.uuid4().hex[:8]}"
-    accounts.provision(
-        email=f"{login}@example.com",
-        password=PASSWORD,
-        full_name="Agent",
-        login=login,
-        role=accounts.Role(role),
-    )
-    return log_in(client, login)
-
-
-def admin_token(client: ApiClient) -> str:
-    """An admin session: only admins approve manual-recovery cases."""
-    return staff_token(client, role="admin")
+    return fresh_email()
 
 
 @pytest.fixture
 def account(client: ApiClient, unique_email: str) -> dict:
     """A verified account: {email, client_number, login, token}."""
-    created = register_and_verify(client, unique_email)
-    return {**created, "email": unique_email, "token": log_in(client, unique_email)}
+    return new_account(client, unique_email)

@@ -18,7 +18,15 @@ from typing import Any
 import pytest
 
 from tests.clients import ApiClient, Reply
-from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify, staff_token
+from tests.support.accounts import (
+    PASSWORD,
+    fresh_email,
+    log_in,
+    new_account,
+    register_and_verify,
+    staff_token,
+)
+from tests.support.replies import expect_error
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = json.loads((ROOT / "docs" / "openapi.json").read_text())
@@ -30,20 +38,10 @@ INJECTED = "Bcc: victim@evil.example"
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _email(prefix: str = "abuse") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
-
-
 def _error(reply: Reply, status: int, code: str) -> dict[str, Any]:
     """The contract's error shape, answered as JSON."""
     assert (reply.header("Content-Type") or "").startswith("application/json"), reply.status
     return expect_error(reply, status, code)
-
-
-def _new_account(client: ApiClient, email: str | None = None, **kwargs: Any) -> dict[str, Any]:
-    email = email or _email()
-    created = register_and_verify(client, email, **kwargs)
-    return {**created, "email": email, "token": log_in(client, email)}
 
 
 def _wait_mails(client: ApiClient, to: str, subject_part: str, count: int = 1) -> list[dict]:
@@ -91,7 +89,7 @@ def _assert_escaped(html: str) -> None:
 )
 def test_ticket_subject_with_newlines_never_becomes_a_mail_header(client, newline):
     # GIVEN a client who opens a ticket whose subject tries to add headers
-    account = _new_account(client)
+    account = new_account(client)
     subject = f"Help{newline}{INJECTED}{newline}X-Injected: yes"
     reply = client.post(
         "/tickets",
@@ -118,7 +116,7 @@ def test_ticket_subject_with_newlines_never_becomes_a_mail_header(client, newlin
 
 def test_access_request_login_with_crlf_cannot_inject_into_the_reply_subject(client):
     # GIVEN an access request whose login (which becomes the ticket subject) carries CRLF
-    contact = _email("contact")
+    contact = fresh_email("contact")
     form = {
         "full_name": "Jane\r\nX-Injected: yes",
         "address": "1 Street\r\nBcc: victim@evil.example",
@@ -142,12 +140,12 @@ def test_access_request_login_with_crlf_cannot_inject_into_the_reply_subject(cli
 
 def test_full_name_with_crlf_is_refused_and_mails_nothing(client):
     # GIVEN a registration whose full name carries header lines
-    email = _email()
+    email = fresh_email("abuse")
     name = f"Eve\r\n{INJECTED}\r\nX-Injected: yes"
     body = {"email": email, "password": PASSWORD, "full_name": name, "locale": "en"}
     # THEN it is refused (a name is one line) and nothing is mailed
     _error(client.post("/auth/register", body), 422, "validation_error")
-    assert client.mails(email, timeout=1) == []
+    assert client.settled_mails(email) == []
 
 
 # --- markup in fields that reach mails and staff views ---------------------------------------
@@ -155,7 +153,7 @@ def test_full_name_with_crlf_is_refused_and_mails_nothing(client):
 
 def test_markup_in_names_is_escaped_in_every_mail(client):
     # GIVEN an account whose full name is a script
-    email = _email()
+    email = fresh_email("abuse")
     register_and_verify(client, email, full_name=SCRIPT)
     # WHEN the mails about it are rendered (verification, welcome, a reset link)
     assert client.post("/password/forgot", {"login": email}).status == 202
@@ -174,7 +172,7 @@ def test_markup_in_names_is_escaped_in_every_mail(client):
 
 def test_markup_in_a_ticket_is_escaped_in_the_reply_mail_and_literal_in_staff_json(client):
     # GIVEN a client whose name, ticket subject and message are markup
-    account = _new_account(client, full_name=SCRIPT)
+    account = new_account(client, full_name=SCRIPT)
     ticket = {"department": "billing", "subject": SCRIPT, "message": f"<b>bold</b>{SCRIPT}"}
     reply = client.post("/tickets", ticket, token=account["token"])
     assert reply.status == 201, reply.body
@@ -226,7 +224,7 @@ def test_markup_in_an_access_request_is_literal_for_staff(client):
 
 def test_markup_in_an_access_request_is_escaped_in_the_acknowledgement(client):
     # GIVEN an account whose name is markup, and an access request for it
-    account = _new_account(client, full_name=SCRIPT)
+    account = new_account(client, full_name=SCRIPT)
     form = {
         "full_name": SCRIPT,
         "address": SCRIPT,
@@ -257,7 +255,7 @@ def _variants(email: str) -> list[str]:
 
 def test_the_same_address_written_differently_is_one_account(client):
     # GIVEN an account
-    account = _new_account(client)
+    account = new_account(client)
     # WHEN someone registers each variant of its address
     variants = _variants(account["email"])
     for variant in variants:
@@ -283,7 +281,7 @@ def test_the_same_address_written_differently_is_one_account(client):
 def test_login_names_in_any_case_or_width_are_one_login(client):
     # GIVEN an account with a chosen login
     login = f"ab{uuid.uuid4().hex[:10]}"
-    account = _new_account(client, login=login.upper())
+    account = new_account(client, login=login.upper())
     assert account["login"] == login
     fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in login)
     # THEN the login works however it is written
@@ -291,7 +289,7 @@ def test_login_names_in_any_case_or_width_are_one_login(client):
         assert client.post("/auth/login", {"login": variant, "password": PASSWORD}).status == 200
     # and nobody can register it again in another form (the second verification fails
     # over to a generated login, never to a second owner of this one)
-    email = _email()
+    email = fresh_email("abuse")
     created = register_and_verify(client, email, login=fullwidth)
     assert created["login"] != login
 
@@ -308,7 +306,7 @@ MIXED_SCRIPT = [
 def test_mixed_script_addresses_are_refused_everywhere(client, pattern):
     # GIVEN an address mixing scripts so that it looks like a Latin one
     address = pattern.format(n=uuid.uuid4().hex[:8])
-    account = _new_account(client)
+    account = new_account(client)
     # WHEN it is used to register, as a new contact email, or as an authorised sender
     register = client.post(
         "/auth/register",
@@ -324,7 +322,7 @@ def test_mixed_script_addresses_are_refused_everywhere(client, pattern):
     # THEN each is refused as an invalid address and nothing is sent to it
     for reply in (register, change, sender, sales):
         _error(reply, 422, "invalid_email")
-    assert client.mails(address, timeout=1) == []
+    assert client.settled_mails(address) == []
     assert client.get("/account/authorised-emails", token=account["token"]).json() == []
 
 
@@ -342,7 +340,7 @@ def test_a_single_script_international_address_is_accepted(client):
 
 def test_contact_email_change_and_senders_use_the_same_normalisation(client):
     # GIVEN two accounts
-    mine, other = _new_account(client), _new_account(client)
+    mine, other = new_account(client), new_account(client)
     my_variants, other_variants = _variants(mine["email"]), _variants(other["email"])
     # WHEN the first tries its own address in another spelling as a new contact email
     for variant in my_variants:
@@ -416,7 +414,7 @@ def _concrete(path: str) -> str:
 @pytest.fixture
 def sessions(client: ApiClient) -> dict[str, str]:
     """A client and a staff session, so that authenticated routes reach their function."""
-    return {"client": _new_account(client)["token"], "staff": staff_token(client)}
+    return {"client": new_account(client)["token"], "staff": staff_token(client)}
 
 
 def _send_all(
@@ -496,7 +494,7 @@ def test_a_json_body_that_is_malformed_or_the_wrong_shape_is_4xx_on_every_route(
 
 def test_an_oversized_or_nested_registration_leaves_nothing_behind(client):
     # GIVEN an address nobody registered
-    email = _email()
+    email = fresh_email("abuse")
     big = {"email": email, "password": PASSWORD, "full_name": "a" * (1024 * 1024)}
     deep = {"email": email, "password": PASSWORD, "full_name": "x", "locale": "en"}
     deep_raw = json.dumps(deep)[:-1].encode() + b', "extra": ' + b"[" * 10_000 + b"]" * 10_000
@@ -511,7 +509,7 @@ def test_an_oversized_or_nested_registration_leaves_nothing_behind(client):
     )
     _error(form, 415, "unsupported_media_type")
     # THEN no verification mail went out and the address can still register normally
-    assert client.mails(email, timeout=1) == []
+    assert client.settled_mails(email) == []
     assert register_and_verify(client, email)["client_number"]
 
 
@@ -537,8 +535,8 @@ OWN_ROUTES = {
 def _live_tokens(client: ApiClient) -> dict[str, Any]:
     """An account with a pending reset link and a pending email change, another account
     with a reset link, and a pending registration: their live tokens."""
-    victim, other = _new_account(client), _new_account(client)
-    new_email, pending = _email("new"), _email("pending")
+    victim, other = new_account(client), new_account(client)
+    new_email, pending = fresh_email("new"), fresh_email("pending")
     assert client.post("/password/forgot", {"login": victim["email"]}).status == 202
     assert client.post("/password/forgot", {"login": other["email"]}).status == 202
     reply = client.post(
@@ -729,7 +727,7 @@ def _recovery_case(client: ApiClient, **changes: Any) -> tuple[dict, dict]:
         "full_name": SCRIPT,
         "company_name": f"{SCRIPT} {INJECTED}",
         "company_code": "12345678",
-        "new_email": _email("recover"),
+        "new_email": fresh_email("recover"),
         "phone": "+380 44 000 00 00",
         "channel": "post",
         **changes,
@@ -789,7 +787,7 @@ def test_recovery_keys_garbled_truncated_or_of_another_case_are_404_and_change_n
 
 def test_markup_in_a_sales_question_is_literal_for_staff_and_escaped_in_the_answer(client):
     # GIVEN a sales question whose name and message are markup
-    email = _email("prospect")
+    email = fresh_email("prospect")
     question = {"email": email, "full_name": SCRIPT, "message": f"{SCRIPT}\r\n{INJECTED}"}
     reply = client.post("/support/sales-questions", question)
     assert reply.status == 201, reply.body
@@ -817,7 +815,7 @@ def test_encoded_newlines_and_markup_in_an_inbound_mail_reach_no_header_and_no_h
 
     # GIVEN a mail to sales whose encoded subject and sender name decode to header
     # lines and a script (RFC 2047 lets any byte through an encoded word)
-    asker = _email("asker")
+    asker = fresh_email("asker")
 
     def encoded(text: str) -> str:
         return f"=?utf-8?b?{base64.b64encode(text.encode()).decode()}?="
@@ -856,7 +854,7 @@ def test_encoded_newlines_and_markup_in_an_inbound_mail_reach_no_header_and_no_h
 
 def test_markup_and_header_lines_in_a_profile_are_literal_and_escaped_in_mail(client):
     # GIVEN an account whose profile is edited to markup and header lines
-    account = _new_account(client)
+    account = new_account(client)
     profile = {
         "full_name": f"{SCRIPT}\r\n{INJECTED}",
         "address": f"{SCRIPT}\r\nX-Injected: yes",
@@ -919,7 +917,7 @@ def test_the_recovery_application_of_a_name_with_a_control_character_is_never_a_
         "account_hint": "someone",
         "applicant_type": "individual",
         "full_name": "Olena\x01Kovalenko",
-        "new_email": _email("recover"),
+        "new_email": fresh_email("recover"),
         "phone": "+380 44 000 00 00",
         "channel": "e_signature",
     }
@@ -945,7 +943,7 @@ REGISTRATION_FIELDS = ["full_name"]
 @pytest.mark.parametrize("field", REGISTRATION_FIELDS)
 def test_registration_with_bad_text_is_4xx_or_mails(client, field):
     def act(name: str, value: str) -> None:
-        email = _email(f"reg-{name}")
+        email = fresh_email(f"reg-{name}")
         body = {"email": email, "password": PASSWORD, "full_name": "Ok", "locale": "en"}
         reply = _not_5xx(client.post("/auth/register", {**body, field: value}), name)
         if reply.status != 202:
@@ -959,7 +957,7 @@ def test_registration_with_bad_text_is_4xx_or_mails(client, field):
 
 @pytest.mark.parametrize("field", ["full_name", "address", "phone"])
 def test_a_profile_with_bad_text_is_4xx_or_renders(client, field):
-    account = _new_account(client)
+    account = new_account(client)
 
     def act(name: str, value: str) -> None:
         reply = _not_5xx(client.patch("/account", {field: value}, token=account["token"]), name)
@@ -992,7 +990,7 @@ def test_a_recovery_case_with_bad_text_is_4xx_or_renders_everywhere(client, fiel
             "full_name": "Olena Kovalenko",
             "company_name": "Firma",
             "company_code": "12345678",
-            "new_email": _email("recover"),
+            "new_email": fresh_email("recover"),
             "phone": "+380 44 000 00 00",
             "channel": "post",
             field: value,
@@ -1042,7 +1040,7 @@ ACCESS_FIELDS = ["full_name", "address", "phone", "login_or_email", "message"]
 @pytest.mark.parametrize("field", ACCESS_FIELDS)
 def test_an_access_request_with_bad_text_is_4xx_or_answered(client, field):
     def act(name: str, value: str) -> None:
-        contact = _email(f"access-{name}")
+        contact = fresh_email(f"access-{name}")
         form = {
             "full_name": "Jane",
             "address": "1 Street",
@@ -1062,7 +1060,7 @@ def test_an_access_request_with_bad_text_is_4xx_or_answered(client, field):
 @pytest.mark.parametrize("field", ["full_name", "message"])
 def test_a_sales_question_with_bad_text_is_4xx_or_answered(client, field):
     def act(name: str, value: str) -> None:
-        email = _email(f"sales-{name}")
+        email = fresh_email(f"sales-{name}")
         question = {"email": email, "full_name": "Jane", "message": "Price?", field: value}
         reply = _not_5xx(client.post("/support/sales-questions", question), name)
         if reply.status == 201:
@@ -1073,7 +1071,7 @@ def test_a_sales_question_with_bad_text_is_4xx_or_answered(client, field):
 
 @pytest.mark.parametrize("field", ["subject", "message"])
 def test_a_ticket_with_bad_text_is_4xx_or_answered(client, field):
-    account = _new_account(client)
+    account = new_account(client)
 
     def act(name: str, value: str) -> None:
         ticket = {"department": "technical", "subject": "Help", "message": "Down", field: value}
@@ -1087,7 +1085,7 @@ def test_a_ticket_with_bad_text_is_4xx_or_answered(client, field):
 
 
 def test_a_staff_reply_with_bad_text_is_4xx_or_mailed(client):
-    account = _new_account(client)
+    account = new_account(client)
     staff = staff_token(client)
 
     def act(name: str, value: str) -> None:
@@ -1112,7 +1110,7 @@ def test_inbound_mail_with_bad_text_is_a_ticket_staff_can_answer(client, part):
         return f"=?utf-8?b?{base64.b64encode(text.encode('utf-8', 'surrogatepass')).decode()}?="
 
     def act(name: str, value: str) -> None:
-        asker = _email(f"inbound-{name}")
+        asker = fresh_email(f"inbound-{name}")
         fields = {"subject": "Price", "body": "How much?", "name": "Jane"} | {part: value}
         raw = (
             f"From: {encoded(fields['name'])} <{asker}>\r\nTo: sales@clientarea.test\r\n"

@@ -17,7 +17,7 @@ from moto import mock_aws
 from infra.local.deployment import DEV_FRONTEND_URL, MOTO_CONFIG, LocalDeployment
 from infra.local.server import dev_route
 from tests.clients import ApiClient, InProcessClient
-from tests.conftest import log_in, register_and_verify
+from tests.support.accounts import log_in, register_and_verify
 
 WORKFLOW_SECONDS = 20  # how long a test waits for the workflow to act
 

@@ -25,7 +25,7 @@ from pynamodb.transactions import TransactWrite
 
 from infra.local.roles import acting_as
 from infra.local.stack import ACCOUNT_ID, REGION, physical_name
-from tests.conftest import PASSWORD, log_in, register_and_verify
+from tests.support.accounts import PASSWORD, log_in, register_and_verify
 
 
 @pytest.fixture
@@ -373,7 +373,8 @@ def test_presigned_links_act_with_the_signers_role(deployment):
 def test_a_refused_document_deletion_is_reported_and_the_decision_stands(
     handler_client, capsys, caplog
 ):
-    from tests.integration.test_recovery import new_owner, staff_token, under_review
+    from tests.integration.test_recovery import new_owner, under_review
+    from tests.support.accounts import staff_token
 
     owner = new_owner(handler_client)
     _, case = under_review(handler_client, owner["login"])

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.clients import ApiClient, Reply
-from tests.conftest import PASSWORD, expect_error, register_and_verify
+from tests.support.accounts import PASSWORD, register_and_verify
+from tests.support.replies import expect_error
 
 IDLE = 30 * 60  # SessionIdleTimeoutSeconds' default
 WRITE_EVERY = 5 * 60  # last_seen_at is written at most this often per session
@@ -282,7 +283,7 @@ def test_the_change_confirmed_after_its_requester_logged_out_ends_every_session(
     ],
 )
 def test_session_routes_refuse_anonymous_and_staff_callers(client, method, route):
-    from tests.conftest import staff_token
+    from tests.support.accounts import staff_token
 
     reply: Reply = client.request(method, route)
     expect_error(reply, 401, "unauthorized")
