@@ -33,13 +33,15 @@ class Reply:
         return None
 
 
-def _encode(payload: Any, raw: bytes | None) -> bytes | None:
+def encode_body(payload: Any, raw: bytes | None) -> bytes | None:
     if raw is not None:
         return raw
     return None if payload is None else json.dumps(payload).encode()
 
 
-def _headers(token: str | None, headers: dict[str, str] | None, has_body: bool) -> dict[str, str]:
+def request_headers(
+    token: str | None, headers: dict[str, str] | None, has_body: bool
+) -> dict[str, str]:
     result = {"Content-Type": "application/json"} if has_body else {}
     if token:
         result["Authorization"] = f"Bearer {token}"
@@ -160,9 +162,9 @@ class InProcessClient(ApiClient):
         headers: dict[str, str] | None = None,
         ip: str = TEST_IP,
     ) -> Reply:
-        body = _encode(json, raw)
+        body = encode_body(json, raw)
         response = self.deployment.api.handle(
-            method, path, _headers(token, headers, body is not None), body, ip
+            method, path, request_headers(token, headers, body is not None), body, ip
         )
         if self.drain:
             self.deployment.queues.drain()
@@ -226,8 +228,8 @@ class DirectClient(ApiClient):
 
         route = self._routes[(method, path)]
         assert not route.authorized, "the authorizer's context is the gateway's to add"
-        body = _encode(json, raw)
-        sent = _headers(token, headers, body is not None)
+        body = encode_body(json, raw)
+        sent = request_headers(token, headers, body is not None)
         event = {
             "resource": path,
             "path": path,
@@ -278,12 +280,12 @@ class HttpClient(ApiClient):
         headers: dict[str, str] | None = None,
         ip: str = TEST_IP,
     ) -> Reply:
-        body = _encode(json, raw)
+        body = encode_body(json, raw)
         response = self.session.request(
             method,
             self.base_url + path,
             data=body,
-            headers=_headers(token, headers, body is not None),
+            headers=request_headers(token, headers, body is not None),
             timeout=30,
         )
         return Reply(response.status_code, dict(response.headers), response.content)

@@ -28,6 +28,7 @@ from infra.local.deployment import MOTO_CONFIG, LocalDeployment  # noqa: E402
 from tests.accounts_iam import AccountsAccessCheck  # noqa: E402
 from tests.clients import ApiClient, HttpClient, InProcessClient  # noqa: E402
 from tests.support.accounts import fresh_email, new_account  # noqa: E402
+from tests.support.leaks import SERVER_LOGS, LeakCheck  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +47,17 @@ def _fresh_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts at real time; a test's clock moves do not leak into the next."""
     monkeypatch.setenv(clock.OFFSET_ENV, "0")
     monkeypatch.delenv(clock.FROZEN_ENV, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test, every client: no reply names the internals, and no secret the test
+    handled shows in the functions' logs (tests/support/leaks.py)."""
+    check = LeakCheck()
+    check.watch(monkeypatch)
+    yield
+    leaks = check.leaks()
+    assert not leaks, "secrets in the logs:\n" + "\n".join(leaks)
 
 
 @pytest.fixture
@@ -114,6 +126,7 @@ def running_dev_server(
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    SERVER_LOGS[url] = log_dir / "server.log"
     # Importing moto alone takes over 20 s on a busy 2-core machine: be patient.
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
