@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +28,7 @@ from tests.accounts_iam import AccountsAccessCheck  # noqa: E402
 from tests.clients import ApiClient, HttpClient, InProcessClient  # noqa: E402
 from tests.support.accounts import fresh_email, new_account  # noqa: E402
 from tests.support.leaks import SERVER_LOGS, LeakCheck  # noqa: E402
+from tests.support.waiting import wait_until  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,19 +127,21 @@ def running_dev_server(
     )
     url = f"http://127.0.0.1:{port}"
     SERVER_LOGS[url] = log_dir / "server.log"
+
     # Importing moto alone takes over 20 s on a busy 2-core machine: be patient.
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
+    def answering() -> bool:
         try:
-            if requests.get(f"{url}/_dev/mail", timeout=1).status_code == 200:
-                break
+            return requests.get(f"{url}/_dev/mail", timeout=1).status_code == 200
         except requests.ConnectionError:
             if process.poll() is not None:
                 raise RuntimeError(f"dev server exited; see {log.name}") from None
-            time.sleep(0.2)
-    else:
+            return False
+
+    try:
+        wait_until(answering, timeout=180, interval=0.2)
+    except AssertionError:
         process.kill()
-        raise RuntimeError("dev server did not start within 180 s")
+        raise RuntimeError("dev server did not start within 180 s") from None
     try:
         yield url
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -44,22 +43,12 @@ def _error(reply: Reply, status: int, code: str) -> dict[str, Any]:
     return expect_error(reply, status, code)
 
 
-def _wait_mails(client: ApiClient, to: str, subject_part: str, count: int = 1) -> list[dict]:
-    """Mails to `to` whose subject has the text, waiting for the asynchronous mailer."""
-    deadline = time.monotonic() + 10
-    while True:
-        found = [m for m in client.mails(to, timeout=0) if subject_part in m["subject"]]
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
-
-
 def _staff_answer(client: ApiClient, number: str, to: str) -> tuple[str, dict]:
     """Staff answer ticket `number`; their session and the one mail it sends to `to`."""
     staff = staff_token(client)
     answer = client.post(f"/staff/tickets/{number}/messages", {"message": "ok"}, token=staff)
     assert answer.status == 201, answer.body
-    (mail,) = _wait_mails(client, to, number)
+    (mail,) = client.mails_about(to, number)
     return staff, mail
 
 
@@ -157,7 +146,7 @@ def test_markup_in_names_is_escaped_in_every_mail(client):
     register_and_verify(client, email, full_name=SCRIPT)
     # WHEN the mails about it are rendered (verification, welcome, a reset link)
     assert client.post("/password/forgot", {"login": email}).status == 202
-    mails = _wait_mails(client, email, "", count=3)
+    mails = client.mails_about(email, "", count=3)
     assert len(mails) == 3
     verification, *to_the_owner = mails
     # THEN the verification link, sent before the address was proven, carries no name
@@ -193,7 +182,7 @@ def test_markup_in_a_ticket_is_escaped_in_the_reply_mail_and_literal_in_staff_js
     assert seen.json()["messages"][0]["body"] == ticket["message"]
     assert any(t["subject"] == SCRIPT for t in listed.json())
     # and the mail's HTML part escapes the name, the subject and the message
-    (mail,) = _wait_mails(client, account["email"], number)
+    (mail,) = client.mails_about(account["email"], number)
     _assert_escaped(mail["html"])
     assert "<b>" not in mail["html"]
     assert SCRIPT in mail["subject"]  # a Subject header is plain text, never HTML
@@ -234,7 +223,7 @@ def test_markup_in_an_access_request_is_escaped_in_the_acknowledgement(client):
     }
     assert client.post("/support/access-requests", form).status == 201
     # THEN the acknowledgement to the contact address escapes it
-    (mail,) = _wait_mails(client, account["email"], "access request")
+    (mail,) = client.mails_about(account["email"], "access request")
     _assert_escaped(mail["html"])
 
 
@@ -265,7 +254,7 @@ def test_the_same_address_written_differently_is_one_account(client):
         assert (reply.status, reply.body) == (202, b"{}"), (variant, reply.body)
     # and the owner is told, as often as the address's daily allowance of unasked mail
     # permits (3, the first spent on the verification link), while no link goes out
-    notices = _wait_mails(client, account["email"], "tried to register", count=len(variants))
+    notices = client.mails_about(account["email"], "tried to register", count=len(variants))
     assert len(notices) == 2
     for mail in client.all_mails():
         if mail["to"].casefold() != account["email"].casefold():
@@ -335,7 +324,7 @@ def test_a_single_script_international_address_is_accepted(client):
     )
     # THEN it registers like any other
     assert reply.status == 202
-    assert _wait_mails(client, address, "")
+    assert client.mails_about(address, "")
 
 
 def test_contact_email_change_and_senders_use_the_same_normalisation(client):
@@ -376,7 +365,7 @@ def test_contact_email_change_and_senders_use_the_same_normalisation(client):
     )
     # THEN the answer and the notice to the old address are the usual ones
     assert (reply.status, reply.body) == (202, b"{}")
-    notice = _wait_mails(client, mine["email"], "request to change your contact email")
+    notice = client.mails_about(mine["email"], "request to change your contact email")
     assert notice and other["email"] in notice[-1]["text"]  # the NFKC (real) address
     # but it is known as the other's address: no link goes out, nothing changes
     assert [m for m in client.mails(other["email"]) if "confirm your new" in m["subject"]] == []
@@ -743,7 +732,7 @@ def test_markup_in_a_recovery_case_is_escaped_in_mails_and_literal_for_staff(cli
     key = {"X-Recovery-Key": case["access_key"]}
     assert client.post(f"/recovery/requests/{case['reference']}/submit", headers=key).status == 202
     # THEN the receipt to the (unverified) new address carries no name and no header
-    (received,) = _wait_mails(client, body["new_email"], "received")
+    (received,) = client.mails_about(body["new_email"], "received")
     assert "script" not in received["html"] and "script" not in received["text"]
     _assert_no_injected_header(received)
     # WHEN staff open it and reject it with a reason that is markup too
@@ -761,7 +750,7 @@ def test_markup_in_a_recovery_case_is_escaped_in_mails_and_literal_for_staff(cli
     )
     assert reply.status == 200, reply.body
     # and the rejection mail escapes the reason and injects no header
-    (rejected,) = _wait_mails(client, body["new_email"], "rejected")
+    (rejected,) = client.mails_about(body["new_email"], "rejected")
     _assert_escaped(rejected["html"])
     _assert_no_injected_header(rejected)
 
@@ -803,7 +792,7 @@ def test_markup_in_a_sales_question_is_literal_for_staff_and_escaped_in_the_answ
     )
     # THEN the answer carries neither the name nor the subject (the message's first
     # line): the address was only typed, so nothing typed goes to it, markup or not
-    (mail,) = _wait_mails(client, email, number)
+    (mail,) = client.mails_about(email, number)
     _assert_absent(mail)
     _assert_no_injected_header(mail)
 
@@ -846,7 +835,7 @@ def test_encoded_newlines_and_markup_in_an_inbound_mail_reach_no_header_and_no_h
     assert ticket["subject"].splitlines() == [ticket["subject"]]
     assert INJECTED not in json.dumps(ticket["messages"])
     # and the answer carries no injected header and its HTML shows the text escaped
-    (answer,) = _wait_mails(client, asker, number)
+    (answer,) = client.mails_about(asker, number)
     _assert_no_injected_header(answer)
     assert answer["to"] == asker
     _assert_absent(answer)  # an unattached sender's name and subject are not echoed
@@ -873,7 +862,7 @@ def test_markup_and_header_lines_in_a_profile_are_literal_and_escaped_in_mail(cl
     change = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
     assert client.put("/account/password", change, token=account["token"]).status == 204
     # THEN the notice escapes the name and carries no injected header
-    (notice,) = _wait_mails(client, account["email"], "password was changed")
+    (notice,) = client.mails_about(account["email"], "password was changed")
     _assert_escaped(notice["html"])
     _assert_no_injected_header(notice)
 
@@ -950,7 +939,7 @@ def test_registration_with_bad_text_is_4xx_or_mails(client, field):
             return
         token = client.mail_link_token(email)
         _not_5xx(client.post("/auth/verify-email", {"token": token}), name)
-        assert len(_wait_mails(client, email, "", count=2)) == 2, name  # and the welcome
+        assert len(client.mails_about(email, "", count=2)) == 2, name  # and the welcome
 
     _sweep(client, act)
 
@@ -967,9 +956,9 @@ def test_a_profile_with_bad_text_is_4xx_or_renders(client, field):
         # the reset mail greets the owner by name: it must render (an hour later each
         # time: at most five reset mails an hour per account)
         client.advance_clock(3601)
-        before = len(_wait_mails(client, account["email"], "reset"))
+        before = sum("reset" in m["subject"] for m in client.settled_mails(account["email"]))
         assert client.post("/password/forgot", {"login": account["email"]}).status == 202
-        assert len(_wait_mails(client, account["email"], "reset", count=before + 1)) > before
+        assert len(client.mails_about(account["email"], "reset", count=before + 1)) > before
         # an idle hour ended the session (the idle timeout): sign in again for the next
         account["token"] = log_in(client, account["email"])
 
@@ -1008,7 +997,7 @@ def test_a_recovery_case_with_bad_text_is_4xx_or_renders_everywhere(client, fiel
         assert client.get(staff_path, token=staff).status == 200, name
         decision = {"decision": "reject", "reason": "Unsigned."}
         assert client.post(f"{staff_path}/decision", decision, token=staff).status == 200
-        assert _wait_mails(client, body["new_email"], "rejected"), name
+        assert client.mails_about(body["new_email"], "rejected"), name
 
     _sweep(client, act)
 
@@ -1027,7 +1016,7 @@ def test_a_recovery_decision_with_a_bad_reason_is_4xx_or_mailed(client):
             client.post(path, {"decision": "reject", "reason": value}, token=staff), name
         )
         if reply.status == 200:
-            assert _wait_mails(client, body["new_email"], "rejected"), name
+            assert client.mails_about(body["new_email"], "rejected"), name
             seen = client.get(f"/recovery/requests/{case['reference']}", headers=key)
             assert seen.status == 200, name
 
@@ -1094,7 +1083,7 @@ def test_a_staff_reply_with_bad_text_is_4xx_or_mailed(client):
         path = f"/staff/tickets/{number}/messages"
         reply = _not_5xx(client.post(path, {"message": value}, token=staff), name)
         if reply.status == 201:
-            assert _wait_mails(client, account["email"], number), name
+            assert client.mails_about(account["email"], number), name
             assert client.get(f"/tickets/{number}", token=account["token"]).status == 200
 
     _sweep(client, act)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ from infra.local.lambdas import invoking_thread
 from infra.local.stack import load as load_stack
 from tests.clients import InProcessClient, Reply
 from tests.support.accounts import PASSWORD, fresh_email, new_account, staff_token
+from tests.support.waiting import wait_until
 
 # --- fault injection --------------------------------------------------------------------
 
@@ -472,19 +472,20 @@ def _order_item(api: Api, order_id: str) -> dict[str, Any]:
 def _order_settled(api: Api, arranged: dict[str, Any]) -> None:
     """Wait until the order's workflow has stopped writing to it (its branches store
     their task tokens, then wait for the parties)."""
-    deadline = time.monotonic() + 20
-    last = None
-    while time.monotonic() < deadline:
+    seen: list[dict[str, Any] | None] = [None]
+
+    def settled() -> bool:
         api.drain()
         item = _order_item(api, arranged["order_id"])
-        if item == last and (
+        unchanged, seen[0] = item == seen[0], item
+        return unchanged and (
             "owner_task_token" in item
             or item.get("status", {}).get("S") != "awaiting_confirmations"
-        ):
-            return
-        last = item
-        time.sleep(0.3)
-    raise AssertionError(f"order {arranged['order_id']} kept changing")
+        )
+
+    wait_until(
+        settled, timeout=20, interval=0.3, message=f"order {arranged['order_id']} kept changing"
+    )
 
 
 def _cession_ordered(api: Api) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from tests.integration.test_inbound_mail import deliver, simple_mail
 from tests.integration.test_recovery import decide, open_case, submit
 from tests.support.accounts import PASSWORD, fresh_email, log_in, register_and_verify, staff_token
 from tests.support.replies import expect_error
+from tests.support.waiting import wait_until
 
 Emitted = Counter[tuple[str, tuple[tuple[str, str], ...]]]
 
@@ -123,18 +123,18 @@ def test_cession_outcome_mails_carry_the_order_id_and_count_once(handler_client,
     assert handler_client.post("/cession/confirm", {"token": owner_link}).status == 200
     assert handler_client.post("/cession/confirm", {"token": recipient_link}).status == 200
     wait_for_status(handler_client, owner, order["order_id"], "completed")
+
     # the workflow queues both outcome mails after the order's status changed
-    deadline = time.monotonic() + 10
-    while True:
-        handler_client.mails(owner.email)  # drains the mail queue
-        outcome = [
+    def outcome_mails_sent() -> list[dict[str, Any]] | None:
+        handler_client.drain_queues()
+        sent = [
             line
             for line in logs()
             if line.get("message") == "mail sent" and line.get("kind") == "cession_completed"
         ]
-        if len(outcome) >= 2 or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+        return sent if len(sent) >= 2 else None
+
+    outcome = wait_until(outcome_mails_sent)
     assert [line["correlation_id"] for line in outcome] == [order["order_id"]] * 2
     assert plain(metrics(capsys))["CessionCompleted"] == 1
 

@@ -31,6 +31,7 @@ from tests.integration.test_cession import (
 )
 from tests.support.accounts import PASSWORD, admin_token, log_in, register_and_verify, staff_token
 from tests.support.replies import expect_error
+from tests.support.waiting import wait_until
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF = b"%PDF-1.7\n" + b"0" * 2048 + b"\n%%EOF\n"
@@ -597,7 +598,6 @@ def test_orders_beyond_one_transaction_are_cancelled_right_after_it(handler_clie
 
 
 def _assert_executions_succeeded(client: InProcessClient, order_ids: list[str]) -> None:
-    import time
 
     import boto3
 
@@ -607,13 +607,13 @@ def _assert_executions_succeeded(client: InProcessClient, order_ids: list[str]) 
         e["name"]: e["executionArn"]
         for e in sfn.list_executions(stateMachineArn=machine)["executions"]
     }
-    deadline = time.monotonic() + WORKFLOW_SECONDS
     for order_id in order_ids:
-        while (status := sfn.describe_execution(executionArn=executions[order_id])["status"]) == (
-            "RUNNING"
-        ):
-            assert time.monotonic() < deadline, f"{order_id}: the execution did not end"
-            time.sleep(0.1)
+
+        def ended(arn: str = executions[order_id]) -> str | None:
+            status = sfn.describe_execution(executionArn=arn)["status"]
+            return None if status == "RUNNING" else status
+
+        status = wait_until(ended, timeout=WORKFLOW_SECONDS, message=f"{order_id} still runs")
         assert status == "SUCCEEDED", (order_id, status)
 
 
