@@ -2,12 +2,13 @@
 the internals (a stack trace, an ARN, a table, the AWS libraries), and no secret the
 test handled (a password it sent, a session token or access key it was given, a link
 token it was mailed) appears in the functions' logs: in-process, the records of the
-`clientarea` logger; over HTTP, what the dev server wrote to its log meanwhile."""
+functions' code; over HTTP, what the dev server wrote to its log meanwhile."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Iterator
 from contextlib import suppress
@@ -23,7 +24,11 @@ INTERNALS = ("Traceback", "arn:aws", "clientarea-local", 'File "', "botocore", "
 SECRET_FIELD = re.compile(r"password|token|access_key|secret", re.IGNORECASE)
 # Shorter values (a test's "x", "garbage") would match innocent text.
 MIN_SECRET = 12
-SERVER_LOGS: dict[str, Path] = {}  # the dev servers' log files, by URL (tests/conftest.py)
+SERVER_LOGS: dict[str, Path] = {}
+FUNCTION_CODE = (
+    f"{os.sep}layers{os.sep}clientarea{os.sep}",
+    f"{os.sep}functions{os.sep}",
+)  # the dev servers' log files, by URL (tests/conftest.py)
 
 
 def _secret_values(value: Any, field: str = "") -> Iterator[str]:
@@ -50,7 +55,9 @@ class LeakCheck:
 
         def record(logger: logging.Logger, entry: logging.LogRecord) -> None:
             # Not a handler of ours on the logger: Powertools takes the first it finds.
-            if entry.name.split(".")[0] == "clientarea":
+            # Told by the code that logged it: a Powertools logger's name depends on the
+            # service name its process had when it was made.
+            if any(part in entry.pathname for part in FUNCTION_CODE):
                 line = entry.getMessage() + " " + json.dumps(vars(entry), default=str)
                 check.records.append(line)
             handlers(logger, entry)
