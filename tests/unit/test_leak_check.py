@@ -42,3 +42,8 @@ def test_a_sent_password_in_a_log_extra_is_a_leak(monkeypatch: pytest.MonkeyPatc
 def test_a_reply_naming_the_internals_fails() -> None:
     with pytest.raises(AssertionError, match="botocore"):
         LeakCheck().answered("GET", "/account", b'{"message": "botocore.exceptions.ClientError"}')
+
+
+def test_a_presigned_upload_link_is_no_internal() -> None:
+    body = b'{"url": "https://clientarea-local-recoverydocumentsbucket.s3.amazonaws.com/"}'
+    LeakCheck().answered("POST", "/recovery/requests", body)
