@@ -92,7 +92,7 @@ class LeakCheck:
     def sent(self, base_url: str | None, body: bytes | None, headers: dict[str, str]) -> None:
         if base_url in SERVER_LOGS and base_url not in self.server_offsets:
             self.server_offsets[base_url] = SERVER_LOGS[base_url].stat().st_size
-        with suppress(ValueError):
+        with suppress(ValueError, RecursionError):  # not JSON, or nested past reading
             self.secrets.update(_secret_values(json.loads(body or b"null")))
         self.secrets.update(_secret_values(headers))
         for name, value in headers.items():
@@ -104,7 +104,7 @@ class LeakCheck:
         text = LINK.sub("<link>", body.decode("utf-8", errors="replace"))
         for leak in INTERNALS:
             assert leak not in text, f"{method} {path} leaks {leak!r}: {text[:500]}"
-        with suppress(ValueError):
+        with suppress(ValueError, RecursionError):  # not JSON, or nested past reading
             self.secrets.update(_secret_values(json.loads(body or b"null")))
 
     def mailed(self, mails: list[dict[str, Any]]) -> None:
