@@ -4,14 +4,15 @@ the handlers in-process (moto in the test process) and over HTTP against the dev
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import requests
+
+from tests.support.waiting import wait_until
 
 TEST_IP = "203.0.113.7"
 
@@ -32,13 +33,15 @@ class Reply:
         return None
 
 
-def _encode(payload: Any, raw: bytes | None) -> bytes | None:
+def encode_body(payload: Any, raw: bytes | None) -> bytes | None:
     if raw is not None:
         return raw
     return None if payload is None else json.dumps(payload).encode()
 
 
-def _headers(token: str | None, headers: dict[str, str] | None, has_body: bool) -> dict[str, str]:
+def request_headers(
+    token: str | None, headers: dict[str, str] | None, has_body: bool
+) -> dict[str, str]:
     result = {"Content-Type": "application/json"} if has_body else {}
     if token:
         result["Authorization"] = f"Bearer {token}"
@@ -69,6 +72,32 @@ class ApiClient:
 
     def all_mails(self) -> list[dict[str, Any]]:
         raise NotImplementedError
+
+    def drain_queues(self) -> None:
+        """Run the queue consumers until every queue is empty: what the requests so far
+        will mail has then been sent (the way to wait for an absence)."""
+        raise NotImplementedError
+
+    def settled_mails(self, to: str) -> list[dict[str, Any]]:
+        """Every mail to `to`, once nothing is left in the queues to send."""
+        self.drain_queues()
+        return self.mails(to, timeout=0)
+
+    def mails_about(
+        self, to: str, subject_contains: str = "", *, count: int = 1, timeout: float = 10
+    ) -> list[dict[str, Any]]:
+        """The mails to `to` whose subject contains the text, once there are `count` of
+        them (over HTTP the mailer is asynchronous); an AssertionError after `timeout`."""
+
+        def enough() -> list[dict[str, Any]] | None:
+            found = [m for m in self.mails(to, timeout=0) if subject_contains in m["subject"]]
+            return found if len(found) >= count else None
+
+        return wait_until(
+            enough,
+            timeout=timeout,
+            message=f"fewer than {count} mail(s) to {to} about {subject_contains!r}",
+        )
 
     def set_clock(self, **change: Any) -> datetime:
         """POST /_dev/clock with `advance_seconds` and/or `freeze`; the server's new "now"."""
@@ -104,23 +133,23 @@ class ApiClient:
 
     def mail_link_token(self, to: str, *, subject_contains: str = "", count: int = 1) -> str:
         """The token of the newest mail to `to` whose subject contains the text."""
-        deadline = time.monotonic() + 10
-        while True:
-            mails = [m for m in self.mails(to, count=count) if subject_contains in m["subject"]]
-            if len(mails) >= count or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        assert mails, f"no mail to {to} with {subject_contains!r}"
-        links = [link for link in mails[-1]["links"] if "#token=" in link]
-        assert links, f"mail to {to} carries no link: {mails[-1]['text']}"
+        newest = self.mails_about(to, subject_contains, count=count)[-1]
+        links = [link for link in newest["links"] if "#token=" in link]
+        assert links, f"mail to {to} carries no link: {newest['text']}"
         return links[0].split("#token=", 1)[1]
 
 
 class InProcessClient(ApiClient):
+    """The handlers in-process, through the emulated gateway. After each request the
+    queues are drained (their consumers ran before the answer is looked at), unless
+    `drain=False`: then a test drains them itself (`deployment.queues.drain()`), e.g.
+    outside a fault it injected for the request alone."""
+
     transport = "handler"
 
-    def __init__(self, deployment: Any) -> None:
+    def __init__(self, deployment: Any, *, drain: bool = True) -> None:
         self.deployment = deployment
+        self.drain = drain
 
     def request(
         self,
@@ -133,11 +162,12 @@ class InProcessClient(ApiClient):
         headers: dict[str, str] | None = None,
         ip: str = TEST_IP,
     ) -> Reply:
-        body = _encode(json, raw)
+        body = encode_body(json, raw)
         response = self.deployment.api.handle(
-            method, path, _headers(token, headers, body is not None), body, ip
+            method, path, request_headers(token, headers, body is not None), body, ip
         )
-        self.deployment.queues.drain()
+        if self.drain:
+            self.deployment.queues.drain()
         return Reply(response.status, response.headers, response.body)
 
     def all_mails(self) -> list[dict[str, Any]]:
@@ -151,6 +181,9 @@ class InProcessClient(ApiClient):
 
         self.deployment.queues.drain()
         return mailbox.messages(to)
+
+    def drain_queues(self) -> None:
+        self.deployment.queues.drain()
 
     def set_clock(self, **change: Any) -> datetime:
         from infra.local.server import dev_route
@@ -195,8 +228,8 @@ class DirectClient(ApiClient):
 
         route = self._routes[(method, path)]
         assert not route.authorized, "the authorizer's context is the gateway's to add"
-        body = _encode(json, raw)
-        sent = _headers(token, headers, body is not None)
+        body = encode_body(json, raw)
+        sent = request_headers(token, headers, body is not None)
         event = {
             "resource": path,
             "path": path,
@@ -247,12 +280,12 @@ class HttpClient(ApiClient):
         headers: dict[str, str] | None = None,
         ip: str = TEST_IP,
     ) -> Reply:
-        body = _encode(json, raw)
+        body = encode_body(json, raw)
         response = self.session.request(
             method,
             self.base_url + path,
             data=body,
-            headers=_headers(token, headers, body is not None),
+            headers=request_headers(token, headers, body is not None),
             timeout=30,
         )
         return Reply(response.status_code, dict(response.headers), response.content)
@@ -261,14 +294,22 @@ class HttpClient(ApiClient):
         return self.session.get(self.base_url + "/_dev/mail", timeout=30).json()
 
     def mails(self, to: str, *, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.session.get(
+        """The mails to `to`, once there are `count` or `timeout` seconds passed."""
+        found: list[dict[str, Any]] = []
+
+        def enough() -> bool:
+            found[:] = self.session.get(
                 self.base_url + "/_dev/mail", params={"to": to}, timeout=30
             ).json()
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            time.sleep(0.1)
+            return len(found) >= count
+
+        with suppress(AssertionError):
+            wait_until(enough, timeout=timeout)
+        return found
+
+    def drain_queues(self) -> None:
+        reply = self.session.post(self.base_url + "/_dev/queues/drain", timeout=60)
+        assert reply.status_code == 200, reply.text
 
     def set_clock(self, **change: Any) -> datetime:
         reply = self.session.post(self.base_url + "/_dev/clock", json=change, timeout=30)

@@ -8,12 +8,9 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -28,10 +25,12 @@ from moto import mock_aws  # noqa: E402
 
 from infra.local.deployment import MOTO_CONFIG, LocalDeployment  # noqa: E402
 from tests.accounts_iam import AccountsAccessCheck  # noqa: E402
-from tests.clients import ApiClient, HttpClient, InProcessClient, Reply  # noqa: E402
+from tests.clients import ApiClient, HttpClient, InProcessClient  # noqa: E402
+from tests.support.accounts import fresh_email, new_account  # noqa: E402
+from tests.support.leaks import SERVER_LOGS, LeakCheck  # noqa: E402
+from tests.support.waiting import wait_until  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "correct horse battery staple 9"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,6 +47,17 @@ def _fresh_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts at real time; a test's clock moves do not leak into the next."""
     monkeypatch.setenv(clock.OFFSET_ENV, "0")
     monkeypatch.delenv(clock.FROZEN_ENV, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test, every client: no reply names the internals, and no secret the test
+    handled shows in the functions' logs (tests/support/leaks.py)."""
+    check = LeakCheck()
+    check.watch(monkeypatch)
+    yield
+    leaks = check.leaks()
+    assert not leaks, "secrets in the logs:\n" + "\n".join(leaks)
 
 
 @pytest.fixture
@@ -116,19 +126,22 @@ def running_dev_server(
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    SERVER_LOGS[url] = log_dir / "server.log"
+
     # Importing moto alone takes over 20 s on a busy 2-core machine: be patient.
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
+    def answering() -> bool:
         try:
-            if requests.get(f"{url}/_dev/mail", timeout=1).status_code == 200:
-                break
+            return requests.get(f"{url}/_dev/mail", timeout=1).status_code == 200
         except requests.ConnectionError:
             if process.poll() is not None:
                 raise RuntimeError(f"dev server exited; see {log.name}") from None
-            time.sleep(0.2)
-    else:
+            return False
+
+    try:
+        wait_until(answering, timeout=180, interval=0.2)
+    except AssertionError:
         process.kill()
-        raise RuntimeError("dev server did not start within 180 s")
+        raise RuntimeError("dev server did not start within 180 s") from None
     try:
         yield url
     finally:
@@ -161,73 +174,10 @@ def client(request: pytest.FixtureRequest) -> ApiClient:
 
 @pytest.fixture
 def unique_email() -> str:
-    return f"user-{uuid.uuid4().hex[:12]}@example.com"
-
-
-def register_and_verify(
-    client: ApiClient,
-    email: str,
-    *,
-    password: str = PASSWORD,
-    locale: str = "en",
-    login: str | None = None,
-    full_name: str = "Test User",
-) -> dict:
-    body = {"email": email, "password": password, "full_name": full_name, "locale": locale}
-    if login:
-        body["login"] = login
-    assert client.post("/auth/register", body).status == 202
-    token = client.mail_link_token(email)
-    reply = client.post("/auth/verify-email", {"token": token})
-    assert reply.status == 200, reply.body
-    return reply.json()
-
-
-def log_in(client: ApiClient, login: str, password: str = PASSWORD) -> str:
-    reply = client.post("/auth/login", {"login": login, "password": password})
-    assert reply.status == 200, reply.body
-    return reply.json()["session_token"]
-
-
-DEV_STAFF = ("staff@example.com", "clientarea-dev-password")  # seeded by the dev server
-DEV_ADMIN = ("admin@example.com", "clientarea-dev-password")  # role admin, seeded too
-
-
-def expect_error(reply: Reply, status: int, code: str) -> dict[str, Any]:
-    """Assert the contract's error shape ({code, message} with this status) and return it."""
-    assert reply.status == status, (reply.status, reply.body[:300])
-    body = reply.json()
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"].strip(), body
-    return body
-
-
-def staff_token(client: ApiClient, role: str = "support") -> str:
-    """A staff session (role `support`, or `admin`): the dev server's seeded account
-    over HTTP, a freshly provisioned one in-process."""
-    if client.transport == "http":
-        return log_in(client, *(DEV_ADMIN if role == "admin" else DEV_STAFF))
-    from clientarea.accounts import registration
-    from clientarea.roles import Role
-
-    login = f"agent{uuid.uuid4().hex[:8]}"
-    registration.provision(
-        email=f"{login}@example.com",
-        password=PASSWORD,
-        full_name="Agent",
-        login=login,
-        role=Role(role),
-    )
-    return log_in(client, login)
-
-
-def admin_token(client: ApiClient) -> str:
-    """An admin session: only admins approve manual-recovery cases."""
-    return staff_token(client, role="admin")
+    return fresh_email()
 
 
 @pytest.fixture
 def account(client: ApiClient, unique_email: str) -> dict:
     """A verified account: {email, client_number, login, token}."""
-    created = register_and_verify(client, unique_email)
-    return {**created, "email": unique_email, "token": log_in(client, unique_email)}
+    return new_account(client, unique_email)

@@ -217,7 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     from infra.local.server import make_server  # noqa: PLC0415
 
     api = make_server(
-        deployment.api, args.host, args.port, dev_origins=tuple(args.frontend_origins)
+        deployment.api,
+        args.host,
+        args.port,
+        dev_origins=tuple(args.frontend_origins),
+        queues=deployment.queues,
     )
     # Every listener of `make dev`: the API (with /_dev/*). Another one (the web
     # client's files on --frontend-url, say) is one more ThreadingHTTPServer here.

@@ -19,6 +19,7 @@ from infra.local.stack import ROOT
 
 if TYPE_CHECKING:
     from infra.local.gateway import LocalApi
+    from infra.local.queues import QueueConsumers
 
 logger = logging.getLogger("infra.local")  # not under "clientarea": Powertools owns that logger
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -259,6 +260,7 @@ class DevRequestHandler(BaseHTTPRequestHandler):
 
     api: LocalApi  # bound by make_server
     dev_origins: tuple[str, ...] = ()  # bound by make_server
+    queues: QueueConsumers | None = None  # bound by make_server (`make dev`'s consumers)
     server_version = "clientarea-dev"
     protocol_version = "HTTP/1.1"
 
@@ -288,6 +290,11 @@ class DevRequestHandler(BaseHTTPRequestHandler):
         cors = dev_cors(self.dev_origins, self.command, headers)
         if self.command == "OPTIONS":
             response = HttpResponse(204)
+        elif (self.command, self.path) == ("POST", "/_dev/queues/drain") and self.queues:
+            # What the queue consumers have still to do, done before the answer: a test
+            # that expects no mail looks after this instead of sleeping.
+            self.queues.drain()
+            response = _json(200, {})
         else:
             response = dev_route(self.command, self.path, body) or _json(
                 404, {"code": "not_found", "message": "No such dev route."}
@@ -332,9 +339,13 @@ class DevServer(ThreadingHTTPServer):
 
 
 def make_server(
-    api: LocalApi, host: str, port: int, *, dev_origins: tuple[str, ...] = ()
+    api: LocalApi,
+    host: str,
+    port: int,
+    *,
+    dev_origins: tuple[str, ...] = (),
+    queues: QueueConsumers | None = None,
 ) -> DevServer:
-    handler = type(
-        "BoundDevRequestHandler", (DevRequestHandler,), {"api": api, "dev_origins": dev_origins}
-    )
+    bound = {"api": api, "dev_origins": dev_origins, "queues": queues}
+    handler = type("BoundDevRequestHandler", (DevRequestHandler,), bound)
     return DevServer((host, port), handler)

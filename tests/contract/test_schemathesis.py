@@ -9,8 +9,6 @@ from one address would use up the per-IP limits the other HTTP tests count on.
 
 from __future__ import annotations
 
-import time
-
 import hypothesis
 import pytest
 import requests
@@ -19,6 +17,7 @@ from schemathesis.config import SchemathesisConfig
 
 from tests.conftest import ROOT, running_dev_server
 from tests.contract.conftest import ANSWERS, CHECKS, FAILED_CHECKS, NOTES
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration]
 
@@ -110,14 +109,11 @@ def _log_in(url: str, login: str, password: str) -> str:
 
 
 def _mail_token(url: str, to: str) -> str:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    def links() -> list[str]:
         mails = requests.get(f"{url}/_dev/mail", params={"to": to}, timeout=30).json()
-        links = [link for m in mails for link in m["links"] if "#token=" in link]
-        if links:
-            return links[-1].split("#token=", 1)[1]
-        time.sleep(0.1)
-    raise AssertionError(f"no mail to {to}")
+        return [link for m in mails for link in m["links"] if "#token=" in link]
+
+    return wait_until(links, message=f"no mail to {to}")[-1].split("#token=", 1)[1]
 
 
 def _account(url: str, email: str, full_name: str) -> dict:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,15 @@ from typing import Any
 import pytest
 
 from tests.clients import ApiClient, Reply
-from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify, staff_token
+from tests.support.accounts import (
+    PASSWORD,
+    fresh_email,
+    log_in,
+    new_account,
+    register_and_verify,
+    staff_token,
+)
+from tests.support.replies import expect_error
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = json.loads((ROOT / "docs" / "openapi.json").read_text())
@@ -30,30 +37,10 @@ INJECTED = "Bcc: victim@evil.example"
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _email(prefix: str = "abuse") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
-
-
 def _error(reply: Reply, status: int, code: str) -> dict[str, Any]:
     """The contract's error shape, answered as JSON."""
     assert (reply.header("Content-Type") or "").startswith("application/json"), reply.status
     return expect_error(reply, status, code)
-
-
-def _new_account(client: ApiClient, email: str | None = None, **kwargs: Any) -> dict[str, Any]:
-    email = email or _email()
-    created = register_and_verify(client, email, **kwargs)
-    return {**created, "email": email, "token": log_in(client, email)}
-
-
-def _wait_mails(client: ApiClient, to: str, subject_part: str, count: int = 1) -> list[dict]:
-    """Mails to `to` whose subject has the text, waiting for the asynchronous mailer."""
-    deadline = time.monotonic() + 10
-    while True:
-        found = [m for m in client.mails(to, timeout=0) if subject_part in m["subject"]]
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
 
 
 def _staff_answer(client: ApiClient, number: str, to: str) -> tuple[str, dict]:
@@ -61,7 +48,7 @@ def _staff_answer(client: ApiClient, number: str, to: str) -> tuple[str, dict]:
     staff = staff_token(client)
     answer = client.post(f"/staff/tickets/{number}/messages", {"message": "ok"}, token=staff)
     assert answer.status == 201, answer.body
-    (mail,) = _wait_mails(client, to, number)
+    (mail,) = client.mails_about(to, number)
     return staff, mail
 
 
@@ -91,7 +78,7 @@ def _assert_escaped(html: str) -> None:
 )
 def test_ticket_subject_with_newlines_never_becomes_a_mail_header(client, newline):
     # GIVEN a client who opens a ticket whose subject tries to add headers
-    account = _new_account(client)
+    account = new_account(client)
     subject = f"Help{newline}{INJECTED}{newline}X-Injected: yes"
     reply = client.post(
         "/tickets",
@@ -118,7 +105,7 @@ def test_ticket_subject_with_newlines_never_becomes_a_mail_header(client, newlin
 
 def test_access_request_login_with_crlf_cannot_inject_into_the_reply_subject(client):
     # GIVEN an access request whose login (which becomes the ticket subject) carries CRLF
-    contact = _email("contact")
+    contact = fresh_email("contact")
     form = {
         "full_name": "Jane\r\nX-Injected: yes",
         "address": "1 Street\r\nBcc: victim@evil.example",
@@ -142,12 +129,12 @@ def test_access_request_login_with_crlf_cannot_inject_into_the_reply_subject(cli
 
 def test_full_name_with_crlf_is_refused_and_mails_nothing(client):
     # GIVEN a registration whose full name carries header lines
-    email = _email()
+    email = fresh_email("abuse")
     name = f"Eve\r\n{INJECTED}\r\nX-Injected: yes"
     body = {"email": email, "password": PASSWORD, "full_name": name, "locale": "en"}
     # THEN it is refused (a name is one line) and nothing is mailed
     _error(client.post("/auth/register", body), 422, "validation_error")
-    assert client.mails(email, timeout=1) == []
+    assert client.settled_mails(email) == []
 
 
 # --- markup in fields that reach mails and staff views ---------------------------------------
@@ -155,11 +142,11 @@ def test_full_name_with_crlf_is_refused_and_mails_nothing(client):
 
 def test_markup_in_names_is_escaped_in_every_mail(client):
     # GIVEN an account whose full name is a script
-    email = _email()
+    email = fresh_email("abuse")
     register_and_verify(client, email, full_name=SCRIPT)
     # WHEN the mails about it are rendered (verification, welcome, a reset link)
     assert client.post("/password/forgot", {"login": email}).status == 202
-    mails = _wait_mails(client, email, "", count=3)
+    mails = client.mails_about(email, "", count=3)
     assert len(mails) == 3
     verification, *to_the_owner = mails
     # THEN the verification link, sent before the address was proven, carries no name
@@ -174,7 +161,7 @@ def test_markup_in_names_is_escaped_in_every_mail(client):
 
 def test_markup_in_a_ticket_is_escaped_in_the_reply_mail_and_literal_in_staff_json(client):
     # GIVEN a client whose name, ticket subject and message are markup
-    account = _new_account(client, full_name=SCRIPT)
+    account = new_account(client, full_name=SCRIPT)
     ticket = {"department": "billing", "subject": SCRIPT, "message": f"<b>bold</b>{SCRIPT}"}
     reply = client.post("/tickets", ticket, token=account["token"])
     assert reply.status == 201, reply.body
@@ -195,7 +182,7 @@ def test_markup_in_a_ticket_is_escaped_in_the_reply_mail_and_literal_in_staff_js
     assert seen.json()["messages"][0]["body"] == ticket["message"]
     assert any(t["subject"] == SCRIPT for t in listed.json())
     # and the mail's HTML part escapes the name, the subject and the message
-    (mail,) = _wait_mails(client, account["email"], number)
+    (mail,) = client.mails_about(account["email"], number)
     _assert_escaped(mail["html"])
     assert "<b>" not in mail["html"]
     assert SCRIPT in mail["subject"]  # a Subject header is plain text, never HTML
@@ -226,7 +213,7 @@ def test_markup_in_an_access_request_is_literal_for_staff(client):
 
 def test_markup_in_an_access_request_is_escaped_in_the_acknowledgement(client):
     # GIVEN an account whose name is markup, and an access request for it
-    account = _new_account(client, full_name=SCRIPT)
+    account = new_account(client, full_name=SCRIPT)
     form = {
         "full_name": SCRIPT,
         "address": SCRIPT,
@@ -236,7 +223,7 @@ def test_markup_in_an_access_request_is_escaped_in_the_acknowledgement(client):
     }
     assert client.post("/support/access-requests", form).status == 201
     # THEN the acknowledgement to the contact address escapes it
-    (mail,) = _wait_mails(client, account["email"], "access request")
+    (mail,) = client.mails_about(account["email"], "access request")
     _assert_escaped(mail["html"])
 
 
@@ -257,7 +244,7 @@ def _variants(email: str) -> list[str]:
 
 def test_the_same_address_written_differently_is_one_account(client):
     # GIVEN an account
-    account = _new_account(client)
+    account = new_account(client)
     # WHEN someone registers each variant of its address
     variants = _variants(account["email"])
     for variant in variants:
@@ -267,8 +254,8 @@ def test_the_same_address_written_differently_is_one_account(client):
         assert (reply.status, reply.body) == (202, b"{}"), (variant, reply.body)
     # and the owner is told, as often as the address's daily allowance of unasked mail
     # permits (3, the first spent on the verification link), while no link goes out
-    notices = _wait_mails(client, account["email"], "tried to register", count=len(variants))
-    assert len(notices) == 2
+    settled = client.settled_mails(account["email"])
+    assert sum("tried to register" in m["subject"] for m in settled) == 2
     for mail in client.all_mails():
         if mail["to"].casefold() != account["email"].casefold():
             assert not any(v.strip() in mail["to"] for v in variants), mail["to"]
@@ -283,7 +270,7 @@ def test_the_same_address_written_differently_is_one_account(client):
 def test_login_names_in_any_case_or_width_are_one_login(client):
     # GIVEN an account with a chosen login
     login = f"ab{uuid.uuid4().hex[:10]}"
-    account = _new_account(client, login=login.upper())
+    account = new_account(client, login=login.upper())
     assert account["login"] == login
     fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in login)
     # THEN the login works however it is written
@@ -291,7 +278,7 @@ def test_login_names_in_any_case_or_width_are_one_login(client):
         assert client.post("/auth/login", {"login": variant, "password": PASSWORD}).status == 200
     # and nobody can register it again in another form (the second verification fails
     # over to a generated login, never to a second owner of this one)
-    email = _email()
+    email = fresh_email("abuse")
     created = register_and_verify(client, email, login=fullwidth)
     assert created["login"] != login
 
@@ -308,7 +295,7 @@ MIXED_SCRIPT = [
 def test_mixed_script_addresses_are_refused_everywhere(client, pattern):
     # GIVEN an address mixing scripts so that it looks like a Latin one
     address = pattern.format(n=uuid.uuid4().hex[:8])
-    account = _new_account(client)
+    account = new_account(client)
     # WHEN it is used to register, as a new contact email, or as an authorised sender
     register = client.post(
         "/auth/register",
@@ -324,7 +311,7 @@ def test_mixed_script_addresses_are_refused_everywhere(client, pattern):
     # THEN each is refused as an invalid address and nothing is sent to it
     for reply in (register, change, sender, sales):
         _error(reply, 422, "invalid_email")
-    assert client.mails(address, timeout=1) == []
+    assert client.settled_mails(address) == []
     assert client.get("/account/authorised-emails", token=account["token"]).json() == []
 
 
@@ -337,12 +324,12 @@ def test_a_single_script_international_address_is_accepted(client):
     )
     # THEN it registers like any other
     assert reply.status == 202
-    assert _wait_mails(client, address, "")
+    assert client.mails_about(address, "")
 
 
 def test_contact_email_change_and_senders_use_the_same_normalisation(client):
     # GIVEN two accounts
-    mine, other = _new_account(client), _new_account(client)
+    mine, other = new_account(client), new_account(client)
     my_variants, other_variants = _variants(mine["email"]), _variants(other["email"])
     # WHEN the first tries its own address in another spelling as a new contact email
     for variant in my_variants:
@@ -378,7 +365,7 @@ def test_contact_email_change_and_senders_use_the_same_normalisation(client):
     )
     # THEN the answer and the notice to the old address are the usual ones
     assert (reply.status, reply.body) == (202, b"{}")
-    notice = _wait_mails(client, mine["email"], "request to change your contact email")
+    notice = client.mails_about(mine["email"], "request to change your contact email")
     assert notice and other["email"] in notice[-1]["text"]  # the NFKC (real) address
     # but it is known as the other's address: no link goes out, nothing changes
     assert [m for m in client.mails(other["email"]) if "confirm your new" in m["subject"]] == []
@@ -416,7 +403,7 @@ def _concrete(path: str) -> str:
 @pytest.fixture
 def sessions(client: ApiClient) -> dict[str, str]:
     """A client and a staff session, so that authenticated routes reach their function."""
-    return {"client": _new_account(client)["token"], "staff": staff_token(client)}
+    return {"client": new_account(client)["token"], "staff": staff_token(client)}
 
 
 def _send_all(
@@ -496,7 +483,7 @@ def test_a_json_body_that_is_malformed_or_the_wrong_shape_is_4xx_on_every_route(
 
 def test_an_oversized_or_nested_registration_leaves_nothing_behind(client):
     # GIVEN an address nobody registered
-    email = _email()
+    email = fresh_email("abuse")
     big = {"email": email, "password": PASSWORD, "full_name": "a" * (1024 * 1024)}
     deep = {"email": email, "password": PASSWORD, "full_name": "x", "locale": "en"}
     deep_raw = json.dumps(deep)[:-1].encode() + b', "extra": ' + b"[" * 10_000 + b"]" * 10_000
@@ -511,7 +498,7 @@ def test_an_oversized_or_nested_registration_leaves_nothing_behind(client):
     )
     _error(form, 415, "unsupported_media_type")
     # THEN no verification mail went out and the address can still register normally
-    assert client.mails(email, timeout=1) == []
+    assert client.settled_mails(email) == []
     assert register_and_verify(client, email)["client_number"]
 
 
@@ -537,8 +524,8 @@ OWN_ROUTES = {
 def _live_tokens(client: ApiClient) -> dict[str, Any]:
     """An account with a pending reset link and a pending email change, another account
     with a reset link, and a pending registration: their live tokens."""
-    victim, other = _new_account(client), _new_account(client)
-    new_email, pending = _email("new"), _email("pending")
+    victim, other = new_account(client), new_account(client)
+    new_email, pending = fresh_email("new"), fresh_email("pending")
     assert client.post("/password/forgot", {"login": victim["email"]}).status == 202
     assert client.post("/password/forgot", {"login": other["email"]}).status == 202
     reply = client.post(
@@ -729,7 +716,7 @@ def _recovery_case(client: ApiClient, **changes: Any) -> tuple[dict, dict]:
         "full_name": SCRIPT,
         "company_name": f"{SCRIPT} {INJECTED}",
         "company_code": "12345678",
-        "new_email": _email("recover"),
+        "new_email": fresh_email("recover"),
         "phone": "+380 44 000 00 00",
         "channel": "post",
         **changes,
@@ -745,7 +732,7 @@ def test_markup_in_a_recovery_case_is_escaped_in_mails_and_literal_for_staff(cli
     key = {"X-Recovery-Key": case["access_key"]}
     assert client.post(f"/recovery/requests/{case['reference']}/submit", headers=key).status == 202
     # THEN the receipt to the (unverified) new address carries no name and no header
-    (received,) = _wait_mails(client, body["new_email"], "received")
+    (received,) = client.mails_about(body["new_email"], "received")
     assert "script" not in received["html"] and "script" not in received["text"]
     _assert_no_injected_header(received)
     # WHEN staff open it and reject it with a reason that is markup too
@@ -763,7 +750,7 @@ def test_markup_in_a_recovery_case_is_escaped_in_mails_and_literal_for_staff(cli
     )
     assert reply.status == 200, reply.body
     # and the rejection mail escapes the reason and injects no header
-    (rejected,) = _wait_mails(client, body["new_email"], "rejected")
+    (rejected,) = client.mails_about(body["new_email"], "rejected")
     _assert_escaped(rejected["html"])
     _assert_no_injected_header(rejected)
 
@@ -789,7 +776,7 @@ def test_recovery_keys_garbled_truncated_or_of_another_case_are_404_and_change_n
 
 def test_markup_in_a_sales_question_is_literal_for_staff_and_escaped_in_the_answer(client):
     # GIVEN a sales question whose name and message are markup
-    email = _email("prospect")
+    email = fresh_email("prospect")
     question = {"email": email, "full_name": SCRIPT, "message": f"{SCRIPT}\r\n{INJECTED}"}
     reply = client.post("/support/sales-questions", question)
     assert reply.status == 201, reply.body
@@ -805,7 +792,7 @@ def test_markup_in_a_sales_question_is_literal_for_staff_and_escaped_in_the_answ
     )
     # THEN the answer carries neither the name nor the subject (the message's first
     # line): the address was only typed, so nothing typed goes to it, markup or not
-    (mail,) = _wait_mails(client, email, number)
+    (mail,) = client.mails_about(email, number)
     _assert_absent(mail)
     _assert_no_injected_header(mail)
 
@@ -817,7 +804,7 @@ def test_encoded_newlines_and_markup_in_an_inbound_mail_reach_no_header_and_no_h
 
     # GIVEN a mail to sales whose encoded subject and sender name decode to header
     # lines and a script (RFC 2047 lets any byte through an encoded word)
-    asker = _email("asker")
+    asker = fresh_email("asker")
 
     def encoded(text: str) -> str:
         return f"=?utf-8?b?{base64.b64encode(text.encode()).decode()}?="
@@ -848,7 +835,7 @@ def test_encoded_newlines_and_markup_in_an_inbound_mail_reach_no_header_and_no_h
     assert ticket["subject"].splitlines() == [ticket["subject"]]
     assert INJECTED not in json.dumps(ticket["messages"])
     # and the answer carries no injected header and its HTML shows the text escaped
-    (answer,) = _wait_mails(client, asker, number)
+    (answer,) = client.mails_about(asker, number)
     _assert_no_injected_header(answer)
     assert answer["to"] == asker
     _assert_absent(answer)  # an unattached sender's name and subject are not echoed
@@ -856,7 +843,7 @@ def test_encoded_newlines_and_markup_in_an_inbound_mail_reach_no_header_and_no_h
 
 def test_markup_and_header_lines_in_a_profile_are_literal_and_escaped_in_mail(client):
     # GIVEN an account whose profile is edited to markup and header lines
-    account = _new_account(client)
+    account = new_account(client)
     profile = {
         "full_name": f"{SCRIPT}\r\n{INJECTED}",
         "address": f"{SCRIPT}\r\nX-Injected: yes",
@@ -875,7 +862,7 @@ def test_markup_and_header_lines_in_a_profile_are_literal_and_escaped_in_mail(cl
     change = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
     assert client.put("/account/password", change, token=account["token"]).status == 204
     # THEN the notice escapes the name and carries no injected header
-    (notice,) = _wait_mails(client, account["email"], "password was changed")
+    (notice,) = client.mails_about(account["email"], "password was changed")
     _assert_escaped(notice["html"])
     _assert_no_injected_header(notice)
 
@@ -919,7 +906,7 @@ def test_the_recovery_application_of_a_name_with_a_control_character_is_never_a_
         "account_hint": "someone",
         "applicant_type": "individual",
         "full_name": "Olena\x01Kovalenko",
-        "new_email": _email("recover"),
+        "new_email": fresh_email("recover"),
         "phone": "+380 44 000 00 00",
         "channel": "e_signature",
     }
@@ -945,21 +932,21 @@ REGISTRATION_FIELDS = ["full_name"]
 @pytest.mark.parametrize("field", REGISTRATION_FIELDS)
 def test_registration_with_bad_text_is_4xx_or_mails(client, field):
     def act(name: str, value: str) -> None:
-        email = _email(f"reg-{name}")
+        email = fresh_email(f"reg-{name}")
         body = {"email": email, "password": PASSWORD, "full_name": "Ok", "locale": "en"}
         reply = _not_5xx(client.post("/auth/register", {**body, field: value}), name)
         if reply.status != 202:
             return
         token = client.mail_link_token(email)
         _not_5xx(client.post("/auth/verify-email", {"token": token}), name)
-        assert len(_wait_mails(client, email, "", count=2)) == 2, name  # and the welcome
+        assert len(client.mails_about(email, "", count=2)) == 2, name  # and the welcome
 
     _sweep(client, act)
 
 
 @pytest.mark.parametrize("field", ["full_name", "address", "phone"])
 def test_a_profile_with_bad_text_is_4xx_or_renders(client, field):
-    account = _new_account(client)
+    account = new_account(client)
 
     def act(name: str, value: str) -> None:
         reply = _not_5xx(client.patch("/account", {field: value}, token=account["token"]), name)
@@ -969,9 +956,9 @@ def test_a_profile_with_bad_text_is_4xx_or_renders(client, field):
         # the reset mail greets the owner by name: it must render (an hour later each
         # time: at most five reset mails an hour per account)
         client.advance_clock(3601)
-        before = len(_wait_mails(client, account["email"], "reset"))
+        before = sum("reset" in m["subject"] for m in client.settled_mails(account["email"]))
         assert client.post("/password/forgot", {"login": account["email"]}).status == 202
-        assert len(_wait_mails(client, account["email"], "reset", count=before + 1)) > before
+        assert len(client.mails_about(account["email"], "reset", count=before + 1)) > before
         # an idle hour ended the session (the idle timeout): sign in again for the next
         account["token"] = log_in(client, account["email"])
 
@@ -992,7 +979,7 @@ def test_a_recovery_case_with_bad_text_is_4xx_or_renders_everywhere(client, fiel
             "full_name": "Olena Kovalenko",
             "company_name": "Firma",
             "company_code": "12345678",
-            "new_email": _email("recover"),
+            "new_email": fresh_email("recover"),
             "phone": "+380 44 000 00 00",
             "channel": "post",
             field: value,
@@ -1010,7 +997,7 @@ def test_a_recovery_case_with_bad_text_is_4xx_or_renders_everywhere(client, fiel
         assert client.get(staff_path, token=staff).status == 200, name
         decision = {"decision": "reject", "reason": "Unsigned."}
         assert client.post(f"{staff_path}/decision", decision, token=staff).status == 200
-        assert _wait_mails(client, body["new_email"], "rejected"), name
+        assert client.mails_about(body["new_email"], "rejected"), name
 
     _sweep(client, act)
 
@@ -1029,7 +1016,7 @@ def test_a_recovery_decision_with_a_bad_reason_is_4xx_or_mailed(client):
             client.post(path, {"decision": "reject", "reason": value}, token=staff), name
         )
         if reply.status == 200:
-            assert _wait_mails(client, body["new_email"], "rejected"), name
+            assert client.mails_about(body["new_email"], "rejected"), name
             seen = client.get(f"/recovery/requests/{case['reference']}", headers=key)
             assert seen.status == 200, name
 
@@ -1042,7 +1029,7 @@ ACCESS_FIELDS = ["full_name", "address", "phone", "login_or_email", "message"]
 @pytest.mark.parametrize("field", ACCESS_FIELDS)
 def test_an_access_request_with_bad_text_is_4xx_or_answered(client, field):
     def act(name: str, value: str) -> None:
-        contact = _email(f"access-{name}")
+        contact = fresh_email(f"access-{name}")
         form = {
             "full_name": "Jane",
             "address": "1 Street",
@@ -1062,7 +1049,7 @@ def test_an_access_request_with_bad_text_is_4xx_or_answered(client, field):
 @pytest.mark.parametrize("field", ["full_name", "message"])
 def test_a_sales_question_with_bad_text_is_4xx_or_answered(client, field):
     def act(name: str, value: str) -> None:
-        email = _email(f"sales-{name}")
+        email = fresh_email(f"sales-{name}")
         question = {"email": email, "full_name": "Jane", "message": "Price?", field: value}
         reply = _not_5xx(client.post("/support/sales-questions", question), name)
         if reply.status == 201:
@@ -1073,7 +1060,7 @@ def test_a_sales_question_with_bad_text_is_4xx_or_answered(client, field):
 
 @pytest.mark.parametrize("field", ["subject", "message"])
 def test_a_ticket_with_bad_text_is_4xx_or_answered(client, field):
-    account = _new_account(client)
+    account = new_account(client)
 
     def act(name: str, value: str) -> None:
         ticket = {"department": "technical", "subject": "Help", "message": "Down", field: value}
@@ -1087,7 +1074,7 @@ def test_a_ticket_with_bad_text_is_4xx_or_answered(client, field):
 
 
 def test_a_staff_reply_with_bad_text_is_4xx_or_mailed(client):
-    account = _new_account(client)
+    account = new_account(client)
     staff = staff_token(client)
 
     def act(name: str, value: str) -> None:
@@ -1096,7 +1083,7 @@ def test_a_staff_reply_with_bad_text_is_4xx_or_mailed(client):
         path = f"/staff/tickets/{number}/messages"
         reply = _not_5xx(client.post(path, {"message": value}, token=staff), name)
         if reply.status == 201:
-            assert _wait_mails(client, account["email"], number), name
+            assert client.mails_about(account["email"], number), name
             assert client.get(f"/tickets/{number}", token=account["token"]).status == 200
 
     _sweep(client, act)
@@ -1112,7 +1099,7 @@ def test_inbound_mail_with_bad_text_is_a_ticket_staff_can_answer(client, part):
         return f"=?utf-8?b?{base64.b64encode(text.encode('utf-8', 'surrogatepass')).decode()}?="
 
     def act(name: str, value: str) -> None:
-        asker = _email(f"inbound-{name}")
+        asker = fresh_email(f"inbound-{name}")
         fields = {"subject": "Price", "body": "How much?", "name": "Jane"} | {part: value}
         raw = (
             f"From: {encoded(fields['name'])} <{asker}>\r\nTo: sales@clientarea.test\r\n"

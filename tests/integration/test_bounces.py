@@ -7,7 +7,6 @@ publishes their events as SES does) and by SES's documented event records
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.clients import ApiClient
-from tests.conftest import PASSWORD, log_in, register_and_verify
+from tests.support.accounts import PASSWORD, log_in, new_account, register_and_verify
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
 SIMULATOR = "simulator.amazonses.com"
@@ -39,13 +38,9 @@ def account_view(client: ApiClient, account: dict[str, Any]) -> dict[str, Any]:
 
 
 def eventually_undeliverable(client: ApiClient, account: dict[str, Any]) -> bool:
-    """GET /account's flag, waiting for the dev server's queue poller if over HTTP."""
-    deadline = time.monotonic() + (0 if client.transport == "handler" else 15)
-    while True:
-        flag = account_view(client, account)["email_undeliverable"]
-        if flag or time.monotonic() > deadline:
-            return flag
-        time.sleep(0.2)
+    """GET /account's flag once the queues (SES's feedback among them) are empty."""
+    client.drain_queues()
+    return account_view(client, account)["email_undeliverable"]
 
 
 def reset_mails(client: ApiClient, email: str, count: int = 1) -> list[dict[str, Any]]:
@@ -71,8 +66,7 @@ def test_a_hard_bounce_marks_the_contact_email_and_its_mail_stops(client):
     # AND a reset request answers exactly as ever but mails nothing there
     assert forgot(client, account["email"]) == (202, b"{}")
     assert forgot(client, account["login"]) == (202, b"{}")
-    time.sleep(0 if client.transport == "handler" else 2)  # the worker and mailer ran
-    assert len(client.mails(account["email"], count=welcome + 1, timeout=1)) == welcome
+    assert len(client.settled_mails(account["email"])) == welcome
     assert reset_mails(client, account["email"]) == []
 
 
@@ -138,17 +132,15 @@ def test_a_confirmed_email_change_clears_it_and_the_old_address_hears_nothing(cl
     assert forgot(client, new_email) == (202, b"{}")
     assert client.mail_link_token(new_email, subject_contains="password")
     # AND the undeliverable old address got neither the change request nor its notice
-    time.sleep(0 if client.transport == "handler" else 1)
-    assert len(client.mails(account["email"], count=before + 1, timeout=1)) == before
+    assert len(client.settled_mails(account["email"])) == before
 
 
 def test_dev_route_publishes_feedback_for_any_address(http_client, unique_email):
-    created = register_and_verify(http_client, unique_email)
-    account = {**created, "email": unique_email, "token": log_in(http_client, unique_email)}
+    account = new_account(http_client, unique_email)
     # a transient bounce: nothing changes
     reply = http_client.post("/_dev/ses-feedback", {"email": account["email"], "type": "transient"})
     assert reply.status == 202 and reply.json()["published"] == 1
-    time.sleep(1)
+    http_client.drain_queues()
     assert account_view(http_client, account)["email_undeliverable"] is False
     # a complaint: the address is undeliverable
     reply = http_client.post("/_dev/ses-feedback", {"email": account["email"], "type": "complaint"})
@@ -319,7 +311,8 @@ def test_the_mailer_drops_mail_to_an_undeliverable_address(
 def test_an_approved_recovery_tells_only_the_new_address_when_the_old_one_bounces(
     handler_client,
 ):
-    from tests.integration.test_recovery import admin_token, decide, under_review
+    from tests.integration.test_recovery import decide, under_review
+    from tests.support.accounts import admin_token
 
     # GIVEN an account whose contact address hard-bounces, and a recovery case for it
     account = simulator_account(handler_client, "bounce")

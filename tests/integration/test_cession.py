@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -17,7 +18,8 @@ from moto import mock_aws
 from infra.local.deployment import DEV_FRONTEND_URL, MOTO_CONFIG, LocalDeployment
 from infra.local.server import dev_route
 from tests.clients import ApiClient, InProcessClient
-from tests.conftest import log_in, register_and_verify
+from tests.support.accounts import log_in, register_and_verify
+from tests.support.waiting import wait_until
 
 WORKFLOW_SECONDS = 20  # how long a test waits for the workflow to act
 
@@ -62,46 +64,39 @@ def order_cession(client: ApiClient, owner: Party, recipient: Party, service: di
 
 def cession_links(client: ApiClient, party: Party, domain: str, *, count: int = 1) -> list[str]:
     """The tokens of the confirmation mails `party` got for `domain`, oldest first."""
-    deadline = time.monotonic() + 10
-    while True:
-        links = [
+
+    def links() -> list[str] | None:
+        found = [
             link.split("#token=", 1)[1]
             for mail in client.mails(party.email, timeout=0)
             if domain in mail["subject"]
             for link in mail["links"]
             if "/cession#token=" in link
         ]
-        if len(links) >= count or time.monotonic() > deadline:
-            assert len(links) >= count, f"{len(links)} cession links for {party.email}"
-            return links
-        time.sleep(0.1)
+        return found if len(found) >= count else None
+
+    return wait_until(links, message=f"fewer than {count} cession links for {party.email}")
 
 
 def outcome_mails(client: ApiClient, party: Party, domain: str, word: str) -> list[dict]:
-    deadline = time.monotonic() + 10
-    while True:
-        found = [
-            m
-            for m in client.mails(party.email, timeout=0)
-            if domain in m["subject"] and word in m["subject"]
-        ]
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
+    """The mails to `party` about `domain` whose subject has `word`, once there is one."""
+    return wait_until(
+        lambda: [m for m in mails_about(client, party, domain) if word in m["subject"]],
+        message=f"no {word!r} mail to {party.email} about {domain}",
+    )
 
 
 def mails_about(client: ApiClient, party: Party, domain: str) -> list[dict]:
-    return [m for m in client.mails(party.email, timeout=0) if domain in m["subject"]]
+    """The mails `party` got about `domain`, once the queues are empty."""
+    return [m for m in client.settled_mails(party.email) if domain in m["subject"]]
 
 
 def wait_for_status(client: ApiClient, party: Party, order_id: str, status: str) -> dict:
-    deadline = time.monotonic() + WORKFLOW_SECONDS
-    while True:
-        order = client.get(f"/orders/{order_id}", token=party.token).json()
-        if order["status"] == status:
-            return order
-        assert time.monotonic() < deadline, f"order still {order['status']}, not {status}"
-        time.sleep(0.1)
+    def order() -> dict | None:
+        found = client.get(f"/orders/{order_id}", token=party.token).json()
+        return found if found["status"] == status else None
+
+    return wait_until(order, timeout=WORKFLOW_SECONDS, message=f"order not {status}")
 
 
 def service_ids(client: ApiClient, party: Party) -> set[str]:
@@ -548,19 +543,25 @@ def test_activation_is_idempotent_one_execution_per_order(handler_client):
     assert owner_link
 
 
+def _tokens_stored(order_id: str) -> Any:
+    """The order's item once the workflow stored both branches' task tokens in it."""
+    from clientarea.storage.orders import OrderModel
+
+    def stored() -> Any:
+        item = OrderModel.get(order_id, consistent_read=True)
+        return item if item.owner_task_token and item.recipient_task_token else None
+
+    return wait_until(
+        stored, timeout=WORKFLOW_SECONDS, interval=0.05, message="the workflow stored no tokens"
+    )
+
+
 def test_task_tokens_never_leave_the_order_item(handler_client):
     client = handler_client
     owner, recipient = new_party(client), new_party(client)
     _, order, owner_link, recipient_link = activated(client, owner, recipient)
-    from clientarea.storage.orders import OrderModel
 
-    deadline = time.monotonic() + 10
-    while True:  # the workflow stores both tokens shortly after the activation
-        item = OrderModel.get(order["order_id"], consistent_read=True)
-        if item.owner_task_token and item.recipient_task_token:
-            break
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    item = _tokens_stored(order["order_id"])  # shortly after the activation
     secrets = {item.owner_task_token, item.recipient_task_token}
     seen = json.dumps(
         [
@@ -580,28 +581,24 @@ def test_a_complete_cession_takes_at_most_12_state_transitions(handler_client):
     # People click their links minutes after activation, when both branches wait with
     # their tokens stored. (A confirmation that beats the workflow costs each branch one
     # more Pass state: 13, the rare path, not the one the budget is about.)
-    from clientarea.storage.orders import OrderModel
 
     client = handler_client
     owner, recipient = new_party(client), new_party(client)
     _service, order, owner_link, recipient_link = activated(client, owner, recipient)
-    deadline = time.monotonic() + WORKFLOW_SECONDS
-    while True:
-        item = OrderModel.get(order["order_id"], consistent_read=True)
-        if item.owner_task_token and item.recipient_task_token:
-            break
-        assert time.monotonic() < deadline, "the workflow did not store its tokens"
-        time.sleep(0.05)
+    _tokens_stored(order["order_id"])
     assert client.post("/cession/confirm", {"token": owner_link}).status == 200
     assert client.post("/cession/confirm", {"token": recipient_link}).status == 200
     wait_for_status(client, owner, order["order_id"], "completed")
     sfn = boto3.client("stepfunctions", region_name="eu-central-1")
     machine = client.deployment.physical.refs["CessionStateMachine"]
     (execution,) = sfn.list_executions(stateMachineArn=machine)["executions"]
-    deadline = time.monotonic() + WORKFLOW_SECONDS
-    while sfn.describe_execution(executionArn=execution["executionArn"])["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "the execution did not finish"
-        time.sleep(0.1)
+    wait_until(
+        lambda: (
+            sfn.describe_execution(executionArn=execution["executionArn"])["status"] != "RUNNING"
+        ),
+        timeout=WORKFLOW_SECONDS,
+        message="the execution did not finish",
+    )
     events = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
     entered = [e["type"] for e in events if e["type"].endswith("StateEntered")]
     assert sfn.describe_execution(executionArn=execution["executionArn"])["status"] == "SUCCEEDED"

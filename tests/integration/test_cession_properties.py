@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.clients import InProcessClient
+from tests.support.waiting import wait_until
 
 PASSWORD = "correct horse battery staple 9"
 PARTIES = ("owner", "recipient")
@@ -250,20 +251,22 @@ class World:
         from clientarea.storage.orders import OrderModel
         from clientarea.storage.services import ServiceModel
 
-        deadline = time.monotonic() + SETTLE_SECONDS
-        while True:
-            items = {o: OrderModel.get(o, consistent_read=True) for o in self.orders}
-            pending = [
+        def pending() -> list[Any]:
+            items = [OrderModel.get(o, consistent_read=True) for o in self.orders]
+            return [
                 i
-                for i in items.values()
+                for i in items
                 if i.status == "awaiting_confirmations"
                 and i.owner_confirmed_at
                 and i.recipient_confirmed_at
             ]
-            if not pending:
-                break
-            assert time.monotonic() < deadline, [self._history(i.order_id) for i in pending]
-            time.sleep(0.1)
+
+        wait_until(
+            lambda: not pending(),
+            timeout=SETTLE_SECONDS,
+            message=lambda: str([self._history(i.order_id) for i in pending()]),
+        )
+        items = {o: OrderModel.get(o, consistent_read=True) for o in self.orders}
         self.check_owners()
         for order_id, item in items.items():
             order = self.orders[order_id]

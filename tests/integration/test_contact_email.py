@@ -7,7 +7,6 @@ session, hence unique addresses per test).
 
 from __future__ import annotations
 
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -16,7 +15,8 @@ from urllib.parse import quote
 
 from infra.local.deployment import DEV_FRONTEND_URL
 from tests.clients import ApiClient, Reply
-from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
+from tests.support.accounts import PASSWORD, fresh_email, log_in, new_account, register_and_verify
+from tests.support.replies import expect_error
 
 TWO_HOURS = 2 * 3600
 FRONTEND = DEV_FRONTEND_URL  # the dev deployment's FrontendUrl
@@ -24,16 +24,6 @@ NEW_PASSWORD = "a completely new passphrase 42"
 
 
 # --- helpers ------------------------------------------------------------------------
-
-
-def _email(prefix: str = "user") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
-
-
-def _new_account(client: ApiClient) -> dict[str, Any]:
-    email = _email()
-    created = register_and_verify(client, email)
-    return {**created, "email": email, "token": log_in(client, email)}
 
 
 def _request_change(
@@ -48,17 +38,6 @@ def _request_change(
 
 def _subjects(client: ApiClient, to: str) -> list[str]:
     return [mail["subject"] for mail in client.all_mails() if mail["to"].lower() == to.lower()]
-
-
-def _mails_about(client: ApiClient, to: str, subject_part: str) -> list[dict[str, Any]]:
-    """Mails to `to` whose subject has the text, waiting (over HTTP the mailer is
-    asynchronous) until there is at least one."""
-    deadline = time.monotonic() + 10
-    while True:
-        found = [m for m in client.mails(to, timeout=0) if subject_part in m["subject"]]
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
 
 
 def _change_token(client: ApiClient, new_email: str, count: int = 1) -> str:
@@ -80,8 +59,8 @@ def _contact_of(client: ApiClient, account: dict[str, Any]) -> str:
 
 def test_change_is_confirmed_by_the_new_address_and_both_are_told(client):
     # GIVEN an account and an address nobody uses
-    account = _new_account(client)
-    old, new = account["email"], _email("new")
+    account = new_account(client)
+    old, new = account["email"], fresh_email("new")
     # WHEN its owner asks for the change with the current password
     reply = _request_change(client, account, new)
     # THEN 202 {} and the contact email has not changed yet
@@ -94,7 +73,7 @@ def test_change_is_confirmed_by_the_new_address_and_both_are_told(client):
     assert link.startswith(f"{FRONTEND}/email-change/confirm#token=")
     assert "2 hours" in confirm_mail["text"]
     # AND the old address gets a notice naming the new address, with no link to confirm
-    [notice] = _mails_about(client, old, "request to change")
+    [notice] = client.mails_about(old, "request to change")
     assert new in notice["text"]
     assert not any("#token=" in link for link in notice["links"])
     # WHEN the page at the link posts its token (no session needed)
@@ -107,7 +86,7 @@ def test_change_is_confirmed_by_the_new_address_and_both_are_told(client):
     assert _contact_of(client, account) == new
     # AND both addresses are told, naming both
     for address in (old, new):
-        changed = _mails_about(client, address, "was changed")
+        changed = client.mails_about(address, "was changed")
         assert len(changed) == 1, _subjects(client, address)
         assert old in changed[0]["text"] and new in changed[0]["text"]
     # AND the new address logs in, the old one no longer does
@@ -120,21 +99,21 @@ def test_change_is_confirmed_by_the_new_address_and_both_are_told(client):
 
 
 def test_confirmation_link_works_once(client):
-    account = _new_account(client)
-    new = _email("new")
+    account = new_account(client)
+    new = fresh_email("new")
     assert _request_change(client, account, new).status == 202
     token = _change_token(client, new)
     assert _confirm(client, token).status == 200
-    assert len(_mails_about(client, new, "was changed")) == 1
+    assert sum("was changed" in m["subject"] for m in client.settled_mails(new)) == 1
     # WHEN the same link is used again / THEN 410, and nobody is mailed again
     expect_error(_confirm(client, token), 410, "token_invalid")
-    assert len(client.mails(new, count=3, timeout=1)) == 2  # the link and "was changed"
+    assert len(client.settled_mails(new)) == 2  # the link and "was changed"
     assert _contact_of(client, account) == new
 
 
 def test_newer_request_supersedes_the_older_link(client):
-    account = _new_account(client)
-    first, second = _email("first"), _email("second")
+    account = new_account(client)
+    first, second = fresh_email("first"), fresh_email("second")
     assert _request_change(client, account, first).status == 202
     older = _change_token(client, first)
     assert _request_change(client, account, second).status == 202
@@ -162,8 +141,8 @@ def _at_link_age(client: ApiClient, account: dict[str, Any], monkeypatch, second
 
 
 def test_link_still_works_at_1_59_59(client, monkeypatch):
-    account = _new_account(client)
-    new = _email("new")
+    account = new_account(client)
+    new = fresh_email("new")
     assert _request_change(client, account, new).status == 202
     token = _change_token(client, new)
     _at_link_age(client, account, monkeypatch, TWO_HOURS - 1)
@@ -173,8 +152,8 @@ def test_link_still_works_at_1_59_59(client, monkeypatch):
 
 
 def test_link_is_gone_at_2_00_00(client, monkeypatch):
-    account = _new_account(client)
-    new = _email("new")
+    account = new_account(client)
+    new = fresh_email("new")
     assert _request_change(client, account, new).status == 202
     token = _change_token(client, new)
     # exactly 2:00:00 in-process, 2:00:00 plus the round trips over HTTP
@@ -184,8 +163,8 @@ def test_link_is_gone_at_2_00_00(client, monkeypatch):
 
 
 def test_garbage_and_malformed_links(client):
-    account = _new_account(client)
-    new = _email("new")
+    account = new_account(client)
+    new = fresh_email("new")
     assert _request_change(client, account, new).status == 202
     token = _change_token(client, new)
     subject, secret = token.split(".")
@@ -205,8 +184,8 @@ def test_garbage_and_malformed_links(client):
 
 def test_address_taken_meanwhile_is_409_and_nothing_changes(client):
     # GIVEN a pending change to an address that is free at request time
-    account = _new_account(client)
-    contested = _email("contested")
+    account = new_account(client)
+    contested = fresh_email("contested")
     assert _request_change(client, account, contested).status == 202
     token = _change_token(client, contested)
     # WHEN someone else registers that address before the link is used
@@ -228,23 +207,24 @@ def test_address_taken_meanwhile_is_409_and_nothing_changes(client):
 
 def test_address_of_another_account_is_not_revealed_at_request_time(client):
     # GIVEN two accounts
-    account, other = _new_account(client), _new_account(client)
+    account, other = new_account(client), new_account(client)
     before = len(client.mails(other["email"], count=2))
     # WHEN one asks to take the other's contact address (in another capitalisation)
     reply = _request_change(client, account, other["email"].upper())
-    fresh = _request_change(client, _new_account(client), _email("free"))
+    fresh = _request_change(client, new_account(client), fresh_email("free"))
     # THEN the answer is exactly the one a free address gets
     assert (reply.status, reply.body) == (fresh.status, fresh.body) == (202, b"{}")
     # AND the requester's own address gets the usual notice
-    assert len(_mails_about(client, account["email"], "request to change")) == 1
+    settled = client.settled_mails(account["email"])
+    assert sum("request to change" in m["subject"] for m in settled) == 1
     # BUT the other account's owner is sent nothing
-    assert len(client.mails(other["email"], count=before + 1, timeout=1)) == before
+    assert len(client.settled_mails(other["email"])) == before
 
 
 def test_two_accounts_racing_for_one_address_exactly_one_wins(http_client):
     # GIVEN two accounts with pending changes to the same free address
-    first, second = _new_account(http_client), _new_account(http_client)
-    contested = _email("contested")
+    first, second = new_account(http_client), new_account(http_client)
+    contested = fresh_email("contested")
     assert _request_change(http_client, first, contested).status == 202
     assert _request_change(http_client, second, contested).status == 202
     tokens = [link for m in http_client.mails(contested, count=2) for link in m["links"]]
@@ -266,12 +246,12 @@ def test_two_accounts_racing_for_one_address_exactly_one_wins(http_client):
 
 def test_reset_link_issued_before_the_switch_is_dead_after_it(client):
     # GIVEN a reset link sent to the old address
-    account = _new_account(client)
+    account = new_account(client)
     assert client.post("/password/forgot", {"login": account["email"]}).status == 202
     reset_token = client.mail_link_token(account["email"], subject_contains="reset your password")
     assert client.post("/password/reset/verify", {"token": reset_token}).status == 200
     # WHEN the contact email is switched
-    new = _email("new")
+    new = fresh_email("new")
     assert _request_change(client, account, new).status == 202
     assert _confirm(client, _change_token(client, new)).status == 200
     # THEN the reset link no longer works
@@ -285,8 +265,8 @@ def test_reset_link_issued_before_the_switch_is_dead_after_it(client):
 
 def test_password_change_after_the_request_kills_the_link(client):
     # GIVEN a pending change (the old address was told: "if it was not you, reset")
-    account = _new_account(client)
-    new = _email("new")
+    account = new_account(client)
+    new = fresh_email("new")
     assert _request_change(client, account, new).status == 202
     token = _change_token(client, new)
     # WHEN the owner changes the password
@@ -298,22 +278,22 @@ def test_password_change_after_the_request_kills_the_link(client):
 
 
 def test_wrong_current_password_is_401_and_sends_nothing(client):
-    account = _new_account(client)
-    new = _email("new")
+    account = new_account(client)
+    new = fresh_email("new")
     before = len(client.mails(account["email"], count=2))
     reply = _request_change(client, account, new, password="not the right passphrase")
     expect_error(reply, 401, "invalid_credentials")
     # AND the session is still valid (a wrong password is not a logout)
     assert client.get("/account", token=account["token"]).status == 200
-    assert client.mails(new, timeout=0.5) == []
-    assert len(client.mails(account["email"], count=before + 1, timeout=0.5)) == before
+    assert client.settled_mails(new) == []
+    assert len(client.settled_mails(account["email"])) == before
 
 
 def test_wrong_passwords_count_as_login_failures(client):
     # GIVEN five wrong current passwords on the change route (the sign-in allowance of
     # the account's address for one window)
-    account = _new_account(client)
-    new = _email("new")
+    account = new_account(client)
+    new = fresh_email("new")
     for _ in range(5):
         expect_error(
             _request_change(client, account, new, password="wrong passphrase!!"),
@@ -336,7 +316,7 @@ def test_wrong_passwords_count_as_login_failures(client):
 
 
 def test_bad_inputs_are_422(client):
-    account = _new_account(client)
+    account = new_account(client)
     for new_email in ("not-an-address", "two@@example.com", "a@b", "user@exa mple.com"):
         expect_error(_request_change(client, account, new_email), 422, "invalid_email")
     # the current address, in any capitalisation, is not a change
@@ -344,34 +324,34 @@ def test_bad_inputs_are_422(client):
         expect_error(_request_change(client, account, same), 422, "email_unchanged")
     for body in (
         {},
-        {"new_email": _email()},
+        {"new_email": fresh_email()},
         {"current_password": PASSWORD},
-        {"new_email": _email(), "current_password": ""},
+        {"new_email": fresh_email(), "current_password": ""},
         {"new_email": 5, "current_password": PASSWORD},
-        {"new_email": _email(), "current_password": PASSWORD, "extra": 1},
+        {"new_email": fresh_email(), "current_password": PASSWORD, "extra": 1},
         {"new_email": "x" * 300 + "@example.com", "current_password": PASSWORD},
     ):
         reply = client.post("/account/email-change", body, token=account["token"])
         expect_error(reply, 422, "validation_error")
-    assert client.mails(account["email"], count=3, timeout=0.5)[-1]["subject"].endswith("ready")
+    assert client.settled_mails(account["email"])[-1]["subject"].endswith("ready")
 
 
 def test_at_most_five_requests_an_hour_per_account(client):
-    account = _new_account(client)
+    account = new_account(client)
     for _ in range(5):
-        assert _request_change(client, account, _email("new")).status == 202
-    expect_error(_request_change(client, account, _email("new")), 429, "rate_limited")
+        assert _request_change(client, account, fresh_email("new")).status == 202
+    expect_error(_request_change(client, account, fresh_email("new")), 429, "rate_limited")
 
 
 def test_changing_routes_need_a_session(client):
-    body = {"new_email": _email(), "current_password": PASSWORD}
+    body = {"new_email": fresh_email(), "current_password": PASSWORD}
     expect_error(client.post("/account/email-change", body), 401, "unauthorized")
     expect_error(
         client.post("/account/email-change", body, token="100001." + "A" * 43), 401, "unauthorized"
     )
     expect_error(client.get("/account/authorised-emails"), 401, "unauthorized")
     expect_error(
-        client.post("/account/authorised-emails", {"email": _email()}), 401, "unauthorized"
+        client.post("/account/authorised-emails", {"email": fresh_email()}), 401, "unauthorized"
     )
     expect_error(
         client.request("DELETE", "/account/authorised-emails/a@example.com"), 401, "unauthorized"
@@ -379,10 +359,10 @@ def test_changing_routes_need_a_session(client):
 
 
 def test_email_change_mails_follow_the_account_language(client):
-    email = _email()
+    email = fresh_email()
     register_and_verify(client, email, locale="uk")
     account = {"email": email, "token": log_in(client, email)}
-    new = _email("new")
+    new = fresh_email("new")
     assert _request_change(client, account, new).status == 202
     assert any("\u0400" <= ch <= "\u04ff" for ch in client.mails(new)[0]["subject"])
 
@@ -429,7 +409,7 @@ def _authorise_and_confirm(client: ApiClient, account: dict[str, Any], email: st
 
 
 def test_a_sender_is_pending_until_its_mailbox_confirms_then_listed_and_removable(client):
-    account = _new_account(client)
+    account = new_account(client)
     # GIVEN no authorised senders yet: the list is empty (the contact email is implicit)
     assert _listed(client, account) == []
     # WHEN an address is asked for, with an upper-case domain
@@ -445,7 +425,7 @@ def test_a_sender_is_pending_until_its_mailbox_confirms_then_listed_and_removabl
     # AND it authorises nothing yet
     assert client.get("/account", token=account["token"]).json()["authorised_emails"] == []
     # AND a 2-hour link went to that address, pointing at the frontend's page
-    (mail,) = _mails_about(client, address, SENDER_SUBJECT)
+    (mail,) = client.mails_about(address, SENDER_SUBJECT)
     (link,) = [link for link in mail["links"] if "#token=" in link]
     assert link.startswith(f"{FRONTEND}/authorised-emails/confirm#token=")
     assert "2 hours" in mail["text"] and str(account["client_number"]) in mail["text"]
@@ -461,7 +441,7 @@ def test_a_sender_is_pending_until_its_mailbox_confirms_then_listed_and_removabl
     assert _entries(client, account) == [confirmed.json()]
     assert client.get("/account", token=account["token"]).json()["authorised_emails"] == [address]
     # AND a second, still pending address is listed beside it
-    second = _email("second")
+    second = fresh_email("second")
     assert _authorise(client, account, second).status == 202
     assert _statuses(client, account) == {address: "confirmed", second: "pending"}
     # WHEN the confirmed one is removed in another capitalisation, '@' percent-encoded
@@ -478,8 +458,8 @@ def test_a_sender_is_pending_until_its_mailbox_confirms_then_listed_and_removabl
 
 
 def test_the_link_works_once_and_asking_again_kills_the_older_link(client):
-    account = _new_account(client)
-    address = _email("colleague")
+    account = new_account(client)
+    address = fresh_email("colleague")
     assert _authorise(client, account, address).status == 202
     older = _sender_token(client, address)
     # WHEN it is asked for again while pending
@@ -513,7 +493,7 @@ def _at_sender_link_age(client: ApiClient, monkeypatch, account: dict, address: 
 
 
 def test_sender_link_still_works_at_1_59_59(client, monkeypatch):
-    account, address = _new_account(client), _email("colleague")
+    account, address = new_account(client), fresh_email("colleague")
     assert _authorise(client, account, address).status == 202
     token = _sender_token(client, address)
     _at_sender_link_age(client, monkeypatch, account, address, TWO_HOURS - 1)
@@ -521,7 +501,7 @@ def test_sender_link_still_works_at_1_59_59(client, monkeypatch):
 
 
 def test_sender_link_is_gone_at_2_00_00(client, monkeypatch):
-    account, address = _new_account(client), _email("colleague")
+    account, address = new_account(client), fresh_email("colleague")
     assert _authorise(client, account, address).status == 202
     token = _sender_token(client, address)
     _at_sender_link_age(client, monkeypatch, account, address, TWO_HOURS)
@@ -532,8 +512,8 @@ def test_sender_link_is_gone_at_2_00_00(client, monkeypatch):
 
 
 def test_sender_confirmation_refuses_garbage_and_foreign_links(client):
-    account = _new_account(client)
-    address, change = _email("colleague"), _email("change")
+    account = new_account(client)
+    address, change = fresh_email("colleague"), fresh_email("change")
     assert _authorise(client, account, address).status == 202
     token = _sender_token(client, address)
     assert _request_change(client, account, change).status == 202
@@ -550,8 +530,8 @@ def test_sender_confirmation_refuses_garbage_and_foreign_links(client):
 
 
 def test_the_contact_email_and_confirmed_senders_are_already_authorised(client):
-    account = _new_account(client)
-    address = _email("sender")
+    account = new_account(client)
+    address = fresh_email("sender")
     assert _authorise_and_confirm(client, account, address).status == 200
     expect_error(_authorise(client, account, address.upper()), 409, "already_authorised")
     expect_error(_authorise(client, account, account["email"]), 409, "already_authorised")
@@ -562,10 +542,10 @@ def test_the_contact_email_and_confirmed_senders_are_already_authorised(client):
 def test_the_answer_is_the_same_whoever_uses_the_address(client):
     # GIVEN an address nobody uses, another account's confirmed sender, and another
     # account's contact email
-    owner, asker = _new_account(client), _new_account(client)
-    confirmed = _email("theirs")
+    owner, asker = new_account(client), new_account(client)
+    confirmed = fresh_email("theirs")
     assert _authorise_and_confirm(client, owner, confirmed).status == 200
-    free = _email("free")
+    free = fresh_email("free")
     # WHEN a client asks for each
     replies = [_authorise(client, asker, a) for a in (free, confirmed, owner["email"].upper())]
     # THEN each gets the same answer (its own address back, pending): nothing tells
@@ -577,8 +557,8 @@ def test_the_answer_is_the_same_whoever_uses_the_address(client):
 
 
 def test_an_address_confirmed_by_one_account_is_409_for_another(client):
-    first, second = _new_account(client), _new_account(client)
-    address = _email("shared")
+    first, second = new_account(client), new_account(client)
+    address = fresh_email("shared")
     # GIVEN both accounts asked for the same address (no 409 at request time)
     assert _authorise(client, first, address).status == 202
     first_token = _sender_token(client, address)
@@ -597,7 +577,7 @@ def test_an_address_confirmed_by_one_account_is_409_for_another(client):
 
 
 def test_another_accounts_contact_email_cannot_be_confirmed(client):
-    owner, other = _new_account(client), _new_account(client)
+    owner, other = new_account(client), new_account(client)
     assert _authorise(client, other, owner["email"]).status == 202
     token = _sender_token(client, owner["email"])
     expect_error(_confirm_sender(client, token), 409, "email_taken")
@@ -605,22 +585,29 @@ def test_another_accounts_contact_email_cannot_be_confirmed(client):
 
 
 def test_at_most_twenty_listed_senders(client):
-    account = _new_account(client)
+    account = new_account(client)
     with ThreadPoolExecutor(2) as pool:
-        replies = list(pool.map(lambda _: _authorise(client, account, _email("s")), range(20)))
+        replies = list(pool.map(lambda _: _authorise(client, account, fresh_email("s")), range(20)))
     assert [r.status for r in replies] == [202] * 20
-    body = expect_error(_authorise(client, account, _email("s")), 422, "too_many_authorised_emails")
+    body = expect_error(
+        _authorise(client, account, fresh_email("s")), 422, "too_many_authorised_emails"
+    )
     assert "20" in body["message"]
     assert len(_listed(client, account)) == 20
     # AND removing one makes room again
     assert _remove(client, account, replies[0].json()["email"]).status == 204
-    assert _authorise(client, account, _email("s")).status == 202
+    assert _authorise(client, account, fresh_email("s")).status == 202
 
 
 def test_authorised_sender_input_is_checked(client):
-    account = _new_account(client)
+    account = new_account(client)
     expect_error(_authorise(client, account, "not an address"), 422, "invalid_email")
-    for body in ({}, {"email": 5}, {"email": _email(), "x": 1}, {"email": "a" * 300 + "@x.com"}):
+    for body in (
+        {},
+        {"email": 5},
+        {"email": fresh_email(), "x": 1},
+        {"email": "a" * 300 + "@x.com"},
+    ):
         reply = client.post("/account/authorised-emails", body, token=account["token"])
         expect_error(reply, 422, "validation_error")
     expect_error(_remove(client, account, "never-added@example.com"), 404, "not_found")
@@ -632,8 +619,12 @@ def test_authorised_sender_input_is_checked(client):
 
 def test_new_contact_email_leaves_the_explicit_senders(client):
     # GIVEN an account with a confirmed sender, a pending one, and one more confirmed
-    account = _new_account(client)
-    address, pending, kept = _email("later-contact"), _email("pending"), _email("kept")
+    account = new_account(client)
+    address, pending, kept = (
+        fresh_email("later-contact"),
+        fresh_email("pending"),
+        fresh_email("kept"),
+    )
     assert _authorise_and_confirm(client, account, address).status == 200
     assert _authorise_and_confirm(client, account, kept).status == 200
     assert _authorise(client, account, pending).status == 202
@@ -656,7 +647,7 @@ def test_new_contact_email_leaves_the_explicit_senders(client):
 def test_the_sender_routes_need_a_session_but_the_confirmation_does_not(client):
     expect_error(client.get("/account/authorised-emails"), 401, "unauthorized")
     expect_error(
-        client.post("/account/authorised-emails", {"email": _email()}), 401, "unauthorized"
+        client.post("/account/authorised-emails", {"email": fresh_email()}), 401, "unauthorized"
     )
     reply = client.request("DELETE", "/account/authorised-emails/a@example.com")
     expect_error(reply, 401, "unauthorized")
@@ -672,8 +663,8 @@ def test_only_confirmed_senders_map_inbound_mail_to_the_account(handler_client):
     from clientarea.storage import accounts as account_store
     from clientarea.storage.accounts import SenderModel
 
-    account = _new_account(handler_client)
-    sender = _email("Sender")
+    account = new_account(handler_client)
+    sender = fresh_email("Sender")
     # GIVEN an address asked for but not confirmed: no claim, no mapping
     assert _authorise(handler_client, account, sender).status == 202
     assert SenderModel.count(account_store.sender_claim_key(sender)) == 0
@@ -685,7 +676,7 @@ def test_only_confirmed_senders_map_inbound_mail_to_the_account(handler_client):
     assert (
         sender_rules.account_for_sender(account["email"]).client_number == account["client_number"]
     )
-    assert sender_rules.account_for_sender(_email("stranger")) is None
+    assert sender_rules.account_for_sender(fresh_email("stranger")) is None
     assert sender_rules.account_for_sender("not an address") is None
     # WHEN it is removed / THEN it maps to nobody, and the claim is gone
     assert _remove(handler_client, account, sender).status == 204
@@ -701,8 +692,8 @@ def test_a_claim_without_a_confirmed_entry_maps_nothing(handler_client):
     from clientarea.storage import accounts as account_store
     from clientarea.storage.accounts import AccountModel, SenderModel
 
-    account = _new_account(handler_client)
-    legacy = _email("legacy")
+    account = new_account(handler_client)
+    legacy = fresh_email("legacy")
     key = legacy.casefold()
     item = AccountModel.get(account_store.account_key(account["client_number"]))
     item.update(
@@ -731,8 +722,8 @@ def test_contact_switch_removes_the_sender_claim_in_the_same_write(handler_clien
     from clientarea.storage import accounts as account_store
     from clientarea.storage.accounts import SenderModel
 
-    account = _new_account(handler_client)
-    old, address = account["email"], _email("next")
+    account = new_account(handler_client)
+    old, address = account["email"], fresh_email("next")
     assert _authorise_and_confirm(handler_client, account, address).status == 200
     assert _request_change(handler_client, account, address).status == 202
     assert _confirm(handler_client, _change_token(handler_client, address)).status == 200
@@ -744,8 +735,8 @@ def test_contact_switch_removes_the_sender_claim_in_the_same_write(handler_clien
 
 
 def test_two_accounts_racing_to_confirm_one_sender_exactly_one_wins(http_client):
-    first, second = _new_account(http_client), _new_account(http_client)
-    address = _email("raced")
+    first, second = new_account(http_client), new_account(http_client)
+    address = fresh_email("raced")
     assert _authorise(http_client, first, address).status == 202
     assert _authorise(http_client, second, address).status == 202
     links = [
@@ -772,8 +763,8 @@ def test_an_address_claimed_without_its_mailbox_gains_the_claimer_nothing(client
     account, and the real owner got 409 email_taken for their own address."""
     from tests.integration.test_inbound_mail import deliver, simple_mail
 
-    claimer, owner = _new_account(client), _new_account(client)
-    address = _email("colleague")
+    claimer, owner = new_account(client), new_account(client)
+    address = fresh_email("colleague")
     # GIVEN a client who names an address whose mailbox they do not hold
     claimed = _authorise(client, claimer, address)
     assert claimed.status in {201, 202}, claimed.body

@@ -18,7 +18,7 @@ import pytest
 
 from infra.local.deployment import DEV_ALLOWED_ORIGINS
 from tests.clients import ApiClient, DirectClient, Reply
-from tests.conftest import expect_error
+from tests.support.replies import expect_error
 
 FIRST, SECOND = DEV_ALLOWED_ORIGINS
 EVIL = "https://evil.example"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,9 @@ from infra.local import mailbox
 from infra.local.deployment import DEV_ALLOWED_ORIGINS, LocalDeployment
 from infra.local.lambdas import invoking_thread
 from infra.local.stack import load as load_stack
+from tests.clients import InProcessClient, Reply
+from tests.support.accounts import PASSWORD, fresh_email, new_account, staff_token
+from tests.support.waiting import wait_until
 
 # --- fault injection --------------------------------------------------------------------
 
@@ -310,7 +312,6 @@ def test_a_poison_message_does_not_block_the_batch_and_ends_in_the_dead_letter_q
 DYNAMODB_WRITES = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 )
-PASSWORD = "correct horse battery staple 9"
 NEW_PASSWORD = "another long enough passphrase 7"
 
 
@@ -353,6 +354,9 @@ class Api:
     deployment: LocalDeployment
     cache: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.client = InProcessClient(self.deployment, drain=False)
+
     def call(
         self,
         method: str,
@@ -360,14 +364,8 @@ class Api:
         body: Any = None,
         token: str | None = None,
         headers: dict[str, str] | None = None,
-    ) -> Any:
-        from tests.clients import TEST_IP, Reply, _headers
-
-        raw = None if body is None else json.dumps(body).encode()
-        response = self.deployment.api.handle(
-            method, path, _headers(token, headers, raw is not None), raw, TEST_IP
-        )
-        return Reply(response.status, response.headers, response.body)
+    ) -> Reply:
+        return self.client.request(method, path, json=body, token=token, headers=headers)
 
     def drain(self) -> None:
         self.deployment.queues.drain()
@@ -389,17 +387,7 @@ class Api:
 
     def account(self) -> dict[str, Any]:
         """A new verified account, logged in: {client_number, login, email, token}."""
-        registered = _registered(self)
-        verified = self.call("POST", "/auth/verify-email", {"token": registered["token"]})
-        assert verified.status == 200, verified.body
-        credentials = {"login": registered["email"], "password": PASSWORD}
-        session = self.call("POST", "/auth/login", credentials)
-        assert session.status == 200, session.body
-        return {
-            **verified.json(),
-            "email": registered["email"],
-            "token": session.json()["session_token"],
-        }
+        return new_account(self.client, fresh_email("dyn"))
 
 
 @dataclass(frozen=True)
@@ -419,7 +407,7 @@ class WriteRoute:
 
 
 def _registered(api: Api) -> dict[str, Any]:
-    email = f"dyn-{uuid.uuid4().hex[:12]}@example.com"
+    email = fresh_email("dyn")
     body = {"email": email, "password": PASSWORD, "full_name": "Test User", "locale": "en"}
     assert api.call("POST", "/auth/register", body).status == 202
     return {"email": email, "token": api.link_token(email, "/verify-email")}
@@ -484,19 +472,20 @@ def _order_item(api: Api, order_id: str) -> dict[str, Any]:
 def _order_settled(api: Api, arranged: dict[str, Any]) -> None:
     """Wait until the order's workflow has stopped writing to it (its branches store
     their task tokens, then wait for the parties)."""
-    deadline = time.monotonic() + 20
-    last = None
-    while time.monotonic() < deadline:
+    seen: list[dict[str, Any] | None] = [None]
+
+    def settled() -> bool:
         api.drain()
         item = _order_item(api, arranged["order_id"])
-        if item == last and (
+        unchanged, seen[0] = item == seen[0], item
+        return unchanged and (
             "owner_task_token" in item
             or item.get("status", {}).get("S") != "awaiting_confirmations"
-        ):
-            return
-        last = item
-        time.sleep(0.3)
-    raise AssertionError(f"order {arranged['order_id']} kept changing")
+        )
+
+    wait_until(
+        settled, timeout=20, interval=0.3, message=f"order {arranged['order_id']} kept changing"
+    )
 
 
 def _cession_ordered(api: Api) -> dict[str, Any]:
@@ -563,20 +552,7 @@ def _staff(api: Api, role: str = "support") -> str:
     """A staff session of this deployment (`admin` to approve recovery cases)."""
     key = f"{role}_token"
     if key not in api.cache:
-        from clientarea.accounts import registration
-        from clientarea.roles import Role
-
-        login = f"staff{uuid.uuid4().hex[:8]}"
-        registration.provision(
-            email=f"{login}@example.com",
-            password=PASSWORD,
-            full_name="Support Staff",
-            login=login,
-            role=Role(role),
-        )
-        session = api.call("POST", "/auth/login", {"login": login, "password": PASSWORD})
-        assert session.status == 200, session.body
-        api.cache[key] = session.json()["session_token"]
+        api.cache[key] = staff_token(api.client, role)
     return api.cache[key]
 
 
@@ -1029,7 +1005,7 @@ def test_a_transaction_lost_to_a_concurrent_one_is_409_conflict_and_the_link_sti
 def test_a_throttled_mail_queue_is_503_and_the_retry_mails(shared_api, monkeypatch, code):
     # GIVEN SQS refusing the verification mail of a registration
     api = shared_api
-    email = f"dyn-{uuid.uuid4().hex[:12]}@example.com"
+    email = fresh_email("dyn")
     body = {"email": email, "password": PASSWORD, "full_name": "Test User", "locale": "en"}
     refused = Fault("sqs", frozenset({"SendMessage"}), lambda _n, op, _p: client_error(code, op))
     # WHEN the address registers

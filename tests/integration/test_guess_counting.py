@@ -9,7 +9,6 @@ the limit would be no limit at all.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.clients import ApiClient, Reply
-from tests.conftest import PASSWORD, log_in, register_and_verify
+from tests.support.accounts import PASSWORD, fresh_email, log_in, register_and_verify
 
 ATTACKER = "198.51.100.66"
 ELSEWHERE = "198.51.100.67"
@@ -36,10 +35,6 @@ class Secret:
     refused: int  # the status of a wrong secret
 
 
-def _email() -> str:
-    return f"guess-{uuid.uuid4().hex[:12]}@example.com"
-
-
 def _wrong_token(token: str) -> str:
     """The same subject (so the same item is looked up), another 256-bit secret."""
     subject, _, secret = token.rpartition(".")
@@ -55,7 +50,7 @@ def _token_route(client: ApiClient, path: str, token: str, **extra: Any) -> Secr
 
 
 def _reset_link(client: ApiClient) -> str:
-    email = _email()
+    email = fresh_email("guess")
     register_and_verify(client, email)
     assert client.post("/password/forgot", {"login": email}).status == 202
     return client.mail_link_token(email, subject_contains="password")
@@ -70,14 +65,14 @@ def _reset(client: ApiClient) -> Secret:
 
 
 def _verify_email(client: ApiClient) -> Secret:
-    email = _email()
+    email = fresh_email("guess")
     body = {"email": email, "password": PASSWORD, "full_name": "Guess Target"}
     assert client.post("/auth/register", body).status == 202
     return _token_route(client, "/auth/verify-email", client.mail_link_token(email))
 
 
 def _email_change(client: ApiClient) -> Secret:
-    email, new = _email(), _email()
+    email, new = fresh_email("guess"), fresh_email("guess")
     register_and_verify(client, email)
     token = log_in(client, email)
     body = {"new_email": new, "current_password": PASSWORD}

@@ -25,7 +25,8 @@ from pynamodb.transactions import TransactWrite
 
 from infra.local.roles import acting_as
 from infra.local.stack import ACCOUNT_ID, REGION, physical_name
-from tests.conftest import PASSWORD, log_in, register_and_verify
+from tests.clients import Reply
+from tests.support.accounts import PASSWORD, new_account
 
 
 @pytest.fixture
@@ -221,6 +222,17 @@ def error_logs(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     ]
 
 
+def under_denial(
+    capsys: pytest.CaptureFixture[str], function: str, action: str, call: Callable[[], Reply]
+) -> tuple[Reply, list[str]]:
+    """What `call` gets on a deploy whose `function` role lost `action`, and the metrics
+    the functions emitted meanwhile."""
+    deny(function, action)
+    capsys.readouterr()
+    reply = call()
+    return reply, emitted_metrics(capsys.readouterr().out)
+
+
 def test_a_refused_task_callback_fails_the_request_and_is_counted(handler_client, capsys, caplog):
     from tests.integration.test_cession import activated, new_party, wait_for_status
 
@@ -228,18 +240,20 @@ def test_a_refused_task_callback_fails_the_request_and_is_counted(handler_client
     _service, order, owner_link, _recipient_link = activated(handler_client, owner, recipient)
     wait_for_status(handler_client, owner, order["order_id"], "awaiting_confirmations")
     # GIVEN a deploy whose cession role lost states:SendTaskSuccess
-    deny("CessionFunction", "states:SendTaskSuccess")
-    capsys.readouterr()
     # WHEN the owner confirms
-    reply = handler_client.post("/cession/confirm", {"token": owner_link})
-    output = capsys.readouterr().out
+    reply, metrics = under_denial(
+        capsys,
+        "CessionFunction",
+        "states:SendTaskSuccess",
+        lambda: handler_client.post("/cession/confirm", {"token": owner_link}),
+    )
     # THEN the request fails (no "all is well" while the workflow sleeps on) and says
     # nothing of the cause to the client
     assert reply.status == 500, reply.body
     assert reply.json()["code"] == "internal_error"
     assert "SendTaskSuccess" not in reply.body.decode()
     # AND the refusal is logged at error level and counted for its alarm
-    assert "AccessDenied" in emitted_metrics(output)
+    assert "AccessDenied" in metrics
     assert any(e.get("operation") == "SendTaskSuccess" for e in error_logs(caplog))
     # AND the confirmation itself is on the order (the workflow reads it at the latest
     # when the window ends)
@@ -250,62 +264,62 @@ def test_a_refused_task_callback_fails_the_request_and_is_counted(handler_client
 def test_a_refused_transaction_is_an_access_denied_not_a_conflict(
     handler_client, unique_email, capsys, caplog
 ):
-    register_and_verify(handler_client, unique_email)
-    token = log_in(handler_client, unique_email)
+    token = new_account(handler_client, unique_email)["token"]
     # GIVEN a deploy whose accounts role lost a write one of its transactions makes
-    deny("AccountsFunction", "dynamodb:DeleteItem")
-    capsys.readouterr()
     # WHEN the client changes the password (one transaction, a reset link deleted in it)
-    reply = handler_client.put(
-        "/account/password",
-        {"current_password": PASSWORD, "new_password": "another long passphrase 31"},
-        token=token,
+    change = {"current_password": PASSWORD, "new_password": "another long passphrase 31"}
+    reply, metrics = under_denial(
+        capsys,
+        "AccountsFunction",
+        "dynamodb:DeleteItem",
+        lambda: handler_client.put("/account/password", change, token=token),
     )
-    output = capsys.readouterr().out
     # THEN the client gets a safe 500, not a 4XX that blames the request or the data
     assert reply.status == 500, reply.body
     assert reply.json()["code"] == "internal_error"
     # AND operations see an AccessDenied, at error level, with its own metric
-    assert "AccessDenied" in emitted_metrics(output)
+    assert "AccessDenied" in metrics
     assert any(e.get("operation") == "TransactWriteItems" for e in error_logs(caplog))
 
 
 def test_the_authorizer_tells_a_refused_read_from_a_throttle(
     handler_client, unique_email, capsys, caplog
 ):
-    register_and_verify(handler_client, unique_email)
-    token = log_in(handler_client, unique_email)
+    token = new_account(handler_client, unique_email)["token"]
     # GIVEN a deploy whose authorizer role lost dynamodb:GetItem
-    deny("AuthorizerFunction", "dynamodb:GetItem")
-    capsys.readouterr()
     # WHEN the client calls an authenticated route
-    reply = handler_client.get("/account", token=token)
-    output = capsys.readouterr().out
+    reply, metrics = under_denial(
+        capsys,
+        "AuthorizerFunction",
+        "dynamodb:GetItem",
+        lambda: handler_client.get("/account", token=token),
+    )
     # THEN the client gets the same safe refusal as under throttling (no logout, no leak)
     assert reply.status == 503, reply.body
     assert reply.json()["code"] == "service_unavailable"
     # BUT operations see an AccessDenied, at error level, with its own metric
-    assert "AccessDenied" in emitted_metrics(output)
+    assert "AccessDenied" in metrics
     assert any(e.get("error_code") == "AccessDeniedException" for e in error_logs(caplog))
 
 
 def test_a_refused_session_use_record_is_an_access_denied_not_a_warning(
     handler_client, unique_email, capsys, caplog
 ):
-    register_and_verify(handler_client, unique_email)
-    token = log_in(handler_client, unique_email)
+    token = new_account(handler_client, unique_email)["token"]
+    handler_client.advance_clock(6 * 60)  # a use is recorded at most every 5 minutes
     # GIVEN a deploy whose authorizer role lost the write that records a session's use
     # (without it every session idles out after 30 minutes however busy its client)
-    deny("AuthorizerFunction", "dynamodb:UpdateItem")
-    handler_client.advance_clock(6 * 60)  # a use is recorded at most every 5 minutes
-    capsys.readouterr()
     # WHEN the client calls an authenticated route
-    reply = handler_client.get("/account", token=token)
-    output = capsys.readouterr().out
+    reply, metrics = under_denial(
+        capsys,
+        "AuthorizerFunction",
+        "dynamodb:UpdateItem",
+        lambda: handler_client.get("/account", token=token),
+    )
     # THEN the request is served (the session is valid; the next request tries again)
     assert reply.status == 200, reply.body
     # AND operations see an AccessDenied, at error level, with its own metric
-    assert "AccessDenied" in emitted_metrics(output)
+    assert "AccessDenied" in metrics
     assert any(e.get("error_code") == "AccessDeniedException" for e in error_logs(caplog))
 
 
@@ -315,8 +329,7 @@ def test_a_throttled_authorizer_read_is_a_warning_not_an_access_denied(
     from botocore.client import BaseClient
     from botocore.exceptions import ClientError
 
-    register_and_verify(handler_client, unique_email)
-    token = log_in(handler_client, unique_email)
+    token = new_account(handler_client, unique_email)["token"]
     real = BaseClient._make_api_call
 
     def throttled(client: BaseClient, operation: str, params: dict) -> Any:
@@ -376,22 +389,26 @@ def test_presigned_links_act_with_the_signers_role(deployment):
 def test_a_refused_document_deletion_is_reported_and_the_decision_stands(
     handler_client, capsys, caplog
 ):
-    from tests.integration.test_recovery import new_owner, staff_token, under_review
+    from tests.integration.test_recovery import new_owner, under_review
+    from tests.support.accounts import staff_token
 
     owner = new_owner(handler_client)
     _, case = under_review(handler_client, owner["login"])
     # GIVEN a deploy whose staff recovery role lost the deletion of object versions
-    deny("RecoveryStaffFunction", "s3:DeleteObjectVersion")
-    capsys.readouterr()
     # WHEN staff decide the case (its documents move under closed/, the open ones go)
-    reply = handler_client.post(
-        f"/staff/recovery-requests/{case['reference']}/decision",
-        {"decision": "reject", "reason": "blurred"},
-        token=staff_token(handler_client),
+    staff = staff_token(handler_client)
+    reply, metrics = under_denial(
+        capsys,
+        "RecoveryStaffFunction",
+        "s3:DeleteObjectVersion",
+        lambda: handler_client.post(
+            f"/staff/recovery-requests/{case['reference']}/decision",
+            {"decision": "reject", "reason": "blurred"},
+            token=staff,
+        ),
     )
-    output = capsys.readouterr().out
     # THEN the decision stands (the requests/ lifecycle rule is the backstop)
     assert reply.status == 200, reply.body
     # AND the documents left behind are an AccessDenied, at error level, with its metric
-    assert "AccessDenied" in emitted_metrics(output)
+    assert "AccessDenied" in metrics
     assert any(e.get("operation") == "DeleteObjects" for e in error_logs(caplog))

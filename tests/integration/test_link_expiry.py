@@ -11,19 +11,14 @@ test_sessions.py.
 
 from __future__ import annotations
 
-import uuid
-
 from tests.clients import Reply
-from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
+from tests.support.accounts import PASSWORD, fresh_email, log_in, register_and_verify
+from tests.support.replies import expect_error
 
 TWO_HOURS = 2 * 3600
 DAY = 24 * 3600
 CESSION_WINDOW = 7 * DAY  # CessionTimeoutSeconds' default, as the dev server runs it
 NEW_PASSWORD = "a passphrase set at the very end 8"
-
-
-def _email(prefix: str = "expiry") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
 
 
 def _gone(reply: Reply) -> None:
@@ -46,7 +41,7 @@ def test_a_reset_link_works_at_1_59_59_and_is_gone_at_2_00_00(client, account):
 
 
 def test_a_verification_link_works_at_23_59_59_and_is_gone_at_24_00_00(client):
-    early, late = _email(), _email()
+    early, late = fresh_email("expiry"), fresh_email("expiry")
     with client.frozen_clock():
         for email in (early, late):
             body = {"email": email, "password": PASSWORD, "full_name": "Expiry Test"}
@@ -68,7 +63,7 @@ def test_an_email_change_link_works_at_1_59_59_and_is_gone_at_2_00_00(client):
     links = []
     with client.frozen_clock():
         for _ in range(2):
-            email, new = _email(), _email("new")
+            email, new = fresh_email("expiry"), fresh_email("new")
             register_and_verify(client, email)
             body = {"new_email": new, "current_password": PASSWORD}
             assert (

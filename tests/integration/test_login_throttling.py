@@ -18,17 +18,14 @@ from typing import Any
 import pytest
 
 from tests.clients import ApiClient, Reply
-from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
+from tests.support.accounts import PASSWORD, fresh_email, log_in, register_and_verify
+from tests.support.replies import expect_error
 
 WINDOW = 15 * 60  # the pause after 5 failures of one login name or address
 PER_WINDOW = 5
 LOCK_AFTER = 50
 BURST = 24
 NEW_PASSWORD = "a fresh passphrase after the lock 31"
-
-
-def _email() -> str:
-    return f"throttle-{uuid.uuid4().hex[:12]}@example.com"
 
 
 def _login(client: ApiClient, login: str, password: str) -> Reply:
@@ -52,7 +49,7 @@ def _burst(calls: int, action: Any) -> list[Any]:
 
 def test_a_burst_of_parallel_wrong_passwords_gets_no_more_checks_than_the_limit(http_client):
     # GIVEN an account nobody has guessed at
-    email = _email()
+    email = fresh_email("throttle")
     register_and_verify(http_client, email)
     # WHEN 24 wrong passwords arrive at once (over HTTP, the dev server serves them in
     # parallel), all in one 15-minute window (the clock is stopped)
@@ -76,7 +73,7 @@ def test_a_burst_of_parallel_login_calls_in_process_gets_no_more_checks_than_the
     from clientarea.accounts import login as sign_in
     from clientarea.errors import InvalidCredentials, RateLimited
 
-    email = _email()
+    email = fresh_email("throttle")
     register_and_verify(handler_client, email)
 
     def guess(i: int) -> str:
@@ -98,7 +95,7 @@ def test_a_burst_of_parallel_login_calls_in_process_gets_no_more_checks_than_the
 
 def test_a_burst_of_wrong_current_passwords_gets_no_more_checks_than_the_limit(http_client):
     # GIVEN a signed-in account (a stolen session, say)
-    email = _email()
+    email = fresh_email("throttle")
     register_and_verify(http_client, email)
     token = log_in(http_client, email)
 
@@ -134,9 +131,9 @@ def _fail_until_locked(client: ApiClient, login: str) -> None:
 
 def test_the_lock_after_50_failures_answers_alike_for_known_and_unknown_logins(client):
     # GIVEN an account, and a login nobody has
-    known = _email()
+    known = fresh_email("throttle")
     register_and_verify(client, known)
-    unknown = _email()
+    unknown = fresh_email("throttle")
     # WHEN each has had 50 consecutive wrong passwords
     _fail_until_locked(client, known)
     _fail_until_locked(client, unknown)
@@ -171,7 +168,7 @@ def test_locked_known_and_unknown_logins_make_the_same_aws_calls(handler_client,
 
     # GIVEN a locked account and a locked login nobody has (the failures counted
     # directly: the test above makes them through the login route)
-    known, unknown = _email(), _email()
+    known, unknown = fresh_email("throttle"), fresh_email("throttle")
     register_and_verify(handler_client, known)
     for key in (f"email#{known}", f"email#{unknown}"):
         for _ in range(LOCK_AFTER // PER_WINDOW):
@@ -200,7 +197,7 @@ def test_locked_known_and_unknown_logins_make_the_same_aws_calls(handler_client,
 def test_the_login_429_says_a_reset_unlocks_it_in_every_language(handler_client, locale):
     from clientarea import i18n, locales
 
-    email = _email()
+    email = fresh_email("throttle")
     register_and_verify(handler_client, email)
     with handler_client.frozen_clock():  # one 15-minute window
         for i in range(PER_WINDOW):
@@ -228,9 +225,9 @@ def test_a_paused_email_does_not_tell_which_login_name_is_the_same_account(clien
     A login name of the same account shares the account's count (429); any other name,
     existing or not, has a count of its own (401). Generated logins are `client<number>`,
     so walking them tells whether the address is registered, and whose it is."""
-    email = _email()
+    email = fresh_email("throttle")
     created = register_and_verify(client, email)
-    other = _email()
+    other = fresh_email("throttle")
     other_login = register_and_verify(client, other)["login"]
     with client.frozen_clock():  # one 15-minute window
         for i in range(PER_WINDOW):

@@ -4,20 +4,14 @@ dry run writes nothing."""
 
 from __future__ import annotations
 
-import uuid
-
 import boto3
 
 from infra import migrate_authorised_senders as migration
-from tests.conftest import log_in, register_and_verify
-
-
-def _email(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+from tests.support.accounts import fresh_email, log_in, register_and_verify
 
 
 def _account(client) -> dict:
-    email = _email("owner")
+    email = fresh_email("owner")
     created = register_and_verify(client, email)
     return {**created, "email": email, "token": log_in(client, email)}
 
@@ -56,17 +50,17 @@ def test_legacy_senders_become_pending_and_lose_their_claims_once(handler_client
     # and one pending the new way
     owner = _account(client)
     number = owner["client_number"]
-    legacy, legacy_too = _email("legacy"), _email("legacy-too")
+    legacy, legacy_too = fresh_email("legacy"), fresh_email("legacy-too")
     _legacy_sender(number, legacy)
     _legacy_sender(number, legacy_too)
-    confirmed, pending = _email("confirmed"), _email("pending")
+    confirmed, pending = fresh_email("confirmed"), fresh_email("pending")
     for address in (confirmed, pending):
         reply = client.post("/account/authorised-emails", {"email": address}, token=owner["token"])
         assert reply.status == 202
     token = client.mail_link_token(confirmed, subject_contains="confirm this address")
     assert client.post("/account/authorised-emails/confirm", {"token": token}).status == 200
     # AND a sender claim whose entry its account has since lost
-    orphan = _email("orphan")
+    orphan = fresh_email("orphan")
     _legacy_sender(number, orphan)
     from clientarea.storage.accounts import AccountModel
 
@@ -116,7 +110,7 @@ def test_legacy_senders_become_pending_and_lose_their_claims_once(handler_client
 
 def test_the_command_names_no_address(handler_client, deployment, capsys):
     owner = _account(handler_client)
-    address = _email("secret")
+    address = fresh_email("secret")
     _legacy_sender(owner["client_number"], address)
     table = deployment.table("AccountsTable")
     assert migration.main(["--table", table, "--dry-run"]) == 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -18,7 +17,6 @@ from moto.ses.models import ses_backends
 
 from infra.local.lambdas import SERVICE
 from infra.local.stack import ACCOUNT_ID, REGION
-from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
 from tests.integration.test_cession import (  # noqa: F401 - short_window is a fixture
     activated,
     new_party,
@@ -27,7 +25,10 @@ from tests.integration.test_cession import (  # noqa: F401 - short_window is a f
     wait_for_status,
 )
 from tests.integration.test_inbound_mail import deliver, simple_mail
-from tests.integration.test_recovery import decide, open_case, staff_token, submit
+from tests.integration.test_recovery import decide, open_case, submit
+from tests.support.accounts import PASSWORD, fresh_email, log_in, register_and_verify, staff_token
+from tests.support.replies import expect_error
+from tests.support.waiting import wait_until
 
 Emitted = Counter[tuple[str, tuple[tuple[str, str], ...]]]
 
@@ -72,16 +73,12 @@ def plain(emitted: Emitted) -> Counter[str]:
     return Counter({name: n for (name, dims), n in emitted.items() if not dims})
 
 
-def _email() -> str:
-    return f"obs-{uuid.uuid4().hex[:12]}@example.com"
-
-
 # --- correlation ------------------------------------------------------------------------------
 
 
 def test_a_reset_mail_is_followed_from_the_request_to_the_ses_message_id(handler_client, logs):
     # GIVEN an account
-    email = _email()
+    email = fresh_email("obs")
     register_and_verify(handler_client, email)
     # WHEN its owner asks for a reset link (the queues are drained before the answer)
     reply = handler_client.post("/password/forgot", {"login": email})
@@ -126,18 +123,18 @@ def test_cession_outcome_mails_carry_the_order_id_and_count_once(handler_client,
     assert handler_client.post("/cession/confirm", {"token": owner_link}).status == 200
     assert handler_client.post("/cession/confirm", {"token": recipient_link}).status == 200
     wait_for_status(handler_client, owner, order["order_id"], "completed")
+
     # the workflow queues both outcome mails after the order's status changed
-    deadline = time.monotonic() + 10
-    while True:
-        handler_client.mails(owner.email)  # drains the mail queue
-        outcome = [
+    def outcome_mails_sent() -> list[dict[str, Any]] | None:
+        handler_client.drain_queues()
+        sent = [
             line
             for line in logs()
             if line.get("message") == "mail sent" and line.get("kind") == "cession_completed"
         ]
-        if len(outcome) >= 2 or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+        return sent if len(sent) >= 2 else None
+
+    outcome = wait_until(outcome_mails_sent)
     assert [line["correlation_id"] for line in outcome] == [order["order_id"]] * 2
     assert plain(metrics(capsys))["CessionCompleted"] == 1
 
@@ -157,7 +154,7 @@ def test_an_expired_cession_is_counted_once(short_window, capsys):  # noqa: F811
 
 
 def test_registration_and_login_metrics(handler_client, capsys):
-    email = _email()
+    email = fresh_email("obs")
     register_and_verify(handler_client, email)
     emitted = plain(metrics(capsys))
     assert emitted["RegistrationRequested"] == 1
@@ -177,7 +174,7 @@ def test_registration_and_login_metrics(handler_client, capsys):
 
 
 def test_reset_metrics(handler_client, capsys):
-    email = _email()
+    email = fresh_email("obs")
     register_and_verify(handler_client, email)
     metrics(capsys)
     handler_client.post("/password/forgot", {"login": email})
@@ -192,7 +189,7 @@ def test_reset_metrics(handler_client, capsys):
 
 
 def test_email_change_metrics(handler_client, capsys):
-    email, new_email = _email(), _email()
+    email, new_email = fresh_email("obs"), fresh_email("obs")
     register_and_verify(handler_client, email)
     token = log_in(handler_client, email)
     metrics(capsys)
@@ -225,7 +222,7 @@ def test_recovery_metrics(handler_client, capsys):
 
 
 def test_tickets_are_counted_by_origin_and_inbound_mail_by_result(handler_client, capsys):
-    email = _email()
+    email = fresh_email("obs")
     register_and_verify(handler_client, email)
     token = log_in(handler_client, email)
     metrics(capsys)
@@ -249,12 +246,14 @@ def test_tickets_are_counted_by_origin_and_inbound_mail_by_result(handler_client
 
 
 def test_unasked_mail_withheld_and_malformed_inbound_mail_are_counted(handler_client, capsys):
-    victim = _email()
+    victim = fresh_email("obs")
     body = {"email": victim, "password": "a passphrase long enough", "full_name": "A"}
     metrics(capsys)
     for _ in range(5):  # the address's allowance is 3 a day: two are withheld
         assert handler_client.post("/auth/register", body).status == 202
-    two_froms = simple_mail(victim).replace(b"To: ", f"From: <{_email()}>\r\nTo: ".encode(), 1)
+    two_froms = simple_mail(victim).replace(
+        b"To: ", f"From: <{fresh_email('obs')}>\r\nTo: ".encode(), 1
+    )
     assert deliver(handler_client, two_froms)["result"] == "ignored_malformed"
     emitted = metrics(capsys)
     assert plain(emitted)["UnaskedMailWithheld"] == 2

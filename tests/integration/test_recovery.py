@@ -18,8 +18,6 @@ import pytest
 import requests
 
 from tests.clients import ApiClient, InProcessClient
-from tests.conftest import PASSWORD, expect_error, log_in, register_and_verify
-from tests.conftest import staff_token as conftest_staff_token
 from tests.integration.test_cession import (
     WORKFLOW_SECONDS,
     Party,
@@ -31,6 +29,9 @@ from tests.integration.test_cession import (
     service_ids,
     wait_for_status,
 )
+from tests.support.accounts import PASSWORD, admin_token, log_in, register_and_verify, staff_token
+from tests.support.replies import expect_error
+from tests.support.waiting import wait_until
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF = b"%PDF-1.7\n" + b"0" * 2048 + b"\n%%EOF\n"
@@ -84,24 +85,6 @@ def submit(client: ApiClient, case: dict) -> Any:
     return client.post(
         f"/recovery/requests/{case['reference']}/submit", headers={KEY: case["access_key"]}
     )
-
-
-_STAFF_TOKENS: dict[tuple[str, str], str] = {}
-
-
-def staff_token(client: ApiClient, role: str = "support") -> str:
-    """A staff session (`support` reviews and rejects; only `admin` approves): provisioned
-    in-process, the dev server's seeded accounts over HTTP (logged in once per run)."""
-    if isinstance(client, InProcessClient):
-        return conftest_staff_token(client, role)
-    key = (getattr(client, "base_url", ""), role)
-    if key not in _STAFF_TOKENS:
-        _STAFF_TOKENS[key] = conftest_staff_token(client, role)
-    return _STAFF_TOKENS[key]
-
-
-def admin_token(client: ApiClient) -> str:
-    return staff_token(client, "admin")
 
 
 def decide(client: ApiClient, token: str, reference: str, decision: str, reason: str = "") -> Any:
@@ -221,7 +204,7 @@ def test_answer_is_the_same_whether_or_not_the_hint_names_an_account(client):
 
 def test_staff_see_which_account_the_hint_matched(client):
     owner = new_owner(client)
-    staff = staff_token(client)
+    staff = staff_token(client, reuse=True)
     service = give_service(
         client, Party(owner["client_number"], owner["login"], owner["email"], owner["token"])
     )
@@ -393,7 +376,7 @@ def test_clients_get_403_on_staff_routes_and_nobody_without_a_session(client):
 
 
 def test_staff_list_by_status_and_open_a_case_with_download_links(client):
-    staff = staff_token(client)
+    staff = staff_token(client, reuse=True)
     _, waiting = open_case(client, "anyone")
     _, reviewed = under_review(client, "anyone")
     listed = client.get("/staff/recovery-requests?status=under_review", token=staff)
@@ -428,7 +411,7 @@ def test_a_document_swapped_after_submit_is_not_what_staff_see(client):
     upload(form, "application/pdf", SWAPPED)
     # THEN staff get exactly the file that was submitted, and the audit's size and
     # MD5 (S3's ETag) are those of the file they download
-    staff = staff_token(client)
+    staff = staff_token(client, reuse=True)
     seen = client.get(f"/staff/recovery-requests/{case['reference']}", token=staff).json()
     documents = {d["document"]: d for d in seen["documents"]}
     passport = documents["passport_pages_1_2"]
@@ -463,7 +446,7 @@ def test_approval_moves_the_email_and_revokes_sessions_and_reset_links(client):
     assert client.post("/password/forgot", {"login": owner["email"]}).status == 202
     reset_token = client.mail_link_token(owner["email"], subject_contains="пароля")
     body, case = under_review(client, owner["login"], channel="scanned_documents")
-    staff = admin_token(client)
+    staff = admin_token(client, reuse=True)
     # WHEN an admin approves
     reply = decide(client, staff, case["reference"], "approve", "documents verified")
     # THEN the case is approved and its contact email is the new one
@@ -491,7 +474,7 @@ def test_approval_moves_the_email_and_revokes_sessions_and_reset_links(client):
 def test_rejection_tells_the_applicant_why(client):
     owner = new_owner(client)
     body, case = under_review(client, owner["login"])
-    staff = staff_token(client)
+    staff = staff_token(client, reuse=True)
     reason = "The passport copy is not marked «copy is true»."
     # a rejection needs a reason
     assert decide(client, staff, case["reference"], "reject").status == 422
@@ -505,14 +488,16 @@ def test_rejection_tells_the_applicant_why(client):
     assert rejected and reason in rejected[0]["text"]
     # AND the account is untouched: the owner's session still works
     assert client.get("/account", token=owner["token"]).json()["email"] == owner["email"]
-    assert decide(client, admin_token(client), case["reference"], "approve").status == 409
+    assert (
+        decide(client, admin_token(client, reuse=True), case["reference"], "approve").status == 409
+    )
 
 
 def test_only_an_admin_approves_a_support_agent_reviews_and_rejects(client):
     # GIVEN a case naming an account, and a support agent
     owner = new_owner(client)
     body, case = under_review(client, owner["login"])
-    support = staff_token(client)
+    support = staff_token(client, reuse=True)
     path = f"/staff/recovery-requests/{case['reference']}"
     # WHEN the agent approves (one person handing any account to any address)
     reply = decide(client, support, case["reference"], "approve", "looks fine")
@@ -522,7 +507,9 @@ def test_only_an_admin_approves_a_support_agent_reviews_and_rejects(client):
     assert client.get("/account", token=owner["token"]).json()["email"] == owner["email"]
     assert [m for m in client.mails(body["new_email"]) if "approved" in m["subject"]] == []
     # AND an admin may approve it
-    reply = decide(client, admin_token(client), case["reference"], "approve", "verified")
+    reply = decide(
+        client, admin_token(client, reuse=True), case["reference"], "approve", "verified"
+    )
     assert (reply.status, reply.json()["status"]) == (200, "approved")
     # AND the agent may still reject a case
     _, other = under_review(client, new_owner(client)["login"])
@@ -548,7 +535,9 @@ def test_approval_cancels_the_accounts_open_cession_orders(client):
     assert client.post(f"/orders/{done['order_id']}/cancel", token=owner.token).status == 200
     body, case = under_review(client, owner.login)
     # WHEN an admin approves the recovery
-    reply = decide(client, admin_token(client), case["reference"], "approve", "verified")
+    reply = decide(
+        client, admin_token(client, reuse=True), case["reference"], "approve", "verified"
+    )
     assert reply.status == 200, reply.body
     # THEN every open order is cancelled, for both parties
     wait_for_status(client, other, outgoing["order_id"], "cancelled")
@@ -594,7 +583,9 @@ def test_orders_beyond_one_transaction_are_cancelled_right_after_it(handler_clie
     first = order_cession(client, owner, other, give_service(client, owner)).json()
     service, second, owner_link, other_link = activated(client, owner, other)
     _, case = under_review(client, owner.login)
-    reply = decide(client, admin_token(client), case["reference"], "approve", "verified")
+    reply = decide(
+        client, admin_token(client, reuse=True), case["reference"], "approve", "verified"
+    )
     assert reply.status == 200, reply.body
     for order in (first, second):
         assert client.get(f"/orders/{order['order_id']}", token=other.token).json()["status"] == (
@@ -607,7 +598,6 @@ def test_orders_beyond_one_transaction_are_cancelled_right_after_it(handler_clie
 
 
 def _assert_executions_succeeded(client: InProcessClient, order_ids: list[str]) -> None:
-    import time
 
     import boto3
 
@@ -617,18 +607,18 @@ def _assert_executions_succeeded(client: InProcessClient, order_ids: list[str]) 
         e["name"]: e["executionArn"]
         for e in sfn.list_executions(stateMachineArn=machine)["executions"]
     }
-    deadline = time.monotonic() + WORKFLOW_SECONDS
     for order_id in order_ids:
-        while (status := sfn.describe_execution(executionArn=executions[order_id])["status"]) == (
-            "RUNNING"
-        ):
-            assert time.monotonic() < deadline, f"{order_id}: the execution did not end"
-            time.sleep(0.1)
+
+        def ended(arn: str = executions[order_id]) -> str | None:
+            status = sfn.describe_execution(executionArn=arn)["status"]
+            return None if status == "RUNNING" else status
+
+        status = wait_until(ended, timeout=WORKFLOW_SECONDS, message=f"{order_id} still runs")
         assert status == "SUCCEEDED", (order_id, status)
 
 
 def test_decisions_need_a_case_under_review_and_an_account(client):
-    staff = admin_token(client)
+    staff = admin_token(client, reuse=True)
     _, waiting = open_case(client, "anyone")
     reply = decide(client, staff, waiting["reference"], "approve")
     assert reply.status == 409 and reply.json()["code"] == "invalid_recovery_state"
@@ -645,7 +635,7 @@ def test_approval_is_409_email_taken_when_the_address_belongs_to_another_account
     taken = f"taken-{uuid.uuid4().hex[:12]}@example.org"
     register_and_verify(client, taken)
     _, case = under_review(client, owner["login"], new_email=taken)
-    staff = admin_token(client)
+    staff = admin_token(client, reuse=True)
     reply = decide(client, staff, case["reference"], "approve")
     assert reply.status == 409 and reply.json()["code"] == "email_taken"
     assert client.get("/account", token=owner["token"]).status == 200
@@ -654,7 +644,7 @@ def test_approval_is_409_email_taken_when_the_address_belongs_to_another_account
 def test_every_step_is_in_the_audit_trail_and_no_route_changes_it(client):
     owner = new_owner(client)
     _, case = under_review(client, owner["login"])
-    staff = staff_token(client)
+    staff = staff_token(client, reuse=True)
     path = f"/staff/recovery-requests/{case['reference']}"
     client.get(path, token=staff)
     decide(client, staff, case["reference"], "reject", "unreadable scan")

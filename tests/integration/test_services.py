@@ -6,7 +6,7 @@ import pytest
 from clientarea import services
 from clientarea.errors import NotFound
 
-from tests.conftest import log_in
+from tests.support.accounts import log_in
 
 
 def test_list_for_owner_gives_each_account_its_own_services(deployment):

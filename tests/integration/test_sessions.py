@@ -5,13 +5,13 @@ session. Through the handlers and over HTTP."""
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 import pytest
 
 from tests.clients import ApiClient, Reply
-from tests.conftest import PASSWORD, expect_error, register_and_verify
+from tests.support.accounts import PASSWORD, fresh_email, register_and_verify
+from tests.support.replies import expect_error
 
 IDLE = 30 * 60  # SessionIdleTimeoutSeconds' default
 WRITE_EVERY = 5 * 60  # last_seen_at is written at most this often per session
@@ -20,7 +20,7 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
 def _account(client: ApiClient) -> dict[str, Any]:
-    email = f"sessions-{uuid.uuid4().hex[:12]}@example.com"
+    email = fresh_email("sessions")
     created = register_and_verify(client, email)
     return {**created, "email": email}
 
@@ -241,16 +241,22 @@ def test_the_authorizer_writes_last_seen_at_at_most_once_every_5_minutes(handler
 # --- contact-email change ----------------------------------------------------------------------
 
 
+def _email_change_requested(client: ApiClient, token: str) -> tuple[str, str]:
+    """A contact-email change asked for from session `token`: the new address, and the
+    token of the link mailed to it."""
+    new = fresh_email("moved")
+    body = {"new_email": new, "current_password": PASSWORD}
+    assert client.post("/account/email-change", body, token=token).status == 202
+    return new, client.mail_link_token(new, subject_contains="confirm your new")
+
+
 def test_a_contact_email_change_ends_every_other_session(client):
     # GIVEN an account signed in twice (its owner's, and one that should not be)
     account = _account(client)
     owner = _login(client, account["email"], "Owner/1")
     other = _login(client, account["email"], "Other/1")
     # WHEN the owner changes the contact email and the new address confirms
-    new = f"moved-{uuid.uuid4().hex[:12]}@example.com"
-    body = {"new_email": new, "current_password": PASSWORD}
-    assert client.post("/account/email-change", body, token=owner).status == 202
-    link = client.mail_link_token(new, subject_contains="confirm your new")
+    new, link = _email_change_requested(client, owner)
     assert client.post("/account/email-change/confirm", {"token": link}).status == 200
     # THEN the other session is over; the one that asked for the change goes on
     expect_error(client.get("/account", token=other), 401, "unauthorized")
@@ -262,11 +268,8 @@ def test_the_change_confirmed_after_its_requester_logged_out_ends_every_session(
     account = _account(client)
     requester = _login(client, account["email"], "Requester/1")
     other = _login(client, account["email"], "Other/1")
-    new = f"moved-{uuid.uuid4().hex[:12]}@example.com"
-    body = {"new_email": new, "current_password": PASSWORD}
-    assert client.post("/account/email-change", body, token=requester).status == 202
+    new, link = _email_change_requested(client, requester)
     assert client.post("/auth/logout", token=requester).status == 204
-    link = client.mail_link_token(new, subject_contains="confirm your new")
     reply = client.post("/account/email-change/confirm", {"token": link})
     assert reply.status == 200, reply.body
     expect_error(client.get("/account", token=other), 401, "unauthorized")
@@ -282,7 +285,7 @@ def test_the_change_confirmed_after_its_requester_logged_out_ends_every_session(
     ],
 )
 def test_session_routes_refuse_anonymous_and_staff_callers(client, method, route):
-    from tests.conftest import staff_token
+    from tests.support.accounts import staff_token
 
     reply: Reply = client.request(method, route)
     expect_error(reply, 401, "unauthorized")

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,23 +19,24 @@ from moto.server import ThreadedMotoServer
 
 from infra.local import stack as stack_module
 from tests.clients import ApiClient
-from tests.conftest import (
+from tests.conftest import _free_port
+from tests.support.accounts import (
     DEV_STAFF,
     PASSWORD,
-    _free_port,
-    expect_error,
+    fresh_email,
     log_in,
+    new_account,
+    provision_staff,
     register_and_verify,
     staff_token,
 )
+from tests.support.replies import expect_error
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _client_token(client: ApiClient) -> str:
-    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
-    register_and_verify(client, email)
-    return log_in(client, email)
+    return new_account(client)["token"]
 
 
 # --- the /staff/... boundary ---------------------------------------------------------------
@@ -78,9 +78,8 @@ def test_staff_functions_refuse_a_client_principal_even_past_the_authorizer(
     from infra.local.lambdas import invoke
 
     deployment = handler_client.deployment
-    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
-    client_number = register_and_verify(handler_client, email)["client_number"]
-    token = log_in(handler_client, email)
+    account = new_account(handler_client)
+    client_number, token = account["client_number"], account["token"]
     routes = [r for r in deployment.stack.routes() if r.function == function]
     assert routes
     for route in routes:
@@ -138,7 +137,7 @@ def test_staff_accounts_get_no_reset_link(client):
 
         email = next(a.email for a in AccountModel.scan() if a.role == "support")
     assert client.post("/password/forgot", {"login": email}).status == 202
-    assert not any("reset" in m["subject"] for m in client.mails(email, count=1, timeout=1))
+    assert not any("reset" in m["subject"] for m in client.settled_mails(email))
 
 
 # --- python -m infra.ops create-staff --------------------------------------------------------
@@ -401,24 +400,9 @@ def ops_on_deployment(deployment, monkeypatch):
     return run
 
 
-def _new_staff(role: str = "support") -> str:
-    from clientarea.accounts import registration
-    from clientarea.roles import Role
-
-    login = f"agent{uuid.uuid4().hex[:8]}"
-    registration.provision(
-        email=f"{login}@example.com",
-        password=PASSWORD,
-        full_name="Agent",
-        login=login,
-        role=Role(role),
-    )
-    return login
-
-
 def test_disabling_staff_ends_its_sessions_and_its_logins(handler_client, ops_on_deployment):
     # GIVEN a staff member signed in
-    login = _new_staff()
+    login = provision_staff()
     token = log_in(handler_client, login)
     assert handler_client.get("/staff/me", token=token).status == 200
     # WHEN an administrator disables the account
@@ -442,7 +426,7 @@ def test_attack_disabled_account_logs_in_with_its_password(handler_client):
     # answered 200 with a fresh session for an account an administrator had switched off.
     from clientarea.storage.accounts import AccountModel
 
-    login = _new_staff()
+    login = provision_staff()
     account = next(a for a in AccountModel.scan() if getattr(a, "login", None) == login)
     account.update(actions=[AccountModel.status.set("disabled")])
     expect_error(
@@ -457,7 +441,7 @@ def test_authorizer_refuses_a_disabled_account_even_with_its_generation(handler_
     # still refuses a session of a disabled account.
     from clientarea.storage.accounts import AccountModel
 
-    login = _new_staff()
+    login = provision_staff()
     token = log_in(handler_client, login)
     account = next(a for a in AccountModel.scan() if getattr(a, "login", None) == login)
     account.update(actions=[AccountModel.status.set("disabled")])
@@ -465,7 +449,7 @@ def test_authorizer_refuses_a_disabled_account_even_with_its_generation(handler_
 
 
 def test_a_new_staff_password_ends_every_session(handler_client, ops_on_deployment):
-    login = _new_staff()
+    login = provision_staff()
     token = log_in(handler_client, login)
     new_password = "an administrator's new passphrase"
     assert (
@@ -486,7 +470,7 @@ def test_a_new_staff_password_ends_every_session(handler_client, ops_on_deployme
 
 def test_staff_commands_refuse_client_accounts(handler_client, ops_on_deployment, capsys):
     # A client's password is the client's own (reset by link, or manual recovery).
-    client = register_and_verify(handler_client, f"user-{uuid.uuid4().hex[:12]}@example.com")
+    client = register_and_verify(handler_client, fresh_email())
     token = log_in(handler_client, client["login"])
     for argv in (
         ("disable-staff", client["login"]),

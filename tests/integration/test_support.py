@@ -12,7 +12,7 @@ import pytest
 
 from infra.local.server import dev_route
 from tests.clients import ApiClient, InProcessClient
-from tests.conftest import log_in, register_and_verify, staff_token
+from tests.support.accounts import log_in, register_and_verify, staff_token
 
 NUMBER = re.compile(r"^TKT-\d{3,}-\d{3}$")
 

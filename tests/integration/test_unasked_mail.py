@@ -7,21 +7,16 @@ the same whether or not the mail went out."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tests.clients import ApiClient, Reply
-from tests.conftest import PASSWORD, log_in, register_and_verify
+from tests.support.accounts import PASSWORD, fresh_email, log_in, register_and_verify
 
 # What an attacker types where a name goes, hoping it reaches a victim's inbox.
 PHISH = "Your mailbox is suspended: call +1 555 0100 now"
 PER_ADDRESS = 3
-
-
-def _email(prefix: str = "victim") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
 
 
 def _register(client: ApiClient, email: str, *, ip: str | None = None, name: str = PHISH) -> Reply:
@@ -43,15 +38,6 @@ def _recover(client: ApiClient, new_email: str, name: str = PHISH) -> Reply:
     )
 
 
-def _settled_mails(client: ApiClient, to: str, at_least: int = PER_ADDRESS + 1) -> list[dict]:
-    """Every mail to `to`, once the asynchronous mailer had time to deliver more than
-    the limit allows (in-process delivery is synchronous)."""
-    if client.transport == "http":
-        client.mails(to, count=at_least, timeout=3)
-        time.sleep(0.5)
-    return client.mails(to, timeout=0)
-
-
 def _assert_no_typed_text(mails: list[dict[str, Any]]) -> None:
     for mail in mails:
         for part in ("subject", "text", "html"):
@@ -61,30 +47,30 @@ def _assert_no_typed_text(mails: list[dict[str, Any]]) -> None:
 def test_repeated_registrations_of_one_address_send_at_most_three_plain_mails(client):
     """The attack: 40 registrations for one address from one IP sent 40 mails whose
     greeting carried a phishing text typed in full_name."""
-    victim = _email()
+    victim = fresh_email("victim")
     replies = [_register(client, victim) for _ in range(8)]
     # THEN every answer is the registration's usual one
     assert {(r.status, r.body) for r in replies} == {(202, b"{}")}
     # AND at most three mails reached the address, none carrying the typed name
-    mails = _settled_mails(client, victim)
+    mails = client.settled_mails(victim)
     assert 1 <= len(mails) <= PER_ADDRESS, len(mails)
     _assert_no_typed_text(mails)
 
 
 def test_the_recovery_form_mails_any_new_email_at_most_three_times_without_the_name(client):
-    victim = _email()
+    victim = fresh_email("victim")
     replies = [_recover(client, victim) for _ in range(6)]
     # THEN every request is opened and answered alike (a reference and key each)
     assert {r.status for r in replies} == {201}
     assert len({tuple(sorted(r.json())) for r in replies}) == 1
     # AND at most three acknowledgements went out, none carrying the typed name
-    mails = _settled_mails(client, victim)
+    mails = client.settled_mails(victim)
     assert 1 <= len(mails) <= PER_ADDRESS, len(mails)
     _assert_no_typed_text(mails)
 
 
 def test_someone_tried_to_register_notices_are_limited_too(client):
-    owner = _email("owner")
+    owner = fresh_email("owner")
     register_and_verify(client, owner)
     before = len(client.mails(owner, count=2))  # verification and welcome
     # WHEN the address is registered again and again
@@ -92,7 +78,7 @@ def test_someone_tried_to_register_notices_are_limited_too(client):
     assert {(r.status, r.body) for r in replies} == {(202, b"{}")}
     # THEN its owner is told at most three times that day (the verification link sent
     # to it at registration counted as one)
-    notices = [m for m in _settled_mails(client, owner) if "tried to register" in m["subject"]]
+    notices = [m for m in client.settled_mails(owner) if "tried to register" in m["subject"]]
     assert 1 <= len(notices) <= PER_ADDRESS - 1, len(notices)
     assert before == 2
 
@@ -100,8 +86,8 @@ def test_someone_tried_to_register_notices_are_limited_too(client):
 def test_one_budget_per_address_whatever_the_route(client):
     # GIVEN an address that registrations, recovery requests and an authorised-sender
     # request all name
-    victim = _email()
-    asker = _email("asker")
+    victim = fresh_email("victim")
+    asker = fresh_email("asker")
     register_and_verify(client, asker, full_name="Asker")
     token = log_in(client, asker)
     answers = [
@@ -114,13 +100,13 @@ def test_one_budget_per_address_whatever_the_route(client):
     # THEN each route answers as it always does
     assert [r.status for r in answers] == [202, 201, 202, 201, 202]
     # AND the address got three mails in all
-    mails = _settled_mails(client, victim)
+    mails = client.settled_mails(victim)
     assert len(mails) == PER_ADDRESS, [m["subject"] for m in mails]
     _assert_no_typed_text(mails)
 
 
 def test_the_access_request_acknowledgement_draws_on_the_same_budget(client):
-    owner = _email("owner")
+    owner = fresh_email("owner")
     register_and_verify(client, owner)
     form = {
         "full_name": PHISH,
@@ -134,7 +120,7 @@ def test_the_access_request_acknowledgement_draws_on_the_same_budget(client):
     assert [r.status for r in answers] == [201, 201, 202, 202]
     unasked = [
         m
-        for m in _settled_mails(client, owner, at_least=2 + PER_ADDRESS + 1)
+        for m in client.settled_mails(owner)
         if "tried to register" in m["subject"] or "access request" in m["subject"]
     ]
     # the verification link at registration was the first of the day's three
@@ -143,17 +129,17 @@ def test_the_access_request_acknowledgement_draws_on_the_same_budget(client):
 
 
 def test_a_parallel_burst_gets_no_more_than_three_mails(http_client):
-    victim = _email()
+    victim = fresh_email("victim")
     with ThreadPoolExecutor(8) as pool:
         replies = list(pool.map(lambda _: _register(http_client, victim), range(8)))
     assert {r.status for r in replies} == {202}
-    mails = _settled_mails(http_client, victim)
+    mails = http_client.settled_mails(victim)
     assert 1 <= len(mails) <= PER_ADDRESS, len(mails)
 
 
 def test_one_ip_mails_only_so_many_addresses_an_hour(handler_client, monkeypatch):
     monkeypatch.setenv("IP_REQUESTS_PER_HOUR", "2")
-    victims = [_email() for _ in range(3)]
+    victims = [fresh_email("victim") for _ in range(3)]
     # WHEN one IP registers three different addresses
     replies = [_register(handler_client, v, ip="198.51.100.9") for v in victims]
     # THEN the answers are all alike, and the third address got nothing
@@ -166,10 +152,10 @@ def test_one_ip_mails_only_so_many_addresses_an_hour(handler_client, monkeypatch
 
 def test_mail_to_an_unverified_new_contact_address_carries_no_typed_name(client):
     # GIVEN an account whose own name is a phishing text
-    email = _email("schemer")
+    email = fresh_email("schemer")
     register_and_verify(client, email, full_name=PHISH)
     token = log_in(client, email)
-    victim = _email()
+    victim = fresh_email("victim")
     # WHEN it asks to move its contact email to a stranger's address
     reply = client.post(
         "/account/email-change", {"new_email": victim, "current_password": PASSWORD}, token=token
@@ -185,7 +171,7 @@ def test_mail_to_an_unverified_new_contact_address_carries_no_typed_name(client)
 
 
 def _staff_reply_to(client: ApiClient, number: str) -> None:
-    from tests.conftest import staff_token
+    from tests.support.accounts import staff_token
 
     staff = staff_token(client)
     body = {"message": "Hello, could you tell us more about what you need?"}
@@ -201,7 +187,7 @@ def test_a_staff_reply_to_a_typed_sales_address_carries_no_typed_name_or_subject
     the name and a lure as its first line. Once staff answer it, our mail to that
     (never verified) address greeted the victim with the name and carried the lure in
     its subject and text."""
-    victim = _email()
+    victim = fresh_email("victim")
     form = {"email": victim, "full_name": PHISH, "message": f"{LURE}\nThanks"}
     asked = client.post("/support/sales-questions", form)
     assert asked.status == 201, asked.body
@@ -222,7 +208,7 @@ def test_a_staff_reply_to_forged_sales_mail_carries_no_display_name_or_subject(c
     address with that name and subject."""
     from tests.integration.test_inbound_mail import deliver, simple_mail
 
-    victim = _email()
+    victim = fresh_email("victim")
     name = PHISH.replace(":", "")  # a colon would make the From a group: refused as malformed
     raw = simple_mail(victim, subject=LURE).replace(b"From: Someone", f"From: {name}".encode())
     outcome = deliver(client, raw, to="sales", spf="FAIL", dkim="FAIL", dmarc="FAIL")
@@ -241,12 +227,7 @@ def test_plus_tags_of_one_mailbox_share_its_budget(client):
     tagged = [f"{local}+{i}@example.com" for i in range(6)]
     for address in tagged:
         assert _register(client, address).status == 202
-    # THEN the mailbox got three mails in all (waiting for the asynchronous mailer long
-    # enough that a fourth would have arrived)
-    deadline = time.monotonic() + (5 if client.transport == "http" else 0)
-    while True:
-        mails = [m for m in client.all_mails() if m["to"].lower().startswith(local + "+")]
-        if len(mails) > PER_ADDRESS or time.monotonic() >= deadline:
-            break
-        time.sleep(0.2)
+    # THEN the mailbox got three mails in all (once the queues are empty)
+    client.drain_queues()
+    mails = [m for m in client.all_mails() if m["to"].lower().startswith(local + "+")]
     assert 1 <= len(mails) <= PER_ADDRESS, [m["to"] for m in mails]

@@ -11,7 +11,7 @@ import pytest
 from infra.local.gateway import LocalApi
 from infra.local.lambdas import invoke
 from tests.clients import InProcessClient
-from tests.conftest import PASSWORD, log_in, register_and_verify
+from tests.support.accounts import PASSWORD, log_in, new_account, staff_token
 
 API = "arn:aws:execute-api:eu-central-1:123456789012:abc/api"
 ACCOUNT_ARN = f"{API}/GET/account"
@@ -46,23 +46,12 @@ def api(deployment) -> InProcessClient:
 
 @pytest.fixture
 def client_session(api, unique_email) -> dict[str, Any]:
-    created = register_and_verify(api, unique_email, locale="pl")
-    return {**created, "token": log_in(api, unique_email)}
+    return new_account(api, unique_email, locale="pl")
 
 
 @pytest.fixture
-def staff_token(api) -> str:
-    from clientarea.accounts import registration
-    from clientarea.roles import Role  # imported after the deployment set its environment
-
-    registration.provision(
-        email="staffer@example.com",
-        password=PASSWORD,
-        full_name="Support Person",
-        login="staffer",
-        role=Role.SUPPORT,
-    )
-    return log_in(api, "staffer")
+def staff_session(api) -> str:
+    return staff_token(api)
 
 
 def test_valid_client_token_is_allowed_with_its_context(deployment, client_session):
@@ -110,10 +99,10 @@ def test_policy_is_for_this_api_and_stage_only(deployment, client_session):
     )
 
 
-def test_staff_policy_allows_staff_routes_and_logout_only(deployment, staff_token):
+def test_staff_policy_allows_staff_routes_and_logout_only(deployment, staff_session):
     # GIVEN a support agent logged in through POST /auth/login
     # WHEN API Gateway asks about a staff route
-    answer = _authorize(deployment, _event(f"Bearer {staff_token}", f"{API}/GET/staff/tickets"))
+    answer = _authorize(deployment, _event(f"Bearer {staff_session}", f"{API}/GET/staff/tickets"))
     # THEN the context says the role
     assert answer["context"]["role"] == "support"
     # AND the policy allows the staff area and logging out

@@ -17,6 +17,7 @@ from moto import mock_aws
 from infra.local import lambdas
 from infra.local.lambdas import LambdaService, LambdaTimeout
 from infra.local.stack import Function
+from tests.support.waiting import wait_until
 
 # Keeps the event it is given in module state, then reads it back after a pause: two
 # events in one module at once would each read the other's.
@@ -111,10 +112,12 @@ def test_a_timed_out_invocation_fails_and_its_environment_is_thrown_away(service
     with pytest.raises(LambdaTimeout):
         slow.outcome()
     # AND its environment is stopped, never reused: the next invocation starts another
-    deadline = time.monotonic() + 5
-    while any(t.name == slow.environment for t in threading.enumerate()):
-        assert time.monotonic() < deadline, "the timed-out environment still runs"
-        time.sleep(0.05)
+    wait_until(
+        lambda: all(t.name != slow.environment for t in threading.enumerate()),
+        timeout=5,
+        interval=0.05,
+        message="the timed-out environment still runs",
+    )
     fast = service.invoke(function, {"seconds": 0})
     assert fast.outcome() == "done" and fast.cold and fast.environment != slow.environment
 
