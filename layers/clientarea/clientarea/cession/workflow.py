@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from clientarea import availability, config
+from clientarea import availability, aws, config
 from clientarea.cession.orders import Party, task_token
 from clientarea.storage.orders import OrderModel
 
@@ -29,9 +29,7 @@ logger = Logger()
 
 @cache
 def _sfn() -> SFNClient:
-    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
-
-    return boto3.client("stepfunctions")
+    return aws.boto3_session().client("stepfunctions")
 
 
 def start(order_id: str) -> None:

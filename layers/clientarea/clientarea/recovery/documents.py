@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from clientarea import availability, clock, config
+from clientarea import availability, aws, clock, config
 from clientarea.recovery.rules import CONTENT_TYPES, MAX_UPLOAD_BYTES, slots
 from clientarea.storage.recovery import CLOSED_PREFIX, OPEN_PREFIX
 
@@ -45,9 +45,7 @@ DOWNLOAD_TTL = timedelta(minutes=5)  # staff's document links
 
 @cache
 def _s3() -> S3Client:
-    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
-
-    return boto3.client("s3")
+    return aws.boto3_session().client("s3")
 
 
 def _object_key(case: Any, slot: str) -> str:

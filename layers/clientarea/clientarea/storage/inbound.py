@@ -16,11 +16,10 @@ from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
-import boto3  # every inbound mail is read from S3: not deferred
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from clientarea import clock, config
+from clientarea import aws, clock, config
 from clientarea.storage import base
 from clientarea.storage.base import Model
 from clientarea.storage.throttling import RateLimitModel
@@ -59,7 +58,7 @@ def _key(message_id: str) -> str:
 
 @cache
 def _s3() -> S3Client:
-    return boto3.client("s3")
+    return aws.boto3_session().client("s3")
 
 
 def raw_key(message_id: str) -> str:

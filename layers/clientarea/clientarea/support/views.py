@@ -33,7 +33,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, cast
 
-from clientarea import clock, config
+from clientarea import aws, clock, config
 
 DOWNLOAD_URL_TTL = timedelta(minutes=5)
 MAX_SUBJECT = 200
@@ -179,6 +179,4 @@ def _download_url(attachment: Attachment) -> str:
 
 @cache
 def _s3() -> Any:
-    import boto3  # noqa: PLC0415 - only the requests that call this service pay for it
-
-    return boto3.client("s3")
+    return aws.boto3_session().client("s3")
