@@ -4,6 +4,7 @@ orders and cession")."""
 from __future__ import annotations
 
 from clientarea import startup  # first: pauses the garbage collector during init
+from clientarea.statuses import OrderStatus
 
 # isort: split
 from typing import Annotated, Any, Literal
@@ -28,7 +29,7 @@ from clientarea.schema import fields
 from clientarea.schema.base import Answer, Shape
 from clientarea.schema.fields import PathId
 from clientarea.schema.routes import responses
-from clientarea.schema.services import OrderStatus, Service
+from clientarea.schema.services import Service
 from pydantic import Field
 
 logger = Logger()

@@ -8,6 +8,7 @@ followed with its reference and the access key shown once at creation (header
 from __future__ import annotations
 
 from clientarea import startup  # first: pauses the garbage collector during init
+from clientarea.statuses import RecoveryStatus
 
 # isort: split
 from typing import Annotated, Any, Literal, get_args
@@ -30,7 +31,7 @@ from clientarea.recovery import rules as recovery_rules
 from clientarea.schema import fields
 from clientarea.schema.base import Answer, Shape
 from clientarea.schema.fields import Reference
-from clientarea.schema.recovery import RecoveryDocument, RecoveryStatus
+from clientarea.schema.recovery import RecoveryDocument
 from clientarea.schema.routes import responses
 from pydantic import ConfigDict, model_validator
 

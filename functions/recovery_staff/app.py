@@ -10,6 +10,7 @@ public applicant routes must never be able to do.
 from __future__ import annotations
 
 from clientarea import startup  # first: pauses the garbage collector during init
+from clientarea.statuses import RecoveryStatus
 
 # isort: split
 from typing import Annotated, Any, Literal
@@ -31,7 +32,7 @@ from clientarea.recovery import staff
 from clientarea.schema import fields
 from clientarea.schema.base import Answer, Shape
 from clientarea.schema.fields import Reference
-from clientarea.schema.recovery import RecoveryDocument, RecoveryStatus
+from clientarea.schema.recovery import RecoveryDocument
 from clientarea.schema.routes import responses
 from pydantic import ConfigDict, Field, model_validator
 

@@ -9,6 +9,7 @@ only, and the product view is `[{service_id, product, domain, status}]`.
 from __future__ import annotations
 
 from clientarea import startup  # first: pauses the garbage collector during init
+from clientarea.statuses import TicketStatus
 
 # isort: split
 from typing import Annotated, Any, Literal
@@ -24,7 +25,7 @@ from clientarea.schema.base import Shape
 from clientarea.schema.fields import TicketNumber
 from clientarea.schema.routes import responses
 from clientarea.schema.services import Service
-from clientarea.schema.support import TicketAttachment, TicketMessage, TicketStatus, TicketSummary
+from clientarea.schema.support import TicketAttachment, TicketMessage, TicketSummary
 from clientarea.support import staff, views
 from pydantic import Field
 
@@ -66,7 +67,7 @@ class StaffReply(Shape):
 def ticket_queue(
     status: Annotated[TicketStatus, Query()] = TicketStatus.OPEN,
 ) -> list[TicketSummary]:
-    queued = staff.queue(views.TicketStatus(status.value))
+    queued = staff.queue(TicketStatus(status.value))
     return [TicketSummary(**ticket.summary()) for ticket in queued]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from clientarea import startup  # first: pauses the garbage collector during init
+from clientarea.statuses import TicketStatus
 
 # isort: split
 from typing import Annotated, Any, Literal
@@ -17,7 +18,7 @@ from clientarea.schema import fields
 from clientarea.schema.base import Answer, Shape
 from clientarea.schema.fields import TicketNumber
 from clientarea.schema.routes import responses
-from clientarea.schema.support import TicketMessage, TicketStatus, TicketSummary
+from clientarea.schema.support import TicketMessage, TicketSummary
 from clientarea.support import client, public_forms, views
 from pydantic import Field
 

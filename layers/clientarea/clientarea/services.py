@@ -14,18 +14,13 @@ an index read: `get()` reads the item itself, consistently.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from clientarea import clock
+from clientarea.statuses import ServiceStatus
 from clientarea.storage import services as store
 
 MAX_DOMAIN_LENGTH = 253
-
-
-class ServiceStatus(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
 
 
 @dataclass(frozen=True)

@@ -991,6 +991,7 @@ export interface components {
         };
         /**
          * OrderStatus
+         * @description A cession order's status (clientarea.cession).
          * @enum {string}
          */
         OrderStatus: "awaiting_activation" | "awaiting_confirmations" | "completed" | "declined" | "cancelled" | "expired";

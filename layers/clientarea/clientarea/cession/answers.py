@@ -17,7 +17,6 @@ from clientarea.cession import mails, workflow
 from clientarea.cession.orders import (
     Action,
     Answer,
-    OrderStatus,
     Party,
     link_subject,
     load,
@@ -26,6 +25,7 @@ from clientarea.cession.orders import (
     task_token,
 )
 from clientarea.errors import InvalidOrderState, NotFound, TokenInvalid
+from clientarea.statuses import OrderStatus
 from clientarea.storage import orders as store
 from clientarea.storage.orders import OrderModel
 

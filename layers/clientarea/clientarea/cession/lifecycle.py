@@ -12,7 +12,6 @@ from clientarea.cession.mails import MIN_LINK_LIFETIME
 from clientarea.cession.orders import (
     Action,
     Order,
-    OrderStatus,
     Party,
     confirmed_at,
     link_subject,
@@ -25,6 +24,7 @@ from clientarea.cession.orders import (
     view,
 )
 from clientarea.errors import Forbidden, InvalidOrderState
+from clientarea.statuses import OrderStatus
 from clientarea.storage import orders as store
 
 # Re-sent links per party and hour: each one is a mail to that party's address.

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from clientarea import config, services, throttling
 from clientarea.accounts import identity
-from clientarea.cession.orders import Order, OrderStatus, party_order, view
+from clientarea.cession.orders import Order, party_order, view
 from clientarea.errors import CessionPending, NotFound, RecipientMismatch
 from clientarea.roles import Role
+from clientarea.statuses import OrderStatus
 from clientarea.storage import accounts as account_store
 from clientarea.storage import orders as store
 from clientarea.storage.accounts import AccountModel

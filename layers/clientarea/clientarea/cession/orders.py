@@ -63,18 +63,9 @@ from typing import Any
 
 from clientarea import clock, tokens
 from clientarea.errors import Forbidden, InvalidOrderState, NotFound, TokenInvalid
+from clientarea.statuses import OrderStatus
 from clientarea.storage import orders as store
 from clientarea.storage.orders import OrderModel
-
-
-class OrderStatus(StrEnum):
-    AWAITING_ACTIVATION = "awaiting_activation"
-    AWAITING_CONFIRMATIONS = "awaiting_confirmations"
-    COMPLETED = "completed"
-    DECLINED = "declined"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-
 
 OPEN = frozenset({OrderStatus.AWAITING_ACTIVATION, OrderStatus.AWAITING_CONFIRMATIONS})
 

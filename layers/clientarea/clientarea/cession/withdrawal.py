@@ -10,8 +10,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from clientarea.cession import mails, workflow
-from clientarea.cession.orders import OPEN, OrderStatus, revoked_links
+from clientarea.cession.orders import OPEN, revoked_links
 from clientarea.errors import InvalidOrderState
+from clientarea.statuses import OrderStatus
 from clientarea.storage import orders as store
 from clientarea.storage.orders import OrderModel
 

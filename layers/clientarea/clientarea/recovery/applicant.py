@@ -24,7 +24,8 @@ from clientarea.accounts import identity
 from clientarea.errors import DocumentsMissing, InvalidEmail, InvalidRecoveryState, NotFound
 from clientarea.mail import outbox
 from clientarea.recovery import audit, documents, forms
-from clientarea.recovery.rules import RecoveryStatus, slots
+from clientarea.recovery.rules import slots
+from clientarea.statuses import RecoveryStatus
 from clientarea.storage import accounts as account_store
 from clientarea.storage import recovery as store
 

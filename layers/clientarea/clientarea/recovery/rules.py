@@ -31,13 +31,6 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # 10 MiB per document
 CONTENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 
 
-class RecoveryStatus(StrEnum):
-    AWAITING_DOCUMENTS = "awaiting_documents"
-    UNDER_REVIEW = "under_review"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-
 class ApplicantType(StrEnum):
     INDIVIDUAL = "individual"
     SOLE_PROPRIETOR = "sole_proprietor"

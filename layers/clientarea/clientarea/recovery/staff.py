@@ -29,8 +29,8 @@ from clientarea.errors import (
 )
 from clientarea.mail import outbox
 from clientarea.recovery import audit, documents
-from clientarea.recovery.rules import RecoveryStatus
 from clientarea.roles import STAFF_ROLES, Role
+from clientarea.statuses import RecoveryStatus
 from clientarea.storage import recovery as store
 from clientarea.storage.unit_of_work import UnitOfWork
 

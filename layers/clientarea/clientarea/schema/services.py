@@ -2,25 +2,8 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from clientarea.schema.base import Answer
-
-
-# The values of clientarea.services.ServiceStatus (tests/unit/test_schema.py compares them).
-class ServiceStatus(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-
-
-# The values of clientarea.cession.OrderStatus (tests/unit/test_schema.py compares them).
-class OrderStatus(StrEnum):
-    AWAITING_ACTIVATION = "awaiting_activation"
-    AWAITING_CONFIRMATIONS = "awaiting_confirmations"
-    COMPLETED = "completed"
-    DECLINED = "declined"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
+from clientarea.statuses import ServiceStatus
 
 
 class Service(Answer):

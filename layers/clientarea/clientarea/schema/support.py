@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Literal
 
 from clientarea.schema.base import Answer
 from clientarea.schema.fields import Timestamp
-
-
-# The values of clientarea.tickets.TicketStatus (tests/unit/test_schema.py compares them).
-class TicketStatus(StrEnum):
-    OPEN = "open"
-    ANSWERED = "answered"
-    CLOSED = "closed"
+from clientarea.statuses import TicketStatus
 
 
 class TicketSummary(Answer):

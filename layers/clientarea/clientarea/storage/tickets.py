@@ -22,10 +22,11 @@ from pynamodb.transactions import TransactWrite
 
 from clientarea import config
 from clientarea.errors import Conflict, NotFound, TicketClosed
+from clientarea.statuses import TicketStatus
 from clientarea.storage import base
 from clientarea.storage.base import Model, TransactionStep, transaction
 from clientarea.support.numbering import FIRST_NUMBER, canonical, format_number
-from clientarea.support.views import Attachment, Message, Ticket, TicketStatus
+from clientarea.support.views import Attachment, Message, Ticket
 
 
 class TicketsByClient(GlobalSecondaryIndex["TicketModel"]):

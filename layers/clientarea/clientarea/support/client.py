@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from clientarea import clock, services
 from clientarea.errors import NotFound, TicketClosed
+from clientarea.statuses import TicketStatus
 from clientarea.storage import tickets as stored
 from clientarea.support.opening import new_message, open_ticket
 from clientarea.support.views import (
@@ -22,7 +23,6 @@ from clientarea.support.views import (
     Message,
     Origin,
     Ticket,
-    TicketStatus,
 )
 
 if TYPE_CHECKING:

@@ -7,6 +7,7 @@ import secrets
 from typing import TYPE_CHECKING
 
 from clientarea import clock, telemetry
+from clientarea.statuses import TicketStatus
 from clientarea.storage import tickets as stored
 from clientarea.support.views import (
     MAX_SUBJECT,
@@ -17,7 +18,6 @@ from clientarea.support.views import (
     Message,
     Origin,
     Ticket,
-    TicketStatus,
 )
 
 if TYPE_CHECKING:

@@ -15,9 +15,10 @@ from clientarea import config, locales, services
 from clientarea.accounts import identity
 from clientarea.errors import NotFound, TicketClosed
 from clientarea.mail import outbox
+from clientarea.statuses import TicketStatus
 from clientarea.storage import tickets as stored
 from clientarea.support.opening import new_message
-from clientarea.support.views import Author, Channel, Department, Message, Ticket, TicketStatus
+from clientarea.support.views import Author, Channel, Department, Message, Ticket
 
 # What of an account a staff reply needs (template.yaml allows the staff function no more).
 _CONTACT = ("email", "locale", "full_name")

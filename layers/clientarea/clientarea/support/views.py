@@ -46,12 +46,6 @@ class Department(StrEnum):
     SALES = "sales"
 
 
-class TicketStatus(StrEnum):
-    OPEN = "open"  # waiting for staff
-    ANSWERED = "answered"  # staff replied; waiting for the client
-    CLOSED = "closed"
-
-
 class Origin(StrEnum):
     CLIENT_AREA = "client_area"
     EMAIL = "email"
