@@ -181,7 +181,7 @@ def revoke_other_sessions() -> Response[None]:
     tags=TAG,
 )
 def get_account() -> Account:
-    return Account(**profile.profile(web.principal(app).client_number).as_dict())
+    return profile.profile(web.principal(app).client_number)
 
 
 @app.patch(
@@ -198,8 +198,7 @@ def patch_account(request: AccountPatch) -> Account:
     for optional in ("phone", "address"):
         if optional in changes and not (changes[optional] or "").strip():
             changes[optional] = None  # an empty field is a cleared field
-    view = profile.update_profile(web.principal(app).client_number, changes)
-    return Account(**view.as_dict())
+    return profile.update_profile(web.principal(app).client_number, changes)
 
 
 @app.put(

@@ -110,8 +110,7 @@ def request_change(request: EmailChangeRequest) -> Response[dict[str, Any]]:
     ),
 )
 def confirm_change(request: EmailChangeConfirmation) -> Account:
-    view = change.confirm_change(request.token, client_ip=web.client_ip(app))
-    return Account(**view.as_dict())
+    return change.confirm_change(request.token, client_ip=web.client_ip(app))
 
 
 @app.get(

@@ -3,7 +3,6 @@ fields, and a staff member's own login and role."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from clientarea.accounts.senders import confirmed_senders
@@ -12,27 +11,8 @@ from clientarea.roles import STAFF_ROLES
 from clientarea.storage import accounts as store
 
 if TYPE_CHECKING:
+    from clientarea.schema.accounts import Account
     from clientarea.storage.accounts import AccountModel
-
-
-@dataclass(frozen=True)
-class AccountView:
-    """What the owner sees of an account (GET /account)."""
-
-    client_number: int
-    login: str
-    email: str
-    full_name: str
-    phone: str | None
-    address: str | None
-    locale: str
-    authorised_emails: list[str] = field(default_factory=list)
-    # True once mail to `email` hard-bounced or drew a complaint: nothing is mailed to
-    # it until the client changes it (clientarea.bounces).
-    email_undeliverable: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def contact_email_deliverable(account: AccountModel) -> bool:
@@ -40,9 +20,14 @@ def contact_email_deliverable(account: AccountModel) -> bool:
     return account.email_undeliverable is None
 
 
-def view(account: AccountModel) -> AccountView:
+def view(account: AccountModel) -> Account:
+    """What the owner sees of an account (GET /account), as the API answers it."""
+    # The answer's shape on first use: other users of this module (the recovery
+    # functions, the mailer) answer no account.
+    from clientarea.schema.accounts import Account  # noqa: PLC0415
+
     senders = confirmed_senders(account)
-    return AccountView(
+    return Account(
         client_number=int(account.client_number),
         login=account.login,
         email=account.email,
@@ -55,11 +40,11 @@ def view(account: AccountModel) -> AccountView:
     )
 
 
-def profile(client_number: int) -> AccountView:
+def profile(client_number: int) -> Account:
     return view(store.get_account(client_number))
 
 
-def update_profile(client_number: int, changes: dict[str, Any]) -> AccountView:
+def update_profile(client_number: int, changes: dict[str, Any]) -> Account:
     """Apply the given fields (None clears phone or address)."""
     account = store.get_account(client_number)
     store.update_profile(account, changes)

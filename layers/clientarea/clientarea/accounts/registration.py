@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clientarea import clock, passwords, telemetry, throttling, tokens
 from clientarea.accounts.identity import (
@@ -19,12 +19,15 @@ from clientarea.accounts.identity import (
     normalise_email,
     normalise_login,
 )
-from clientarea.accounts.profile import AccountView, view
+from clientarea.accounts.profile import view
 from clientarea.errors import ConditionsFailed, TokenInvalid
 from clientarea.mail import outbox
 from clientarea.roles import Role
 from clientarea.storage import accounts as store
 from clientarea.storage.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from clientarea.schema.accounts import Account
 
 VERIFICATION_TTL = timedelta(hours=24)
 
@@ -92,7 +95,7 @@ def register(
     )
 
 
-def verify_email(token: str, *, client_ip: str) -> AccountView:
+def verify_email(token: str, *, client_ip: str) -> Account:
     """Create the account a verification link stands for, atomically with its claims."""
     valid = tokens.check(tokens.Purpose.EMAIL_VERIFICATION, token, client_ip=client_ip)
     data = valid.payload
@@ -121,7 +124,7 @@ def verify_email(token: str, *, client_ip: str) -> AccountView:
 
 def _create_account(
     valid: tokens.ValidToken, client_number: int, login: str, data: dict[str, Any]
-) -> AccountView:
+) -> Account:
     account = store.new_account(
         client_number,
         login=login,
@@ -150,7 +153,7 @@ def provision(
     login: str,
     role: Role = Role.CLIENT,
     locale: str = "en",
-) -> AccountView:
+) -> Account:
     """Create an active account directly, with its claims, in one transaction.
 
     For the staff-account command and local seeding: the caller vouches for the

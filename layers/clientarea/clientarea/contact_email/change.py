@@ -36,6 +36,7 @@ from clientarea.storage import accounts as account_store
 from clientarea.storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
+    from clientarea.schema.accounts import Account
     from clientarea.storage.accounts import AccountModel
 
 CHANGE_TTL = timedelta(hours=2)
@@ -116,7 +117,7 @@ def _held_by_another_account(address: str, client_number: int) -> bool:
     return holder is not None and holder != client_number
 
 
-def confirm_change(token: str, *, client_ip: str) -> profile.AccountView:
+def confirm_change(token: str, *, client_ip: str) -> Account:
     """Switch the contact email a live link stands for; notices to both addresses."""
     valid = tokens.check(tokens.Purpose.EMAIL_CHANGE, token, client_ip=client_ip)
     try:
