@@ -17,9 +17,9 @@ from functools import cache
 from typing import Any
 
 from clientarea import errors
+from clientarea.replay import NOT_REPLAYED, WRITE_METHODS
 from clientarea.schema.routes import add_error
 from clientarea.sessions import Principal
-from clientarea.web import NOT_REPLAYED, WRITE_METHODS
 
 from infra import api_contract
 from infra.local.deployment import preset_table_environment

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from clientarea import config, web
+from clientarea import config, cors, web
 
 
 def test_the_configured_origins_in_order(monkeypatch):
@@ -14,7 +14,7 @@ def test_the_configured_origins_in_order(monkeypatch):
 def test_no_configuration_allows_no_origin(monkeypatch):
     monkeypatch.delenv("ALLOWED_ORIGINS", raising=False)
     assert config.allowed_origins() == ()
-    assert web.cors_config() is None
+    assert cors.cors_config() is None
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from clientarea.web import _caller
+from clientarea.replay import caller as _caller
 
 
 def _event(authorizer: dict | None = None, **headers: str) -> dict:
