@@ -216,6 +216,7 @@ def test_staff_see_which_account_the_hint_matched(client):
     ):
         _, case = open_case(client, hint)
         seen = client.get(f"/staff/recovery-requests/{case['reference']}", token=staff).json()
+        assert "account" in seen, seen
         assert seen["account"] == {
             "client_number": owner["client_number"],
             "matched_by": how,

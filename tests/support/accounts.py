@@ -75,11 +75,12 @@ def staff_token(client: ApiClient, role: str = "support", *, reuse: bool = False
     """A staff session (role `support`, or `admin`: only admins approve manual-recovery
     cases): the dev server's seeded account over HTTP, a freshly provisioned one
     in-process. `reuse`: over HTTP, one session per server and role for the whole run
-    (a login costs an argon2 hash)."""
+    (a login costs an argon2 hash), while it lasts: other tests' logins as the same
+    seeded account can end it (an account keeps only so many sessions)."""
     if client.transport != "http":
         return log_in(client, provision_staff(role))
     key = (getattr(client, "base_url", ""), role)
-    if not reuse or key not in _REUSED:
+    if not reuse or key not in _REUSED or client.get("/staff/me", token=_REUSED[key]).status != 200:
         _REUSED[key] = log_in(client, *(DEV_ADMIN if role == "admin" else DEV_STAFF))
     return _REUSED[key]
 

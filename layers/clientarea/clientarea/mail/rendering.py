@@ -25,17 +25,15 @@ import functools
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from babel.core import Locale
-from babel.dates import format_date, format_time
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from clientarea import i18n
 from clientarea.locales import negotiate
+from clientarea.mail import filters
 
 __all__ = ["KINDS", "RenderedMail", "render"]
 
@@ -58,50 +56,9 @@ class RenderedMail:
     html: str
 
 
-def _to_datetime(value: object) -> datetime:
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError as exc:
-            raise ValueError(f"not an ISO 8601 datetime: {value!r}") from exc
-    else:
-        raise ValueError(f"not a datetime: {value!r}")
-    if moment.tzinfo is None:  # the contract's times are UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _to_seconds(value: object) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"not a number of seconds: {value!r}")
-    if isinstance(value, timedelta):
-        return int(value.total_seconds())
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise ValueError(f"not a number of seconds: {value!r}")
-
-
-def _require(value: object) -> None:
-    """A filter given a missing variable fails like any other use of it (StrictUndefined)."""
-    if isinstance(value, jinja2.Undefined):
-        str(value)  # raises jinja2.UndefinedError naming the variable
-
-
-def _language(context: jinja2.runtime.Context) -> str:
-    return str(context["locale"])
-
-
-def _html(context: jinja2.runtime.Context) -> bool:
-    return bool(context.eval_ctx.autoescape)
-
-
 def _words(context: jinja2.runtime.Context, text: str) -> str:
     """A catalog's words as the mode needs them: escaped in HTML, verbatim in text."""
-    return escape(text) if _html(context) else text
+    return escape(text) if filters.html_mode(context) else text
 
 
 # --- the catalogs, for {% trans %} and _() -------------------------------------------
@@ -109,69 +66,27 @@ def _words(context: jinja2.runtime.Context, text: str) -> str:
 
 @jinja2.pass_context
 def _gettext(context: jinja2.runtime.Context, message: str) -> str:
-    return _words(context, i18n.translation(_language(context)).gettext(message))
+    return _words(context, i18n.translation(filters.language(context)).gettext(message))
 
 
 @jinja2.pass_context
 def _ngettext(context: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
-    return _words(context, i18n.translation(_language(context)).ngettext(singular, plural, n))
+    return _words(
+        context, i18n.translation(filters.language(context)).ngettext(singular, plural, n)
+    )
 
 
 @jinja2.pass_context
 def _pgettext(context: jinja2.runtime.Context, ctx: str, message: str) -> str:
-    return _words(context, i18n.translation(_language(context)).pgettext(ctx, message))
+    return _words(context, i18n.translation(filters.language(context)).pgettext(ctx, message))
 
 
 @jinja2.pass_context
 def _npgettext(
     context: jinja2.runtime.Context, ctx: str, singular: str, plural: str, n: int
 ) -> str:
-    words = i18n.translation(_language(context))
+    words = i18n.translation(filters.language(context))
     return _words(context, words.npgettext(ctx, singular, plural, n))
-
-
-# --- filters ------------------------------------------------------------------------
-
-
-@functools.cache
-def _cldr(language: str) -> Locale:
-    return Locale.parse(i18n.cldr_locale(language))
-
-
-@jinja2.pass_context
-def _datetime_filter(context: jinja2.runtime.Context, value: object) -> str:
-    """'2026-12-04T12:00:00Z' → 'December 4, 2026, 12:00 PM UTC' in en, '4 grudnia
-    2026 r., godz. 12:00 UTC' in pl: the long date, hours and minutes, always UTC."""
-    _require(value)
-    moment = _to_datetime(value)
-    lang = _language(context)
-    cldr = _cldr(lang)
-    # Translators: a date and time in UTC, e.g. "December 4, 2026, 12:00 PM UTC";
-    # %(date)s is the long date, %(time)s hours and minutes, both in your language.
-    pattern = i18n.translation(lang).pgettext("datetime", "%(date)s, %(time)s UTC")
-    text = pattern % {
-        "date": format_date(moment, format="long", locale=cldr),
-        "time": format_time(moment, format="short", tzinfo=UTC, locale=cldr),
-    }
-    # CLDR puts a narrow no-break space before "AM"/"PM"; plain-text mail readers and
-    # older fonts render it poorly, so it becomes an ordinary space.
-    return text.replace("\u202f", " ")
-
-
-@jinja2.pass_context
-def _duration_filter(context: jinja2.runtime.Context, value: object) -> str:
-    """7200 → '2 hours' / '2 години'; 86400 → '24 hours'; 307980 → '3 days and 13 hours'."""
-    _require(value)
-    return i18n.duration(_to_seconds(value), _language(context))
-
-
-@jinja2.pass_context
-def _strong(context: jinja2.runtime.Context, value: object) -> object:
-    """What the reader must notice (an address, a domain): bold in HTML, as is in text."""
-    _require(value)
-    if not _html(context):
-        return value
-    return Markup("<strong>%s</strong>") % value
 
 
 # --- the blocks of a mail -----------------------------------------------------------
@@ -191,17 +106,19 @@ def _html_parts() -> Any:
 def _paragraph(context: jinja2.runtime.Context, caller: Callable[[], str]) -> str:
     """`{% call p() %}words{% endcall %}`: one paragraph."""
     content = caller()
-    return _add(context, _html_parts().paragraph(content) if _html(context) else content)
+    return _add(
+        context, _html_parts().paragraph(content) if filters.html_mode(context) else content
+    )
 
 
 @jinja2.pass_context
 def _button(context: jinja2.runtime.Context, url: str, label: str, secondary: bool = False) -> str:
     """A link as a button, with the raw URL under it; in plain text, the URL alone."""
-    _require(url)
-    if not _html(context):
+    filters.require(url)
+    if not filters.html_mode(context):
         return _add(context, url)
     # Translators: under each button of a mail, above the link written out.
-    hint = i18n.translation(_language(context)).gettext(
+    hint = i18n.translation(filters.language(context)).gettext(
         "If the button does not work, copy this link into your browser's address bar:"
     )
     return _add(context, _html_parts().button(url, label, hint, secondary))
@@ -210,13 +127,15 @@ def _button(context: jinja2.runtime.Context, url: str, label: str, secondary: bo
 @jinja2.pass_context
 def _quote(context: jinja2.runtime.Context, text: object) -> str:
     """Someone's own words (a support reply, a reason), kept as written."""
-    _require(text)
-    return _add(context, _html_parts().quote(text) if _html(context) else str(text))
+    filters.require(text)
+    return _add(context, _html_parts().quote(text) if filters.html_mode(context) else str(text))
 
 
 @jinja2.pass_context
 def _signature(context: jinja2.runtime.Context, text: str) -> str:
-    return _add(context, _html_parts().signature(text) if _html(context) else f"— {text}")
+    return _add(
+        context, _html_parts().signature(text) if filters.html_mode(context) else f"— {text}"
+    )
 
 
 @functools.cache
@@ -237,7 +156,9 @@ def _environment(*, html: bool) -> jinja2.Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
         _gettext, _ngettext, newstyle=True, pgettext=_pgettext, npgettext=_npgettext
     )
-    env.filters.update(datetime=_datetime_filter, duration=_duration_filter, strong=_strong)
+    env.filters.update(
+        datetime=filters.datetime_filter, duration=filters.duration_filter, strong=filters.strong
+    )
     env.globals.update(p=_paragraph, button=_button, quote=_quote, signature=_signature)
     return env
 
