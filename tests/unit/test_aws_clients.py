@@ -75,3 +75,23 @@ def test_an_unknown_service_is_refused_as_botocore_refuses_it() -> None:
     with pytest.raises(UnknownServiceError) as theirs:
         botocore.loaders.Loader().load_service_model("no-such-service", "service-2")
     assert str(ours.value) == str(theirs.value)
+
+
+def test_clients_of_several_modules_come_from_one_boto3_session() -> None:
+    # Each module creates its own client on first use (the mail queue's SQS, then the
+    # documents' S3): boto3 adds its S3 methods to the client class once per boto3
+    # session, and twice on one botocore session is an error (RuntimeError, a 500).
+    errors: list[BaseException] = []
+
+    def fresh_thread() -> None:
+        try:
+            aws.boto3_session().client("sqs", region_name="eu-central-1")
+            aws.boto3_session().client("s3", region_name="eu-central-1")
+            aws.boto3_session().client("s3", region_name="eu-central-1")
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=fresh_thread)
+    thread.start()
+    thread.join()
+    assert errors == []

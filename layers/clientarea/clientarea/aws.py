@@ -70,9 +70,15 @@ def session() -> botocore.session.Session:
 
 
 def boto3_session() -> boto3.Session:
-    """A boto3 session on this thread's botocore session: its clients share the models,
-    endpoint data and event handlers the DynamoDB client already loaded, where
-    `boto3.client(...)` would load them all again into a default session of its own."""
-    import boto3  # noqa: PLC0415 - only the requests that call another service pay for it
+    """This thread's boto3 session, on its botocore session: its clients share the
+    models, endpoint data and event handlers the DynamoDB client already loaded, where
+    `boto3.client(...)` would load them all again into a default session of its own.
+    One per thread: each boto3 session registers boto3's handlers on the botocore
+    session, and twice makes S3's client creation fail (its methods added twice)."""
+    current: boto3.Session | None = getattr(_local, "boto3", None)
+    if current is None:
+        import boto3  # noqa: PLC0415 - only the requests that call another service pay for it
 
-    return boto3.Session(botocore_session=session())
+        current = boto3.Session(botocore_session=session())
+        _local.boto3 = current
+    return current
