@@ -1256,6 +1256,26 @@ DEPENDENCIES = [
         _ticket,
         _get("/tickets/{number}"),
     ),
+    # The acknowledgement of an access request is best effort once its ticket exists:
+    # a throttled queue skips it (clientarea.support.public_forms).
+    Dependency(
+        "support",
+        "sqs",
+        frozenset({"SendMessage"}),
+        lambda api: api.account(),
+        lambda api, s: api.call(
+            "POST",
+            "/support/access-requests",
+            {
+                "full_name": "Test User",
+                "address": "1 Main Street, Kyiv",
+                "phone": "+380 44 000 00 00",
+                "login_or_email": s["email"],
+                "message": "I lost my password and my mailbox.",
+            },
+        ),
+        throttled=201,
+    ),
     Dependency(
         "staff_support",
         "dynamodb",
@@ -1321,6 +1341,13 @@ DEPENDENCIES = [
         frozenset({"GetItem"}),
         _recovery_under_review,
         _get("/staff/recovery-requests/{reference}", "staff"),
+    ),
+    Dependency(
+        "recovery_staff",
+        "sqs",
+        frozenset({"SendMessage"}),
+        _recovery_under_review,
+        _decide("reject"),
     ),
     # The decision stands whatever S3 says of the documents' move (the requests/
     # lifecycle rule is the backstop); a refused permission is reported all the same.
