@@ -11,6 +11,8 @@ still be listed under its previous owner for that long. Decisions are never take
 an index read: `get()` reads the item itself, consistently.
 """
 
+from __future__ import annotations
+
 from typing import Any, NamedTuple
 
 from clientarea import clock
