@@ -30,13 +30,14 @@ A redelivered mail (same SES message id) changes nothing twice (`clientarea.stor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from clientarea import config, throttling
 from clientarea.accounts import identity, senders
-from clientarea.errors import Conflict, InvalidEmail, NotFound, TicketClosed
+from clientarea.errors import ConditionsFailed, InvalidEmail, NotFound, TicketClosed
 from clientarea.intake.authentication import (
     Envelope,
     envelope_sender_proven,
@@ -45,10 +46,11 @@ from clientarea.intake.authentication import (
 from clientarea.intake.parsing import PLAIN_MESSAGE_ID, ParsedMail, is_automatic_address, parse
 from clientarea.mail import outbox
 from clientarea.storage import inbound as stored
+from clientarea.storage.unit_of_work import UnitOfWork
 from clientarea.support.client import add_client_message, add_sender_message
 from clientarea.support.numbering import parse_number
 from clientarea.support.opening import open_ticket
-from clientarea.support.views import Channel, Department, Origin
+from clientarea.support.views import Channel, Department, Message, Origin, Ticket
 
 AUTO_REPLY_INTERVAL = timedelta(hours=24)
 
@@ -80,8 +82,8 @@ def receive(envelope: Envelope, raw: bytes | None = None) -> Outcome:
         )
         if account is not None:
             return _support(envelope, mail, int(account.client_number))
-    except Conflict:
-        if stored.already_handled(envelope.message_id):
+    except ConditionsFailed as exc:
+        if stored.MESSAGE_CLAIM in exc.failed:  # redelivered while this one was handled
             return Outcome("duplicate")
         raise
     return _auto_reply(envelope, mail)
@@ -103,73 +105,99 @@ def _is_for_sales(envelope: Envelope) -> bool:
 
 def _support(envelope: Envelope, mail: ParsedMail, client_number: int) -> Outcome:
     attachments = stored.store_attachments(envelope.message_id, mail.attachments)
+    body = mail.body or mail.subject
     number = parse_number(mail.subject)
     if number is not None:
-        try:
-            add_client_message(
-                client_number,
-                number,
-                mail.body or mail.subject,
-                channel=Channel.EMAIL,
-                attachments=attachments,
-                also=stored.claim(envelope.message_id, "message_added"),
-            )
-            return Outcome("message_added", number)
-        except TicketClosed:
-            if stored.already_handled(envelope.message_id):
-                return Outcome("duplicate")
-        except NotFound:
-            pass  # not this account's ticket: a new one, never someone else's
-    ticket = open_ticket(
-        department=Department.TECHNICAL,
-        subject=mail.subject,
-        body=mail.body or mail.subject,
-        origin=Origin.EMAIL,
-        channel=Channel.EMAIL,
-        client_number=client_number,
-        attachments=attachments,
-        also=stored.claim(envelope.message_id, "ticket_opened"),
+        added = _threaded(
+            envelope,
+            number,
+            lambda uow: add_client_message(
+                client_number, number, body, channel=Channel.EMAIL, attachments=attachments, uow=uow
+            ),
+        )
+        if added is not None:
+            return added
+    return _opened(
+        envelope,
+        lambda uow: open_ticket(
+            department=Department.TECHNICAL,
+            subject=mail.subject,
+            body=body,
+            origin=Origin.EMAIL,
+            channel=Channel.EMAIL,
+            client_number=client_number,
+            attachments=attachments,
+            uow=uow,
+        ),
     )
-    return Outcome("ticket_opened", ticket.number)
 
 
 def _sales(envelope: Envelope, mail: ParsedMail) -> Outcome:
     trusted = envelope.verdicts.authenticated()
     account = senders.account_for_sender(mail.sender) if trusted else None
     attachments = stored.store_attachments(envelope.message_id, mail.attachments)
+    body = mail.body or mail.subject
     number = parse_number(mail.subject)
     if number is not None and trusted:
-        try:
-            claim = stored.claim(envelope.message_id, "message_added")
-            body = mail.body or mail.subject
+
+        def add(uow: UnitOfWork) -> Message:
             if account is not None:
-                add_client_message(
+                return add_client_message(
                     int(account.client_number),
                     number,
                     body,
                     channel=Channel.EMAIL,
                     attachments=attachments,
-                    also=claim,
+                    uow=uow,
                 )
-            else:
-                add_sender_message(number, mail.sender, body, attachments, also=claim)
-            return Outcome("message_added", number)
-        except (NotFound, TicketClosed):
-            if stored.already_handled(envelope.message_id):
-                return Outcome("duplicate")
-    ticket = open_ticket(
-        department=Department.SALES,
-        subject=mail.subject,
-        body=mail.body or mail.subject,
-        origin=Origin.EMAIL,
-        channel=Channel.EMAIL,
-        client_number=None if account is None else int(account.client_number),
-        contact_email=None if account is not None else mail.sender,
-        contact_name=None if account is not None else (mail.sender_name or None),
-        locale=None if account is not None else mail.language,
-        attachments=attachments,
-        also=stored.claim(envelope.message_id, "ticket_opened"),
+            return add_sender_message(number, mail.sender, body, attachments, uow)
+
+        added = _threaded(envelope, number, add)
+        if added is not None:
+            return added
+    return _opened(
+        envelope,
+        lambda uow: open_ticket(
+            department=Department.SALES,
+            subject=mail.subject,
+            body=body,
+            origin=Origin.EMAIL,
+            channel=Channel.EMAIL,
+            client_number=None if account is None else int(account.client_number),
+            contact_email=None if account is not None else mail.sender,
+            contact_name=None if account is not None else (mail.sender_name or None),
+            locale=None if account is not None else mail.language,
+            attachments=attachments,
+            uow=uow,
+        ),
     )
+
+
+def _threaded(
+    envelope: Envelope, number: str, add: Callable[[UnitOfWork], Message]
+) -> Outcome | None:
+    """The mail as a message on ticket `number` (`add` writes it), recorded as handled
+    in the same unit of work; None when that ticket takes no message from the sender
+    (not theirs, closed), for a new ticket instead."""
+    try:
+        with UnitOfWork() as uow:
+            add(uow)
+            stored.claim(uow, envelope.message_id, "message_added")
+    except ConditionsFailed as exc:
+        if stored.MESSAGE_CLAIM in exc.failed:  # redelivered while this one was handled
+            return Outcome("duplicate")
+        return None  # closed meanwhile
+    except (NotFound, TicketClosed):
+        return None  # never someone else's ticket
+    return Outcome("message_added", number)
+
+
+def _opened(envelope: Envelope, open_: Callable[[UnitOfWork], Ticket]) -> Outcome:
+    """A new ticket (`open_` writes it), recorded as handled in the same unit of work (a
+    redelivery handled meanwhile fails it: `receive` answers duplicate)."""
+    with UnitOfWork() as uow:
+        ticket = open_(uow)
+        stored.claim(uow, envelope.message_id, "ticket_opened")
     return Outcome("ticket_opened", ticket.number)
 
 
