@@ -66,25 +66,27 @@ class UnitOfWork(TransactWrite):
         self._names: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
         self._after: list[Callable[[], None]] = []
 
-    def condition_check(  # type: ignore[no-untyped-def]
+    # Each operation takes a required `name` (PynamoDB's has none): an override mypy
+    # calls incompatible, on purpose: an unnamed operation cannot be registered.
+    def condition_check(  # type: ignore[no-untyped-def, override]
         self, model_cls, hash_key, range_key=None, condition=None, *, name: str
     ) -> None:
         self._names["check"].append(_named(name))
         super().condition_check(model_cls, hash_key, range_key=range_key, condition=condition)
 
-    def delete(  # type: ignore[no-untyped-def]
+    def delete(  # type: ignore[no-untyped-def, override]
         self, model, condition=None, *, add_version_condition: bool = True, name: str
     ) -> None:
         self._names["delete"].append(_named(name))
         super().delete(model, condition=condition, add_version_condition=add_version_condition)
 
-    def save(  # type: ignore[no-untyped-def]
+    def save(  # type: ignore[no-untyped-def, override]
         self, model, condition=None, return_values=None, *, name: str
     ) -> None:
         self._names["put"].append(_named(name))
         super().save(model, condition=condition, return_values=return_values)
 
-    def update(  # type: ignore[no-untyped-def]
+    def update(  # type: ignore[no-untyped-def, override]
         self,
         model,
         actions,
