@@ -50,7 +50,7 @@ from clientarea.storage.unit_of_work import UnitOfWork
 from clientarea.support.client import add_client_message, add_sender_message
 from clientarea.support.numbering import parse_number
 from clientarea.support.opening import open_ticket
-from clientarea.support.views import Channel, Department, Message, Origin, Ticket
+from clientarea.support.views import Attachment, Channel, Department, Message, Origin
 
 AUTO_REPLY_INTERVAL = timedelta(hours=24)
 
@@ -118,17 +118,7 @@ def _support(envelope: Envelope, mail: ParsedMail, client_number: int) -> Outcom
         if added is not None:
             return added
     return _opened(
-        envelope,
-        lambda uow: open_ticket(
-            department=Department.TECHNICAL,
-            subject=mail.subject,
-            body=body,
-            origin=Origin.EMAIL,
-            channel=Channel.EMAIL,
-            client_number=client_number,
-            attachments=attachments,
-            uow=uow,
-        ),
+        envelope, mail, attachments, department=Department.TECHNICAL, client_number=client_number
     )
 
 
@@ -155,21 +145,22 @@ def _sales(envelope: Envelope, mail: ParsedMail) -> Outcome:
         added = _threaded(envelope, number, add)
         if added is not None:
             return added
+    if account is not None:
+        return _opened(
+            envelope,
+            mail,
+            attachments,
+            department=Department.SALES,
+            client_number=int(account.client_number),
+        )
     return _opened(
         envelope,
-        lambda uow: open_ticket(
-            department=Department.SALES,
-            subject=mail.subject,
-            body=body,
-            origin=Origin.EMAIL,
-            channel=Channel.EMAIL,
-            client_number=None if account is None else int(account.client_number),
-            contact_email=None if account is not None else mail.sender,
-            contact_name=None if account is not None else (mail.sender_name or None),
-            locale=None if account is not None else mail.language,
-            attachments=attachments,
-            uow=uow,
-        ),
+        mail,
+        attachments,
+        department=Department.SALES,
+        contact_email=mail.sender,
+        contact_name=mail.sender_name or None,
+        locale=mail.language,
     )
 
 
@@ -192,11 +183,22 @@ def _threaded(
     return Outcome("message_added", number)
 
 
-def _opened(envelope: Envelope, open_: Callable[[UnitOfWork], Ticket]) -> Outcome:
-    """A new ticket (`open_` writes it), recorded as handled in the same unit of work (a
-    redelivery handled meanwhile fails it: `receive` answers duplicate)."""
+def _opened(
+    envelope: Envelope, mail: ParsedMail, attachments: list[Attachment], **about: Any
+) -> Outcome:
+    """A new ticket from the mail (`about`: its department and whose it is), recorded as
+    handled in the same unit of work (a redelivery handled meanwhile fails it: `receive`
+    answers duplicate)."""
     with UnitOfWork() as uow:
-        ticket = open_(uow)
+        ticket = open_ticket(
+            subject=mail.subject,
+            body=mail.body or mail.subject,
+            origin=Origin.EMAIL,
+            channel=Channel.EMAIL,
+            attachments=attachments,
+            uow=uow,
+            **about,
+        )
         stored.claim(uow, envelope.message_id, "ticket_opened")
     return Outcome("ticket_opened", ticket.number)
 

@@ -180,15 +180,7 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
     try:
         with UnitOfWork() as uow:
             contact_switch.switch_contact_email(uow, account, case.new_email, revoke_sessions=True)
-            store.decide_case(
-                uow,
-                case,
-                expected=RecoveryStatus.UNDER_REVIEW,
-                status=RecoveryStatus.APPROVED,
-                staff=staff,
-                reason=reason,
-                entry=entry,
-            )
+            _decide(uow, case, RecoveryStatus.APPROVED, staff=staff, reason=reason, entry=entry)
             withdrawal.cancel(uow)
     except ConditionsFailed as refused:
         meant = contact_switch.failure(refused)
@@ -217,16 +209,9 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
 def _reject(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> None:
     if case.status != RecoveryStatus.UNDER_REVIEW:
         raise InvalidRecoveryState
+    entry = audit.entry(case.reference, "rejected", actor, client_ip, reason=reason)
     with UnitOfWork(refused=InvalidRecoveryState) as uow:
-        store.decide_case(
-            uow,
-            case,
-            expected=RecoveryStatus.UNDER_REVIEW,
-            status=RecoveryStatus.REJECTED,
-            staff=staff,
-            reason=reason,
-            entry=audit.entry(case.reference, "rejected", actor, client_ip, reason=reason),
-        )
+        _decide(uow, case, RecoveryStatus.REJECTED, staff=staff, reason=reason, entry=entry)
     outbox.send(
         "recovery_rejected",
         case.new_email,
@@ -235,6 +220,21 @@ def _reject(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> N
         reference=case.reference,
         reason=reason,
         requirements_link=outbox.page("/recovery"),
+    )
+
+
+def _decide(
+    uow: UnitOfWork, case: Any, status: RecoveryStatus, *, staff: int, reason: str, entry: Any
+) -> None:
+    """The decision in `uow`, only if the case is still under review (CASE_STATE)."""
+    store.decide_case(
+        uow,
+        case,
+        expected=RecoveryStatus.UNDER_REVIEW,
+        status=status,
+        staff=staff,
+        reason=reason,
+        entry=entry,
     )
 
 

@@ -169,18 +169,13 @@ def activate_order(
     """Open the confirmation window and store both links in one unit of work, only from
     `expected`; InvalidOrderState if the order moved meanwhile. `order` is updated to
     what was written, without reading it back."""
+    window = [
+        OrderModel.status.set(status),
+        OrderModel.activated_at.set(now),
+        OrderModel.expires_at.set(expires_at),
+    ]
     with UnitOfWork(refused=InvalidOrderState) as uow:
-        _transition(
-            uow,
-            order,
-            expected,
-            [
-                OrderModel.status.set(status),
-                OrderModel.activated_at.set(now),
-                OrderModel.expires_at.set(expires_at),
-            ],
-            model=order,
-        )
+        _transition(uow, order, expected, window, model=order)
         for item in links:
             token_store.save(uow, item)
     order.status = status
@@ -199,13 +194,9 @@ def cancel_order(
     """Close the order as `status` (if its status is one of `expected`: ORDER_STATE),
     release the service and delete `revoked` (links): in the caller's `uow` if given,
     else in one of its own, InvalidOrderState if it is refused."""
+    closing = [OrderModel.status.set(status), OrderModel.closed_at.set(clock.iso(clock.now()))]
     with joining(uow, refused=InvalidOrderState) as unit:
-        _transition(
-            unit,
-            order,
-            expected,
-            [OrderModel.status.set(status), OrderModel.closed_at.set(clock.iso(clock.now()))],
-        )
+        _transition(unit, order, expected, closing)
         _release_service(unit, order)
         _revoke(unit, revoked)
 
@@ -216,15 +207,10 @@ def confirm_order(
     """Record `party`'s confirmation, using up its link (`consumed`: the token item and
     its condition) in the same unit of work; TokenInvalid if either condition fails."""
     confirmed_at = _confirmed_attribute(party)
+    unanswered = confirmed_at.does_not_exist()
     with UnitOfWork(refused=TokenInvalid) as uow:
         _use_link(uow, consumed)
-        _transition(
-            uow,
-            order,
-            expected,
-            [confirmed_at.set(clock.now())],
-            also=confirmed_at.does_not_exist(),
-        )
+        _transition(uow, order, expected, [confirmed_at.set(clock.now())], extra=unanswered)
 
 
 def decline_order(
@@ -239,19 +225,15 @@ def decline_order(
     """Close the order as declined by `party`, using up its link, releasing the service
     and deleting the other party's link (`revoked`), in one unit of work; TokenInvalid
     if a condition fails."""
+    declined = [
+        OrderModel.status.set(status),
+        OrderModel.declined_by.set(party),
+        OrderModel.closed_at.set(clock.iso(clock.now())),
+    ]
+    unanswered = _confirmed_attribute(party).does_not_exist()
     with UnitOfWork(refused=TokenInvalid) as uow:
         _use_link(uow, consumed)
-        _transition(
-            uow,
-            order,
-            expected,
-            [
-                OrderModel.status.set(status),
-                OrderModel.declined_by.set(party),
-                OrderModel.closed_at.set(clock.iso(clock.now())),
-            ],
-            also=_confirmed_attribute(party).does_not_exist(),
-        )
+        _transition(uow, order, expected, declined, extra=unanswered)
         _release_service(uow, order)
         _revoke(uow, [revoked])
 
@@ -262,17 +244,17 @@ def _transition(
     expected: str | Sequence[str],
     actions: list[Any],
     *,
-    also: Any = None,
+    extra: Any = None,
     model: OrderModel | None = None,
 ) -> None:
-    """Update the order with `actions` only from `expected` (and `also`): ORDER_STATE."""
+    """Update the order with `actions` only from `expected` (and `extra`): ORDER_STATE."""
     condition: Any
     if isinstance(expected, str) or len(expected) == 1:
         condition = OrderModel.status == (expected if isinstance(expected, str) else expected[0])
     else:
         condition = OrderModel.status.is_in(*expected)
-    if also is not None:
-        condition &= also
+    if extra is not None:
+        condition &= extra
     target = model if model is not None else OrderModel(order.order_id)
     uow.update(target, actions=actions, condition=condition, name=ORDER_STATE)
 

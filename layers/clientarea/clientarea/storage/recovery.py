@@ -186,18 +186,13 @@ def submit_case(
 ) -> None:
     """The case handed to staff with its documents frozen, only from `expected`
     (InvalidRecoveryState)."""
+    handed_in = [
+        RecoveryRequestModel.status.set(status),
+        RecoveryRequestModel.submitted_at.set(clock.now()),
+        RecoveryRequestModel.submitted_documents.set(documents),
+    ]
     with UnitOfWork(refused=InvalidRecoveryState) as uow:
-        _transition(
-            uow,
-            case,
-            expected,
-            [
-                RecoveryRequestModel.status.set(status),
-                RecoveryRequestModel.submitted_at.set(clock.now()),
-                RecoveryRequestModel.submitted_documents.set(documents),
-            ],
-            entry,
-        )
+        _transition(uow, case, expected, handed_in, entry)
 
 
 def decide_case(
