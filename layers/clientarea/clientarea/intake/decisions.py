@@ -30,7 +30,6 @@ A redelivered mail (same SES message id) changes nothing twice (`clientarea.stor
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -50,7 +49,7 @@ from clientarea.storage.unit_of_work import UnitOfWork
 from clientarea.support.client import add_client_message, add_sender_message
 from clientarea.support.numbering import parse_number
 from clientarea.support.opening import open_ticket
-from clientarea.support.views import Attachment, Channel, Department, Message, Origin
+from clientarea.support.views import Channel, Department, Origin
 
 AUTO_REPLY_INTERVAL = timedelta(hours=24)
 
@@ -81,7 +80,7 @@ def receive(envelope: Envelope, raw: bytes | None = None) -> Outcome:
             senders.account_for_sender(mail.sender) if envelope.verdicts.authenticated() else None
         )
         if account is not None:
-            return _support(envelope, mail, int(account.client_number))
+            return _support(envelope, mail, account)
     except ConditionsFailed as exc:
         if stored.MESSAGE_CLAIM in exc.failed:  # redelivered while this one was handled
             return Outcome("duplicate")
@@ -103,101 +102,61 @@ def _is_for_sales(envelope: Envelope) -> bool:
     return any(r.casefold() == sales for r in envelope.recipients)
 
 
-def _support(envelope: Envelope, mail: ParsedMail, client_number: int) -> Outcome:
-    attachments = stored.store_attachments(envelope.message_id, mail.attachments)
-    body = mail.body or mail.subject
-    number = parse_number(mail.subject)
-    if number is not None:
-        added = _threaded(
-            envelope,
-            number,
-            lambda uow: add_client_message(
-                client_number, number, body, channel=Channel.EMAIL, attachments=attachments, uow=uow
-            ),
-        )
-        if added is not None:
-            return added
-    return _opened(
-        envelope, mail, attachments, department=Department.TECHNICAL, client_number=client_number
-    )
+def _support(envelope: Envelope, mail: ParsedMail, account: Any) -> Outcome:
+    return _thread_or_open(envelope, mail, Department.TECHNICAL, account, may_thread=True)
 
 
 def _sales(envelope: Envelope, mail: ParsedMail) -> Outcome:
     trusted = envelope.verdicts.authenticated()
     account = senders.account_for_sender(mail.sender) if trusted else None
-    attachments = stored.store_attachments(envelope.message_id, mail.attachments)
-    body = mail.body or mail.subject
-    number = parse_number(mail.subject)
-    if number is not None and trusted:
-
-        def add(uow: UnitOfWork) -> Message:
-            if account is not None:
-                return add_client_message(
-                    int(account.client_number),
-                    number,
-                    body,
-                    channel=Channel.EMAIL,
-                    attachments=attachments,
-                    uow=uow,
-                )
-            return add_sender_message(number, mail.sender, body, attachments, uow)
-
-        added = _threaded(envelope, number, add)
-        if added is not None:
-            return added
-    if account is not None:
-        return _opened(
-            envelope,
-            mail,
-            attachments,
-            department=Department.SALES,
-            client_number=int(account.client_number),
-        )
-    return _opened(
-        envelope,
-        mail,
-        attachments,
-        department=Department.SALES,
-        contact_email=mail.sender,
-        contact_name=mail.sender_name or None,
-        locale=mail.language,
-    )
+    return _thread_or_open(envelope, mail, Department.SALES, account, may_thread=trusted)
 
 
-def _threaded(
-    envelope: Envelope, number: str, add: Callable[[UnitOfWork], Message]
-) -> Outcome | None:
-    """The mail as a message on ticket `number` (`add` writes it), recorded as handled
-    in the same unit of work; None when that ticket takes no message from the sender
-    (not theirs, closed), for a new ticket instead."""
-    try:
-        with UnitOfWork() as uow:
-            add(uow)
-            stored.claim(uow, envelope.message_id, "message_added")
-    except ConditionsFailed as exc:
-        if stored.MESSAGE_CLAIM in exc.failed:  # redelivered while this one was handled
-            return Outcome("duplicate")
-        return None  # closed meanwhile
-    except (NotFound, TicketClosed):
-        return None  # never someone else's ticket
-    return Outcome("message_added", number)
-
-
-def _opened(
-    envelope: Envelope, mail: ParsedMail, attachments: list[Attachment], **about: Any
+def _thread_or_open(
+    envelope: Envelope, mail: ParsedMail, department: Department, account: Any, *, may_thread: bool
 ) -> Outcome:
-    """A new ticket from the mail (`about`: its department and whose it is), recorded as
-    handled in the same unit of work (a redelivery handled meanwhile fails it: `receive`
-    answers duplicate)."""
+    """A message on the ticket the subject names, if the sender's (the account's, or an
+    unattached ticket's contact address) and open; else a new ticket of `department`.
+    Either is recorded as handled in its own unit of work: a redelivery handled
+    meanwhile fails it (MESSAGE_CLAIM), and `receive` answers duplicate."""
+    attachments = stored.store_attachments(envelope.message_id, mail.attachments)
+    number = parse_number(mail.subject)
+    body = mail.body or mail.subject
+    if number is not None and may_thread:
+        try:
+            with UnitOfWork() as uow:
+                if account is not None:
+                    add_client_message(
+                        int(account.client_number),
+                        number,
+                        body,
+                        channel=Channel.EMAIL,
+                        attachments=attachments,
+                        uow=uow,
+                    )
+                else:
+                    add_sender_message(number, mail.sender, body, attachments, uow)
+                stored.claim(uow, envelope.message_id, "message_added")
+            return Outcome("message_added", number)
+        except ConditionsFailed as exc:
+            if stored.MESSAGE_CLAIM in exc.failed:  # this very mail, added meanwhile
+                return Outcome("duplicate")
+            # else closed meanwhile: a new ticket
+        except (NotFound, TicketClosed):
+            pass  # not the sender's open ticket (nothing written): a new one, never someone else's
     with UnitOfWork() as uow:
         ticket = open_ticket(
+            department=department,
             subject=mail.subject,
-            body=mail.body or mail.subject,
+            body=body,
             origin=Origin.EMAIL,
             channel=Channel.EMAIL,
+            client_number=None if account is None else int(account.client_number),
+            contact_email=None if account is not None else mail.sender,
+            contact_name=None if account is not None else (mail.sender_name or None),
+            locale=None if account is not None else mail.language,
             attachments=attachments,
             uow=uow,
-            **about,
         )
         stored.claim(uow, envelope.message_id, "ticket_opened")
     return Outcome("ticket_opened", ticket.number)
