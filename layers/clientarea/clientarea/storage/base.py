@@ -4,7 +4,7 @@ committed on, and the translation of AWS failures into domain errors.
 One storage module per aggregate (`accounts`, `sessions`, `tokens`, `throttling`, …)
 owns its PynamoDB models and key formats and is the only code that touches them;
 domain modules call its functions and see only `clientarea.errors`. A storage function
-that talks to AWS is wrapped in `translated`: throttled or down becomes
+that talks to AWS is wrapped in `availability.translated`: throttled or down becomes
 ServiceUnavailable (503, retry), anything else AWSRefused (500; IAM's refusals are
 reported as such by whoever answers, see `availability.is_access_denied`). Writes that
 span aggregates go through `clientarea.storage.unit_of_work`.
@@ -17,26 +17,20 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
 import botocore.session
-from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.connection import Connection
 from pynamodb.connection.table import TableConnection
-from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model as _PynamoDBModel
 from pynamodb.models import _ModelFuture
 from pynamodb.transactions import TransactGet
 
-from clientarea import availability, aws
+from clientarea import aws
 
 _M = TypeVar("_M", bound=_PynamoDBModel)
 REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
-
-# What an AWS call raises when it failed outright (not a domain outcome such as a
-# missing item, which each storage function handles itself).
-AWS_ERRORS = (PynamoDBException, ClientError, BotoCoreError)
 
 
 class _SharedConnection(Connection):
@@ -79,19 +73,6 @@ class TableMeta:
     region = REGION
     # Lambda's own retries are enough; a throttled write surfaces as a clear error.
     max_retry_attempts = 2
-
-
-def translated[**P, R](fn: Callable[P, R]) -> Callable[P, R]:
-    """Wrap a storage function so that an AWS failure leaves it as a domain error."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except AWS_ERRORS as exc:
-            raise availability.translate(exc) from exc
-
-    return wrapper
 
 
 @functools.cache

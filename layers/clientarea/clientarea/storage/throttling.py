@@ -11,7 +11,8 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from clientarea import config
-from clientarea.storage.base import Model, TableMeta, translated
+from clientarea.availability import translated
+from clientarea.storage.base import Model, TableMeta
 from clientarea.storage.unit_of_work import UnitOfWork
 
 ATTEMPTS = "attempts"
