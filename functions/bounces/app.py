@@ -5,8 +5,6 @@ Partial batch failures: a message that cannot be read or recorded goes back to t
 queue, and to its dead-letter queue after the redrive limit; its neighbours are done.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics

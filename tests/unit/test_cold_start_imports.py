@@ -56,3 +56,37 @@ def test_a_handler_leaves_to_first_use_what_few_requests_need(
     loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
     expected = OWN.get(function.logical_id, set())
     assert {m for m in FIRST_USE if m in loaded} == expected
+
+
+# Each `@dataclass` compiles its generated methods when the class is made: 0.3-0.55 ms
+# of CPU per class at init, against 0.06-0.11 ms for a `typing.NamedTuple`. Twelve of
+# them were 0.03-0.05x of `import boto3` on an API function's import, the margin its
+# budget needed (docs/cold-start.md). Our value types on a handler's import path are
+# NamedTuples; a dataclass made at init is a regression even before the bench sees it.
+COUNT_DATACLASSES = """
+import dataclasses, json
+made = []
+process = dataclasses._process_class
+def counted(cls, *args, **kwargs):
+    made.append(f"{cls.__module__}.{cls.__qualname__}")
+    return process(cls, *args, **kwargs)
+dataclasses._process_class = counted
+import %s
+print(json.dumps([name for name in made if name.startswith(("clientarea.", "app."))]))
+"""
+
+
+@pytest.mark.parametrize("function", USER_FACING, ids=lambda f: f.logical_id)
+def test_a_handler_makes_no_dataclass_of_ours_at_init(function: lambda_env.Function) -> None:
+    env = lambda_env.lambda_environment(function)
+    env["PYTHONPATH"] = os.pathsep.join([str(function.code_uri), str(ROOT / "layers/clientarea")])
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT_DATACLASSES % function.module],
+        cwd=function.code_uri,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
