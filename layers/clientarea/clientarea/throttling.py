@@ -32,7 +32,7 @@ from clientarea.errors import RateLimited
 from clientarea.storage import throttling as store
 
 if TYPE_CHECKING:
-    from clientarea.storage.unit_of_work import Transaction
+    from clientarea.storage.unit_of_work import UnitOfWork
 
 
 class Limit(NamedTuple):
@@ -69,7 +69,7 @@ class Hit(NamedTuple):
     pk: str
     ttl_seconds: int
 
-    def give_back(self, tx: Transaction) -> None:
+    def give_back(self, tx: UnitOfWork) -> None:
         # The expiry is set again: should the window's item be gone, this one must expire too.
         store.give_back(tx, self.pk, clock.now() + timedelta(seconds=self.ttl_seconds))
 
@@ -140,7 +140,7 @@ def admit(limit: ConsecutiveLimit, key: str) -> None:
         raise RateLimited(retry_after=remaining)
 
 
-def clear(tx: Transaction, limit: ConsecutiveLimit, key: str) -> None:
+def clear(tx: UnitOfWork, limit: ConsecutiveLimit, key: str) -> None:
     """Delete `key`'s attempts (in the caller's transaction) to start the count over."""
     store.clear(tx, limit.item_key(key))
 

@@ -25,7 +25,6 @@ from clientarea.storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from clientarea.storage.accounts import AccountModel
-    from clientarea.storage.unit_of_work import Transaction
 
 LOGIN_ATTEMPTS = throttling.ConsecutiveLimit(
     "login_attempts",
@@ -98,7 +97,7 @@ def _count_attempt_of_address(client_ip: str) -> throttling.Hit:
         raise
 
 
-def clear_login_attempts(tx: Transaction, *, email: str, login: str) -> None:
+def clear_login_attempts(tx: UnitOfWork, *, email: str, login: str) -> None:
     """Delete, in `tx`, the counts of sign-in attempts of an account's two identifiers
     (its address and its login name): a password reset does (the owner has just proved
     the mailbox: that always unlocks), as does an administrator's new staff password."""
@@ -116,7 +115,7 @@ class Reauthenticated(NamedTuple):
     attempts: str
     ip_hit: throttling.Hit
 
-    def settle(self, tx: Transaction) -> None:
+    def settle(self, tx: UnitOfWork) -> None:
         """Un-count the attempt, in the transaction of what it was for (as a login does)."""
         throttling.clear(tx, LOGIN_ATTEMPTS, self.attempts)
         self.ip_hit.give_back(tx)

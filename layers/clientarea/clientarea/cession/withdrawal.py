@@ -5,7 +5,7 @@ woken workflows end as after any cancel."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -15,6 +15,9 @@ from clientarea.errors import InvalidOrderState
 from clientarea.statuses import OrderStatus
 from clientarea.storage import orders as store
 from clientarea.storage.orders import OrderModel
+
+if TYPE_CHECKING:
+    from clientarea.storage.unit_of_work import UnitOfWork
 
 logger = Logger()
 
@@ -27,8 +30,9 @@ WITHDRAW_IN_TRANSACTION = 20
 @dataclass
 class Withdrawal:
     """Every open order of one account (as owner or recipient), to cancel within the
-    caller's transaction: `cancel_in(tx)` adds the writes, and once that transaction has
-    committed `finish()` wakes the workflows and tells both parties of each order."""
+    caller's unit of work: `cancel(uow)` adds the writes (each order's condition is
+    `storage.orders.ORDER_STATE`), and once that unit has committed `finish()` wakes the
+    workflows and tells both parties of each order."""
 
     orders: list[OrderModel]
 
@@ -36,9 +40,9 @@ class Withdrawal:
     def order_ids(self) -> list[str]:
         return [order.order_id for order in self.orders]
 
-    def cancel_in(self, tx: Any) -> None:
+    def cancel(self, uow: UnitOfWork) -> None:
         for order in self.orders[:WITHDRAW_IN_TRANSACTION]:
-            store.cancel_order_in(tx, order, **_cancellation(order))
+            store.cancel_order(order, **_cancellation(order), uow=uow)
 
     def finish(self) -> None:
         cancelled = self.orders[:WITHDRAW_IN_TRANSACTION]

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 from clientarea import config, throttling
 from clientarea.accounts import identity, senders
-from clientarea.errors import Conflict, InvalidEmail, NotFound, TicketClosed
+from clientarea.errors import ConditionsFailed, InvalidEmail, NotFound, TicketClosed
 from clientarea.intake.authentication import (
     Envelope,
     envelope_sender_proven,
@@ -44,6 +44,7 @@ from clientarea.intake.authentication import (
 from clientarea.intake.parsing import PLAIN_MESSAGE_ID, ParsedMail, is_automatic_address, parse
 from clientarea.mail import outbox
 from clientarea.storage import inbound as stored
+from clientarea.storage.unit_of_work import UnitOfWork
 from clientarea.support.client import add_client_message, add_sender_message
 from clientarea.support.numbering import parse_number
 from clientarea.support.opening import open_ticket
@@ -77,9 +78,9 @@ def receive(envelope: Envelope, raw: bytes | None = None) -> Outcome:
             senders.account_for_sender(mail.sender) if envelope.verdicts.authenticated() else None
         )
         if account is not None:
-            return _support(envelope, mail, int(account.client_number))
-    except Conflict:
-        if stored.already_handled(envelope.message_id):
+            return _support(envelope, mail, account)
+    except ConditionsFailed as exc:
+        if stored.MESSAGE_CLAIM in exc.failed:  # redelivered while this one was handled
             return Outcome("duplicate")
         raise
     return _auto_reply(envelope, mail)
@@ -99,75 +100,63 @@ def _is_for_sales(envelope: Envelope) -> bool:
     return any(r.casefold() == sales for r in envelope.recipients)
 
 
-def _support(envelope: Envelope, mail: ParsedMail, client_number: int) -> Outcome:
-    attachments = stored.store_attachments(envelope.message_id, mail.attachments)
-    number = parse_number(mail.subject)
-    if number is not None:
-        try:
-            add_client_message(
-                client_number,
-                number,
-                mail.body or mail.subject,
-                channel=Channel.EMAIL,
-                attachments=attachments,
-                also=stored.claim(envelope.message_id, "message_added"),
-            )
-            return Outcome("message_added", number)
-        except TicketClosed:
-            if stored.already_handled(envelope.message_id):
-                return Outcome("duplicate")
-        except NotFound:
-            pass  # not this account's ticket: a new one, never someone else's
-    ticket = open_ticket(
-        department=Department.TECHNICAL,
-        subject=mail.subject,
-        body=mail.body or mail.subject,
-        origin=Origin.EMAIL,
-        channel=Channel.EMAIL,
-        client_number=client_number,
-        attachments=attachments,
-        also=stored.claim(envelope.message_id, "ticket_opened"),
-    )
-    return Outcome("ticket_opened", ticket.number)
+def _support(envelope: Envelope, mail: ParsedMail, account: Any) -> Outcome:
+    return _thread_or_open(envelope, mail, Department.TECHNICAL, account, may_thread=True)
 
 
 def _sales(envelope: Envelope, mail: ParsedMail) -> Outcome:
     trusted = envelope.verdicts.authenticated()
     account = senders.account_for_sender(mail.sender) if trusted else None
+    return _thread_or_open(envelope, mail, Department.SALES, account, may_thread=trusted)
+
+
+def _thread_or_open(
+    envelope: Envelope, mail: ParsedMail, department: Department, account: Any, *, may_thread: bool
+) -> Outcome:
+    """A message on the ticket the subject names, if the sender's (the account's, or an
+    unattached ticket's contact address) and open; else a new ticket of `department`.
+    Either is recorded as handled in its own unit of work: a redelivery handled
+    meanwhile fails it (MESSAGE_CLAIM), and `receive` answers duplicate."""
     attachments = stored.store_attachments(envelope.message_id, mail.attachments)
     number = parse_number(mail.subject)
-    if number is not None and trusted:
+    body = mail.body or mail.subject
+    if number is not None and may_thread:
         try:
-            claim = stored.claim(envelope.message_id, "message_added")
-            body = mail.body or mail.subject
-            if account is not None:
-                add_client_message(
-                    int(account.client_number),
-                    number,
-                    body,
-                    channel=Channel.EMAIL,
-                    attachments=attachments,
-                    also=claim,
-                )
-            else:
-                add_sender_message(number, mail.sender, body, attachments, also=claim)
+            with UnitOfWork() as uow:
+                if account is not None:
+                    add_client_message(
+                        int(account.client_number),
+                        number,
+                        body,
+                        channel=Channel.EMAIL,
+                        attachments=attachments,
+                        uow=uow,
+                    )
+                else:
+                    add_sender_message(number, mail.sender, body, attachments, uow)
+                stored.claim(uow, envelope.message_id, "message_added")
             return Outcome("message_added", number)
-        except (NotFound, TicketClosed):
-            if stored.already_handled(envelope.message_id):
+        except ConditionsFailed as exc:
+            if stored.MESSAGE_CLAIM in exc.failed:  # this very mail, added meanwhile
                 return Outcome("duplicate")
-    ticket = open_ticket(
-        department=Department.SALES,
-        subject=mail.subject,
-        body=mail.body or mail.subject,
-        origin=Origin.EMAIL,
-        channel=Channel.EMAIL,
-        client_number=None if account is None else int(account.client_number),
-        contact_email=None if account is not None else mail.sender,
-        contact_name=None if account is not None else (mail.sender_name or None),
-        locale=None if account is not None else mail.language,
-        attachments=attachments,
-        also=stored.claim(envelope.message_id, "ticket_opened"),
-    )
+            # else closed meanwhile: a new ticket
+        except (NotFound, TicketClosed):
+            pass  # not the sender's open ticket (nothing written): a new one, never someone else's
+    with UnitOfWork() as uow:
+        ticket = open_ticket(
+            department=department,
+            subject=mail.subject,
+            body=body,
+            origin=Origin.EMAIL,
+            channel=Channel.EMAIL,
+            client_number=None if account is None else int(account.client_number),
+            contact_email=None if account is not None else mail.sender,
+            contact_name=None if account is not None else (mail.sender_name or None),
+            locale=None if account is not None else mail.language,
+            attachments=attachments,
+            uow=uow,
+        )
+        stored.claim(uow, envelope.message_id, "ticket_opened")
     return Outcome("ticket_opened", ticket.number)
 
 

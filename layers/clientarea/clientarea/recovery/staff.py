@@ -171,38 +171,26 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
         cancelled_orders=withdrawal.order_ids or None,
     )
 
-    def close_case(tx: Any) -> None:
-        store.decide_case_in(
-            tx,
-            case,
-            expected=RecoveryStatus.UNDER_REVIEW,
-            status=RecoveryStatus.APPROVED,
-            staff=staff,
-            reason=reason,
-            entry=entry,
-        )
-        withdrawal.cancel_in(tx)
-
     # Contact (and login) email, both claims, the pending reset link, every session
     # (the generation is raised), the open cession orders (closed, services released,
-    # links revoked) and this case: one transaction. EmailTaken if the new address
-    # belongs to another account by now; Conflict if anything moved meanwhile (an order
-    # finished, say: a retry decides afresh).
+    # links revoked) and this case: one unit of work. EmailTaken if the new address
+    # belongs to another account by now; InvalidRecoveryState if the case was decided
+    # meanwhile; Conflict if anything else moved (an order finished, say: a retry
+    # decides afresh).
     try:
         with UnitOfWork() as uow:
             contact_switch.switch_contact_email(uow, account, case.new_email, revoke_sessions=True)
-            close_case(uow)
-    except Conflict as conflict:
-        # Refused conditions say what they mean; a lost race is a Conflict as it is.
-        meant = (
-            contact_switch.failure(conflict) if isinstance(conflict, ConditionsFailed) else conflict
-        )
-        if (
-            isinstance(meant, Conflict)
-            and store.get_case(case.reference).status != RecoveryStatus.UNDER_REVIEW
-        ):
-            raise InvalidRecoveryState from conflict
-        raise meant from conflict
+            _decide(uow, case, RecoveryStatus.APPROVED, staff=staff, reason=reason, entry=entry)
+            withdrawal.cancel(uow)
+    except ConditionsFailed as refused:
+        meant = contact_switch.failure(refused)
+        if isinstance(meant, Conflict) and store.CASE_STATE in refused.failed:
+            raise InvalidRecoveryState from refused
+        raise meant from refused
+    except Conflict as lost:  # to a concurrent transaction: was it a decision?
+        if store.get_case(case.reference).status != RecoveryStatus.UNDER_REVIEW:
+            raise InvalidRecoveryState from lost
+        raise
     withdrawal.finish()  # wake the orders' workflows, tell both parties of each
     changed_at = clock.iso(clock.now())
     common = {
@@ -221,14 +209,9 @@ def _approve(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> 
 def _reject(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> None:
     if case.status != RecoveryStatus.UNDER_REVIEW:
         raise InvalidRecoveryState
-    store.decide_case(
-        case,
-        expected=RecoveryStatus.UNDER_REVIEW,
-        status=RecoveryStatus.REJECTED,
-        staff=staff,
-        reason=reason,
-        entry=audit.entry(case.reference, "rejected", actor, client_ip, reason=reason),
-    )
+    entry = audit.entry(case.reference, "rejected", actor, client_ip, reason=reason)
+    with UnitOfWork(refused=InvalidRecoveryState) as uow:
+        _decide(uow, case, RecoveryStatus.REJECTED, staff=staff, reason=reason, entry=entry)
     outbox.send(
         "recovery_rejected",
         case.new_email,
@@ -237,6 +220,21 @@ def _reject(case: Any, staff: int, actor: str, reason: str, client_ip: str) -> N
         reference=case.reference,
         reason=reason,
         requirements_link=outbox.page("/recovery"),
+    )
+
+
+def _decide(
+    uow: UnitOfWork, case: Any, status: RecoveryStatus, *, staff: int, reason: str, entry: Any
+) -> None:
+    """The decision in `uow`, only if the case is still under review (CASE_STATE)."""
+    store.decide_case(
+        uow,
+        case,
+        expected=RecoveryStatus.UNDER_REVIEW,
+        status=status,
+        staff=staff,
+        reason=reason,
+        entry=entry,
     )
 
 

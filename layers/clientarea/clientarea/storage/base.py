@@ -17,20 +17,17 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
 import botocore.session
 from pynamodb.connection import Connection
 from pynamodb.connection.table import TableConnection
-from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model as _PynamoDBModel
 from pynamodb.models import _ModelFuture
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactGet
 
-from clientarea import availability, aws
-from clientarea.errors import AWSRefused, Conflict, ServiceUnavailable
+from clientarea import aws
 
 _M = TypeVar("_M", bound=_PynamoDBModel)
 REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
@@ -78,9 +75,6 @@ class TableMeta:
     max_retry_attempts = 2
 
 
-Meta = TableMeta  # the name other storage modules use
-
-
 @functools.cache
 def connection() -> Connection:
     """The low-level connection transactions are committed on, with the models' settings
@@ -114,33 +108,3 @@ class ProjectedTransactGet(TransactGet):
         self._futures.append(future)
         self._get_items.append(operation_kwargs)
         return future
-
-
-@contextmanager
-def transaction() -> Iterator[TransactWrite]:
-    """A write transaction, committed when the block ends, for the storage code not yet
-    on `unit_of_work.UnitOfWork` (which names its conditions; prefer it). Only a failed
-    condition is left to the caller (as TransactWriteError): a transaction refused for
-    capacity or an outage is ServiceUnavailable, and one that lost to a concurrent
-    transaction is Conflict, because reading those as "the token was used" or "the
-    state changed" would tell the user something false about a request that changed
-    nothing. A transaction IAM refused is AWSRefused (not a TransactWriteError, which
-    callers read as a failed condition: a 409 or "link used" would hide it), which the
-    HTTP adapter reports as AccessDenied (its `__cause__` is AWS's error)."""
-    try:
-        with TransactWrite(connection=connection()) as tx:
-            yield tx
-    except TransactWriteError as exc:
-        if availability.is_transient(exc):
-            raise ServiceUnavailable(availability.RETRY_AFTER_SECONDS) from exc
-        if availability.is_transaction_conflict(exc):
-            raise Conflict from exc
-        if availability.is_access_denied(exc):
-            raise AWSRefused(type(exc.cause).__name__) from exc
-        raise
-
-
-# One more write in a transaction another storage module commits (e.g. the inbound mail's
-# dedup item with the ticket it opens). Built by a storage module; domain code only
-# passes it on.
-TransactionStep = Callable[[TransactWrite], None]

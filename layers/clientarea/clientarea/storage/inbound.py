@@ -21,8 +21,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from clientarea import aws, clock, config
 from clientarea.availability import translated
-from clientarea.storage import base
-from clientarea.storage.base import Model
+from clientarea.storage.base import Model, TableMeta
 from clientarea.storage.throttling import RateLimitModel
 from clientarea.support.views import Attachment
 
@@ -30,21 +29,22 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from mypy_boto3_s3 import S3Client
-    from pynamodb.transactions import TransactWrite
 
     from clientarea.intake.parsing import RawAttachment
-    from clientarea.storage.base import TransactionStep
+    from clientarea.storage.unit_of_work import UnitOfWork
 
 RAW_PREFIX = "inbound/"
 ATTACHMENT_PREFIX = "attachments/"
 DEDUPE_KEPT = timedelta(days=30)
+# Condition name (unit of work): the mail was not handled before.
+MESSAGE_CLAIM = "inbound message claim"
 
 
 class InboundMailModel(Model):
     """`inbound#<SES message id>`: an inbound mail already handled (SES and Lambda may
     deliver one mail twice; it must open one ticket)."""
 
-    class Meta(base.Meta):
+    class Meta(TableMeta):
         table_name = config.tickets_table()
 
     pk = UnicodeAttribute(hash_key=True)
@@ -114,23 +114,17 @@ def already_handled(message_id: str) -> bool:
     return True
 
 
-def claim(message_id: str, result: str) -> TransactionStep:
-    """The transaction step that records the mail as handled (fails if it was)."""
-
-    def add(tx: TransactWrite) -> None:
-        now = clock.now()
-        tx.save(
-            InboundMailModel(
-                _key(message_id),
-                "inbound",
-                outcome=result,
-                received_at=now,
-                ttl=now + DEDUPE_KEPT,
-            ),
-            condition=InboundMailModel.pk.does_not_exist(),
-        )
-
-    return add
+def claim(uow: UnitOfWork, message_id: str, result: str) -> None:
+    """Record the mail as handled, in `uow` with what it became (MESSAGE_CLAIM fails if
+    it was handled already)."""
+    now = clock.now()
+    uow.save(
+        InboundMailModel(
+            _key(message_id), "inbound", outcome=result, received_at=now, ttl=now + DEDUPE_KEPT
+        ),
+        condition=InboundMailModel.pk.does_not_exist(),
+        name=MESSAGE_CLAIM,
+    )
 
 
 @translated

@@ -2,9 +2,10 @@
 (`clientarea.cession.*` are the only callers; the state machine reads and writes the
 same items, infra/statemachines/cession.asl.json).
 
-Each transition is one transaction conditioned on the state read; a failed condition is
-the domain error the caller's step means (`InvalidOrderState`, `TokenInvalid`,
-`CessionPending`).
+Each transition is one unit of work conditioned on the state read, its conditions named
+(`NEW_ORDER`, `ORDER_STATE`, the links' `tokens.LINK`, the service's `services.HOLD` and
+`RELEASE`); refused, it is the domain error the caller's step means (`InvalidOrderState`,
+`TokenInvalid`, `CessionPending`).
 """
 
 from __future__ import annotations
@@ -16,19 +17,22 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
-from pynamodb.transactions import TransactWrite
 
 from clientarea import clock, config
 from clientarea.availability import translated
 from clientarea.errors import CessionPending, InvalidOrderState, NotFound, TokenInvalid
 from clientarea.storage import services as service_store
-from clientarea.storage.base import Model, transaction
-from clientarea.storage.base import TableMeta as _Meta
+from clientarea.storage import tokens as token_store
+from clientarea.storage.base import Model, TableMeta
+from clientarea.storage.unit_of_work import UnitOfWork, joining
 
 _ORDER_ID = re.compile(r"^ces-[0-9a-f]{16}$")
 OWNER = "owner"  # the parties, as clientarea.cession.orders.Party names them
+# Condition names (unit of work).
+NEW_ORDER = "new order"  # an order id is used once
+ORDER_STATE = "order state"  # the order is still in the status the step was decided on
 
 
 # What an order view needs, never the task tokens (template.yaml projects the same).
@@ -73,7 +77,7 @@ class OrderModel(Model):
     never leave clientarea.cession (no view, no log, no link).
     """
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         table_name = config.orders_table()
 
     order_id = UnicodeAttribute(hash_key=True)
@@ -135,8 +139,9 @@ def orders_of(client_number: int, *, statuses: Sequence[str] = ()) -> list[Order
 def create_order(
     service: Any, *, status: str, recipient: int, give_back: Iterable[Any]
 ) -> OrderModel:
-    """A new order for `service`, holding it, in one transaction with `give_back` (counts
-    returned to their limits): CessionPending if the service is held or changed owner."""
+    """A new order for `service`, holding it, in one unit of work with `give_back`
+    (counts returned to their limits): CessionPending if the service is held or changed
+    owner."""
     owner = int(service.owner_client_number)
     order = OrderModel(
         f"ces-{secrets.token_hex(8)}",
@@ -148,14 +153,11 @@ def create_order(
         recipient_client_number=recipient,
         created_at=clock.now(),
     )
-    try:
-        with transaction() as tx:
-            tx.save(order, condition=OrderModel.order_id.does_not_exist())
-            service_store.hold_in(tx, service.service_id, order.order_id, owner=owner)
-            for hit in give_back:
-                hit.give_back(tx)
-    except TransactWriteError as exc:
-        raise CessionPending from exc
+    with UnitOfWork(refused=CessionPending) as uow:
+        uow.save(order, condition=OrderModel.order_id.does_not_exist(), name=NEW_ORDER)
+        service_store.hold(uow, service.service_id, order.order_id, owner=owner)
+        for hit in give_back:
+            hit.give_back(uow)
     return order
 
 
@@ -168,81 +170,51 @@ def activate_order(
     expires_at: datetime,
     links: Iterable[Any],
 ) -> None:
-    """Open the confirmation window and store both links in one transaction, only from
+    """Open the confirmation window and store both links in one unit of work, only from
     `expected`; InvalidOrderState if the order moved meanwhile. `order` is updated to
     what was written, without reading it back."""
-    try:
-        with transaction() as tx:
-            tx.update(
-                order,
-                actions=[
-                    OrderModel.status.set(status),
-                    OrderModel.activated_at.set(now),
-                    OrderModel.expires_at.set(expires_at),
-                ],
-                condition=OrderModel.status == expected,
-            )
-            for item in links:
-                tx.save(item)
-    except TransactWriteError as exc:
-        raise InvalidOrderState from exc
+    window = [
+        OrderModel.status.set(status),
+        OrderModel.activated_at.set(now),
+        OrderModel.expires_at.set(expires_at),
+    ]
+    with UnitOfWork(refused=InvalidOrderState) as uow:
+        _transition(uow, order, expected, window, model=order)
+        for item in links:
+            token_store.save(uow, item)
     order.status = status
     order.activated_at = now
     order.expires_at = expires_at
 
 
 def cancel_order(
-    order: OrderModel, *, status: str, expected: Sequence[str], revoked: Iterable[Any]
-) -> None:
-    """Cancel in a transaction of its own; InvalidOrderState if no longer `expected`."""
-    try:
-        with transaction() as tx:
-            cancel_order_in(tx, order, status=status, expected=expected, revoked=revoked)
-    except TransactWriteError as exc:
-        raise InvalidOrderState from exc
-
-
-def cancel_order_in(
-    tx: TransactWrite,
     order: OrderModel,
     *,
     status: str,
     expected: Sequence[str],
     revoked: Iterable[Any],
+    uow: UnitOfWork | None = None,
 ) -> None:
-    """A cancellation's writes in the caller's transaction: the order closed (if its
-    status is one of `expected`), the service released, `revoked` (links) deleted."""
-    tx.update(
-        OrderModel(order.order_id),
-        actions=[OrderModel.status.set(status), OrderModel.closed_at.set(clock.iso(clock.now()))],
-        condition=(
-            OrderModel.status == expected[0]
-            if len(expected) == 1
-            else OrderModel.status.is_in(*expected)
-        ),
-    )
-    _release_service(tx, order)
-    for item in revoked:
-        tx.delete(item)
+    """Close the order as `status` (if its status is one of `expected`: ORDER_STATE),
+    release the service and delete `revoked` (links): in the caller's `uow` if given,
+    else in one of its own, InvalidOrderState if it is refused."""
+    closing = [OrderModel.status.set(status), OrderModel.closed_at.set(clock.iso(clock.now()))]
+    with joining(uow, refused=InvalidOrderState) as unit:
+        _transition(unit, order, expected, closing)
+        _release_service(unit, order)
+        _revoke(unit, revoked)
 
 
 def confirm_order(
     order: OrderModel, party: str, *, expected: str, consumed: tuple[Any, Any]
 ) -> None:
     """Record `party`'s confirmation, using up its link (`consumed`: the token item and
-    its condition) in the same transaction; TokenInvalid if either condition fails."""
+    its condition) in the same unit of work; TokenInvalid if either condition fails."""
     confirmed_at = _confirmed_attribute(party)
-    item, condition = consumed
-    try:
-        with transaction() as tx:
-            tx.delete(item, condition=condition)
-            tx.update(
-                OrderModel(order.order_id),
-                actions=[confirmed_at.set(clock.now())],
-                condition=(OrderModel.status == expected) & confirmed_at.does_not_exist(),
-            )
-    except TransactWriteError as exc:
-        raise TokenInvalid from exc
+    unanswered = confirmed_at.does_not_exist()
+    with UnitOfWork(refused=TokenInvalid) as uow:
+        _use_link(uow, consumed)
+        _transition(uow, order, expected, [confirmed_at.set(clock.now())], extra=unanswered)
 
 
 def decline_order(
@@ -255,31 +227,55 @@ def decline_order(
     revoked: Any,
 ) -> None:
     """Close the order as declined by `party`, using up its link, releasing the service
-    and deleting the other party's link (`revoked`), in one transaction; TokenInvalid
+    and deleting the other party's link (`revoked`), in one unit of work; TokenInvalid
     if a condition fails."""
+    declined = [
+        OrderModel.status.set(status),
+        OrderModel.declined_by.set(party),
+        OrderModel.closed_at.set(clock.iso(clock.now())),
+    ]
+    unanswered = _confirmed_attribute(party).does_not_exist()
+    with UnitOfWork(refused=TokenInvalid) as uow:
+        _use_link(uow, consumed)
+        _transition(uow, order, expected, declined, extra=unanswered)
+        _release_service(uow, order)
+        _revoke(uow, [revoked])
+
+
+def _transition(
+    uow: UnitOfWork,
+    order: OrderModel,
+    expected: str | Sequence[str],
+    actions: list[Any],
+    *,
+    extra: Any = None,
+    model: OrderModel | None = None,
+) -> None:
+    """Update the order with `actions` only from `expected` (and `extra`): ORDER_STATE."""
+    condition: Any
+    if isinstance(expected, str) or len(expected) == 1:
+        condition = OrderModel.status == (expected if isinstance(expected, str) else expected[0])
+    else:
+        condition = OrderModel.status.is_in(*expected)
+    if extra is not None:
+        condition &= extra
+    target = model if model is not None else OrderModel(order.order_id)
+    uow.update(target, actions=actions, condition=condition, name=ORDER_STATE)
+
+
+def _use_link(uow: UnitOfWork, consumed: tuple[Any, Any]) -> None:
     item, condition = consumed
-    try:
-        with transaction() as tx:
-            tx.delete(item, condition=condition)
-            tx.update(
-                OrderModel(order.order_id),
-                actions=[
-                    OrderModel.status.set(status),
-                    OrderModel.declined_by.set(party),
-                    OrderModel.closed_at.set(clock.iso(clock.now())),
-                ],
-                condition=(OrderModel.status == expected)
-                & _confirmed_attribute(party).does_not_exist(),
-            )
-            _release_service(tx, order)
-            tx.delete(revoked)
-    except TransactWriteError as exc:
-        raise TokenInvalid from exc
+    uow.delete(item, condition=condition, name=token_store.LINK)
+
+
+def _revoke(uow: UnitOfWork, revoked: Iterable[Any]) -> None:
+    for item in revoked:
+        token_store.revoke(uow, item.pk)
 
 
 def _confirmed_attribute(party: str) -> Any:
     return OrderModel.owner_confirmed_at if party == OWNER else OrderModel.recipient_confirmed_at
 
 
-def _release_service(tx: TransactWrite, order: OrderModel) -> None:
-    service_store.release_in(tx, order.service_id, order.order_id)
+def _release_service(uow: UnitOfWork, order: OrderModel) -> None:
+    service_store.release(uow, order.service_id, order.order_id)

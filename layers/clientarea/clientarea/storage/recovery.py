@@ -3,8 +3,8 @@ and read of them (`clientarea.recovery.*` are the only callers).
 
 A case is keyed by its reference (`RC-` + 10 base32 characters); an audit entry by case
 and `<ISO time>#<random>`. Each state change is written with its audit entry in one
-transaction, conditioned on the state read, so two racing decisions cannot both win:
-a failed condition is `InvalidRecoveryState`.
+unit of work, conditioned on the state read (`CASE_STATE`), so two racing decisions
+cannot both win: the loser's unit names CASE_STATE.
 """
 
 from __future__ import annotations
@@ -21,20 +21,23 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
-from pynamodb.transactions import TransactWrite
 
 from clientarea import clock, config
 from clientarea.availability import translated
-from clientarea.errors import InvalidRecoveryState, NotFound
+from clientarea.errors import AWSRefused, InvalidRecoveryState, NotFound
 from clientarea.storage.accounts import AccountModel, ClaimModel
-from clientarea.storage.base import Model, ProjectedTransactGet, connection, transaction
-from clientarea.storage.base import TableMeta as _Meta
+from clientarea.storage.base import Model, ProjectedTransactGet, TableMeta, connection
+from clientarea.storage.unit_of_work import UnitOfWork
 
 OPEN_PREFIX = "requests/"
 CLOSED_PREFIX = "closed/"
 _REFERENCE = re.compile(r"^RC-[A-Z2-7]{10}$")
+# Condition names (unit of work).
+NEW_CASE = "new recovery case"  # a reference is used once
+CASE_STATE = "recovery case state"  # the case is still in the status the step was decided on
+AUDIT_ENTRY = "recovery audit entry"  # an audit entry is never overwritten
 
 
 class RecoveryByStatus(GlobalSecondaryIndex["RecoveryRequestModel"]):
@@ -58,7 +61,7 @@ class RecoveryRequestModel(Model):
     the hint named, if any: only staff ever see it.
     """
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         table_name = config.recovery_requests_table()
 
     reference = UnicodeAttribute(hash_key=True)
@@ -97,7 +100,7 @@ class RecoveryAuditModel(Model):
     only PutItem and Query on the table.
     """
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         table_name = config.recovery_audit_table()
 
     reference = UnicodeAttribute(hash_key=True)
@@ -168,11 +171,13 @@ def cases_in_status(status: str) -> list[RecoveryRequestModel]:
 
 
 def open_case(reference: str, entry: RecoveryAuditModel, **attributes: Any) -> RecoveryRequestModel:
-    """Store a new case and its first audit entry, in one transaction."""
+    """Store a new case and its first audit entry, in one unit of work. (Refused, it is
+    AWSRefused: 50 random bits of reference, or 32 and the microsecond of the entry,
+    that collided would be a bug to look at.)"""
     case = RecoveryRequestModel(reference, document_prefix=OPEN_PREFIX, **attributes)
-    with transaction() as tx:
-        tx.save(case, condition=RecoveryRequestModel.reference.does_not_exist())
-        tx.save(entry, condition=RecoveryAuditModel.entry.does_not_exist())
+    with UnitOfWork(refused=AWSRefused) as uow:
+        uow.save(case, condition=RecoveryRequestModel.reference.does_not_exist(), name=NEW_CASE)
+        _audit(uow, entry)
     return case
 
 
@@ -184,20 +189,19 @@ def submit_case(
     documents: dict[str, dict[str, Any]],
     entry: RecoveryAuditModel,
 ) -> None:
-    """The case handed to staff with its documents frozen, only from `expected`."""
-    _transition(
-        case,
-        expected,
-        [
-            RecoveryRequestModel.status.set(status),
-            RecoveryRequestModel.submitted_at.set(clock.now()),
-            RecoveryRequestModel.submitted_documents.set(documents),
-        ],
-        entry,
-    )
+    """The case handed to staff with its documents frozen, only from `expected`
+    (InvalidRecoveryState)."""
+    handed_in = [
+        RecoveryRequestModel.status.set(status),
+        RecoveryRequestModel.submitted_at.set(clock.now()),
+        RecoveryRequestModel.submitted_documents.set(documents),
+    ]
+    with UnitOfWork(refused=InvalidRecoveryState) as uow:
+        _transition(uow, case, expected, handed_in, entry)
 
 
 def decide_case(
+    uow: UnitOfWork,
     case: RecoveryRequestModel,
     *,
     expected: str,
@@ -206,28 +210,10 @@ def decide_case(
     reason: str,
     entry: RecoveryAuditModel,
 ) -> None:
-    """A decision that changes nothing else (a rejection), only from `expected`."""
-    _transition(case, expected, _decision_actions(status, staff, reason), entry)
-
-
-def decide_case_in(
-    tx: TransactWrite,
-    case: RecoveryRequestModel,
-    *,
-    expected: str,
-    status: str,
-    staff: int,
-    reason: str,
-    entry: RecoveryAuditModel,
-) -> None:
-    """A decision's writes inside the caller's transaction (an approval: the contact
-    email switch and the cancelled orders commit with it)."""
-    tx.update(
-        case,
-        actions=_decision_actions(status, staff, reason),
-        condition=RecoveryRequestModel.status == expected,
-    )
-    tx.save(entry, condition=RecoveryAuditModel.entry.does_not_exist())
+    """A decision and its audit entry, in the caller's `uow` (an approval: the contact
+    email switch and the cancelled orders commit with it), only from `expected`
+    (CASE_STATE)."""
+    _transition(uow, case, expected, _decision_actions(status, staff, reason), entry)
 
 
 def _decision_actions(status: str, staff: int, reason: str) -> list[Any]:
@@ -241,15 +227,21 @@ def _decision_actions(status: str, staff: int, reason: str) -> list[Any]:
 
 
 def _transition(
-    case: RecoveryRequestModel, expected: str, actions: list[Any], entry: RecoveryAuditModel
+    uow: UnitOfWork,
+    case: RecoveryRequestModel,
+    expected: str,
+    actions: list[Any],
+    entry: RecoveryAuditModel,
 ) -> None:
-    """Apply a state change and its audit entry together, only from `expected`."""
-    try:
-        with transaction() as tx:
-            tx.update(case, actions=actions, condition=RecoveryRequestModel.status == expected)
-            tx.save(entry, condition=RecoveryAuditModel.entry.does_not_exist())
-    except TransactWriteError as exc:
-        raise InvalidRecoveryState from exc
+    """A state change and its audit entry together, only from `expected` (CASE_STATE)."""
+    uow.update(
+        case, actions=actions, condition=RecoveryRequestModel.status == expected, name=CASE_STATE
+    )
+    _audit(uow, entry)
+
+
+def _audit(uow: UnitOfWork, entry: RecoveryAuditModel) -> None:
+    uow.save(entry, condition=RecoveryAuditModel.entry.does_not_exist(), name=AUDIT_ENTRY)
 
 
 # --- account hints ------------------------------------------------------------------------

@@ -16,13 +16,16 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.transactions import TransactWrite
 
 from clientarea import config
 from clientarea.availability import translated
 from clientarea.errors import NotFound
-from clientarea.storage.base import Model
-from clientarea.storage.base import TableMeta as _Meta
+from clientarea.storage.base import Model, TableMeta
+from clientarea.storage.unit_of_work import UnitOfWork
+
+# Condition names (unit of work).
+HOLD = "service hold"  # the owner still holds the service, and no other order does
+RELEASE = "service release"  # the order still holds the service
 
 
 class ServicesByOwner(GlobalSecondaryIndex["ServiceModel"]):
@@ -52,7 +55,7 @@ class ServiceModel(Model):
     workflow's transfer transaction changes (infra/statemachines/cession.asl.json).
     """
 
-    class Meta(_Meta):
+    class Meta(TableMeta):
         table_name = config.services_table()
 
     service_id = UnicodeAttribute(hash_key=True)
@@ -100,21 +103,23 @@ def create_service(**attributes: Any) -> ServiceModel:
     return item
 
 
-def hold_in(tx: TransactWrite, service_id: str, order_id: str, *, owner: int) -> None:
-    """Hold the service for an order (in the order's transaction), only if `owner` still
-    holds it and no other order does."""
-    tx.update(
+def hold(uow: UnitOfWork, service_id: str, order_id: str, *, owner: int) -> None:
+    """Hold the service for an order (in the order's unit of work), only if `owner`
+    still holds it and no other order does (HOLD)."""
+    uow.update(
         ServiceModel(service_id),
         actions=[ServiceModel.open_order_id.set(order_id)],
         condition=(ServiceModel.owner_client_number == owner)
         & ServiceModel.open_order_id.does_not_exist(),
+        name=HOLD,
     )
 
 
-def release_in(tx: TransactWrite, service_id: str, order_id: str) -> None:
-    """Release the service from the order (in the transaction that closes it)."""
-    tx.update(
+def release(uow: UnitOfWork, service_id: str, order_id: str) -> None:
+    """Release the service from the order (in the unit of work that closes it; RELEASE)."""
+    uow.update(
         ServiceModel(service_id),
         actions=[ServiceModel.open_order_id.remove()],
         condition=ServiceModel.open_order_id == order_id,
+        name=RELEASE,
     )

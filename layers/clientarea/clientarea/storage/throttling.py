@@ -9,7 +9,6 @@ from datetime import datetime
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
 from clientarea import config
 from clientarea.availability import translated
@@ -53,14 +52,10 @@ def count(pk: str, expires: datetime) -> int:
     return int(counter.hits)
 
 
-def give_back(tx: TransactWrite, pk: str, expires: datetime) -> None:
-    """Un-count one hit, in the caller's transaction (HIT)."""
-    item = RateLimitModel(pk)
+def give_back(uow: UnitOfWork, pk: str, expires: datetime) -> None:
+    """Un-count one hit, in the caller's unit of work (HIT)."""
     actions: list[Action] = [RateLimitModel.hits.add(-1), RateLimitModel.ttl.set(expires)]
-    if isinstance(tx, UnitOfWork):
-        tx.update(item, actions=actions, name=HIT)
-    else:
-        tx.update(item, actions=actions)
+    uow.update(RateLimitModel(pk), actions=actions, name=HIT)
 
 
 @translated
@@ -89,9 +84,6 @@ def admit(pk: str, window: int, *, per_window: int, consecutive: int, expires: d
     return True
 
 
-def clear(tx: TransactWrite, pk: str) -> None:
-    """Delete a consecutive-attempts item in the caller's transaction (ATTEMPTS)."""
-    if isinstance(tx, UnitOfWork):
-        tx.delete(AttemptsModel(pk), name=ATTEMPTS)
-    else:
-        tx.delete(AttemptsModel(pk))
+def clear(uow: UnitOfWork, pk: str) -> None:
+    """Delete a consecutive-attempts item in the caller's unit of work (ATTEMPTS)."""
+    uow.delete(AttemptsModel(pk), name=ATTEMPTS)

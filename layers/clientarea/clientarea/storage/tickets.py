@@ -1,7 +1,8 @@
 """Support tickets in DynamoDB (the Tickets table): a ticket, its messages (in its
 partition, in order) and the counter numbers come from. A ticket is written only if its
-number is unused, a message only while the ticket is not closed: a failed condition is
-the domain's Conflict or TicketClosed, never an overwrite."""
+number is unused, a message only while the ticket is not closed, each in the caller's
+unit of work: a failed condition is named there (`NUMBER`, `OPEN_TICKET`, `MESSAGE`),
+never an overwrite."""
 
 from __future__ import annotations
 
@@ -15,17 +16,21 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.transactions import TransactWrite
 
 from clientarea import availability, config
-from clientarea.errors import Conflict, NotFound, TicketClosed
+from clientarea.errors import NotFound
 from clientarea.statuses import TicketStatus
-from clientarea.storage import base
-from clientarea.storage.base import Model, TransactionStep, transaction
+from clientarea.storage.base import Model, TableMeta
+from clientarea.storage.unit_of_work import UnitOfWork
 from clientarea.support.numbering import FIRST_NUMBER, canonical, format_number
 from clientarea.support.views import Attachment, Message, Ticket
+
+# Condition names (unit of work).
+NUMBER = "ticket number"  # a new ticket's number is unused
+OPEN_TICKET = "open ticket"  # the ticket is not closed (and still the client's)
+MESSAGE = "ticket message"  # a message is new
 
 
 class TicketsByClient(GlobalSecondaryIndex["TicketModel"]):
@@ -58,7 +63,7 @@ class TicketModel(Model):
     access requests belong to no account: staff answer them at `contact_email`.
     """
 
-    class Meta(base.Meta):
+    class Meta(TableMeta):
         table_name = config.tickets_table()
 
     pk = UnicodeAttribute(hash_key=True)
@@ -87,7 +92,7 @@ class TicketModel(Model):
 class TicketMessageModel(Model):
     """One message of a ticket: `pk` is the ticket's, `sk` is `message#<time>#<id>`."""
 
-    class Meta(base.Meta):
+    class Meta(TableMeta):
         table_name = config.tickets_table()
 
     pk = UnicodeAttribute(hash_key=True)
@@ -104,7 +109,7 @@ class TicketMessageModel(Model):
 class TicketCounterModel(Model):
     """`counter#ticket`: ticket numbers come from here, once each."""
 
-    class Meta(base.Meta):
+    class Meta(TableMeta):
         table_name = config.tickets_table()
 
     pk = UnicodeAttribute(hash_key=True)
@@ -212,19 +217,17 @@ def _message_item(number: str, message: Message) -> TicketMessageModel:
     )
 
 
-def _add_message(
-    tx: TransactWrite, number: str, message: Message, also: TransactionStep | None
-) -> None:
-    tx.save(_message_item(number, message), condition=TicketMessageModel.pk.does_not_exist())
-    if also is not None:
-        also(tx)
+def _add_message(uow: UnitOfWork, number: str, message: Message) -> None:
+    uow.save(
+        _message_item(number, message),
+        condition=TicketMessageModel.pk.does_not_exist(),
+        name=MESSAGE,
+    )
 
 
-def create(ticket: Ticket, first: Message, also: TransactionStep | None = None) -> None:
-    """Write a new ticket and its first message in one transaction, conditional on the
-    number being unused; `also` joins the caller's own write to it. Conflict if the
-    number exists (only if the counter were ever set back) or `also`'s condition fails:
-    never an overwrite."""
+def create(uow: UnitOfWork, ticket: Ticket, first: Message) -> None:
+    """A new ticket and its first message, in `uow`, only if the number is unused
+    (NUMBER fails only if the counter were ever set back): never an overwrite."""
     item = TicketModel(
         ticket_key(ticket.number),
         "ticket",
@@ -244,41 +247,34 @@ def create(ticket: Ticket, first: Message, also: TransactionStep | None = None) 
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
     )
-    try:
-        with transaction() as tx:
-            tx.save(item, condition=TicketModel.pk.does_not_exist())  # a number is used once
-            _add_message(tx, ticket.number, first, also)
-    except TransactWriteError as exc:
-        raise Conflict from exc
+    uow.save(item, condition=TicketModel.pk.does_not_exist(), name=NUMBER)
+    _add_message(uow, ticket.number, first)
 
 
 def append(
+    uow: UnitOfWork,
     number: str,
     message: Message,
     *,
     status: TicketStatus,
     owner: int | None = None,
-    also: TransactionStep | None = None,
 ) -> None:
-    """Add a message and set the status, unless the ticket was closed meanwhile (or,
-    with `owner`, no longer belongs to that client): else TicketClosed."""
+    """Add a message and set the status, in `uow`, unless the ticket was closed
+    meanwhile (or, with `owner`, no longer belongs to that client): OPEN_TICKET."""
     condition = TicketModel.status != str(TicketStatus.CLOSED)
     if owner is not None:
         condition &= TicketModel.client_number == int(owner)
-    try:
-        with transaction() as tx:
-            tx.update(
-                TicketModel(ticket_key(number), "ticket"),
-                actions=[
-                    TicketModel.status.set(str(status)),
-                    TicketModel.updated_at.set(message.created_at),
-                    TicketModel.message_count.add(1),
-                ],
-                condition=condition,
-            )
-            _add_message(tx, number, message, also)
-    except TransactWriteError as exc:
-        raise TicketClosed from exc
+    uow.update(
+        TicketModel(ticket_key(number), "ticket"),
+        actions=[
+            TicketModel.status.set(str(status)),
+            TicketModel.updated_at.set(message.created_at),
+            TicketModel.message_count.add(1),
+        ],
+        condition=condition,
+        name=OPEN_TICKET,
+    )
+    _add_message(uow, number, message)
 
 
 @availability.translated

@@ -18,20 +18,25 @@ failed (its cancellation reasons, matched to the operations in the order PynamoD
 them: condition checks, deletes, puts, updates; tests/unit/test_unit_of_work.py pins
 that). No re-read is needed to learn what went wrong.
 
-The other outcomes are translated as `base.transaction` does: throttled or down is
-ServiceUnavailable, lost to a concurrent transaction Conflict, anything else (an IAM
-refusal included) AWSRefused, each raised `from` AWS's error. `after_commit(fn)` runs
-`fn` once the transaction is in (to bring the models read before up to date).
+A unit whose refusal has one meaning for its caller says so when it is opened:
+`UnitOfWork(refused=InvalidOrderState)` raises that error (`from` the ConditionsFailed)
+instead. A domain function that writes either in its caller's unit or, called on its
+own, in one of its own opens it with `joining(uow, refused=…)`.
 
-A UnitOfWork is a PynamoDB `TransactWrite`: code not yet converted may still add its
-own operations (`uow.update(model, actions=…, condition=…)` without a name); those
-report as "unnamed <kind>". Storage code registers operations; domain code only opens
-the unit, calls storage functions with it, and reads `failed`.
+The other outcomes: throttled or down is ServiceUnavailable, lost to a concurrent
+transaction Conflict, anything else (an IAM refusal included) AWSRefused, each raised
+`from` AWS's error. `after_commit(fn)` runs `fn` once the transaction is in (to bring
+the models read before up to date, to count what was done).
+
+Every operation needs its name: an unnamed one is refused (TypeError) before anything
+is sent. Storage code registers operations; domain code only opens the unit, calls
+storage functions with it, and reads `failed`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -39,43 +44,49 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from clientarea import availability
-from clientarea.errors import AWSRefused, ConditionsFailed, Conflict, ServiceUnavailable
+from clientarea.errors import (
+    AWSRefused,
+    ConditionsFailed,
+    Conflict,
+    DomainError,
+    ServiceUnavailable,
+)
 from clientarea.storage.base import connection
 
 CONDITION_FAILED = "ConditionalCheckFailed"
-# What domain code annotates a transaction it adds to as: a UnitOfWork, or the plain
-# TransactWrite of code not yet converted (base.transaction).
-Transaction = TransactWrite
 
 
 class UnitOfWork(TransactWrite):
     """A write transaction whose operations carry names (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, refused: type[DomainError] | None = None) -> None:
         super().__init__(connection=connection())
+        self._refused = refused
         # Per kind, in PynamoDB's sending order (Connection.transact_write_items).
         self._names: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
         self._after: list[Callable[[], None]] = []
 
-    def condition_check(  # type: ignore[no-untyped-def]
-        self, model_cls, hash_key, range_key=None, condition=None, *, name: str | None = None
+    # Each operation takes a required `name` (PynamoDB's has none): an override mypy
+    # calls incompatible, on purpose: an unnamed operation cannot be registered.
+    def condition_check(  # type: ignore[no-untyped-def, override]
+        self, model_cls, hash_key, range_key=None, condition=None, *, name: str
     ) -> None:
+        self._names["check"].append(_named(name))
         super().condition_check(model_cls, hash_key, range_key=range_key, condition=condition)
-        self._names["check"].append(name or "unnamed check")
 
-    def delete(  # type: ignore[no-untyped-def]
-        self, model, condition=None, *, add_version_condition: bool = True, name: str | None = None
+    def delete(  # type: ignore[no-untyped-def, override]
+        self, model, condition=None, *, add_version_condition: bool = True, name: str
     ) -> None:
+        self._names["delete"].append(_named(name))
         super().delete(model, condition=condition, add_version_condition=add_version_condition)
-        self._names["delete"].append(name or "unnamed delete")
 
-    def save(  # type: ignore[no-untyped-def]
-        self, model, condition=None, return_values=None, *, name: str | None = None
+    def save(  # type: ignore[no-untyped-def, override]
+        self, model, condition=None, return_values=None, *, name: str
     ) -> None:
+        self._names["put"].append(_named(name))
         super().save(model, condition=condition, return_values=return_values)
-        self._names["put"].append(name or "unnamed put")
 
-    def update(  # type: ignore[no-untyped-def]
+    def update(  # type: ignore[no-untyped-def, override]
         self,
         model,
         actions,
@@ -83,8 +94,9 @@ class UnitOfWork(TransactWrite):
         return_values=None,
         *,
         add_version_condition: bool = True,
-        name: str | None = None,
+        name: str,
     ) -> None:
+        self._names["update"].append(_named(name))
         super().update(
             model,
             actions=actions,
@@ -92,7 +104,6 @@ class UnitOfWork(TransactWrite):
             return_values=return_values,
             add_version_condition=add_version_condition,
         )
-        self._names["update"].append(name or "unnamed update")
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run `fn` once the transaction is committed (never if it is refused)."""
@@ -115,7 +126,11 @@ class UnitOfWork(TransactWrite):
         try:
             response = self._commit()
         except TransactWriteError as exc:
-            raise self._failure(exc) from exc
+            failure = self._failure(exc)
+            if isinstance(failure, ConditionsFailed) and self._refused is not None:
+                failure.__cause__ = exc  # what the refused error comes from, and AWS's error
+                raise self._refused() from failure
+            raise failure from exc
         for fn in self._after:
             fn()
         return response
@@ -134,3 +149,23 @@ class UnitOfWork(TransactWrite):
         if failed:
             return ConditionsFailed(failed)
         return AWSRefused(type(exc.cause).__name__ if exc.cause else "TransactWriteError")
+
+
+def _named(name: str) -> str:
+    if not name:
+        raise TypeError("a unit of work's operation needs a name")
+    return name
+
+
+@contextmanager
+def joining(
+    uow: UnitOfWork | None, *, refused: type[DomainError] | None = None
+) -> Iterator[UnitOfWork]:
+    """`uow` itself when the caller has one (the caller commits it and reads what
+    failed), else a UnitOfWork of its own (`refused` as UnitOfWork's), committed when
+    the block ends without an error."""
+    if uow is not None:
+        yield uow
+        return
+    with UnitOfWork(refused=refused) as own:
+        yield own

@@ -13,6 +13,7 @@ from clientarea import clock, services
 from clientarea.errors import NotFound, TicketClosed
 from clientarea.statuses import TicketStatus
 from clientarea.storage import tickets as stored
+from clientarea.storage.unit_of_work import joining
 from clientarea.support.opening import new_message, open_ticket
 from clientarea.support.views import (
     Attachment,
@@ -25,7 +26,7 @@ from clientarea.support.views import (
 )
 
 if TYPE_CHECKING:
-    from clientarea.storage.base import TransactionStep
+    from clientarea.storage.unit_of_work import UnitOfWork
 
 
 def _owned(client_number: int, number: str) -> Ticket:
@@ -78,16 +79,19 @@ def add_client_message(
     *,
     channel: Channel = Channel.WEB,
     attachments: list[Attachment] | None = None,
-    also: TransactionStep | None = None,
+    uow: UnitOfWork | None = None,
 ) -> Message:
-    """A message from the ticket's owner; the ticket waits for staff again."""
+    """A message from the ticket's owner; the ticket waits for staff again. In the
+    caller's `uow` if given (which names what failed), else written at once:
+    TicketClosed if the ticket was closed meanwhile."""
     ticket = _owned(client_number, number)
     if ticket.status == TicketStatus.CLOSED:
         raise TicketClosed
     message = new_message(Author.CLIENT, channel, body, attachments or [])
-    stored.append(
-        ticket.number, message, status=TicketStatus.OPEN, owner=int(client_number), also=also
-    )
+    with joining(uow, refused=TicketClosed) as unit:
+        stored.append(
+            unit, ticket.number, message, status=TicketStatus.OPEN, owner=int(client_number)
+        )
     return message
 
 
@@ -96,10 +100,11 @@ def add_sender_message(
     sender: str,
     body: str,
     attachments: list[Attachment],
-    also: TransactionStep | None = None,
+    uow: UnitOfWork,
 ) -> Message:
-    """A mail from the contact address of an unattached ticket; NotFound unless the
-    ticket exists, belongs to no account and `sender` is its contact address."""
+    """A mail from the contact address of an unattached ticket, in `uow`; NotFound
+    unless the ticket exists, belongs to no account and `sender` is its contact
+    address."""
     ticket = stored.get(number)
     contact = (ticket.contact_email or "").casefold()
     if ticket.client_number is not None or not contact or contact != sender.casefold():
@@ -107,7 +112,7 @@ def add_sender_message(
     if ticket.status == TicketStatus.CLOSED:
         raise TicketClosed
     message = new_message(Author.CLIENT, Channel.EMAIL, body, attachments)
-    stored.append(ticket.number, message, status=TicketStatus.OPEN, also=also)
+    stored.append(uow, ticket.number, message, status=TicketStatus.OPEN)
     return message
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from clientarea import clock, telemetry
 from clientarea.statuses import TicketStatus
 from clientarea.storage import tickets as stored
+from clientarea.storage.unit_of_work import joining
 from clientarea.support.views import (
     MAX_SUBJECT,
     Attachment,
@@ -21,7 +22,7 @@ from clientarea.support.views import (
 )
 
 if TYPE_CHECKING:
-    from clientarea.storage.base import TransactionStep
+    from clientarea.storage.unit_of_work import UnitOfWork
 
 
 def new_message(
@@ -57,11 +58,12 @@ def open_ticket(
     applicant: dict[str, str] | None = None,
     claimed_client_number: int | None = None,
     attachments: list[Attachment] | None = None,
-    also: TransactionStep | None = None,
+    uow: UnitOfWork | None = None,
 ) -> Ticket:
     """Write a new ticket and its first message, under a number never given out
-    before. `also` joins the caller's own write to the same transaction (inbound mail
-    records that the mail was handled, so a redelivery cannot open a second ticket)."""
+    before: in the caller's `uow` if given (inbound mail records in it that the mail
+    was handled, so a redelivery cannot open a second ticket), else at once (a failed
+    condition is ConditionsFailed, a Conflict)."""
     number = stored.allocate_number()
     now = clock.now()
     message = new_message(Author.CLIENT, channel, body, attachments or [])
@@ -82,6 +84,7 @@ def open_ticket(
         contact_name=contact_name,
         locale=locale,
     )
-    stored.create(ticket, message, also=also)
-    telemetry.count_by(telemetry.Metric.TICKET_OPENED, str(origin))
+    with joining(uow) as unit:
+        stored.create(unit, ticket, message)
+        unit.after_commit(lambda: telemetry.count_by(telemetry.Metric.TICKET_OPENED, str(origin)))
     return ticket

@@ -16,6 +16,7 @@ from clientarea.errors import NotFound, TicketClosed
 from clientarea.mail import outbox
 from clientarea.statuses import TicketStatus
 from clientarea.storage import tickets as stored
+from clientarea.storage.unit_of_work import UnitOfWork
 from clientarea.support.opening import new_message
 from clientarea.support.views import Author, Channel, Department, Message, Ticket
 
@@ -40,7 +41,8 @@ def staff_reply(number: str, body: str) -> Message:
     if ticket.status == TicketStatus.CLOSED:
         raise TicketClosed
     message = new_message(Author.STAFF, Channel.WEB, body, [])
-    stored.append(ticket.number, message, status=TicketStatus.ANSWERED)
+    with UnitOfWork(refused=TicketClosed) as uow:
+        stored.append(uow, ticket.number, message, status=TicketStatus.ANSWERED)
     _mail_reply(ticket, body)
     return message
 
