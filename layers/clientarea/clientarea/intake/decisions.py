@@ -79,7 +79,7 @@ def receive(envelope: Envelope, raw: bytes | None = None) -> Outcome:
             senders.account_for_sender(mail.sender) if envelope.verdicts.authenticated() else None
         )
         if account is not None:
-            return _support(envelope, mail, int(account.client_number))
+            return _support(envelope, mail, account)
     except Conflict:
         if stored.already_handled(envelope.message_id):
             return Outcome("duplicate")
@@ -101,47 +101,27 @@ def _is_for_sales(envelope: Envelope) -> bool:
     return any(r.casefold() == sales for r in envelope.recipients)
 
 
-def _support(envelope: Envelope, mail: ParsedMail, client_number: int) -> Outcome:
-    attachments = stored.store_attachments(envelope.message_id, mail.attachments)
-    number = parse_number(mail.subject)
-    if number is not None:
-        try:
-            add_client_message(
-                client_number,
-                number,
-                mail.body or mail.subject,
-                channel=Channel.EMAIL,
-                attachments=attachments,
-                also=stored.claim(envelope.message_id, "message_added"),
-            )
-            return Outcome("message_added", number)
-        except TicketClosed:
-            if stored.already_handled(envelope.message_id):
-                return Outcome("duplicate")
-        except NotFound:
-            pass  # not this account's ticket: a new one, never someone else's
-    ticket = open_ticket(
-        department=Department.TECHNICAL,
-        subject=mail.subject,
-        body=mail.body or mail.subject,
-        origin=Origin.EMAIL,
-        channel=Channel.EMAIL,
-        client_number=client_number,
-        attachments=attachments,
-        also=stored.claim(envelope.message_id, "ticket_opened"),
-    )
-    return Outcome("ticket_opened", ticket.number)
+def _support(envelope: Envelope, mail: ParsedMail, account: Any) -> Outcome:
+    return _thread_or_open(envelope, mail, Department.TECHNICAL, account, may_thread=True)
 
 
 def _sales(envelope: Envelope, mail: ParsedMail) -> Outcome:
     trusted = envelope.verdicts.authenticated()
     account = senders.account_for_sender(mail.sender) if trusted else None
+    return _thread_or_open(envelope, mail, Department.SALES, account, may_thread=trusted)
+
+
+def _thread_or_open(
+    envelope: Envelope, mail: ParsedMail, department: Department, account: Any, *, may_thread: bool
+) -> Outcome:
+    """A message on the ticket the subject names, if the sender's (the account's, or an
+    unattached ticket's contact address) and open; else a new ticket of `department`."""
     attachments = stored.store_attachments(envelope.message_id, mail.attachments)
     number = parse_number(mail.subject)
-    if number is not None and trusted:
+    body = mail.body or mail.subject
+    if number is not None and may_thread:
+        claim = stored.claim(envelope.message_id, "message_added")
         try:
-            claim = stored.claim(envelope.message_id, "message_added")
-            body = mail.body or mail.subject
             if account is not None:
                 add_client_message(
                     int(account.client_number),
@@ -154,13 +134,16 @@ def _sales(envelope: Envelope, mail: ParsedMail) -> Outcome:
             else:
                 add_sender_message(number, mail.sender, body, attachments, also=claim)
             return Outcome("message_added", number)
-        except (NotFound, TicketClosed):
+        except TicketClosed:
+            # Closed, or this very mail was added meanwhile (its claim failed).
             if stored.already_handled(envelope.message_id):
                 return Outcome("duplicate")
+        except NotFound:
+            pass  # not the sender's ticket (nothing written): a new one, never someone else's
     ticket = open_ticket(
-        department=Department.SALES,
+        department=department,
         subject=mail.subject,
-        body=mail.body or mail.subject,
+        body=body,
         origin=Origin.EMAIL,
         channel=Channel.EMAIL,
         client_number=None if account is None else int(account.client_number),
