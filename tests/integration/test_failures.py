@@ -1097,3 +1097,337 @@ def test_every_authorizer_error_response_is_the_retryable_503():
     assert failure["ResponseParameters"]["Headers"]["Retry-After"] == f"'{RETRY_AFTER_SECONDS}'"
     body = json.loads(failure["ResponseTemplates"]["application/json"])
     assert body["code"] == "service_unavailable" and set(body) == {"code", "message"}
+
+
+# --- every API function, every AWS service it calls -------------------------------------------
+# Each AWS call is translated where it is made (a storage module, or the module owning
+# the S3, Step Functions or SQS client): the HTTP adapter catches domain errors only. So
+# for each API function and each service its routes call, on a route that calls it: AWS
+# throttled or down is the retryable 503, IAM's refusal a 500 reported as AccessDenied
+# (its metric and an error log naming AWS's code), and any other refusal a 500 logged as
+# unhandled. The handlers run in-process (the emulated gateway calls each function's
+# `lambda_handler`), with the faults only on the route function's own calls.
+
+THROTTLED = {
+    "dynamodb": ("ThrottlingException", 400),
+    "s3": ("ServiceUnavailable", 503),  # S3 down
+    "stepfunctions": ("ThrottlingException", 400),
+    "sqs": ("RequestThrottled", 400),
+}
+DENIED = {"s3": "AccessDenied"}  # S3's spelling; the others say AccessDeniedException
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A route of an API function that calls `service` (`operations` of it); what it
+    answers when they fail: `throttled` (AWS throttled or down), `refused` (IAM's
+    AccessDenied, or any other error AWS answers)."""
+
+    function: str
+    service: str
+    operations: frozenset[str]
+    arrange: Callable[[Api], dict[str, Any]]
+    act: Callable[[Api, dict[str, Any]], Reply]
+    throttled: int = 503
+    refused: int = 500
+
+    @property
+    def name(self) -> str:
+        return f"{self.function}-{self.service}-{'+'.join(sorted(self.operations))}"
+
+
+def _get(path: str, token: str = "token") -> Callable[[Api, dict[str, Any]], Reply]:
+    return lambda api, s: api.call("GET", path.format(**s), token=s.get(token))
+
+
+def _recovery_reader(api: Api) -> dict[str, Any]:
+    case = _recovery_case(api)
+    return {**case, "headers": {"X-Recovery-Key": case["access_key"]}}
+
+
+DEPENDENCIES = [
+    Dependency(
+        "accounts",
+        "dynamodb",
+        frozenset({"GetItem"}),
+        lambda api: api.known_account(),
+        _get("/account"),
+    ),
+    Dependency(
+        "accounts",
+        "dynamodb",
+        frozenset({"Query"}),
+        lambda api: api.known_account(),
+        _get("/account/sessions"),
+    ),
+    Dependency(
+        "accounts",
+        "sqs",
+        frozenset({"SendMessage"}),
+        lambda api: {"email": fresh_email("dyn")},
+        lambda api, s: api.call(
+            "POST",
+            "/auth/register",
+            {"email": s["email"], "password": PASSWORD, "full_name": "T U", "locale": "en"},
+        ),
+    ),
+    Dependency(
+        "password_reset",
+        "dynamodb",
+        frozenset({"UpdateItem"}),
+        lambda api: {"login": fresh_email("dyn")},
+        lambda api, s: api.call("POST", "/password/forgot", {"login": s["login"]}),
+    ),
+    Dependency(
+        "password_reset",
+        "sqs",
+        frozenset({"SendMessage"}),
+        lambda api: {"login": fresh_email("dyn")},
+        lambda api, s: api.call("POST", "/password/forgot", {"login": s["login"]}),
+    ),
+    Dependency(
+        "contact_email",
+        "dynamodb",
+        frozenset({"GetItem"}),
+        lambda api: api.known_account(),
+        _get("/account/authorised-emails"),
+    ),
+    Dependency(
+        "contact_email",
+        "sqs",
+        frozenset({"SendMessage"}),
+        lambda api: api.account(),  # 5 sender confirmations an hour per account
+        lambda api, s: api.call(
+            "POST",
+            "/account/authorised-emails",
+            {"email": f"sender-{uuid.uuid4().hex[:12]}@example.com"},
+            token=s["token"],
+        ),
+    ),
+    Dependency(
+        "cession",
+        "dynamodb",
+        frozenset({"Query"}),
+        lambda api: api.known_account("owner"),
+        _get("/orders"),
+    ),
+    Dependency(
+        "cession",
+        "dynamodb",
+        frozenset({"GetItem"}),
+        _cession_ordered,
+        _get("/orders/{order_id}"),
+    ),
+    Dependency(
+        "cession",
+        "stepfunctions",
+        frozenset({"StartExecution"}),
+        _cession_ordered,
+        lambda api, s: api.call("POST", f"/orders/{s['order_id']}/activate", token=s["token"]),
+    ),
+    Dependency(
+        "cession",
+        "sqs",
+        frozenset({"SendMessage"}),
+        _cession_ordered,
+        lambda api, s: api.call("POST", f"/orders/{s['order_id']}/activate", token=s["token"]),
+    ),
+    # The answer is on the order before the branch is woken: a throttled wake-up only
+    # delays the outcome to the end of the window (clientarea.cession.workflow).
+    Dependency(
+        "cession",
+        "stepfunctions",
+        frozenset({"SendTaskSuccess"}),
+        _cession_activated,
+        lambda api, s: api.call("POST", "/cession/confirm", {"token": s["link"]}),
+        throttled=200,
+    ),
+    Dependency(
+        "support",
+        "dynamodb",
+        frozenset({"Query"}),
+        lambda api: api.known_account(),
+        _get("/tickets"),
+    ),
+    Dependency(
+        "support",
+        "dynamodb",
+        frozenset({"GetItem"}),
+        _ticket,
+        _get("/tickets/{number}"),
+    ),
+    # The acknowledgement of an access request is best effort once its ticket exists:
+    # a throttled queue skips it (clientarea.support.public_forms).
+    Dependency(
+        "support",
+        "sqs",
+        frozenset({"SendMessage"}),
+        lambda api: api.account(),
+        lambda api, s: api.call(
+            "POST",
+            "/support/access-requests",
+            {
+                "full_name": "Test User",
+                "address": "1 Main Street, Kyiv",
+                "phone": "+380 44 000 00 00",
+                "login_or_email": s["email"],
+                "message": "I lost my password and my mailbox.",
+            },
+        ),
+        throttled=201,
+    ),
+    Dependency(
+        "staff_support",
+        "dynamodb",
+        frozenset({"Query"}),
+        lambda api: {"staff": _staff(api)},
+        _get("/staff/tickets", "staff"),
+    ),
+    Dependency(
+        "staff_support",
+        "dynamodb",
+        frozenset({"GetItem"}),
+        _staff_ticket,
+        _get("/staff/tickets/{number}", "staff"),
+    ),
+    Dependency(
+        "staff_support",
+        "sqs",
+        frozenset({"SendMessage"}),
+        _staff_ticket,
+        lambda api, s: api.call(
+            "POST", f"/staff/tickets/{s['number']}/messages", {"message": "On it."}, s["staff"]
+        ),
+    ),
+    Dependency(
+        "recovery",
+        "dynamodb",
+        frozenset({"GetItem"}),
+        _recovery_reader,
+        lambda api, s: api.call(
+            "GET", f"/recovery/requests/{s['reference']}", None, None, s["headers"]
+        ),
+    ),
+    Dependency(
+        "recovery",
+        "s3",
+        frozenset({"ListObjectVersions"}),
+        _recovery_reader,
+        lambda api, s: api.call(
+            "GET", f"/recovery/requests/{s['reference']}", None, None, s["headers"]
+        ),
+    ),
+    Dependency(
+        "recovery",
+        "sqs",
+        frozenset({"SendMessage"}),
+        lambda api: {},
+        lambda api, s: api.call(
+            "POST",
+            "/recovery/requests",
+            __import__("tests.integration.test_recovery", fromlist=["x"]).application("nobody"),
+        ),
+    ),
+    Dependency(
+        "recovery_staff",
+        "dynamodb",
+        frozenset({"Query"}),
+        lambda api: {"staff": _staff(api, "admin")},
+        _get("/staff/recovery-requests", "staff"),
+    ),
+    Dependency(
+        "recovery_staff",
+        "dynamodb",
+        frozenset({"GetItem"}),
+        _recovery_under_review,
+        _get("/staff/recovery-requests/{reference}", "staff"),
+    ),
+    Dependency(
+        "recovery_staff",
+        "sqs",
+        frozenset({"SendMessage"}),
+        _recovery_under_review,
+        _decide("reject"),
+    ),
+    # The decision stands whatever S3 says of the documents' move (the requests/
+    # lifecycle rule is the backstop); a refused permission is reported all the same.
+    Dependency(
+        "recovery_staff",
+        "s3",
+        frozenset({"ListObjectVersions"}),
+        _recovery_under_review,
+        _decide("reject"),
+        throttled=200,
+        refused=200,
+    ),
+]
+KINDS = ["throttled", "denied", "broken"]
+
+
+def aws_refusal(kind: str, service: str, operation: str) -> ClientError:
+    if kind == "throttled":
+        code, status = THROTTLED[service]
+        return client_error(code, operation, status)
+    if kind == "denied":
+        return client_error(DENIED.get(service, "AccessDeniedException"), operation, 403)
+    return client_error("ValidationException", operation)  # a bug of ours
+
+
+def test_every_api_function_and_every_service_it_calls_are_covered():
+    functions = load_stack().functions()
+    api_functions = {functions[route.function].code_uri.name for route in load_stack().routes()}
+    covered = {(d.function, d.service) for d in DEPENDENCIES}
+    assert {function for function, _ in covered} == api_functions
+    assert {service for _, service in covered} == set(THROTTLED)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dependency", DEPENDENCIES, ids=lambda d: d.name)
+def test_an_aws_failure_in_each_dependency_of_each_api_function_is_answered_as_it_means(
+    shared_api, monkeypatch, capsys, caplog, dependency, kind
+):
+    from tests.integration.test_least_privilege import emitted_metrics, error_logs
+
+    # GIVEN what the route needs
+    api = shared_api
+    arranged = dependency.arrange(api)
+    api.drain()
+    # WHEN AWS refuses the route function's calls to the service
+    fault = Fault(
+        dependency.service,
+        dependency.operations,
+        lambda _n, op, _params: aws_refusal(kind, dependency.service, op),
+    )
+    capsys.readouterr()
+    caplog.clear()
+    with faults(monkeypatch, fault):
+        reply = dependency.act(api, arranged)
+    metrics, errors = emitted_metrics(capsys.readouterr().out), error_logs(caplog)
+    api.drain()
+    assert fault.fired, f"{dependency.name}: the route made no such call ({fault.log})"
+    expected = dependency.throttled if kind == "throttled" else dependency.refused
+    assert reply.status == expected, reply.body
+    if reply.status >= 500:  # the contract's shape, nothing of the cause
+        body = reply.json()
+        assert set(body) == {"code", "message"} and body["message"], body
+        assert dependency.service not in reply.body.decode().lower()
+    if kind == "throttled":
+        # THEN throttled or down: a retryable 503 (a warning, no alarm)
+        if expected == 503:
+            assert reply.json()["code"] == "service_unavailable"
+            assert int(reply.header("Retry-After")) >= 1
+            assert errors == []
+        assert "AccessDenied" not in metrics
+    elif kind == "denied":
+        # THEN IAM's refusal: reported as what it is, at error level, with its metric
+        if expected == 500:
+            assert reply.json()["code"] == "internal_error"
+        assert "AccessDenied" in metrics
+        refused_code = DENIED.get(dependency.service, "AccessDeniedException")
+        assert any(e.get("error_code") == refused_code for e in errors), errors
+    else:
+        # THEN any other refusal: a 500 logged as an error, not an AccessDenied
+        if expected == 500:
+            assert reply.json()["code"] == "internal_error"
+            assert any(e.get("msg") == "unhandled error" for e in errors), errors
+        assert "AccessDenied" not in metrics

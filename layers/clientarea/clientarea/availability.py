@@ -9,6 +9,8 @@ that a throttled transaction's cancellation would otherwise be mistaken for.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
@@ -18,6 +20,10 @@ from pynamodb.exceptions import PynamoDBException, TransactGetError, TransactWri
 from clientarea.errors import AWSRefused, DomainError, ServiceUnavailable
 
 RETRY_AFTER_SECONDS = 2
+
+# What an AWS call raises when it failed outright, whichever client made it (boto3's or
+# PynamoDB's): not a domain outcome such as a missing item, which its caller handles.
+AWS_ERRORS = (PynamoDBException, ClientError, BotoCoreError)
 
 # Error codes of a call refused as a whole: DynamoDB's, and those of SQS, SES and
 # Step Functions (the mail queue and the cession workflow sit behind API answers too).
@@ -69,6 +75,22 @@ def translate(exc: BaseException) -> DomainError:
     if is_transient(exc):
         return ServiceUnavailable(RETRY_AFTER_SECONDS)
     return AWSRefused(type(exc).__name__)
+
+
+def translated[**P, R](fn: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a function that calls AWS so that a failure leaves it as the domain error it
+    means (`translate`). Each storage module wraps its functions, and each module that
+    owns another service's client (S3, Step Functions, SQS) its calls: the HTTP adapter
+    sees domain errors only."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except AWS_ERRORS as exc:
+            raise translate(exc) from exc
+
+    return wrapper
 
 
 def is_transaction_conflict(exc: BaseException) -> bool:

@@ -3,8 +3,10 @@
 `create_app()` gives a Powertools REST resolver that answers every failure in the
 contract's shape: domain errors mapped once, by class, to `{code, message}` in the
 caller's language; validation errors as 422 with `errors`; oversized or non-JSON bodies
-as 413/415; AWS throttling or outages as 503 `service_unavailable` with Retry-After;
-and anything unexpected as a bare 500 that leaks nothing.
+as 413/415; and anything unexpected as a bare 500 that leaks nothing. AWS's own errors
+never reach it: the code that makes each call translates them (`availability.translated`)
+into ServiceUnavailable (503 with Retry-After) or AWSRefused (500; IAM's refusals reported
+as such).
 
 It also answers CORS, for every answer and the preflight alike: with the template's
 proxy integrations API Gateway passes a function's headers through unchanged, so a
@@ -13,7 +15,7 @@ browser can read an answer only if the function itself says its origin may.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
@@ -26,8 +28,6 @@ from aws_lambda_powertools.event_handler import (
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
-from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import PynamoDBException
 
 from clientarea import availability, cors, locales, refusals, replay, snapstart
 from clientarea.errors import (
@@ -178,19 +178,6 @@ def create_app(*, staff_only: bool = False) -> ClientareaResolver:
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain_error(exc: DomainError) -> Response[Any]:
         return _domain_answer(app, exc)
-
-    # AWS errors of the modules whose storage is not yet translated (clientarea.storage:
-    # tickets, recovery, cession, and the mail queue's SQS calls); goes with them.
-    @app.exception_handler([PynamoDBException, ClientError, BotoCoreError])  # type: ignore[untyped-decorator]
-    def _aws_error(exc: Exception) -> Response[Any]:
-        """A DynamoDB (or other AWS) call that failed outright: throttled or down is 503,
-        anything else is a bug (500), and a refused permission is reported as what it is.
-        Nothing was written by the failed call itself."""
-        if not availability.is_transient(exc):
-            return _refused_for_good(app, exc)
-        unavailable = ServiceUnavailable(availability.RETRY_AFTER_SECONDS)
-        unavailable.__cause__ = exc  # logged by its type
-        return cast("Response[Any]", _domain_error(unavailable))
 
     @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _validation_error(exc: RequestValidationError) -> Response[Any]:

@@ -32,6 +32,7 @@ def _sfn() -> SFNClient:
     return aws.boto3_session().client("stepfunctions")
 
 
+@availability.translated
 def start(order_id: str) -> None:
     """Start the order's execution; its name is the order id, so a second start of the
     same order is refused by Step Functions instead of running twice."""
@@ -50,12 +51,14 @@ def start(order_id: str) -> None:
 _GONE = frozenset({"InvalidToken", "TaskDoesNotExist", "TaskTimedOut"})
 
 
+@availability.translated
 def wake(task_token: str | None) -> None:
     """Wake a waiting branch. The decision is already on the order, so a branch that
     no longer waits is fine, and a throttled call only delays the outcome to the end of
     the window (logged, without the token). Anything else raises: a refused callback
     (AccessDenied) would leave every order waiting out its window without a word, so
-    the request fails instead and the refusal is counted and alarmed (clientarea.web)."""
+    the request fails instead (AWSRefused) and the refusal is counted and alarmed
+    (clientarea.web)."""
     if not task_token:
         return
     try:

@@ -6,7 +6,7 @@ import json
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from clientarea import aws, clock, config, telemetry
+from clientarea import availability, aws, clock, config, telemetry
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -72,21 +72,12 @@ def enqueue_json(queue_url: str, body: dict[str, Any]) -> None:
     _send(queue_url, json.dumps(body))
 
 
+@availability.translated  # a throttled queue is a 503, like any AWS call that failed
 def _send(queue_url: str, body: str) -> None:
     """One message, carrying the request's correlation id (clientarea.telemetry) so the
     consumer's log lines, down to the SES message id, name the request they came from."""
     attributes = telemetry.message_attributes()
-    try:
-        if attributes:
-            _sqs().send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)
-        else:
-            _sqs().send_message(QueueUrl=queue_url, MessageBody=body)
-    except Exception as exc:
-        # An AWS failure leaves as the domain error it means (a throttled queue is a 503).
-        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-        from clientarea import availability  # noqa: PLC0415 - the failure path only
-
-        if isinstance(exc, ClientError | BotoCoreError):
-            raise availability.translate(exc) from exc
-        raise
+    if attributes:
+        _sqs().send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)
+    else:
+        _sqs().send_message(QueueUrl=queue_url, MessageBody=body)

@@ -52,6 +52,7 @@ def _object_key(case: Any, slot: str) -> str:
     return f"{case.document_prefix}{case.reference}/{slot}"
 
 
+@availability.translated
 def latest_versions(case: Any) -> dict[str, dict[str, Any]]:
     """What S3 holds now for each slot of the case: the current version's id, size, ETag
     and upload time (ListObjectVersions: metadata only, no document is read)."""
@@ -155,6 +156,7 @@ def download_links(case: Any, held: dict[str, dict[str, Any]]) -> list[dict[str,
     return links
 
 
+@availability.translated  # what S3 refused is handled below; the network's failures are not
 def close_documents(case: Any) -> None:
     """Copy the decided case's documents, as frozen at submit, under `closed/` (the copy
     is created now, so the lifecycle rule's "days after creation" counts from the

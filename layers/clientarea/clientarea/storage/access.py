@@ -12,8 +12,8 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
+from clientarea.availability import translated
 from clientarea.storage.accounts import ACCOUNT, AccountModel, account_key
-from clientarea.storage.base import translated
 from clientarea.storage.unit_of_work import UnitOfWork
 
 

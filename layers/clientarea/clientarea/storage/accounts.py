@@ -37,8 +37,9 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from clientarea import config
+from clientarea.availability import translated
 from clientarea.errors import NotFound
-from clientarea.storage.base import Model, TableMeta, translated
+from clientarea.storage.base import Model, TableMeta
 from clientarea.storage.unit_of_work import UnitOfWork
 
 FIRST_CLIENT_NUMBER = 100_001

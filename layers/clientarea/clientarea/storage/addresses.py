@@ -16,6 +16,7 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 
+from clientarea.availability import translated
 from clientarea.errors import ConditionsFailed
 from clientarea.storage.accounts import (
     ACCOUNT,
@@ -28,7 +29,6 @@ from clientarea.storage.accounts import (
     email_claim_key,
     sender_claim_key,
 )
-from clientarea.storage.base import translated
 from clientarea.storage.unit_of_work import UnitOfWork
 
 OLD_EMAIL_CLAIM = "old email claim"

@@ -4,7 +4,7 @@ committed on, and the translation of AWS failures into domain errors.
 One storage module per aggregate (`accounts`, `sessions`, `tokens`, `throttling`, …)
 owns its PynamoDB models and key formats and is the only code that touches them;
 domain modules call its functions and see only `clientarea.errors`. A storage function
-that talks to AWS is wrapped in `translated`: throttled or down becomes
+that talks to AWS is wrapped in `availability.translated`: throttled or down becomes
 ServiceUnavailable (503, retry), anything else AWSRefused (500; IAM's refusals are
 reported as such by whoever answers, see `availability.is_access_denied`). Writes that
 span aggregates go through `clientarea.storage.unit_of_work`.
@@ -22,23 +22,18 @@ from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 
 import botocore.session
-from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.connection import Connection
 from pynamodb.connection.table import TableConnection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model as _PynamoDBModel
 from pynamodb.models import _ModelFuture
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from clientarea import availability, aws
-from clientarea.errors import Conflict, ServiceUnavailable
+from clientarea.errors import AWSRefused, Conflict, ServiceUnavailable
 
 _M = TypeVar("_M", bound=_PynamoDBModel)
 REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
-
-# What an AWS call raises when it failed outright (not a domain outcome such as a
-# missing item, which each storage function handles itself).
-AWS_ERRORS = (PynamoDBException, ClientError, BotoCoreError)
 
 
 class _SharedConnection(Connection):
@@ -86,19 +81,6 @@ class TableMeta:
 Meta = TableMeta  # the name other storage modules use
 
 
-def translated[**P, R](fn: Callable[P, R]) -> Callable[P, R]:
-    """Wrap a storage function so that an AWS failure leaves it as a domain error."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except AWS_ERRORS as exc:
-            raise availability.translate(exc) from exc
-
-    return wrapper
-
-
 @functools.cache
 def connection() -> Connection:
     """The low-level connection transactions are committed on, with the models' settings
@@ -142,9 +124,9 @@ def transaction() -> Iterator[TransactWrite]:
     capacity or an outage is ServiceUnavailable, and one that lost to a concurrent
     transaction is Conflict, because reading those as "the token was used" or "the
     state changed" would tell the user something false about a request that changed
-    nothing. A transaction IAM refused is raised as AWS's error itself (not a
-    TransactWriteError, which callers read as a failed condition: a 409 or "link used"
-    would hide it), for the handler to report as AccessDenied."""
+    nothing. A transaction IAM refused is AWSRefused (not a TransactWriteError, which
+    callers read as a failed condition: a 409 or "link used" would hide it), which the
+    HTTP adapter reports as AccessDenied (its `__cause__` is AWS's error)."""
     try:
         with TransactWrite(connection=connection()) as tx:
             yield tx
@@ -153,8 +135,8 @@ def transaction() -> Iterator[TransactWrite]:
             raise ServiceUnavailable(availability.RETRY_AFTER_SECONDS) from exc
         if availability.is_transaction_conflict(exc):
             raise Conflict from exc
-        if availability.is_access_denied(exc) and exc.cause is not None:
-            raise exc.cause from exc
+        if availability.is_access_denied(exc):
+            raise AWSRefused(type(exc.cause).__name__) from exc
         raise
 
 

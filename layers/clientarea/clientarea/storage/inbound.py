@@ -20,6 +20,7 @@ from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttri
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from clientarea import aws, clock, config
+from clientarea.availability import translated
 from clientarea.storage import base
 from clientarea.storage.base import Model
 from clientarea.storage.throttling import RateLimitModel
@@ -65,6 +66,7 @@ def raw_key(message_id: str) -> str:
     return f"{RAW_PREFIX}{message_id}"
 
 
+@translated
 def read_raw(message_id: str) -> bytes:
     """The mail as SES stored it."""
     obj = _s3().get_object(Bucket=config.mail_bucket(), Key=raw_key(message_id))
@@ -77,6 +79,7 @@ def _safe_name(filename: str) -> str:
     return slug[-100:] or "attachment"
 
 
+@translated
 def store_attachments(message_id: str, found: list[RawAttachment]) -> list[Attachment]:
     """Keys derive from the SES message id: a redelivery overwrites, never duplicates."""
     stored = []
@@ -100,6 +103,7 @@ def store_attachments(message_id: str, found: list[RawAttachment]) -> list[Attac
     return stored
 
 
+@translated
 def already_handled(message_id: str) -> bool:
     try:
         InboundMailModel.get(_key(message_id), "inbound", consistent_read=True)
@@ -127,6 +131,7 @@ def claim(message_id: str, result: str) -> TransactionStep:
     return add
 
 
+@translated
 def first_auto_reply(sender: str, interval: timedelta) -> bool:
     """A conditional put on `support_auto_reply#<hashed sender>`: true for the first
     caller in `interval`, however many intakes run at once."""

@@ -21,6 +21,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.transactions import TransactWrite
 
 from clientarea import clock, config
+from clientarea.availability import translated
 from clientarea.errors import CessionPending, InvalidOrderState, NotFound, TokenInvalid
 from clientarea.storage import services as service_store
 from clientarea.storage.base import Model, transaction
@@ -100,6 +101,7 @@ class OrderModel(Model):
 # --- orders -----------------------------------------------------------------------------
 
 
+@translated
 def get_order(order_id: str) -> OrderModel:
     """The order as it is now (a consistent read); NotFound for a malformed or unknown
     id alike."""
@@ -111,11 +113,13 @@ def get_order(order_id: str) -> OrderModel:
         raise NotFound from exc
 
 
+@translated
 def refresh(order: OrderModel) -> None:
     """Read the order again (consistently), in place."""
     order.refresh(consistent_read=True)
 
 
+@translated
 def orders_of(client_number: int, *, statuses: Sequence[str] = ()) -> list[OrderModel]:
     """The orders where `client_number` is the owner or the recipient (from the indexes,
     which may lag a write by milliseconds), only those in `statuses` if given."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 from base64 import b32encode
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pynamodb.attributes import (
@@ -26,6 +26,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.transactions import TransactWrite
 
 from clientarea import clock, config
+from clientarea.availability import translated
 from clientarea.errors import InvalidRecoveryState, NotFound
 from clientarea.storage.accounts import AccountModel, ClaimModel
 from clientarea.storage.base import Model, ProjectedTransactGet, connection, transaction
@@ -127,14 +128,16 @@ def audit_entry(
     )
 
 
+@translated
 def append_audit(entry: RecoveryAuditModel) -> None:
     """Write one entry on its own (a step that changes no case: staff viewing one)."""
     entry.save(condition=RecoveryAuditModel.entry.does_not_exist())
 
 
-def audit_entries(reference: str) -> Iterator[RecoveryAuditModel]:
+@translated
+def audit_entries(reference: str) -> list[RecoveryAuditModel]:
     """The case's audit trail, oldest first."""
-    return RecoveryAuditModel.query(reference)
+    return list(RecoveryAuditModel.query(reference))
 
 
 # --- cases ------------------------------------------------------------------------------
@@ -146,6 +149,7 @@ def new_reference() -> str:
     return "RC-" + b32encode(secrets.token_bytes(10)).decode()[:10]
 
 
+@translated
 def get_case(reference: str) -> RecoveryRequestModel:
     """The case as it is now (a consistent read); NotFound for a malformed or unknown
     reference alike."""
@@ -157,9 +161,10 @@ def get_case(reference: str) -> RecoveryRequestModel:
         raise NotFound from exc
 
 
-def cases_in_status(status: str) -> Iterator[RecoveryRequestModel]:
+@translated
+def cases_in_status(status: str) -> list[RecoveryRequestModel]:
     """Cases in one status, oldest first (the index's projection: no key digest)."""
-    return RecoveryRequestModel.by_status.query(status)
+    return list(RecoveryRequestModel.by_status.query(status))
 
 
 def open_case(reference: str, entry: RecoveryAuditModel, **attributes: Any) -> RecoveryRequestModel:
@@ -250,6 +255,7 @@ def _transition(
 # --- account hints ------------------------------------------------------------------------
 
 
+@translated
 def hint_owners(
     number_key: str, login_key: str, email_key: str, attributes: tuple[str, ...]
 ) -> list[tuple[str, int | None]]:

@@ -11,7 +11,6 @@ and removed in the one that closes it.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -20,6 +19,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
 from clientarea import config
+from clientarea.availability import translated
 from clientarea.errors import NotFound
 from clientarea.storage.base import Model
 from clientarea.storage.base import TableMeta as _Meta
@@ -71,6 +71,7 @@ class ServiceModel(Model):
 # --- services ---------------------------------------------------------------------------
 
 
+@translated
 def get_service(service_id: str) -> ServiceModel:
     """The service as it is now (a consistent read); NotFound if there is none."""
     try:
@@ -79,16 +80,19 @@ def get_service(service_id: str) -> ServiceModel:
         raise NotFound from exc
 
 
-def services_of(client_number: int) -> Iterator[ServiceModel]:
+@translated
+def services_of(client_number: int) -> list[ServiceModel]:
     """The services `client_number` holds (from the index)."""
-    return ServiceModel.by_owner.query(int(client_number))
+    return list(ServiceModel.by_owner.query(int(client_number)))
 
 
+@translated
 def owners_of_domain(domain: str) -> set[int]:
     """Every client number holding a service on `domain` (normalised; from the index)."""
     return {int(item.owner_client_number) for item in ServiceModel.by_domain.query(domain)}
 
 
+@translated
 def create_service(**attributes: Any) -> ServiceModel:
     """Store a new service under a new id."""
     item = ServiceModel(f"svc-{secrets.token_hex(8)}", **attributes)

@@ -19,8 +19,9 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from pynamodb.transactions import TransactGet
 
 from clientarea import config
+from clientarea.availability import translated
 from clientarea.storage.accounts import AccountModel, account_key
-from clientarea.storage.base import Model, TableMeta, connection, translated
+from clientarea.storage.base import Model, TableMeta, connection
 from clientarea.storage.unit_of_work import UnitOfWork
 
 SESSION = "session"

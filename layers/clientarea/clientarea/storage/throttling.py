@@ -12,7 +12,8 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from clientarea import config
-from clientarea.storage.base import Model, TableMeta, translated
+from clientarea.availability import translated
+from clientarea.storage.base import Model, TableMeta
 from clientarea.storage.unit_of_work import UnitOfWork
 
 ATTEMPTS = "attempts"

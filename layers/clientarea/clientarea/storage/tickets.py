@@ -20,7 +20,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
-from clientarea import config
+from clientarea import availability, config
 from clientarea.errors import Conflict, NotFound, TicketClosed
 from clientarea.statuses import TicketStatus
 from clientarea.storage import base
@@ -159,11 +159,11 @@ def _ticket(item: TicketModel) -> Ticket:
     )
 
 
+@availability.translated
 def get(number: str) -> Ticket:
     """The ticket `number` names (without its messages); NotFound unless `number` is
     exactly a canonical ticket number of a stored ticket."""
-    found = canonical(number)
-    if found is None:
+    if (found := canonical(number)) is None:
         raise NotFound
     try:
         return _ticket(TicketModel.get(ticket_key(found), "ticket", consistent_read=True))
@@ -171,27 +171,29 @@ def get(number: str) -> Ticket:
         raise NotFound from exc
 
 
+@availability.translated
 def messages(number: str) -> list[Message]:
     """A ticket's messages, oldest first."""
     items = TicketMessageModel.query(
-        ticket_key(number),
-        TicketMessageModel.sk.startswith("message#"),
-        consistent_read=True,
+        ticket_key(number), TicketMessageModel.sk.startswith("message#"), consistent_read=True
     )
     return [_message(item) for item in items]
 
 
+@availability.translated
 def of_client(client_number: int) -> list[Ticket]:
     """A client's tickets, most recently active first."""
     items = TicketModel.by_client.query(int(client_number), scan_index_forward=False)
     return [_ticket(item) for item in items]
 
 
+@availability.translated
 def in_status(status: TicketStatus) -> list[Ticket]:
     """The tickets in one status, oldest activity first."""
     return [_ticket(item) for item in TicketModel.by_status.query(str(status))]
 
 
+@availability.translated
 def allocate_number() -> str:
     counter = TicketCounterModel("counter#ticket", "counter")
     counter.update(actions=[TicketCounterModel.value.add(1)])
@@ -280,6 +282,7 @@ def append(
         raise TicketClosed from exc
 
 
+@availability.translated
 def close(number: str, owner: int, at: datetime) -> None:
     """Mark the ticket closed, provided it is still `owner`'s (else NotFound: another
     client's ticket looks exactly like no ticket)."""

@@ -13,7 +13,8 @@ from pynamodb.attributes import MapAttribute, TTLAttribute, UnicodeAttribute, UT
 from pynamodb.exceptions import DoesNotExist
 
 from clientarea import config
-from clientarea.storage.base import Model, TableMeta, translated
+from clientarea.availability import translated
+from clientarea.storage.base import Model, TableMeta
 from clientarea.storage.unit_of_work import UnitOfWork
 
 LINK = "link"
