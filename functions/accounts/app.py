@@ -1,7 +1,5 @@
 """Accounts and sessions: /auth/* and /account (API.md, "Accounts and sessions")."""
 
-from __future__ import annotations
-
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split

@@ -14,8 +14,6 @@ permission), but that is no passing throttle: it is logged at error level and co
 as AccessDenied, which has an alarm of its own; a throttle is a warning.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from clientarea import startup  # first: pauses the garbage collector during init

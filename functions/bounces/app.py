@@ -5,8 +5,6 @@ Partial batch failures: a message that cannot be read or recorded goes back to t
 queue, and to its dead-letter queue after the redrive limit; its neighbours are done.
 """
 
-from __future__ import annotations
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from clientarea import bounces, sqs_batch, telemetry

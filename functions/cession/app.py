@@ -1,8 +1,6 @@
 """Services, orders and cession: /services, /orders, /cession/* (API.md, "Services,
 orders and cession")."""
 
-from __future__ import annotations
-
 from clientarea import startup  # first: pauses the garbage collector during init
 from clientarea.statuses import OrderStatus
 

@@ -1,8 +1,6 @@
 """Contact email and authorised senders: /account/email-change*, /account/authorised-emails
 (API.md, "Contact email")."""
 
-from __future__ import annotations
-
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split

@@ -3,8 +3,6 @@ this function with the receipt (verdicts, recipients, message id). What the mail
 becomes is decided in `clientarea.intake.decisions`. The inbound SES message id is the
 correlation id of everything it causes (the ticket, an auto-reply)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from clientarea import startup  # first: pauses the garbage collector during init

@@ -12,8 +12,6 @@ A mail to an address that hard-bounced or drew a complaint is not sent at all
 (clientarea.bounces): logged by kind, counted as MailSuppressed, and done with.
 """
 
-from __future__ import annotations
-
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split

@@ -1,7 +1,5 @@
 """Password reset: /password/* (API.md, "Password reset")."""
 
-from __future__ import annotations
-
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split

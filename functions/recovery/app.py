@@ -5,13 +5,11 @@ followed with its reference and the access key shown once at creation (header
 `X-Recovery-Key`). Staff routes live in `staff.py`, a function with other rights.
 """
 
-from __future__ import annotations
-
 from clientarea import startup  # first: pauses the garbage collector during init
 from clientarea.statuses import RecoveryStatus
 
 # isort: split
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -120,7 +118,7 @@ class RecoveryApplication(Shape):
     channel: Literal["e_signature", "scanned_documents", "post"]
 
     @model_validator(mode="after")
-    def _fits_the_applicant_type(self) -> RecoveryApplication:
+    def _fits_the_applicant_type(self) -> Self:
         if self.channel not in recovery_rules.accepted_channels(self.applicant_type):
             raise ValueError(f"channel {self.channel} is not accepted for {self.applicant_type}")
         if self.applicant_type == "legal_entity" and not (

@@ -7,13 +7,11 @@ differ: it may change an account's contact email and read the documents, which t
 public applicant routes must never be able to do.
 """
 
-from __future__ import annotations
-
 from clientarea import startup  # first: pauses the garbage collector during init
 from clientarea.statuses import RecoveryStatus
 
 # isort: split
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -101,7 +99,7 @@ class StaffRecoveryDecision(Shape):
     reason: Annotated[str, Field(max_length=2000)] = ""
 
     @model_validator(mode="after")
-    def _rejection_says_why(self) -> StaffRecoveryDecision:
+    def _rejection_says_why(self) -> Self:
         if self.decision == "reject" and not self.reason.strip():
             raise ValueError("a rejection must give the applicant a reason")
         return self

@@ -6,8 +6,6 @@ Nothing here returns a client's profile: a ticket view names the client by numbe
 only, and the product view is `[{service_id, product, domain, status}]`.
 """
 
-from __future__ import annotations
-
 from clientarea import startup  # first: pauses the garbage collector during init
 from clientarea.statuses import TicketStatus
 

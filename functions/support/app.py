@@ -1,7 +1,5 @@
 """Support for clients and the public: /tickets and /support/* (API.md, "Support")."""
 
-from __future__ import annotations
-
 from clientarea import startup  # first: pauses the garbage collector during init
 from clientarea.statuses import TicketStatus
 

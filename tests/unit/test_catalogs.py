@@ -235,7 +235,7 @@ def test_a_sixth_language_is_one_more_catalog(german: Path) -> None:
 
 
 EVERY_WORD = """
-import dataclasses, json, sys
+import json, sys
 from clientarea import locales
 from clientarea.recovery import forms as recovery_forms
 from clientarea.mail.rendering import render
@@ -244,7 +244,7 @@ variants = json.load(sys.stdin)
 texts = recovery_forms.catalogue("de")
 print(json.dumps({
     "mails": [
-        [kind, params, dataclasses.asdict(render(kind, "de", params))]
+        [kind, params, render(kind, "de", params)._asdict()]
         for kind, params in variants
     ],
     "messages": {

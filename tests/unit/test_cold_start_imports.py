@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import cold_start  # noqa: E402
 import lambda_env  # noqa: E402
 
-from tests.support.handlers import loaded_modules  # noqa: E402
+from tests.support.handlers import loaded_modules, run_in_function  # noqa: E402
 
 # Imported on first use by the requests that need them (the bench's informational
 # "deferred ms"), then what our own code defers: the catalogues' TOML parser, the mail
@@ -40,3 +40,26 @@ def test_a_handler_leaves_to_first_use_what_few_requests_need(
     loaded = loaded_modules(function)
     expected = OWN.get(function.logical_id, set())
     assert {m for m in FIRST_USE if m in loaded} == expected
+
+
+# Each `@dataclass` compiles its generated methods when the class is made: 0.3-0.55 ms
+# of CPU per class at init, against 0.06-0.11 ms for a `typing.NamedTuple`. Twelve of
+# them were 0.03-0.05x of `import boto3` on an API function's import, the margin its
+# budget needed (docs/cold-start.md). Our value types on a handler's import path are
+# NamedTuples; a dataclass made at init is a regression even before the bench sees it.
+COUNT_DATACLASSES = """
+import dataclasses, json
+made = []
+process = dataclasses._process_class
+def counted(cls, *args, **kwargs):
+    made.append(f"{cls.__module__}.{cls.__qualname__}")
+    return process(cls, *args, **kwargs)
+dataclasses._process_class = counted
+import %s
+print(json.dumps([name for name in made if name.startswith(("clientarea.", "app."))]))
+"""
+
+
+@pytest.mark.parametrize("function", USER_FACING, ids=lambda f: f.logical_id)
+def test_a_handler_makes_no_dataclass_of_ours_at_init(function: lambda_env.Function) -> None:
+    assert run_in_function(function, COUNT_DATACLASSES % function.module) == []

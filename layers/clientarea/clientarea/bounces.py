@@ -34,11 +34,10 @@ notification envelope. Identity notifications (`notificationType` instead of
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from clientarea import clock
 from clientarea.storage import addresses
@@ -55,8 +54,7 @@ class Outcome(StrEnum):
     IGNORED = "ignored"  # a transient bounce, or another kind of event
 
 
-@dataclass(frozen=True)
-class Feedback:
+class Feedback(NamedTuple):
     """One SES event: what happened, to which recipients, when."""
 
     kind: str  # SES's eventType: Bounce, Complaint, Delivery, …

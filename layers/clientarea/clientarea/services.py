@@ -11,10 +11,7 @@ still be listed under its previous owner for that long. Decisions are never take
 an index read: `get()` reads the item itself, consistently.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from clientarea import clock
 from clientarea.statuses import ServiceStatus
@@ -23,8 +20,7 @@ from clientarea.storage import services as store
 MAX_DOMAIN_LENGTH = 253
 
 
-@dataclass(frozen=True)
-class Service:
+class Service(NamedTuple):
     service_id: str
     owner_client_number: int
     product: str

@@ -28,9 +28,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from clientarea import clock, config, tokens
 from clientarea.errors import ConditionsFailed, DomainError, NotFound, Unauthorized
@@ -51,8 +50,7 @@ USER_AGENT_MAX = 256
 _SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-@dataclass(frozen=True)
-class Principal:
+class Principal(NamedTuple):
     """Who is calling: what the authorizer hands to the functions."""
 
     client_number: int
@@ -61,8 +59,7 @@ class Principal:
     session_digest: str
 
 
-@dataclass(frozen=True)
-class NewSession:
+class NewSession(NamedTuple):
     token: str
     expires_at: datetime
     item: SessionModel

@@ -17,8 +17,7 @@ passwords, and a lost account goes through manual recovery.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from clientarea import clock, passwords
 from clientarea.accounts import identity, login
@@ -35,8 +34,7 @@ if TYPE_CHECKING:
 _STAFF = sorted(STAFF_ROLES)
 
 
-@dataclass(frozen=True)
-class StaffMember:
+class StaffMember(NamedTuple):
     """What the operator sees of a staff account (never its password hash)."""
 
     client_number: int
@@ -47,7 +45,7 @@ class StaffMember:
     created_at: str
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
 def _member(account: AccountModel) -> StaffMember:

@@ -24,9 +24,8 @@ target address, shared by every route, and one per client IP: `may_mail_unasked`
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from clientarea import clock, config, telemetry
 from clientarea.errors import RateLimited
@@ -36,8 +35,7 @@ if TYPE_CHECKING:
     from clientarea.storage.unit_of_work import Transaction
 
 
-@dataclass(frozen=True)
-class Limit:
+class Limit(NamedTuple):
     name: str
     max_hits: int
     window_seconds: int
@@ -64,8 +62,7 @@ def counter_key(limit: Limit, key: str) -> tuple[str, int]:
     return _key(limit, key, index), remaining
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One counted attempt: `give_back` un-counts it, in the caller's transaction, once
     the attempt turned out to be one the limit is not about (a successful login)."""
 
@@ -103,8 +100,7 @@ def _count(limit: Limit, key: str) -> tuple[bool, Hit]:
 # --- consecutive failures (login) ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ConsecutiveLimit:
+class ConsecutiveLimit(NamedTuple):
     """At most `per_window` attempts per fixed window of `window_seconds`, and at most
     `consecutive` in a row, until a success (or a password reset) clears the item.
 

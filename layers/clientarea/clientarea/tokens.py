@@ -18,10 +18,9 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from clientarea import clock, config, throttling
 from clientarea.errors import TokenInvalid
@@ -64,15 +63,13 @@ def split(token: object) -> tuple[str, str] | None:
     return subject, secret
 
 
-@dataclass(frozen=True)
-class IssuedToken:
+class IssuedToken(NamedTuple):
     token: str
     expires_at: datetime
     lifetime: timedelta  # what the link's mail says it is valid for
 
 
-@dataclass(frozen=True)
-class ValidToken:
+class ValidToken(NamedTuple):
     """A token that checked out; `item` is what a consuming transaction deletes."""
 
     purpose: Purpose

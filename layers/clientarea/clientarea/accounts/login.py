@@ -14,8 +14,7 @@ the same rule. A count is kept a year after its last attempt.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from clientarea import config, passwords, sessions, telemetry, throttling
 from clientarea.accounts.identity import AccountStatus, claim_key_for
@@ -111,8 +110,7 @@ def logout(principal: sessions.Principal) -> None:
     sessions.end(principal)
 
 
-@dataclass(frozen=True)
-class Reauthenticated:
+class Reauthenticated(NamedTuple):
     """A current password that checked out; its counted attempt is still to be settled."""
 
     attempts: str

@@ -54,12 +54,9 @@ party: a resend supersedes). The task tokens never leave the order item: not in 
 link, a response or a log.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from clientarea import clock, tokens
 from clientarea.errors import Forbidden, InvalidOrderState, NotFound, TokenInvalid
@@ -75,7 +72,7 @@ class Party(StrEnum):
     RECIPIENT = "recipient"
 
     @property
-    def other(self) -> Party:
+    def other(self) -> "Party":
         return Party.RECIPIENT if self is Party.OWNER else Party.OWNER
 
 
@@ -100,14 +97,12 @@ _ALLOWED: dict[OrderStatus, frozenset[Action]] = {
 # --- views ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PartyView:
+class PartyView(NamedTuple):
     client_number: int
     confirmed_at: str | None
 
 
-@dataclass(frozen=True)
-class Order:
+class Order(NamedTuple):
     """An order as both parties see it (API.md: "An order is …")."""
 
     order_id: str
@@ -128,15 +123,14 @@ class Order:
             "product": self.product,
             "domain": self.domain,
             "status": self.status,
-            "owner": vars(self.owner),
-            "recipient": vars(self.recipient),
+            "owner": self.owner._asdict(),
+            "recipient": self.recipient._asdict(),
             "created_at": self.created_at,
             "expires_at": self.expires_at,
         }
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     order_id: str
     party: str
     status: str

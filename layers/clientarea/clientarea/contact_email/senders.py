@@ -22,11 +22,8 @@ names the client number only (the account holder's typed name is not proof of an
 to that mailbox) and counts against the address's unasked-mail budget.
 """
 
-from __future__ import annotations
-
-from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from clientarea import clock, throttling, tokens
 from clientarea.accounts import identity
@@ -59,14 +56,13 @@ def sender_requests_per_account() -> throttling.Limit:
     return throttling.Limit("sender_links_account", SENDER_REQUESTS_PER_ACCOUNT_PER_HOUR, 3600)
 
 
-@dataclass(frozen=True)
-class AuthorisedEmail:
+class AuthorisedEmail(NamedTuple):
     email: str
     added_at: str
     status: str
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
 def _entry(raw: dict[str, Any]) -> AuthorisedEmail:

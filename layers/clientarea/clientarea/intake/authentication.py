@@ -8,16 +8,14 @@ proves only the From header's domain.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from email.utils import getaddresses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from clientarea.intake.parsing import ParsedMail
 
 
-@dataclass(frozen=True)
-class Verdicts:
+class Verdicts(NamedTuple):
     """SES's receipt verdicts: PASS, FAIL, GRAY or PROCESSING_FAILED each."""
 
     spf: str = "GRAY"
@@ -40,8 +38,7 @@ class Verdicts:
         return "PASS" in (self.spf, self.dmarc) and not self.probably_forged()
 
 
-@dataclass(frozen=True)
-class Envelope:
+class Envelope(NamedTuple):
     """What SES tells about a mail besides its bytes."""
 
     message_id: str

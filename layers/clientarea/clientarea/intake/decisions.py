@@ -30,9 +30,8 @@ A redelivered mail (same SES message id) changes nothing twice (`clientarea.stor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from clientarea import config, throttling
 from clientarea.accounts import identity, senders
@@ -53,8 +52,7 @@ from clientarea.support.views import Channel, Department, Origin
 AUTO_REPLY_INTERVAL = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     result: str  # ticket_opened, message_added, auto_replied, ignored_*, duplicate
     number: str | None = None
 

@@ -5,12 +5,12 @@ to be answered). Pure: no AWS, no clock."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from html.parser import HTMLParser
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from clientarea import config
 from clientarea.intake.language import guess_language
@@ -38,15 +38,13 @@ _AUTOMATIC_LOCALS = frozenset(
 PLAIN_MESSAGE_ID = re.compile(r"<[!#-;=?-~]{1,250}@[!#-;=?-Z^-~]{1,250}>")
 
 
-@dataclass(frozen=True)
-class RawAttachment:
+class RawAttachment(NamedTuple):
     filename: str
     content_type: str
     data: bytes
 
 
-@dataclass(frozen=True)
-class ParsedMail:
+class ParsedMail(NamedTuple):
     sender: str  # the From address, "" when there is not exactly one well-formed one
     sender_name: str
     subject: str
@@ -54,7 +52,7 @@ class ParsedMail:
     message_id: str
     language: str
     automatic: bool
-    attachments: list[RawAttachment] = field(default_factory=list)
+    attachments: Sequence[RawAttachment] = ()
 
 
 class _TextOfHtml(HTMLParser):

@@ -24,9 +24,8 @@ from __future__ import annotations
 import functools
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 from markupsafe import escape
@@ -49,8 +48,7 @@ KINDS: frozenset[str] = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class RenderedMail:
+class RenderedMail(NamedTuple):
     subject: str
     text: str
     html: str

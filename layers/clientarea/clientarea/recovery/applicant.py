@@ -10,14 +10,11 @@ constant time); an unknown reference and a wrong key are the same 404, and each
 failure counts against the caller's address like a guessed link token.
 """
 
-from __future__ import annotations
-
 import contextlib
 import hmac
 import re
-from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from clientarea import clock, config, services, telemetry, throttling, tokens
 from clientarea.accounts import identity
@@ -36,8 +33,7 @@ def requests_per_ip() -> throttling.Limit:
     return throttling.Limit("recovery_requests_ip", config.ip_requests_per_hour(), 3600)
 
 
-@dataclass(frozen=True)
-class Application:
+class Application(NamedTuple):
     """What an applicant states (already validated for shape by the handler)."""
 
     account_hint: str
@@ -50,16 +46,14 @@ class Application:
     company_code: str | None = None
 
 
-@dataclass(frozen=True)
-class Created:
+class Created(NamedTuple):
     reference: str
     access_key: str
     status: str
     uploads: list[dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class ApplicantView:
+class ApplicantView(NamedTuple):
     reference: str
     status: str
     applicant_type: str
@@ -72,7 +66,7 @@ class ApplicantView:
     decision_reason: str | None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
 def create(application: Application, *, locale: str, client_ip: str) -> Created:

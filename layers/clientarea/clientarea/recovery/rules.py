@@ -18,11 +18,8 @@ application (texts and DOCX) `clientarea.recovery.forms`, the items
 `clientarea.storage.recovery`.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from clientarea import config
 from clientarea.recovery import forms
@@ -43,8 +40,7 @@ class Channel(StrEnum):
     POST = "post"
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
     """One document an applicant uploads; optional slots are "if you have it"."""
 
     name: str

@@ -1,7 +1,5 @@
 """The answers about an account that more than one function gives."""
 
-from __future__ import annotations
-
 from clientarea.schema.base import Answer
 from clientarea.schema.fields import Timestamp
 

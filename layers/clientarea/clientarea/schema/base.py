@@ -5,8 +5,6 @@ request of a route that takes or answers it): a function's cold start does not b
 every model of every route it serves (make bench, issue 16).
 """
 
-from __future__ import annotations
-
 from pydantic import BaseModel, ConfigDict
 
 

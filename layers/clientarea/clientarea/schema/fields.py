@@ -4,8 +4,6 @@ mypy cannot read the field types built at run time (pydantic Annotated types ret
 the builders below): the fields that use them carry ignore[valid-type].
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 

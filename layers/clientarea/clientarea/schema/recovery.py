@@ -1,7 +1,5 @@
 """The recovery case views the applicant's and the staff's functions share."""
 
-from __future__ import annotations
-
 from clientarea.schema.base import Answer
 from clientarea.schema.fields import Timestamp
 

@@ -8,8 +8,6 @@ error answer refers to the one `Error` schema; the codes a status can carry for 
 operation are listed in its description and as one example each.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import Any
 

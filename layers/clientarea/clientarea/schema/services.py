@@ -1,7 +1,5 @@
 """A client's services and orders, as the client and staff see them."""
 
-from __future__ import annotations
-
 from clientarea.schema.base import Answer
 from clientarea.statuses import ServiceStatus
 

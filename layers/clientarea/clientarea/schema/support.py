@@ -1,7 +1,5 @@
 """The ticket views the client's and the staff's support functions share."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from clientarea.schema.base import Answer

@@ -27,6 +27,8 @@ from clientarea.storage.throttling import RateLimitModel
 from clientarea.support.views import Attachment
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from mypy_boto3_s3 import S3Client
     from pynamodb.transactions import TransactWrite
 
@@ -80,7 +82,7 @@ def _safe_name(filename: str) -> str:
 
 
 @translated
-def store_attachments(message_id: str, found: list[RawAttachment]) -> list[Attachment]:
+def store_attachments(message_id: str, found: Sequence[RawAttachment]) -> list[Attachment]:
     """Keys derive from the SES message id: a redelivery overwrites, never duplicates."""
     stored = []
     for index, attachment in enumerate(found, start=1):

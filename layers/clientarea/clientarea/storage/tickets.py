@@ -5,7 +5,6 @@ the domain's Conflict or TicketClosed, never an overwrite."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -208,7 +207,7 @@ def _message_item(number: str, message: Message) -> TicketMessageModel:
         author=message.author,
         channel=message.channel,
         body=message.body,
-        attachments=[asdict(a) for a in message.attachments],  # with `key`: stored, not shown
+        attachments=[a._asdict() for a in message.attachments],  # with `key`: stored, not shown
         created_at=message.created_at,
     )
 

@@ -7,7 +7,6 @@ ticket is NotFound, exactly as a nonexistent one.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from clientarea import clock, services
@@ -38,7 +37,7 @@ def _owned(client_number: int, number: str) -> Ticket:
 
 def get_for_client(client_number: int, number: str) -> Ticket:
     ticket = _owned(client_number, number)
-    return dataclasses.replace(ticket, messages=stored.messages(ticket.number))
+    return ticket._replace(messages=stored.messages(ticket.number))
 
 
 def list_for_client(client_number: int) -> list[Ticket]:
@@ -118,5 +117,5 @@ def close(client_number: int, number: str) -> Ticket:
     if ticket.status != TicketStatus.CLOSED:
         now = clock.now()
         stored.close(ticket.number, int(client_number), now)
-        ticket = dataclasses.replace(ticket, status=str(TicketStatus.CLOSED), updated_at=now)
-    return dataclasses.replace(ticket, messages=stored.messages(ticket.number))
+        ticket = ticket._replace(status=str(TicketStatus.CLOSED), updated_at=now)
+    return ticket._replace(messages=stored.messages(ticket.number))

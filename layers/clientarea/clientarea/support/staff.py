@@ -8,7 +8,6 @@ projection that the staff function's IAM policy also enforces.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from clientarea import config, locales, services
@@ -31,7 +30,7 @@ def queue(status: TicketStatus) -> list[Ticket]:
 
 def get_for_staff(number: str) -> Ticket:
     ticket = stored.get(number)
-    return dataclasses.replace(ticket, messages=stored.messages(ticket.number))
+    return ticket._replace(messages=stored.messages(ticket.number))
 
 
 def staff_reply(number: str, body: str) -> Message:

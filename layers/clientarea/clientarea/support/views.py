@@ -25,13 +25,11 @@ Staff views carry the ticket and its messages, never the client's profile: no
 name, email, phone or address of the account (API.md, "Support").
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from clientarea import aws, clock, config
 
@@ -63,8 +61,7 @@ class Channel(StrEnum):
     EMAIL = "email"
 
 
-@dataclass(frozen=True)
-class Attachment:
+class Attachment(NamedTuple):
     filename: str
     content_type: str
     size: int
@@ -75,14 +72,13 @@ class Attachment:
         return {"filename": self.filename, "content_type": self.content_type, "size": self.size}
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
     message_id: str
     author: str
     channel: str
     body: str
     created_at: datetime
-    attachments: list[Attachment] = field(default_factory=list)
+    attachments: Sequence[Attachment] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -95,8 +91,7 @@ class Message:
         }
 
 
-@dataclass(frozen=True)
-class Ticket:
+class Ticket(NamedTuple):
     number: str
     client_number: int | None
     department: str
@@ -106,7 +101,7 @@ class Ticket:
     service_id: str | None
     created_at: datetime
     updated_at: datetime
-    messages: list[Message] = field(default_factory=list)
+    messages: Sequence[Message] = ()
     applicant: dict[str, str] | None = None
     claimed_client_number: int | None = None
     # Unattached tickets only: where (and in which language) a staff reply is mailed.
