@@ -65,6 +65,13 @@ class ApiClient:
         headers: dict[str, str] | None = None,
         ip: str = TEST_IP,
     ) -> Reply:
+        body = encode_body(json, raw)
+        return self.send(method, path, body, request_headers(token, headers, body is not None), ip)
+
+    def send(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str], ip: str
+    ) -> Reply:
+        """One request as it goes out: its body and all its headers made."""
         raise NotImplementedError
 
     def mails(self, to: str, *, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
@@ -151,21 +158,10 @@ class InProcessClient(ApiClient):
         self.deployment = deployment
         self.drain = drain
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        raw: bytes | None = None,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-        ip: str = TEST_IP,
+    def send(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str], ip: str
     ) -> Reply:
-        body = encode_body(json, raw)
-        response = self.deployment.api.handle(
-            method, path, request_headers(token, headers, body is not None), body, ip
-        )
+        response = self.deployment.api.handle(method, path, headers, body, ip)
         if self.drain:
             self.deployment.queues.drain()
         return Reply(response.status, response.headers, response.body)
@@ -213,29 +209,19 @@ class DirectClient(ApiClient):
             self._modules[function] = load_module(spec, f"tests_direct.{function}")
         return self._modules[function].lambda_handler
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        raw: bytes | None = None,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-        ip: str = TEST_IP,
+    def send(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str], ip: str
     ) -> Reply:
         from chalice.local import LambdaContext
 
         route = self._routes[(method, path)]
         assert not route.authorized, "the authorizer's context is the gateway's to add"
-        body = encode_body(json, raw)
-        sent = request_headers(token, headers, body is not None)
         event = {
             "resource": path,
             "path": path,
             "httpMethod": method,
-            "headers": sent,
-            "multiValueHeaders": {k: [v] for k, v in sent.items()},
+            "headers": headers,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()},
             "queryStringParameters": None,
             "multiValueQueryStringParameters": None,
             "pathParameters": None,
@@ -269,24 +255,12 @@ class HttpClient(ApiClient):
         self.base_url = base_url
         self.session = requests.Session()
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        raw: bytes | None = None,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-        ip: str = TEST_IP,
+    def send(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str], ip: str
     ) -> Reply:
-        body = encode_body(json, raw)
+        # The client's address is the machine's: a dev server cannot be told another.
         response = self.session.request(
-            method,
-            self.base_url + path,
-            data=body,
-            headers=request_headers(token, headers, body is not None),
-            timeout=30,
+            method, self.base_url + path, data=body, headers=headers, timeout=30
         )
         return Reply(response.status_code, dict(response.headers), response.content)
 

@@ -5,22 +5,12 @@ Partial batch failures: a message that cannot be read or recorded goes back to t
 queue, and to its dead-letter queue after the redrive limit; its neighbours are done.
 """
 
-from typing import Any
-
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import bounces, telemetry
+from clientarea import bounces, sqs_batch, telemetry
 
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 # One metric per kind of feedback that changes something (never the addresses).
 _METRICS = {
@@ -30,7 +20,6 @@ _METRICS = {
 
 
 def record_feedback(record: SQSRecord) -> None:
-    telemetry.set_correlation_id(telemetry.correlation_of(record))
     feedback = bounces.parse(record.body)
     outcomes = bounces.record(feedback)
     logger.info(
@@ -49,9 +38,4 @@ def record_feedback(record: SQSRecord) -> None:
         telemetry.count(telemetry.Metric.CONTACT_EMAIL_UNDELIVERABLE, marked)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=record_feedback, processor=processor, context=context
-    )
+lambda_handler = sqs_batch.handler(record_feedback, logger, metrics)

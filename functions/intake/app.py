@@ -8,15 +8,17 @@ from typing import Any
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import telemetry
 from clientarea.intake import authentication, decisions
 
-logger = Logger()  # its counts carry a dimension: each is published at once, no decorator
+logger = Logger()
+metrics = Metrics()  # what the decisions count (a withheld auto-reply)
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].ses.mail.messageId")
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcomes = []
     for record in event.get("Records", []):

@@ -12,31 +12,20 @@ A mail to an address that hard-bounced or drew a complaint is not sent at all
 (clientarea.bounces): logged by kind, counted as MailSuppressed, and done with.
 """
 
-from typing import Any
-
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from clientarea import bounces, telemetry
+from clientarea import bounces, sqs_batch, telemetry
 from clientarea.mail.delivery import deliver
 from clientarea.mail.message import OutgoingMail
 
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def send_one(record: SQSRecord) -> None:
-    telemetry.set_correlation_id(telemetry.correlation_of(record))
     mail = OutgoingMail.model_validate_json(record.body)
     if bounces.is_undeliverable(mail.to):
         logger.info("mail not sent: the address is undeliverable", extra={"kind": mail.kind})
@@ -51,12 +40,7 @@ def send_one(record: SQSRecord) -> None:
         telemetry.count(outcome)
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=send_one, processor=processor, context=context
-    )
+lambda_handler = sqs_batch.handler(send_one, logger, metrics)
 
 
 startup.done()  # last: the initialisation is over (clientarea/startup.py)

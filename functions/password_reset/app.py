@@ -7,8 +7,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import clock, password_reset, web
 from clientarea.errors import TokenInvalid, WeakPassword
 from clientarea.schema import fields
@@ -84,10 +82,7 @@ def reset(request: ResetRequest) -> Response[None]:
     return Response(204)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = web.entry_point(app, logger, metrics)
 
 
 startup.done()  # last: the initialisation is over (clientarea/startup.py)

@@ -14,8 +14,6 @@ from typing import Annotated, Any, Literal, Self, get_args
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import locales, web
 from clientarea.errors import (
     DocumentsMissing,
@@ -287,10 +285,7 @@ def get_filled_application(  # type: ignore[no-untyped-def]  # see get_template
     return _docx(content, f"recovery-application-{reference}.docx")
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = web.entry_point(app, logger, metrics)
 
 
 startup.done()  # last: the initialisation is over (clientarea/startup.py)

@@ -15,8 +15,6 @@ from typing import Annotated, Any, Literal, Self
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import web
 from clientarea.errors import (
     Conflict,
@@ -169,10 +167,7 @@ def decide(reference: Reference, request: StaffRecoveryDecision) -> StaffRecover
     return StaffRecoveryCase.model_validate(case)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = web.entry_point(app, logger, metrics)
 
 
 startup.done()  # last: the initialisation is over (clientarea/startup.py)

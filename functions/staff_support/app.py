@@ -10,13 +10,11 @@ from clientarea import startup  # first: pauses the garbage collector during ini
 from clientarea.statuses import TicketStatus
 
 # isort: split
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import web
 from clientarea.errors import Forbidden, NotFound, TicketClosed
 from clientarea.schema.base import Shape
@@ -28,6 +26,7 @@ from clientarea.support import staff, views
 from pydantic import Field
 
 logger = Logger()
+metrics = Metrics()
 app = web.create_app(staff_only=True)
 
 TAG = ["staff support"]
@@ -109,9 +108,7 @@ def products(client_number: Annotated[int, Path(ge=1, le=10**12)]) -> list[Servi
     return [Service(**product) for product in staff.products_of(client_number)]
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = web.entry_point(app, logger, metrics)
 
 
 startup.done()  # last: the initialisation is over (clientarea/startup.py)

@@ -4,12 +4,10 @@ from clientarea import startup  # first: pauses the garbage collector during ini
 from clientarea.statuses import TicketStatus
 
 # isort: split
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import config, throttling, web
 from clientarea.errors import InvalidEmail, NotFound, RateLimited, TicketClosed
 from clientarea.schema import fields
@@ -20,7 +18,8 @@ from clientarea.schema.support import TicketMessage, TicketSummary
 from clientarea.support import client, public_forms, views
 from pydantic import Field
 
-logger = Logger()  # tickets are counted by origin, each published at once: no decorator
+logger = Logger()
+metrics = Metrics()
 app = web.create_app()
 
 TAG = ["support"]
@@ -183,9 +182,7 @@ def ask_sales(request: SalesQuestionForm) -> Response[TicketNumberOnly]:
     return Response(201, "application/json", TicketNumberOnly(number=ticket.number))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = web.entry_point(app, logger, metrics)
 
 
 startup.done()  # last: the initialisation is over (clientarea/startup.py)

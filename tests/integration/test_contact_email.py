@@ -15,7 +15,14 @@ from urllib.parse import quote
 
 from infra.local.deployment import DEV_FRONTEND_URL
 from tests.clients import ApiClient, Reply
-from tests.support.accounts import PASSWORD, fresh_email, log_in, new_account, register_and_verify
+from tests.support.accounts import (
+    PASSWORD,
+    fresh_email,
+    guess_until_locked,
+    log_in,
+    new_account,
+    register_and_verify,
+)
 from tests.support.replies import expect_error
 
 TWO_HOURS = 2 * 3600
@@ -125,15 +132,16 @@ def test_newer_request_supersedes_the_older_link(client):
     assert _confirm(client, newer).json()["email"] == second
 
 
-def _at_link_age(client: ApiClient, account: dict[str, Any], monkeypatch, seconds: int) -> None:
-    """Put the functions' clock `seconds` after the pending link was issued. In-process
-    the clock is frozen at exactly that instant; over HTTP it can only be moved forward,
-    and the round trips since the link was issued add up to a second to its age."""
+def _at_link_age(client: ApiClient, monkeypatch, token_key: str, seconds: int) -> None:
+    """Put the functions' clock `seconds` after the 2-hour link stored under `token_key`
+    was issued. In-process the clock is frozen at exactly that instant; over HTTP it can
+    only be moved forward, and the round trips since the link was issued add up to a
+    second to its age."""
     if client.transport == "handler":
         from clientarea import clock
         from clientarea.storage.tokens import TokenModel
 
-        item = TokenModel.get(f"email_change#{account['client_number']}", consistent_read=True)
+        item = TokenModel.get(token_key, consistent_read=True)
         issued_at = item.expires_at - timedelta(seconds=TWO_HOURS)
         monkeypatch.setattr(clock, "now", lambda: issued_at + timedelta(seconds=seconds))
     else:
@@ -145,7 +153,7 @@ def test_link_still_works_at_1_59_59(client, monkeypatch):
     new = fresh_email("new")
     assert _request_change(client, account, new).status == 202
     token = _change_token(client, new)
-    _at_link_age(client, account, monkeypatch, TWO_HOURS - 1)
+    _at_link_age(client, monkeypatch, f"email_change#{account['client_number']}", TWO_HOURS - 1)
     assert _confirm(client, token).status == 200
     # (signed in afresh: the old session has been idle for two hours)
     assert _contact_of(client, {"token": log_in(client, new)}) == new
@@ -157,7 +165,7 @@ def test_link_is_gone_at_2_00_00(client, monkeypatch):
     assert _request_change(client, account, new).status == 202
     token = _change_token(client, new)
     # exactly 2:00:00 in-process, 2:00:00 plus the round trips over HTTP
-    _at_link_age(client, account, monkeypatch, TWO_HOURS)
+    _at_link_age(client, monkeypatch, f"email_change#{account['client_number']}", TWO_HOURS)
     expect_error(_confirm(client, token), 410, "token_invalid")
     assert _contact_of(client, {"token": log_in(client, account["email"])}) == account["email"]
 
@@ -292,23 +300,14 @@ def test_wrong_current_password_is_401_and_sends_nothing(client):
 def test_wrong_passwords_count_as_login_failures(client):
     # GIVEN five wrong current passwords on the change route (the sign-in allowance of
     # the account's address for one window)
+    # THEN the right password is refused too, for a while (it cannot be guessed here),
+    # AND so is signing in: it is the sign-in count of the account's address
     account = new_account(client)
     new = fresh_email("new")
-    for _ in range(5):
-        expect_error(
-            _request_change(client, account, new, password="wrong passphrase!!"),
-            401,
-            "invalid_credentials",
-        )
-    # THEN the right password is refused too, for a while (it cannot be guessed here)
-    limited = _request_change(client, account, new)
-    expect_error(limited, 429, "rate_limited")
-    assert int(limited.header("Retry-After")) > 0
-    # AND it is the sign-in count of the account's address
-    expect_error(
-        client.post("/auth/login", {"login": account["email"], "password": PASSWORD}),
-        429,
-        "rate_limited",
+    guess_until_locked(
+        client,
+        account["email"],
+        lambda password: _request_change(client, account, new, password=password),
     )
     # AND after the 15-minute window the change goes through
     client.advance_clock(15 * 60 + 1)
@@ -477,19 +476,11 @@ def test_the_link_works_once_and_asking_again_kills_the_older_link(client):
 
 
 def _at_sender_link_age(client: ApiClient, monkeypatch, account: dict, address: str, seconds: int):
-    """The functions' clock `seconds` after the sender link was issued (exact in-process;
-    over HTTP the round trips since it was issued add up to a second)."""
-    if client.transport == "handler":
-        from clientarea import clock
-        from clientarea.accounts import senders as sender_rules
-        from clientarea.storage.tokens import TokenModel
+    """The functions' clock `seconds` after the sender link was issued (as _at_link_age)."""
+    from clientarea.accounts import senders as sender_rules
 
-        subject = sender_rules.sender_link_subject(account["client_number"], address)
-        item = TokenModel.get(f"sender_confirmation#{subject}", consistent_read=True)
-        issued_at = item.expires_at - timedelta(seconds=TWO_HOURS)
-        monkeypatch.setattr(clock, "now", lambda: issued_at + timedelta(seconds=seconds))
-    else:
-        client.advance_clock(seconds - 1 if seconds < TWO_HOURS else seconds)
+    subject = sender_rules.sender_link_subject(account["client_number"], address)
+    _at_link_age(client, monkeypatch, f"sender_confirmation#{subject}", seconds)
 
 
 def test_sender_link_still_works_at_1_59_59(client, monkeypatch):

@@ -19,6 +19,7 @@ import pytest
 
 from tests.clients import ApiClient, Reply
 from tests.support.accounts import PASSWORD, fresh_email, log_in, register_and_verify
+from tests.support.aws_calls import recorded_aws_calls
 from tests.support.replies import expect_error
 
 WINDOW = 15 * 60  # the pause after 5 failures of one login name or address
@@ -161,8 +162,7 @@ def test_the_lock_after_50_failures_answers_alike_for_known_and_unknown_logins(c
     expect_error(_login(client, known, "wrong once more"), 401, "invalid_credentials")
 
 
-def test_locked_known_and_unknown_logins_make_the_same_aws_calls(handler_client, monkeypatch):
-    import botocore.client
+def test_locked_known_and_unknown_logins_make_the_same_aws_calls(handler_client):
     from clientarea import throttling
     from clientarea.accounts import login as sign_in
 
@@ -176,19 +176,11 @@ def test_locked_known_and_unknown_logins_make_the_same_aws_calls(handler_client,
                 throttling.admit(sign_in.LOGIN_ATTEMPTS, key)
             handler_client.advance_clock(WINDOW)
     # WHEN each is tried once more, every AWS call being recorded
-    original = botocore.client.BaseClient._make_api_call
-    calls: list[tuple[str, str]] = []
-
-    def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        calls.append((operation, str(params.get("TableName", ""))))
-        return original(client, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
     patterns = []
     for login in (known, unknown):
-        calls.clear()
-        expect_error(_login(handler_client, login, PASSWORD), 429, "rate_limited")
-        patterns.append(list(calls))
+        with recorded_aws_calls() as calls:
+            expect_error(_login(handler_client, login, PASSWORD), 429, "rate_limited")
+        patterns.append([(call.operation, call.table) for call in calls])
     # THEN the same calls on the same tables, in the same order
     assert patterns[0] == patterns[1], patterns
 

@@ -260,6 +260,31 @@ def test_unasked_mail_withheld_and_malformed_inbound_mail_are_counted(handler_cl
     assert emitted[("InboundMail", (("result", "ignored_malformed"),))] == 1
 
 
+def test_mail_withheld_by_the_support_function_or_the_intake_is_counted(handler_client, capsys):
+    """Each function that may withhold an unasked mail publishes the count: the support
+    function (an access request's acknowledgement) and the intake (an auto-reply) too."""
+    owner = fresh_email("obs")
+    register_and_verify(handler_client, owner)  # its verification link: one of three a day
+    form = {
+        "full_name": "A",
+        "address": "1 Street",
+        "phone": "+380 44 000 00 00",
+        "login_or_email": owner,
+        "message": "Please",
+    }
+    metrics(capsys)
+    answers = [handler_client.post("/support/access-requests", form) for _ in range(4)]
+    assert [r.status for r in answers] == [201] * 4
+    assert plain(metrics(capsys))["UnaskedMailWithheld"] == 2
+    stranger = fresh_email("obs")
+    body = {"email": stranger, "password": "a passphrase long enough", "full_name": "A"}
+    for _ in range(3):  # the address's three a day
+        assert handler_client.post("/auth/register", body).status == 202
+    metrics(capsys)
+    assert deliver(handler_client, simple_mail(stranger))["result"] == "ignored_unattached"
+    assert plain(metrics(capsys))["UnaskedMailWithheld"] == 1
+
+
 def test_a_declined_cession_is_counted(handler_client, capsys):
     owner, recipient = new_party(handler_client), new_party(handler_client)
     _, _, _, recipient_link = activated(handler_client, owner, recipient)

@@ -30,6 +30,7 @@ from tests.integration.test_cession import (
     wait_for_status,
 )
 from tests.support.accounts import PASSWORD, admin_token, log_in, register_and_verify, staff_token
+from tests.support.aws_calls import operations, recorded_aws_calls
 from tests.support.replies import expect_error
 from tests.support.waiting import wait_until
 
@@ -716,30 +717,20 @@ def test_requests_are_throttled_per_address(handler_client, monkeypatch):
     )
 
 
-def test_matched_and_unmatched_hints_make_the_same_aws_calls(handler_client, monkeypatch):
+def test_matched_and_unmatched_hints_make_the_same_aws_calls(handler_client):
     """The answer's timing cannot tell a match: the same calls, in the same order."""
-    import botocore.client
-
     owner = new_owner(handler_client)
-    original = botocore.client.BaseClient._make_api_call
-    calls: list[str] = []
-
-    def counting(self: Any, operation: str, params: dict) -> Any:
-        calls.append(operation)
-        return original(self, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
     sequences = []
     for hint in (owner["login"], "nobody-" + uuid.uuid4().hex[:8], str(owner["client_number"])):
-        calls.clear()
-        reply = handler_client.deployment.api.handle(
-            "POST",
-            "/recovery/requests",
-            {"Content-Type": "application/json"},
-            json.dumps(application(hint)).encode(),
-        )
+        with recorded_aws_calls() as calls:
+            reply = handler_client.deployment.api.handle(
+                "POST",
+                "/recovery/requests",
+                {"Content-Type": "application/json"},
+                json.dumps(application(hint)).encode(),
+            )
         assert reply.status == 201
-        sequences.append(list(calls))
+        sequences.append(operations(calls))
     assert sequences[0] == sequences[1] == sequences[2]
     assert sequences[0] == [
         "UpdateItem",  # requests per IP

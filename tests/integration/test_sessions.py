@@ -11,6 +11,7 @@ import pytest
 
 from tests.clients import ApiClient, Reply
 from tests.support.accounts import PASSWORD, fresh_email, register_and_verify
+from tests.support.aws_calls import AwsCall, recorded_aws_calls
 from tests.support.replies import expect_error
 
 IDLE = 30 * 60  # SessionIdleTimeoutSeconds' default
@@ -205,35 +206,26 @@ def test_an_active_session_still_ends_12_hours_after_login(client):
 
 
 def test_the_authorizer_writes_last_seen_at_at_most_once_every_5_minutes(handler_client):
-    import botocore.client
-
     account = _account(handler_client)
-    original = botocore.client.BaseClient._make_api_call
-    writes: list[str] = []
 
-    def counting(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        if operation == "UpdateItem" and "session" in str(params.get("TableName")).lower():
-            writes.append(operation)
-        return original(client, operation, params)
+    def session_writes(calls: list[AwsCall]) -> list[AwsCall]:
+        return [c for c in calls if c.operation == "UpdateItem" and "session" in c.table.lower()]
 
     with handler_client.frozen_clock():
         token = _login(handler_client, account["email"], "Counted/1")
         before = _sessions(handler_client, token)[0]["last_seen_at"]
-        botocore.client.BaseClient._make_api_call = counting
-        try:
+        with recorded_aws_calls() as calls:
             # WHEN the session is used 10 times within 5 minutes of its login
             for _ in range(10):
                 handler_client.advance_clock(20)
                 assert _works(handler_client, token)
-            assert writes == []
+            assert session_writes(calls) == []
             # THEN nothing was written; WHEN 5 minutes have passed since the login
             handler_client.advance_clock(WRITE_EVERY - 200)
             for _ in range(5):
                 assert _works(handler_client, token)
-        finally:
-            botocore.client.BaseClient._make_api_call = original
         # THEN exactly one write, of the new time
-        assert len(writes) == 1
+        assert len(session_writes(calls)) == 1
         after = _sessions(handler_client, token)[0]["last_seen_at"]
     assert after > before
 

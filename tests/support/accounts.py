@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from tests.clients import ApiClient
+from tests.clients import ApiClient, Reply
+from tests.support.replies import expect_error
 
 PASSWORD = "correct horse battery staple 9"
 DEV_STAFF = ("staff@example.com", "clientarea-dev-password")  # seeded by the dev server
@@ -87,3 +89,16 @@ def staff_token(client: ApiClient, role: str = "support", *, reuse: bool = False
 
 def admin_token(client: ApiClient, *, reuse: bool = False) -> str:
     return staff_token(client, "admin", reuse=reuse)
+
+
+def guess_until_locked(client: ApiClient, email: str, attempt: Callable[[str], Reply]) -> None:
+    """Five wrong passwords through `attempt` (a route that asks for the password of the
+    account whose address is `email`) are five failed sign-ins: then the right password
+    is refused there too, for a while, and so is signing in with it."""
+    for _ in range(5):
+        expect_error(attempt("a guess, not the password"), 401, "invalid_credentials")
+    limited = attempt(PASSWORD)
+    expect_error(limited, 429, "rate_limited")
+    assert int(limited.header("Retry-After") or 0) > 0
+    signing_in = client.post("/auth/login", {"login": email, "password": PASSWORD})
+    expect_error(signing_in, 429, "rate_limited")

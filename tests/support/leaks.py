@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.clients import DirectClient, HttpClient, InProcessClient, encode_body, request_headers
+from tests.clients import DirectClient, HttpClient, InProcessClient
 
 INTERNALS = ("Traceback", "arn:aws", "clientarea-local", 'File "', "botocore", "pynamodb")
 # Fields whose values are secrets, in what a test sends and what it is answered.
@@ -65,19 +65,24 @@ class LeakCheck:
 
         monkeypatch.setattr(logging.Logger, "callHandlers", record)
         for cls in (InProcessClient, HttpClient, DirectClient):
-            request = cls.request
+            send = cls.send
 
             def checked(
-                client: Any, method: str, path: str, *, _request: Any = request, **kw: Any
+                client: Any,
+                method: str,
+                path: str,
+                body: bytes | None,
+                headers: dict[str, str],
+                ip: str,
+                *,
+                _send: Any = send,
             ) -> Any:
-                body = encode_body(kw.get("json"), kw.get("raw"))
-                headers = request_headers(kw.get("token"), kw.get("headers"), body is not None)
                 check.sent(getattr(client, "base_url", None), body, headers)
-                reply = _request(client, method, path, **kw)
+                reply = _send(client, method, path, body, headers, ip)
                 check.answered(method, path, reply.body)
                 return reply
 
-            monkeypatch.setattr(cls, "request", checked)
+            monkeypatch.setattr(cls, "send", checked)
         for cls in (InProcessClient, HttpClient):
             for name in ("mails", "all_mails"):
                 read = getattr(cls, name)

@@ -4,10 +4,11 @@ function imports only the submodules it uses: cold start), no module is over 300
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from tests.support.imports import imported
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "clientarea" / "clientarea"
 DOMAIN = [
@@ -21,22 +22,11 @@ DOMAIN = [
 OWNED = [*DOMAIN, *sorted((LAYER / "storage").glob("*.py"))]
 
 
-def _imported(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            names |= {f"{node.module}.{alias.name}" for alias in node.names}
-    return names
-
-
 @pytest.mark.parametrize("path", DOMAIN, ids=lambda p: str(p.relative_to(LAYER)))
 def test_a_domain_module_imports_neither_pynamodb_nor_tables(path: Path) -> None:
     offending = {
         name
-        for name in _imported(path)
+        for name in imported(path.read_text())
         if name.split(".")[0] == "pynamodb" or name.startswith("clientarea.tables")
     }
     assert not offending, offending

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
-from unittest import mock
 
-import botocore.client
 import pytest
 
 from infra.local.gateway import LocalApi
 from infra.local.lambdas import invoke
 from tests.clients import InProcessClient
 from tests.support.accounts import PASSWORD, log_in, new_account, staff_token
+from tests.support.aws_calls import operations, recorded_aws_calls
 
 API = "arn:aws:execute-api:eu-central-1:123456789012:abc/api"
 ACCOUNT_ARN = f"{API}/GET/account"
@@ -208,34 +207,19 @@ def test_locale_change_reaches_the_next_authorization(deployment, api, client_se
 
 
 def test_one_authorization_costs_exactly_one_aws_call(deployment, client_session):
-    # GIVEN a valid session and a counter on every AWS API call
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def counting(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    # WHEN the authorizer checks one request
-    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", counting):
+    # GIVEN a valid session; WHEN the authorizer checks one request
+    with recorded_aws_calls() as calls:
         answer = _authorize(deployment, _event(f"Bearer {client_session['token']}"))
     # THEN it read session and account with one consistent TransactGetItems
     assert answer["principalId"] == str(client_session["client_number"])
-    assert calls == ["TransactGetItems"]
+    assert operations(calls) == ["TransactGetItems"]
 
 
 def test_refusal_costs_at_most_one_aws_call(deployment):
-    # GIVEN a forged token of the right shape and a counter on every AWS API call
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def counting(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
+    # GIVEN a forged token of the right shape
     # WHEN the authorizer refuses it / THEN it spent one read at most (no writes)
-    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", counting):
+    with recorded_aws_calls() as calls:
         _refused(deployment, _event(f"Bearer 100001.{'B' * 43}"))
         # AND a malformed token costs no call at all
         _refused(deployment, _event("Bearer garbage"))
-    assert calls == ["TransactGetItems"]
+    assert operations(calls) == ["TransactGetItems"]

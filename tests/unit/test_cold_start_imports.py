@@ -5,9 +5,6 @@ a regression even before the bench sees it."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 import cold_start  # noqa: E402
 import lambda_env  # noqa: E402
+
+from tests.support.handlers import loaded_modules, run_in_function  # noqa: E402
 
 # Imported on first use by the requests that need them (the bench's informational
 # "deferred ms"), then what our own code defers: the catalogues' TOML parser, the mail
@@ -38,22 +37,7 @@ USER_FACING = [f for f in lambda_env.functions() if KINDS[f.logical_id] != "othe
 def test_a_handler_leaves_to_first_use_what_few_requests_need(
     function: lambda_env.Function,
 ) -> None:
-    env = lambda_env.lambda_environment(function)
-    env["PYTHONPATH"] = os.pathsep.join([str(function.code_uri), str(ROOT / "layers/clientarea")])
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            f"import json, sys, {function.module}; print(json.dumps(sorted(sys.modules)))",
-        ],
-        cwd=function.code_uri,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    loaded = loaded_modules(function)
     expected = OWN.get(function.logical_id, set())
     assert {m for m in FIRST_USE if m in loaded} == expected
 
@@ -78,15 +62,4 @@ print(json.dumps([name for name in made if name.startswith(("clientarea.", "app.
 
 @pytest.mark.parametrize("function", USER_FACING, ids=lambda f: f.logical_id)
 def test_a_handler_makes_no_dataclass_of_ours_at_init(function: lambda_env.Function) -> None:
-    env = lambda_env.lambda_environment(function)
-    env["PYTHONPATH"] = os.pathsep.join([str(function.code_uri), str(ROOT / "layers/clientarea")])
-    done = subprocess.run(
-        [sys.executable, "-c", COUNT_DATACLASSES % function.module],
-        cwd=function.code_uri,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert run_in_function(function, COUNT_DATACLASSES % function.module) == []

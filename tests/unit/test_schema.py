@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import json
-import os
-import subprocess
 import sys
 
 import pytest
@@ -19,6 +16,8 @@ from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 import lambda_env
+
+from tests.support.handlers import loaded_modules
 
 ERROR_CLASSES = {
     cls.code: cls
@@ -124,18 +123,6 @@ def test_the_authorizer_loads_no_http_shape():
     # clientarea.sessions (which the authorizer imports) builds Session answers: it
     # imports the shape on first use, so the authorizer's cold start never pays for it.
     function = next(f for f in lambda_env.functions() if f.logical_id == "AuthorizerFunction")
-    env = lambda_env.lambda_environment(function)
-    env["PYTHONPATH"] = os.pathsep.join([str(function.code_uri), str(ROOT / "layers/clientarea")])
-    code = f"import json, sys, {function.module}; print(json.dumps(sorted(sys.modules)))"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=function.code_uri,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    loaded = loaded_modules(function)
     assert "clientarea.sessions" in loaded
     assert not [name for name in loaded if name.startswith("clientarea.schema")]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -22,6 +21,8 @@ from infra.local.stack import load
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 import lambda_env  # noqa: E402
+
+from tests.support.handlers import run_in_function  # noqa: E402
 
 SNAPSHOTTED = {
     "AuthorizerFunction",
@@ -247,19 +248,9 @@ ACCEPTED = {
 def test_no_handler_makes_anything_unique_or_time_bound_at_init(
     function: lambda_env.Function,
 ) -> None:
-    env = lambda_env.lambda_environment(function)
-    env["PYTHONPATH"] = os.pathsep.join([str(function.code_uri), str(ROOT / "layers/clientarea")])
-    env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
-    done = subprocess.run(
-        [sys.executable, "-c", AUDIT.format(module=function.module)],
-        cwd=function.code_uri,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    audit = run_in_function(
+        function, AUDIT.format(module=function.module), AWS_LAMBDA_INITIALIZATION_TYPE="snap-start"
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    audit = json.loads(done.stdout.strip().splitlines()[-1])
     assert [m for m in audit["made"] if m not in ACCEPTED] == []
     expected = ["after_restore"] if function.logical_id in SNAPSHOTTED else []
     assert audit["hooks"] == expected

@@ -5,25 +5,15 @@ submodules it names (cold start)."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
+from tests.support.imports import imported
+
 LAYER = Path(__file__).resolve().parents[2] / "layers/clientarea/clientarea"
 PACKAGES = ("support", "intake")
 MODULES = sorted(p for package in PACKAGES for p in (LAYER / package).glob("*.py"))
-
-
-def imported(source: str) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            names |= {f"{node.module}.{alias.name}" for alias in node.names}
-    return names
 
 
 def test_the_packages_hold_modules() -> None:

@@ -80,14 +80,13 @@ def send_reset_link(login_or_email: str) -> bool:
             "full_name": account.full_name,
         },
     )
-    outbox.send(
+    outbox.send_link(
         "password_reset",
         account.email,
         account.locale,
+        "/reset-password",
+        issued,
         full_name=account.full_name,
-        link=outbox.link("/reset-password", issued.token),
-        expires_at=clock.iso(issued.expires_at),
-        valid_for_seconds=int(RESET_TTL.total_seconds()),
     )
     return True
 

@@ -66,6 +66,7 @@ def split(token: object) -> tuple[str, str] | None:
 class IssuedToken(NamedTuple):
     token: str
     expires_at: datetime
+    lifetime: timedelta  # what the link's mail says it is valid for
 
 
 class ValidToken(NamedTuple):
@@ -114,7 +115,7 @@ def prepare(
         expires_at=expires_at,
         payload=payload or {},
     )
-    return item, IssuedToken(token=f"{subject}.{secret}", expires_at=expires_at)
+    return item, IssuedToken(token=f"{subject}.{secret}", expires_at=expires_at, lifetime=ttl)
 
 
 def guesses_per_ip() -> throttling.Limit:

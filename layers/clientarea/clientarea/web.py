@@ -27,6 +27,7 @@ from aws_lambda_powertools.event_handler import (
 )
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
 
 from clientarea import availability, cors, locales, refusals, replay, snapstart
 from clientarea.errors import (
@@ -44,7 +45,11 @@ from clientarea.roles import STAFF_ROLES
 from clientarea.sessions import Principal
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from re import Match
+
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 logger = Logger()
@@ -197,3 +202,17 @@ def create_app(*, staff_only: bool = False) -> ClientareaResolver:
         return _answer_with(InternalError, request_locale(app))
 
     return app
+
+
+def entry_point(
+    app: APIGatewayRestResolver, logger: Logger, metrics: Metrics
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """An API function's `lambda_handler`: its log lines carry the API request id, and
+    the counts its request made are published when it answers (clientarea.telemetry)."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler

@@ -85,14 +85,7 @@ def register(
             "password_hash": password_hash,
         },
     )
-    outbox.send(
-        "email_verification",
-        address,
-        locale,
-        link=outbox.link("/verify-email", issued.token),
-        expires_at=clock.iso(issued.expires_at),
-        valid_for_seconds=int(VERIFICATION_TTL.total_seconds()),
-    )
+    outbox.send_link("email_verification", address, locale, "/verify-email", issued)
 
 
 def verify_email(token: str, *, client_ip: str) -> Account:

@@ -69,7 +69,7 @@ def activate(client_number: int, order_id: str) -> Order:
     # workflow (the parties can have their links re-sent), never links without one.
     workflow.start(order.order_id)
     for party, (_, issued) in links.items():
-        mails.mail_link(order, party, issued, lifetime)
+        mails.mail_link(order, party, issued)
     return view(order)
 
 

@@ -35,21 +35,19 @@ def send_link(order: OrderModel, party: Party) -> None:
     issued = tokens.issue(
         tokens.Purpose.CESSION_ANSWER, link_subject(order.order_id, party), lifetime
     )
-    mail_link(order, party, issued, lifetime)
+    mail_link(order, party, issued)
 
 
-def mail_link(
-    order: OrderModel, party: Party, issued: tokens.IssuedToken, lifetime: timedelta
-) -> None:
+def mail_link(order: OrderModel, party: Party, issued: tokens.IssuedToken) -> None:
     account = identity.get_account(party_number(order, party), identity.CONTACT)
-    outbox.send(
+    outbox.send_link(
         "cession_confirm",
         account.email,
         account.locale,
+        "/cession",
+        issued,
+        expires_at=order.expires_at,  # the order's deadline, which the link's outlives by ms
         full_name=account.full_name,
-        link=outbox.link("/cession", issued.token),
-        expires_at=clock.iso(order.expires_at),
-        valid_for_seconds=int(lifetime.total_seconds()),
         **_mail_params(order, party),
     )
 

@@ -88,14 +88,13 @@ def request_change(
         checked.settle(uow)
     if mail_link and not _held_by_another_account(address, client_number):
         # Greets neutrally: the account's name is the requester's typing, not proof.
-        outbox.send(
+        outbox.send_link(
             "email_change_confirm",
             address,
             account.locale,
+            "/email-change/confirm",
+            issued,
             new_email=address,
-            link=outbox.link("/email-change/confirm", issued.token),
-            expires_at=clock.iso(issued.expires_at),
-            valid_for_seconds=int(CHANGE_TTL.total_seconds()),
         )
     # Else: the address is another account's contact email. The requester gets the same
     # 202 and their old address the same notice, so neither tells them the address is

@@ -134,15 +134,14 @@ def request_authorisation(client_number: int, email: str, *, client_ip: str) -> 
     if mail_it:
         # Nothing the account holder typed goes to an address not yet proven theirs:
         # the mail names the client number, never the account's name.
-        outbox.send(
+        outbox.send_link(
             "authorised_sender_confirm",
             address,
             account.locale,
+            SENDER_LINK_PAGE,
+            issued,
             email=address,
             client_number=int(account.client_number),
-            link=outbox.link(SENDER_LINK_PAGE, issued.token),
-            expires_at=clock.iso(issued.expires_at),
-            valid_for_seconds=int(SENDER_LINK_TTL.total_seconds()),
         )
     return entry
 

@@ -6,10 +6,14 @@ import json
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from clientarea import availability, aws, config, telemetry
+from clientarea import availability, aws, clock, config, telemetry
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from mypy_boto3_sqs import SQSClient
+
+    from clientarea.tokens import IssuedToken
 
 
 @cache
@@ -37,6 +41,30 @@ def send(
 
     message = OutgoingMail(kind=kind, to=to, locale=locale, params=params, headers=headers or {})
     _send(config.mail_queue_url(), message.model_dump_json())
+
+
+def send_link(
+    kind: str,
+    to: str,
+    locale: str,
+    path: str,
+    issued: IssuedToken,
+    *,
+    expires_at: datetime | None = None,
+    **params: Any,
+) -> None:
+    """Queue a mail carrying a one-use link to `path`, with when it stops working (the
+    token's expiry, or `expires_at` where the mail names another deadline) and for how
+    long it is valid."""
+    send(
+        kind,
+        to,
+        locale,
+        link=link(path, issued.token),
+        expires_at=clock.iso(expires_at or issued.expires_at),
+        valid_for_seconds=int(issued.lifetime.total_seconds()),
+        **params,
+    )
 
 
 def enqueue_json(queue_url: str, body: dict[str, Any]) -> None:
