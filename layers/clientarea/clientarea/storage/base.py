@@ -23,11 +23,13 @@ from typing import Any, ClassVar, TypeVar
 import botocore.session
 from pynamodb.connection import Connection
 from pynamodb.connection.table import TableConnection
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model as _PynamoDBModel
 from pynamodb.models import _ModelFuture
 from pynamodb.transactions import TransactGet
 
 from clientarea import aws
+from clientarea.errors import NotFound
 
 _M = TypeVar("_M", bound=_PynamoDBModel)
 REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
@@ -67,6 +69,16 @@ class Model(_PynamoDBModel):
             # its session and client come from (no state of its own).
             table.connection.__class__ = _SharedConnection
         return table
+
+
+def get_or_not_found[M: _PynamoDBModel](
+    model_cls: type[M], hash_key: Any, range_key: Any = None
+) -> M:
+    """The item as it is now (a consistent read); NotFound when there is none."""
+    try:
+        return model_cls.get(hash_key, range_key, consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound from exc
 
 
 class TableMeta:

@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 
 from clientarea import clock, config
@@ -25,7 +24,7 @@ from clientarea.availability import translated
 from clientarea.errors import CessionPending, InvalidOrderState, NotFound, TokenInvalid
 from clientarea.storage import services as service_store
 from clientarea.storage import tokens as token_store
-from clientarea.storage.base import Model, TableMeta
+from clientarea.storage.base import Model, TableMeta, get_or_not_found
 from clientarea.storage.unit_of_work import UnitOfWork, joining
 
 _ORDER_ID = re.compile(r"^ces-[0-9a-f]{16}$")
@@ -111,10 +110,7 @@ def get_order(order_id: str) -> OrderModel:
     id alike."""
     if not _ORDER_ID.match(order_id):
         raise NotFound
-    try:
-        return OrderModel.get(order_id, consistent_read=True)
-    except DoesNotExist as exc:
-        raise NotFound from exc
+    return get_or_not_found(OrderModel, order_id)
 
 
 @translated

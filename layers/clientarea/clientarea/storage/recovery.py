@@ -28,7 +28,13 @@ from clientarea import clock, config
 from clientarea.availability import translated
 from clientarea.errors import AWSRefused, InvalidRecoveryState, NotFound
 from clientarea.storage.accounts import AccountModel, ClaimModel
-from clientarea.storage.base import Model, ProjectedTransactGet, TableMeta, connection
+from clientarea.storage.base import (
+    Model,
+    ProjectedTransactGet,
+    TableMeta,
+    connection,
+    get_or_not_found,
+)
 from clientarea.storage.unit_of_work import UnitOfWork
 
 OPEN_PREFIX = "requests/"
@@ -158,10 +164,7 @@ def get_case(reference: str) -> RecoveryRequestModel:
     reference alike."""
     if not _REFERENCE.match(reference or ""):
         raise NotFound
-    try:
-        return RecoveryRequestModel.get(reference, consistent_read=True)
-    except DoesNotExist as exc:
-        raise NotFound from exc
+    return get_or_not_found(RecoveryRequestModel, reference)
 
 
 @translated

@@ -14,13 +14,11 @@ import secrets
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from clientarea import config
 from clientarea.availability import translated
-from clientarea.errors import NotFound
-from clientarea.storage.base import Model, TableMeta
+from clientarea.storage.base import Model, TableMeta, get_or_not_found
 from clientarea.storage.unit_of_work import UnitOfWork
 
 # Condition names (unit of work).
@@ -77,10 +75,7 @@ class ServiceModel(Model):
 @translated
 def get_service(service_id: str) -> ServiceModel:
     """The service as it is now (a consistent read); NotFound if there is none."""
-    try:
-        return ServiceModel.get(service_id, consistent_read=True)
-    except DoesNotExist as exc:
-        raise NotFound from exc
+    return get_or_not_found(ServiceModel, service_id)
 
 
 @translated

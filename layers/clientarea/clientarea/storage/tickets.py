@@ -16,13 +16,13 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from clientarea import availability, config
 from clientarea.errors import NotFound
 from clientarea.statuses import TicketStatus
-from clientarea.storage.base import Model, TableMeta
+from clientarea.storage.base import Model, TableMeta, get_or_not_found
 from clientarea.storage.unit_of_work import UnitOfWork
 from clientarea.support.numbering import FIRST_NUMBER, canonical, format_number
 from clientarea.support.views import Attachment, Message, Ticket
@@ -169,10 +169,7 @@ def get(number: str) -> Ticket:
     exactly a canonical ticket number of a stored ticket."""
     if (found := canonical(number)) is None:
         raise NotFound
-    try:
-        return _ticket(TicketModel.get(ticket_key(found), "ticket", consistent_read=True))
-    except DoesNotExist as exc:
-        raise NotFound from exc
+    return _ticket(get_or_not_found(TicketModel, ticket_key(found), "ticket"))
 
 
 @availability.translated
