@@ -14,11 +14,11 @@ permission), but that is no passing throttle: it is logged at error level and co
 as AccessDenied, which has an alarm of its own; a throttle is a warning.
 """
 
-from typing import Any
-
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
+from typing import Any
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -5,6 +5,9 @@ Partial batch failures: a message that cannot be read or recorded goes back to t
 queue, and to its dead-letter queue after the redrive limit; its neighbours are done.
 """
 
+from clientarea import startup  # first: pauses the garbage collector during init
+
+# isort: split
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from clientarea import bounces, sqs_batch, telemetry
@@ -39,3 +42,5 @@ def record_feedback(record: SQSRecord) -> None:
 
 
 lambda_handler = sqs_batch.handler(record_feedback, logger, metrics)
+
+startup.done()  # last: the initialisation is over (clientarea/startup.py)

@@ -3,11 +3,11 @@ this function with the receipt (verdicts, recipients, message id). What the mail
 becomes is decided in `clientarea.intake.decisions`. The inbound SES message id is the
 correlation id of everything it causes (the ticket, an auto-reply)."""
 
-from typing import Any
-
 from clientarea import startup  # first: pauses the garbage collector during init
 
 # isort: split
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from clientarea import telemetry
