@@ -10,6 +10,7 @@ the function's environment variables from template.yaml with dummy values.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import shutil
@@ -28,6 +29,14 @@ RUNTIME = ROOT / ".aws-sam" / "lambda-runtime"
 REGION = "eu-central-1"
 ACCOUNT = "123456789012"
 SOURCES = (TEMPLATE, ROOT / "functions", ROOT / "layers")
+# CPython's fix of gh-142183 (a frame-stack chunk mapped and unmapped on every call
+# that crosses its end): in 3.13.13 and later, so in Lambda's runtime. An older 3.13
+# runs every process with bench/frame_stack_cache.c preloaded, which does what the fix
+# does; False (`make bench ARGS=--interpreter-as-is`) measures the interpreter as it is.
+FRAME_STACK_FIX = (3, 13, 13)
+FRAME_STACK_CACHE = Path(__file__).with_name("frame_stack_cache.c")
+FRAME_STACK_CACHE_LIBRARY = ROOT / ".aws-sam" / "bench" / "frame_stack_cache.so"
+stand_in_for_missing_fixes = True
 
 
 @dataclass(frozen=True)
@@ -166,6 +175,68 @@ def python313() -> str:
     raise SystemExit("no CPython 3.13 found: install it (pyenv) or set PYTHON313")
 
 
+@functools.cache
+def interpreter_version(python: str) -> tuple[int, ...]:
+    done = subprocess.run(
+        [python, "-c", "import sys; print(*sys.version_info[:3])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return tuple(int(part) for part in done.stdout.split())
+
+
+def compiled(source: Path, library: Path) -> Path:
+    """`source` built as a shared library at `library` (again when the source is newer)."""
+    if library.is_file() and library.stat().st_mtime >= source.stat().st_mtime:
+        return library
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        raise SystemExit(
+            f"no C compiler for {source.relative_to(ROOT)}: install gcc, or measure the "
+            "interpreter as it is (make bench ARGS=--interpreter-as-is)"
+        )
+    library.parent.mkdir(parents=True, exist_ok=True)
+    partial = library.with_name(f"{library.name}.{os.getpid()}")
+    subprocess.run(
+        [
+            compiler,
+            "-O2",
+            "-shared",
+            "-fPIC",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-o",
+            str(partial),
+            str(source),
+            "-lpthread",
+        ],
+        check=True,
+    )
+    partial.replace(library)  # whole, even with another run compiling beside this one
+    return library
+
+
+def frame_stack_cache(python: str | None = None) -> Path | None:
+    """The library to preload into `python` (default: python313()) in place of the
+    gh-142183 fix it lacks; None when it has the fix or `stand_in_for_missing_fixes`
+    is off."""
+    version = interpreter_version(python or python313())
+    if not stand_in_for_missing_fixes or version[:2] != (3, 13) or version >= FRAME_STACK_FIX:
+        return None
+    return compiled(FRAME_STACK_CACHE, FRAME_STACK_CACHE_LIBRARY)
+
+
+def interpreter_description() -> str:
+    """What `make bench` measures with, for its header line."""
+    python = python313()
+    version = ".".join(map(str, interpreter_version(python)))
+    cache = frame_stack_cache(python)
+    fix = "" if cache is None else f" + {FRAME_STACK_CACHE.name} (gh-142183's fix, 3.13.13)"
+    return f"python {python} ({version}{fix})"
+
+
 def lambda_environment(function: Function | None) -> dict[str, str]:
     """The process environment of an import: only what Lambda would set."""
     path = [str(function.artifact), *map(str, function.layer_dirs())] if function else []
@@ -205,11 +276,16 @@ def run_python(
     pin: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `code` in a fresh python3.13 as Lambda would import `function`'s handler
-    (`function=None`: the runtime's boto3 only), under `pin` (see pin_command)."""
+    (`function=None`: the runtime's boto3 only), under `pin` (see pin_command), with
+    the fixes a Lambda runtime has and this interpreter lacks (frame_stack_cache)."""
+    env = lambda_environment(function)
+    cache = frame_stack_cache()
+    if cache is not None:
+        env["LD_PRELOAD"] = str(cache)
     return subprocess.run(
         [*(pin or []), python313(), "-s", *flags, "-c", code],
         cwd=cwd or (function.artifact if function else RUNTIME),
-        env=lambda_environment(function),
+        env=env,
         capture_output=True,
         text=True,
         check=False,

@@ -580,6 +580,12 @@ def main(argv: list[str] | None = None) -> int:
         "pairing and statistics), without the informational import profile",
     )
     parser.add_argument("--enforce", action="store_true", help="exit 1 when a budget fails")
+    parser.add_argument(
+        "--interpreter-as-is",
+        action="store_true",
+        help="without bench/frame_stack_cache.c, which gives a Python 3.13 older than "
+        "3.13.13 the fix of gh-142183 that Lambda's runtime has (docs/cold-start.md)",
+    )
     parser.add_argument("--no-build", action="store_true", help="never run `make build`")
     parser.add_argument("--only", choices=["cold-start", "routes", "size", "web"], action="append")
     parser.add_argument(
@@ -589,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         "(instead of writing it)",
     )
     args = parser.parse_args(argv)
+    lambda_env.stand_in_for_missing_fixes = not args.interpreter_as_is
     quick = budgets.get("quick", {}) if args.quick else {}
     explicit_rounds = args.rounds is not None
     if args.rounds is None:
@@ -614,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     functions = lambda_env.functions()
     report = Report()
     print(
-        f"python {lambda_env.python313()} | build {BUILD.relative_to(ROOT)} | budgets "
+        f"{lambda_env.interpreter_description()} | build {BUILD.relative_to(ROOT)} | budgets "
         f"{BUDGETS.relative_to(ROOT)}"
     )
     if "cold-start" in only:
