@@ -218,7 +218,10 @@ def cold_starts(
         f"first use (wall, first {cold_start.DEFERRED_ROUNDS} rounds): "
         f"{', '.join(cold_start.DEFERRED)}."
     )
-    print("\npeers, same protocol (committed figures from bench/peers.toml, not measured here):")
+    print(
+        "\npeers, same protocol on Python 3.13.0 as it is (committed figures from "
+        "bench/peers.toml, not measured here; ours on the same footing: --interpreter-as-is):"
+    )
     print(
         table(
             ["peer", "import x boto3", "+ DynamoDB client x boto3", ""],
