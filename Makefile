@@ -94,11 +94,13 @@ $(STAMP): $(LOCKS) $(LAZY_INIT) | $(UV)
 
 install: $(STAMP) catalogs system-packages $(WEB_STAMP)
 
-# What the machine must have beyond Python: Node.js and npm (to build web/) and
-# Chromium (the browser tests drive Debian's /usr/bin/chromium). Debian packages, and
-# only when missing; Playwright's own browser download is never used.
+# What the machine must have beyond Python: Node.js and npm (to build web/),
+# Chromium (the browser tests drive Debian's /usr/bin/chromium) and a C compiler (the
+# bench's bench/frame_stack_cache.c). Debian packages, and only when missing;
+# Playwright's own browser download is never used.
 system-packages:
 	@missing=""; \
+	command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || missing="$$missing gcc"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
