@@ -13,13 +13,17 @@
    CPython 3.13.13 (2026-04-07; python/cpython PR #146123) keeps the last freed chunk
    for the next call instead. Lambda moves its python3.13 runtime to new 3.13 releases
    (runtime management "Auto", which template.yaml leaves as it is), so a deployed
-   function pays none of this. Loaded with LD_PRELOAD into every process the bench
-   starts (both sides of every ratio), this file does what that fix does: the first
-   chunk unmapped is kept, and handed back zeroed (as a fresh mapping is) to the next
-   request for one. lambda_env.py loads it only into a 3.13 older than 3.13.13.
+   function is expected to pay none of this (its log's INIT_START line names the
+   runtime version). Loaded with LD_PRELOAD into every process the bench starts (both
+   sides of every ratio), this file does what that fix does: the first chunk unmapped
+   is kept, and handed back zeroed (as a fresh mapping is) to the next request for
+   one. lambda_env.py loads it only into a 3.13 older than 3.13.13; the bench then
+   measures 3.13.0 with this one fix, not the rest of 3.13.1-3.13.13.
 
-   Only anonymous read-write 16 KiB mappings this file handed out are kept: every
-   other mmap and munmap goes to the kernel unchanged. */
+   Only an anonymous read-write 16 KiB mapping this file handed out, unmapped whole, is
+   kept: every other mmap and munmap goes to the kernel unchanged. One chunk is kept
+   per process (CPython keeps one per thread: the same for an import, which runs on
+   one). Not handled, as CPython never does it to a chunk: mremap or mprotect. */
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,24 +41,16 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static void *kept;              /* the freed chunk held back, or NULL */
 static void *handed[TRACKED];   /* chunk mappings handed out and not yet freed */
 
+/* syscall(2) returns -1 and sets errno on failure, as mmap and munmap do. */
 static void *kernel_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     long result = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
-    if (result < 0 && result > -4096) {
-        errno = (int)-result;
-        return MAP_FAILED;
-    }
-    return (void *)result;
+    return result == -1 ? MAP_FAILED : (void *)result;
 }
 
 static int kernel_munmap(void *addr, size_t len)
 {
-    long result = syscall(SYS_munmap, addr, len);
-    if (result < 0) {
-        errno = (int)-result;
-        return -1;
-    }
-    return 0;
+    return (int)syscall(SYS_munmap, addr, len);
 }
 
 static void remember(void *chunk)
@@ -67,15 +63,20 @@ static void remember(void *chunk)
     }
 }
 
-static int forget(void *chunk)
+/* Forget every chunk that [addr, addr + len) unmaps, even in part: the kernel may put
+   another mapping there next. 1 when that range is exactly one chunk of ours. */
+static int forget(void *addr, size_t len)
 {
+    char *start = addr, *end = start + len;
+    int exactly_one = 0;
     for (int i = 0; i < TRACKED; i++) {
-        if (handed[i] == chunk) {
+        char *chunk = handed[i];
+        if (chunk != NULL && chunk < end && start < chunk + CHUNK) {
+            exactly_one = chunk == start && len == CHUNK;
             handed[i] = NULL;
-            return 1;
         }
     }
-    return 0;
+    return exactly_one;
 }
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -108,16 +109,11 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 
 int munmap(void *addr, size_t len)
 {
-    if (len == CHUNK) {
-        pthread_mutex_lock(&lock);
-        int keep = forget(addr) && kept == NULL;
-        if (keep) {
-            kept = addr;
-        }
-        pthread_mutex_unlock(&lock);
-        if (keep) {
-            return 0;
-        }
+    pthread_mutex_lock(&lock);
+    int keep = forget(addr, len) && kept == NULL;
+    if (keep) {
+        kept = addr;
     }
-    return kernel_munmap(addr, len);
+    pthread_mutex_unlock(&lock);
+    return keep ? 0 : kernel_munmap(addr, len);
 }

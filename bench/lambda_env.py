@@ -161,11 +161,21 @@ def authorizer_id(template: dict[str, Any]) -> str | None:
     return None
 
 
+def _patch_level(path: str) -> int:
+    """3.13.N's N, from a pyenv path ~/.pyenv/versions/3.13.N/bin/python3.13 (-1: none)."""
+    patch = Path(path).parents[1].name.removeprefix("3.13.")
+    return int(patch) if patch.isdigit() else -1
+
+
 def python313() -> str:
     """A plain CPython 3.13 (never the venv's, whose site-packages hold everything)."""
     candidates = [
         os.environ.get("PYTHON313", ""),
-        *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13.*/bin/python3.13"))),
+        *sorted(
+            glob.glob(os.path.expanduser("~/.pyenv/versions/3.13.*/bin/python3.13")),
+            key=_patch_level,
+            reverse=True,  # the newest 3.13 first
+        ),
         getattr(sys, "_base_executable", "") if sys.version_info[:2] == (3, 13) else "",
         shutil.which("python3.13") or "",
     ]
@@ -198,7 +208,7 @@ def compiled(source: Path, library: Path) -> Path:
         )
     library.parent.mkdir(parents=True, exist_ok=True)
     partial = library.with_name(f"{library.name}.{os.getpid()}")
-    subprocess.run(
+    done = subprocess.run(
         [
             compiler,
             "-O2",
@@ -212,8 +222,15 @@ def compiled(source: Path, library: Path) -> Path:
             str(source),
             "-lpthread",
         ],
-        check=True,
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{compiler} could not build {source.relative_to(ROOT)}:\n{done.stderr[-2000:]}\n"
+            "(make bench ARGS=--interpreter-as-is measures without it)"
+        )
     partial.replace(library)  # whole, even with another run compiling beside this one
     return library
 

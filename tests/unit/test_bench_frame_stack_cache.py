@@ -54,6 +54,46 @@ print(json.dumps({"fresh pages": faults, "zeroed": zeroed}))
 """
 
 
+# What is not a whole chunk of the library's own goes to the kernel as it is: two chunks
+# unmapped by one call, then a file mapped where they were (the kernel reuses the
+# address) and unmapped; the next chunk must be fresh memory, and the file untouched.
+# And a failed call fails as the kernel says.
+NOT_ITS_OWN = """
+import ctypes, errno, json, mmap, os, tempfile
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+size, rw = 16384, mmap.PROT_READ | mmap.PROT_WRITE
+anonymous = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+for _ in range(10):  # two neighbours (a chunk the interpreter freed may come first)
+    chunks = sorted(libc.mmap(None, size, rw, anonymous, -1, 0) for _ in range(2))
+    if chunks[1] - chunks[0] == size:
+        break
+else:
+    raise SystemExit("no two neighbouring chunks: the case cannot be played")
+assert libc.munmap(chunks[0], 2 * size) == 0
+with tempfile.TemporaryFile() as file:
+    file.write(b"X" * size); file.flush()
+    mapped = libc.mmap(None, size, rw, mmap.MAP_SHARED, file.fileno(), 0)
+    reused = mapped in chunks
+    assert libc.munmap(mapped, size) == 0
+    chunk = libc.mmap(None, size, rw, anonymous, -1, 0)
+    fresh = ctypes.string_at(chunk, size) == bytes(size)
+    ctypes.memset(chunk, 1, size)
+    file.seek(0)
+    untouched = file.read() == b"X" * size
+failures = {}
+for name, call in {"mmap": lambda: libc.mmap(None, 0, rw, anonymous, -1, 0),
+                   "munmap": lambda: libc.munmap(1, 4096)}.items():
+    call()
+    failures[name] = errno.errorcode[ctypes.get_errno()]
+print(json.dumps({"address reused": reused, "fresh": fresh, "file untouched": untouched,
+                  "failures": failures}))
+"""
+
+
 def _run(code: str, preload: Path | None) -> dict[str, Any]:
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
     if preload is not None:
@@ -88,22 +128,52 @@ def test_a_chunk_mapped_again_is_the_one_kept_and_reads_as_fresh_memory() -> Non
     assert _run(CHUNK_MAPPED_AGAIN, None) == {"fresh pages": 4, "zeroed": True}  # the kernel's
 
 
+def test_what_is_not_a_whole_chunk_of_its_own_goes_to_the_kernel_as_it_is() -> None:
+    seen = _run(NOT_ITS_OWN, _library())
+    assert seen["address reused"], "the file landed elsewhere: the case was not played"
+    assert seen == {
+        "address reused": True,
+        "fresh": True,
+        "file untouched": True,
+        "failures": {"mmap": "EINVAL", "munmap": "EINVAL"},
+    }
+
+
 @pytest.mark.parametrize(
     ("version", "preloaded"),
-    [((3, 13, 0), True), ((3, 13, 12), True), ((3, 13, 13), False), ((3, 13, 20), False)],
+    [
+        ((3, 13, 0), True),
+        ((3, 13, 12), True),
+        ((3, 13, 13), False),
+        ((3, 13, 20), False),
+        ((3, 12, 1), False),
+        ((3, 14, 0), False),
+    ],
 )
-def test_the_bench_preloads_the_fix_only_into_an_interpreter_without_it(
+def test_the_bench_preloads_the_fix_into_every_probe_only_on_a_313_without_it(
     monkeypatch: pytest.MonkeyPatch, version: tuple[int, int, int], preloaded: bool
 ) -> None:
-    _library()  # compiled before subprocess.run is stood in for
+    library = _library()  # compiled before subprocess.run is stood in for
+    monkeypatch.setattr(lambda_env, "stand_in_for_missing_fixes", True)
     monkeypatch.setattr(lambda_env, "interpreter_version", lambda python: version)
     seen: list[dict[str, str]] = []
     monkeypatch.setattr(subprocess, "run", lambda *a, **kw: seen.append(kw["env"]))
-    lambda_env.run_python("pass", None)
-    assert ("LD_PRELOAD" in seen[0]) is preloaded
+    handler = lambda_env.functions()[0]
+    lambda_env.run_python("import boto3", None)  # the yardstick
+    lambda_env.run_python(f"import {handler.module}", handler)
+    expected = [str(library)] * 2 if preloaded else [None, None]
+    assert [env.get("LD_PRELOAD") for env in seen] == expected
 
 
 def test_interpreter_as_is_measures_without_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import run  # bench/run.py
+
+    monkeypatch.setattr(lambda_env, "stand_in_for_missing_fixes", True)
     monkeypatch.setattr(lambda_env, "interpreter_version", lambda python: (3, 13, 0))
-    monkeypatch.setattr(lambda_env, "stand_in_for_missing_fixes", False)
+    monkeypatch.setattr(run, "web_client", lambda budgets, report: None)
+    assert run.main(["--only", "web", "--interpreter-as-is"]) == 0
     assert lambda_env.frame_stack_cache() is None
+    monkeypatch.setattr(lambda_env, "stand_in_for_missing_fixes", True)
+    assert run.main(["--only", "web"]) == 0
+    assert lambda_env.frame_stack_cache() == lambda_env.FRAME_STACK_CACHE_LIBRARY
