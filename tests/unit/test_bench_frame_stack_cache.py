@@ -33,33 +33,9 @@ for depth in range(100, 300, 25):
 print(json.dumps(faults))
 """
 
-# Through libc, as CPython maps a chunk: one 16 KiB chunk written, unmapped, mapped again.
-CHUNK_MAPPED_AGAIN = """
-import ctypes, json, mmap, resource
-libc = ctypes.CDLL(None, use_errno=True)
-libc.mmap.restype = ctypes.c_void_p
-libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                      ctypes.c_int, ctypes.c_long]
-libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-size, prot, flags = 16384, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
-first = libc.mmap(None, size, prot, flags, -1, 0)
-ctypes.memset(first, 0xAB, size)
-assert libc.munmap(first, size) == 0
-second = libc.mmap(None, size, prot, flags, -1, 0)
-zeroed = ctypes.string_at(second, size) == bytes(size)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-ctypes.memset(second, 0xCD, size)
-faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-print(json.dumps({"fresh pages": faults, "zeroed": zeroed}))
-"""
-
-
-# What is not a whole chunk of the library's own goes to the kernel as it is: two chunks
-# unmapped by one call, then a file mapped where they were (the kernel reuses the
-# address) and unmapped; the next chunk must be fresh memory, and the file untouched.
-# And a failed call fails as the kernel says.
-NOT_ITS_OWN = """
-import ctypes, errno, json, mmap, os, tempfile
+# mmap and munmap through libc, as CPython calls them (so through the preloaded library).
+LIBC = """
+import ctypes, errno, json, mmap, resource, tempfile
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mmap.restype = ctypes.c_void_p
 libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
@@ -67,6 +43,32 @@ libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_i
 libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 size, rw = 16384, mmap.PROT_READ | mmap.PROT_WRITE
 anonymous = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+"""
+
+# One 16 KiB chunk written, unmapped, mapped again.
+CHUNK_MAPPED_AGAIN = (
+    LIBC
+    + """
+first = libc.mmap(None, size, rw, anonymous, -1, 0)
+ctypes.memset(first, 0xAB, size)
+assert libc.munmap(first, size) == 0
+second = libc.mmap(None, size, rw, anonymous, -1, 0)
+zeroed = ctypes.string_at(second, size) == bytes(size)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+ctypes.memset(second, 0xCD, size)
+faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+print(json.dumps({"fresh pages": faults, "zeroed": zeroed}))
+"""
+)
+
+
+# What is not a whole chunk of the library's own goes to the kernel as it is: two chunks
+# unmapped by one call, then a file mapped where they were (the kernel reuses the
+# address) and unmapped; the next chunk must be fresh memory, and the file untouched.
+# And a failed call fails as the kernel says.
+NOT_ITS_OWN = (
+    LIBC
+    + """
 for _ in range(10):  # two neighbours (a chunk the interpreter freed may come first)
     chunks = sorted(libc.mmap(None, size, rw, anonymous, -1, 0) for _ in range(2))
     if chunks[1] - chunks[0] == size:
@@ -92,6 +94,7 @@ for name, call in {"mmap": lambda: libc.mmap(None, 0, rw, anonymous, -1, 0),
 print(json.dumps({"address reused": reused, "fresh": fresh, "file untouched": untouched,
                   "failures": failures}))
 """
+)
 
 
 def _run(code: str, preload: Path | None) -> dict[str, Any]:
