@@ -30,7 +30,8 @@ REGION = "eu-central-1"
 ACCOUNT = "123456789012"
 SOURCES = (TEMPLATE, ROOT / "functions", ROOT / "layers")
 # CPython's fix of gh-142183 (a frame-stack chunk mapped and unmapped on every call
-# that crosses its end): in 3.13.13 and later, so in Lambda's runtime. An older 3.13
+# that crosses its end): in 3.13.13 and later, which Lambda's runtime is taken to be
+# (docs/cold-start.md says why, and docs/operations.md how to check). An older 3.13
 # runs every process with bench/frame_stack_cache.c preloaded, which does what the fix
 # does; False (`make bench ARGS=--interpreter-as-is`) measures the interpreter as it is.
 FRAME_STACK_FIX = (3, 13, 13)
