@@ -592,6 +592,21 @@ def _decide(decision: str) -> Callable[[Api, dict[str, Any]], Any]:
     return act
 
 
+def _request_access(api: Api, s: dict[str, Any]) -> Reply:
+    """The "I can't log in" form, for the account `s` names."""
+    return api.call(
+        "POST",
+        "/support/access-requests",
+        {
+            "full_name": "Test User",
+            "address": "1 Main Street, Kyiv",
+            "phone": "+380 44 000 00 00",
+            "login_or_email": s["email"],
+            "message": "I lost my password and my mailbox.",
+        },
+    )
+
+
 WRITE_ROUTES = [
     WriteRoute(
         "register",
@@ -810,17 +825,7 @@ WRITE_ROUTES = [
     WriteRoute(
         "access-request",
         lambda api: api.account(),
-        lambda api, s: api.call(
-            "POST",
-            "/support/access-requests",
-            {
-                "full_name": "Test User",
-                "address": "1 Main Street, Kyiv",
-                "phone": "+380 44 000 00 00",
-                "login_or_email": s["email"],
-                "message": "I lost my password and my mailbox.",
-            },
-        ),
+        _request_access,
         201,
         best_effort_table="RateLimitsTable",  # the acknowledgement's counter
     ),
@@ -1140,9 +1145,18 @@ def _get(path: str, token: str = "token") -> Callable[[Api, dict[str, Any]], Rep
     return lambda api, s: api.call("GET", path.format(**s), token=s.get(token))
 
 
+def _forgot_password(api: Api, s: dict[str, Any]) -> Reply:
+    return api.call("POST", "/password/forgot", {"login": s["login"]})
+
+
 def _recovery_reader(api: Api) -> dict[str, Any]:
     case = _recovery_case(api)
     return {**case, "headers": {"X-Recovery-Key": case["access_key"]}}
+
+
+def _read_recovery_case(api: Api, s: dict[str, Any]) -> Reply:
+    """The applicant's read of the case: its access key, no session."""
+    return api.call("GET", f"/recovery/requests/{s['reference']}", None, None, s["headers"])
 
 
 DEPENDENCIES = [
@@ -1176,14 +1190,14 @@ DEPENDENCIES = [
         "dynamodb",
         frozenset({"UpdateItem"}),
         lambda api: {"login": fresh_email("dyn")},
-        lambda api, s: api.call("POST", "/password/forgot", {"login": s["login"]}),
+        _forgot_password,
     ),
     Dependency(
         "password_reset",
         "sqs",
         frozenset({"SendMessage"}),
         lambda api: {"login": fresh_email("dyn")},
-        lambda api, s: api.call("POST", "/password/forgot", {"login": s["login"]}),
+        _forgot_password,
     ),
     Dependency(
         "contact_email",
@@ -1263,17 +1277,7 @@ DEPENDENCIES = [
         "sqs",
         frozenset({"SendMessage"}),
         lambda api: api.account(),
-        lambda api, s: api.call(
-            "POST",
-            "/support/access-requests",
-            {
-                "full_name": "Test User",
-                "address": "1 Main Street, Kyiv",
-                "phone": "+380 44 000 00 00",
-                "login_or_email": s["email"],
-                "message": "I lost my password and my mailbox.",
-            },
-        ),
+        _request_access,
         throttled=201,
     ),
     Dependency(
@@ -1304,18 +1308,14 @@ DEPENDENCIES = [
         "dynamodb",
         frozenset({"GetItem"}),
         _recovery_reader,
-        lambda api, s: api.call(
-            "GET", f"/recovery/requests/{s['reference']}", None, None, s["headers"]
-        ),
+        _read_recovery_case,
     ),
     Dependency(
         "recovery",
         "s3",
         frozenset({"ListObjectVersions"}),
         _recovery_reader,
-        lambda api, s: api.call(
-            "GET", f"/recovery/requests/{s['reference']}", None, None, s["headers"]
-        ),
+        _read_recovery_case,
     ),
     Dependency(
         "recovery",
